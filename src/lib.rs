@@ -1,0 +1,2 @@
+//! Switchboard library.
+pub mod sim;

@@ -1,0 +1,1 @@
+//! Simulated vendor APIs, faithful to the real ones, for tests and `switchboard demo`.
