@@ -1,0 +1,368 @@
+//! ServiceNow Table API simulator: an in-memory instance (tables, clock,
+//! request log, injected faults, test hooks) behind the real API's paths,
+//! parameters, headers and error bodies, for integration tests and
+//! `switchboard demo`. This module owns the public handle and the shared
+//! state; `http` owns the wire behaviour (`http/records` the shaping of
+//! records on the way in and out), `query` the encoded-query language and
+//! `seed` the initial data (`seed/data` its vocabulary).
+
+mod http;
+pub mod query;
+pub mod seed;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use seed::{Tables, fmt_time};
+
+/// How the simulated instance is set up.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub username: String,
+    pub password: String,
+    /// Number of seeded incidents.
+    pub incidents: usize,
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            username: "admin".into(),
+            password: "sim-password".into(),
+            incidents: 50,
+            seed: 42,
+        }
+    }
+}
+
+/// A failure the next authenticated table requests answer with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// 429 with `Retry-After` and the `X-RateLimit-*` headers, as a rate-limit rule violation.
+    TooManyRequests { retry_after_secs: u64 },
+    /// 500 with the Table API's JSON error body.
+    ServerError,
+    /// 503, as sent by the instance's front end (HTML, not JSON).
+    Unavailable,
+}
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone)]
+pub struct RequestLog {
+    pub method: String,
+    pub path: String,
+    /// Query parameters, percent-decoded.
+    pub query: BTreeMap<String, String>,
+    pub status: u16,
+}
+
+type Hook = Box<dyn FnOnce(&ServiceNowSim) + Send>;
+
+pub(crate) struct State {
+    config: SimConfig,
+    tables: Tables,
+    clock: Option<DateTime<Utc>>,
+    faults: VecDeque<Fault>,
+    requests: Vec<RequestLog>,
+    list_requests: usize,
+    hooks: Vec<(usize, Hook)>,
+    /// Last number handed out per prefix ("INC" -> 10050).
+    numbers: BTreeMap<&'static str, u64>,
+}
+
+impl State {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.unwrap_or_else(Utc::now)
+    }
+
+    /// Inserts a record, filling whatever system fields are missing, and
+    /// returns its sys_id. `user` is recorded as creator and updater.
+    fn insert(&mut self, table: &str, mut record: Map<String, Value>, user: &str) -> String {
+        let now = fmt_time(self.now());
+        let mut fill = |k: &str, v: String| {
+            if record
+                .get(k)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                record.insert(k.to_string(), Value::String(v));
+            }
+        };
+        fill("sys_id", uuid::Uuid::new_v4().simple().to_string());
+        fill("sys_created_on", now.clone());
+        fill("sys_updated_on", now);
+        fill("sys_created_by", user.to_string());
+        fill("sys_updated_by", user.to_string());
+        fill("sys_mod_count", "0".into());
+        fill("sys_class_name", table.to_string());
+        if let Some(prefix) = number_prefix(table)
+            && record
+                .get("number")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        {
+            let n = self.next_number(prefix);
+            record.insert("number".into(), Value::String(format!("{prefix}{n:07}")));
+        }
+        let sys_id = record
+            .get("sys_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.tables
+            .entry(table.to_string())
+            .or_default()
+            .push(record);
+        sys_id
+    }
+
+    fn next_number(&mut self, prefix: &'static str) -> u64 {
+        let n = self.numbers.entry(prefix).or_insert(10_000);
+        *n += 1;
+        *n
+    }
+
+    /// Applies `fields` to an existing record as an update by `user`; returns
+    /// the updated record, or `None` when table or record is absent.
+    fn update(
+        &mut self,
+        table: &str,
+        sys_id: &str,
+        fields: Map<String, Value>,
+        user: &str,
+    ) -> Option<Map<String, Value>> {
+        let now = fmt_time(self.now());
+        let row = self
+            .tables
+            .get_mut(table)?
+            .iter_mut()
+            .find(|r| r.get("sys_id").and_then(Value::as_str) == Some(sys_id))?;
+        for (k, v) in fields {
+            // sys_id is the record's identity, never rewritten by an update.
+            if k != "sys_id" {
+                row.insert(k, v);
+            }
+        }
+        let mods = row
+            .get("sys_mod_count")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        row.insert(
+            "sys_mod_count".into(),
+            Value::String((mods + 1).to_string()),
+        );
+        row.insert("sys_updated_on".into(), Value::String(now));
+        row.insert("sys_updated_by".into(), Value::String(user.to_string()));
+        Some(row.clone())
+    }
+
+    fn find(&self, table: &str, sys_id: &str) -> Option<&Map<String, Value>> {
+        self.tables
+            .get(table)?
+            .iter()
+            .find(|r| r.get("sys_id").and_then(Value::as_str) == Some(sys_id))
+    }
+}
+
+/// Number prefixes the platform uses for task tables.
+fn number_prefix(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "incident" => "INC",
+        "sc_request" => "REQ",
+        "sc_req_item" => "RITM",
+        "sc_task" => "SCTASK",
+        "problem" => "PRB",
+        "change_request" => "CHG",
+        _ => return None,
+    })
+}
+
+/// A handle on one simulated instance; clones share the same state.
+#[derive(Clone)]
+pub struct ServiceNowSim {
+    state: Arc<Mutex<State>>,
+}
+
+/// A simulator serving on a local port; dropping it (or `shutdown`) stops the server.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    pub sim: ServiceNowSim,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl ServiceNowSim {
+    /// A seeded instance on the real clock.
+    pub fn new(config: SimConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// A seeded instance whose clock is frozen at `now`, so seed timestamps
+    /// (which are offsets back from the clock) are reproducible too.
+    pub fn with_clock(config: SimConfig, now: DateTime<Utc>) -> Self {
+        Self::build(config, Some(now))
+    }
+
+    fn build(config: SimConfig, clock: Option<DateTime<Utc>>) -> Self {
+        let tables = seed::seed_tables(
+            config.seed,
+            config.incidents,
+            clock.unwrap_or_else(Utc::now),
+        );
+        let mut numbers = BTreeMap::new();
+        numbers.insert("INC", 10_000 + config.incidents as u64);
+        numbers.insert(
+            "REQ",
+            10_000 + tables.get("sc_request").map_or(0, Vec::len) as u64,
+        );
+        let state = State {
+            config,
+            tables,
+            clock,
+            faults: VecDeque::new(),
+            requests: Vec::new(),
+            list_requests: 0,
+            hooks: Vec::new(),
+            numbers,
+        };
+        ServiceNowSim {
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test hook must not wedge every later request.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The Table API as an axum router, for embedding in another server.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Binds 127.0.0.1:0 and serves in a background task until the handle is
+    /// dropped or `shutdown` is called.
+    pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
+        Self::new(config).serve().await
+    }
+
+    /// Serves this (possibly pre-populated) instance on 127.0.0.1:0.
+    pub async fn serve(&self) -> std::io::Result<SimHandle> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = self.router();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+            if let Err(e) = server.await {
+                tracing::warn!(error = %e, "servicenow simulator stopped with an error");
+            }
+        });
+        Ok(SimHandle {
+            addr,
+            base_url: format!("http://{addr}"),
+            sim: self.clone(),
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// Inserts a record (creating the table if needed) and returns its
+    /// sys_id. Missing `sys_id`, `number` and `sys_*` fields are filled in;
+    /// given ones, such as an explicit `sys_updated_on`, are kept.
+    pub fn insert(&self, table: &str, record: Map<String, Value>) -> String {
+        let mut st = self.lock();
+        let user = st.config.username.clone();
+        st.insert(table, record, &user)
+    }
+
+    /// Updates fields of a record as the configured user would through the
+    /// API (bumping `sys_mod_count`, `sys_updated_on` = sim now). False when absent.
+    pub fn update(&self, table: &str, sys_id: &str, fields: Map<String, Value>) -> bool {
+        let mut st = self.lock();
+        let user = st.config.username.clone();
+        st.update(table, sys_id, fields, &user).is_some()
+    }
+
+    /// The stored record (reference fields as plain sys_ids).
+    pub fn get(&self, table: &str, sys_id: &str) -> Option<Value> {
+        self.lock()
+            .find(table, sys_id)
+            .map(|r| Value::Object(r.clone()))
+    }
+
+    pub fn count(&self, table: &str) -> usize {
+        self.lock().tables.get(table).map_or(0, Vec::len)
+    }
+
+    /// Every record of `table`, in insertion order.
+    pub fn records(&self, table: &str) -> Vec<Value> {
+        self.lock().tables.get(table).map_or_else(Vec::new, |rows| {
+            rows.iter().cloned().map(Value::Object).collect()
+        })
+    }
+
+    /// Freezes the simulator clock at `now`.
+    pub fn set_now(&self, now: DateTime<Utc>) {
+        self.lock().clock = Some(now);
+    }
+
+    /// Returns the simulator to the real clock.
+    pub fn clear_now(&self) {
+        self.lock().clock = None;
+    }
+
+    /// The next `times` authenticated table requests answer with `fault`
+    /// (queued behind any faults injected earlier).
+    pub fn inject(&self, fault: Fault, times: usize) {
+        self.lock().faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Every request seen so far, in arrival order.
+    pub fn requests(&self) -> Vec<RequestLog> {
+        self.lock().requests.clone()
+    }
+
+    /// Runs `hook` once, right after the response to the `n`-th (1-based)
+    /// GET list request has been computed and before it is sent. Counted are
+    /// list requests that reached a table: authenticated, not answered by an
+    /// injected fault, on an existing table. The hook runs
+    /// without the state lock held, so it may call `update`, `insert`, etc.
+    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&ServiceNowSim) + Send>) {
+        self.lock().hooks.push((n, hook));
+    }
+}

@@ -1,0 +1,223 @@
+//! The vocabulary seed data is drawn from: names, departments, support
+//! groups, sites, and the incident texts and outcomes a real service desk sees.
+
+pub(super) const FIRST: &[&str] = &[
+    "Abel", "Beth", "Carlos", "Dana", "Elif", "Farah", "Gustav", "Hana", "Ivan", "Jonas", "Keiko",
+    "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Samir", "Tara", "Umar", "Vera",
+    "Wei", "Ximena", "Yusuf", "Zoe", "Marta", "Tomasz", "Ingrid", "Kwame",
+];
+pub(super) const LAST: &[&str] = &[
+    "Tuter",
+    "Anglin",
+    "Mendes",
+    "Whitfield",
+    "Kaya",
+    "Haddad",
+    "Lindqvist",
+    "Novak",
+    "Petrov",
+    "Becker",
+    "Tanaka",
+    "Moreau",
+    "Garcia",
+    "Rahman",
+    "Nilsson",
+    "Iyer",
+    "Laurent",
+    "Costa",
+    "Aziz",
+    "Okafor",
+    "Schmidt",
+    "Kowalski",
+    "Chen",
+    "Ortega",
+    "Demir",
+    "Fischer",
+    "Brennan",
+    "Santos",
+    "Varga",
+    "Mensah",
+];
+pub(super) const DEPARTMENTS: &[&str] = &[
+    "Finance",
+    "Sales",
+    "HR",
+    "Engineering",
+    "Operations",
+    "Legal",
+    "Marketing",
+];
+pub(super) const GROUPS: &[&str] = &[
+    "Service Desk",
+    "Network",
+    "Hardware",
+    "Software",
+    "Database",
+    "Facilities",
+    "SAP Basis",
+    "Identity & Access",
+];
+pub(super) const LOCATIONS: &[(&str, &str, &str)] = &[
+    ("Berlin HQ", "Berlin", "Germany"),
+    ("London Office", "London", "United Kingdom"),
+    ("Paris Office", "Paris", "France"),
+    ("Warsaw Delivery Center", "Warsaw", "Poland"),
+    ("New York Office", "New York", "USA"),
+    ("Singapore Hub", "Singapore", "Singapore"),
+];
+pub(super) const COMPANIES: &[&str] = &[
+    "ACME Europe GmbH",
+    "ACME North America Inc.",
+    "ACME Asia Pte. Ltd.",
+];
+/// (category, subcategory, short description, description, assignment group index)
+pub(super) const ISSUES: &[(&str, &str, &str, &str, usize)] = &[
+    (
+        "network",
+        "vpn",
+        "VPN drops every few minutes",
+        "Remote VPN session disconnects roughly every five minutes; reconnecting works briefly.",
+        1,
+    ),
+    (
+        "software",
+        "email",
+        "Outlook cannot connect to Exchange",
+        "Outlook shows 'Trying to connect...' since this morning; webmail works.",
+        3,
+    ),
+    (
+        "inquiry",
+        "facilities",
+        "No heating on floor 3",
+        "Radiators on the third floor are cold; several colleagues affected.",
+        5,
+    ),
+    (
+        "hardware",
+        "laptop",
+        "Laptop battery swelling",
+        "Laptop lid no longer closes flat; battery appears swollen. Device switched off.",
+        2,
+    ),
+    (
+        "hardware",
+        "printer",
+        "Printer on 2nd floor jams",
+        "The shared printer near the kitchen jams on every duplex job.",
+        2,
+    ),
+    (
+        "inquiry",
+        "access",
+        "Access request for SAP",
+        "New starter needs SAP FI display access for month-end close.",
+        7,
+    ),
+    (
+        "software",
+        "erp",
+        "SAP transaction VA01 times out",
+        "Creating sales orders in VA01 times out after 60 seconds.",
+        6,
+    ),
+    (
+        "network",
+        "wifi",
+        "Wi-Fi unavailable in meeting room Atlas",
+        "Clients connect to the SSID but get no IP address.",
+        1,
+    ),
+    (
+        "database",
+        "performance",
+        "Reporting database slow since patch",
+        "Nightly reports take three hours instead of forty minutes.",
+        4,
+    ),
+    (
+        "software",
+        "collaboration",
+        "Teams calls have no audio",
+        "Joined calls show participants but no audio in either direction.",
+        3,
+    ),
+    (
+        "inquiry",
+        "password",
+        "Password reset for locked account",
+        "Account locked after several failed logins; user needs a reset.",
+        7,
+    ),
+    (
+        "hardware",
+        "monitor",
+        "Second monitor not detected",
+        "Docking station no longer drives the external monitor.",
+        2,
+    ),
+    (
+        "network",
+        "dns",
+        "Intranet site not resolving",
+        "intranet.corp does not resolve from the London office.",
+        1,
+    ),
+    (
+        "software",
+        "browser",
+        "Expense tool shows blank page in Chrome",
+        "The expense portal renders a white page after login.",
+        3,
+    ),
+    (
+        "database",
+        "backup",
+        "Backup job failed for HR database",
+        "Last night's full backup ended with an I/O error.",
+        4,
+    ),
+    (
+        "inquiry",
+        "onboarding",
+        "New joiner needs laptop and accounts",
+        "Start date next Monday; needs laptop, email and VPN.",
+        0,
+    ),
+    (
+        "hardware",
+        "phone",
+        "Desk phone shows 'No Service'",
+        "IP phone at desk 4.12 boots but never registers.",
+        2,
+    ),
+    (
+        "software",
+        "office",
+        "Excel crashes when opening large workbook",
+        "Excel closes without error when opening the forecast file.",
+        3,
+    ),
+];
+pub(super) const CLOSE_CODES: &[&str] = &[
+    "Solved (Permanently)",
+    "Solved (Work Around)",
+    "Solved Remotely (Permanently)",
+    "Not Solved (Not Reproducible)",
+    "Closed/Resolved by Caller",
+];
+pub(super) const CLOSE_NOTES: &[&str] = &[
+    "Replaced faulty component and confirmed with caller.",
+    "Reset configuration; issue no longer reproducible.",
+    "Applied vendor patch; monitoring shows normal behaviour.",
+    "Caller confirmed the issue resolved itself after restart.",
+];
+// State code and weight out of 100: New, In Progress, On Hold, Resolved, Closed, Canceled.
+pub(super) const STATES: &[(&str, u64)] = &[
+    ("1", 15),
+    ("2", 25),
+    ("3", 8),
+    ("6", 20),
+    ("7", 27),
+    ("8", 5),
+];
