@@ -1,2 +1,19 @@
-//! Switchboard library.
+//! Switchboard: an integration hub for Enterprise Service Management.
+//!
+//! Data flows left to right through these modules (see docs/ARCHITECTURE.md):
+//! `connector` (pull pages) -> `mapping` (to the canonical `model`) ->
+//! `store` (idempotent upsert + cursor, one transaction), driven per stream by
+//! `sync`, scheduled by `daemon`, declared in files checked by `catalog`.
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod connector;
+pub mod daemon;
+pub mod diag;
+pub mod mapping;
+pub mod model;
 pub mod sim;
+pub mod store;
+pub mod sync;
+pub mod telemetry;

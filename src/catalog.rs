@@ -1,0 +1,213 @@
+//! The catalog: every manifest and mapping the admins declared, loaded,
+//! validated and cross-checked as one set.
+//!
+//! `switchboard check` is this module's output printed; `run` and `demo`
+//! build their sync jobs from it. Loading reads files only; building
+//! ([`Catalog::jobs`]) resolves secrets and creates clients.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::LoadedConfig;
+use crate::connector::Manifest;
+use crate::connector::manifest::parse_schedule;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::mapping::Mapping;
+use crate::sync::SyncJob;
+
+#[derive(Debug)]
+pub struct Catalog {
+    pub manifests: Vec<Manifest>,
+    pub mappings: Vec<Arc<Mapping>>,
+}
+
+/// One connector ready to schedule: its jobs (one per stream) and its schedule.
+#[derive(Debug)]
+pub struct ConnectorJobs {
+    pub system: String,
+    pub schedule: Option<cron::Schedule>,
+    pub jobs: Vec<SyncJob>,
+}
+
+impl Catalog {
+    /// Load everything under the configured folders and report every problem at once.
+    pub fn load(config: &LoadedConfig) -> Result<Self, Diagnostics> {
+        let mut errors = Vec::new();
+        let mut manifests = Vec::new();
+        for path in toml_files(&config.connectors_dir(), &mut errors) {
+            match Manifest::load(&path) {
+                Ok(m) => manifests.push(m),
+                Err(d) => errors.push(d),
+            }
+        }
+        let mut mappings = Vec::new();
+        for path in toml_files(&config.mappings_dir(), &mut errors) {
+            match Mapping::load(&path) {
+                Ok(m) => mappings.push(Arc::new(m)),
+                Err(d) => errors.extend(d.0),
+            }
+        }
+        let mut catalog = Catalog {
+            manifests,
+            mappings,
+        };
+        catalog.apply_overrides(config, &mut errors);
+        catalog.cross_check(&mut errors);
+        if errors.is_empty() {
+            Ok(catalog)
+        } else {
+            Err(Diagnostics(errors))
+        }
+    }
+
+    fn apply_overrides(&mut self, config: &LoadedConfig, errors: &mut Vec<Diagnostic>) {
+        let config_file = config
+            .file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("(environment)"));
+        let source = SourceFile::read(&config_file)
+            .unwrap_or_else(|_| SourceFile::new(config_file.clone(), String::new()));
+        for (system, over) in &config.settings.connectors {
+            let Some(m) = self.manifests.iter_mut().find(|m| &m.header.system == system) else {
+                let known: Vec<String> =
+                    self.manifests.iter().map(|m| m.header.system.clone()).collect();
+                let mut d = source.error_at_key(
+                    &format!("connectors.{system}"),
+                    format!("no connector manifest has system `{system}`"),
+                );
+                d.hint = crate::diag::suggest(system, &known).map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+                continue;
+            };
+            if let Some(enabled) = over.enabled {
+                m.header.enabled = enabled;
+            }
+            if let Some(schedule) = &over.schedule {
+                match parse_schedule(schedule) {
+                    Ok(_) => m.header.schedule = Some(schedule.clone()),
+                    Err(e) => errors.push(
+                        source.error_at_key(&format!("connectors.{system}.schedule"), e),
+                    ),
+                }
+            }
+            if let Err(e) = m.config.apply_override(over) {
+                errors.push(source.error_at_key(&format!("connectors.{system}"), e));
+            }
+        }
+    }
+
+    /// Every stream needs exactly one mapping; every mapping needs its stream.
+    fn cross_check(&self, errors: &mut Vec<Diagnostic>) {
+        let mut systems: HashMap<&str, &Manifest> = HashMap::new();
+        for m in &self.manifests {
+            if let Some(other) = systems.insert(&m.header.system, m) {
+                errors.push(self.at(&m.file, "system", format!(
+                    "system `{}` is also defined in {}",
+                    m.header.system,
+                    other.file.display()
+                )));
+            }
+        }
+        let mut seen: BTreeMap<(&str, &str), &Path> = BTreeMap::new();
+        for map in &self.mappings {
+            if let Some(first) = seen.insert((&map.system, &map.stream), &map.file) {
+                errors.push(self.at(&map.file, "stream", format!(
+                    "stream `{}/{}` is already mapped by {}",
+                    map.system,
+                    map.stream,
+                    first.display()
+                )));
+            }
+            let Some(manifest) = systems.get(map.system.as_str()) else {
+                let known: Vec<String> = systems.keys().map(|s| s.to_string()).collect();
+                let mut d = self.at(&map.file, "system", format!("no connector manifest has system `{}`", map.system));
+                d.hint = crate::diag::suggest(&map.system, &known).map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+                continue;
+            };
+            let streams: Vec<String> = manifest.config.streams().into_iter().map(|s| s.name).collect();
+            if !streams.contains(&map.stream) {
+                let mut d = self.at(&map.file, "stream", format!(
+                    "connector `{}` has no stream `{}` (it has: {})",
+                    map.system,
+                    map.stream,
+                    streams.join(", ")
+                ));
+                d.hint = crate::diag::suggest(&map.stream, &streams).map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+            }
+        }
+        for m in self.manifests.iter().filter(|m| m.header.enabled) {
+            for s in m.config.streams() {
+                if !seen.contains_key(&(m.header.system.as_str(), s.name.as_str())) {
+                    errors.push(self.at(&m.file, "streams", format!(
+                        "stream `{}` has no mapping; add mappings/{}-{}.toml or disable the connector",
+                        s.name, m.header.system, s.name
+                    )));
+                }
+            }
+        }
+    }
+
+    fn at(&self, file: &Path, key: &str, message: String) -> Diagnostic {
+        match SourceFile::read(file) {
+            Ok(src) => src.error_at_key(key, message),
+            Err(d) => d,
+        }
+    }
+
+    /// Build the enabled connectors' jobs: resolves secrets, creates clients.
+    pub fn jobs(&self) -> Result<Vec<ConnectorJobs>, crate::connector::ConnectorError> {
+        let mut out = Vec::new();
+        for m in self.manifests.iter().filter(|m| m.header.enabled) {
+            let connector = m.config.build(&m.header)?;
+            let jobs = connector
+                .streams()
+                .into_iter()
+                .filter_map(|stream| {
+                    let mapping = self
+                        .mappings
+                        .iter()
+                        .find(|map| map.system == m.header.system && map.stream == stream.name)?;
+                    Some(SyncJob {
+                        connector: connector.clone(),
+                        stream,
+                        mapping: mapping.clone(),
+                        department: m.header.department.clone(),
+                    })
+                })
+                .collect();
+            out.push(ConnectorJobs {
+                system: m.header.system.clone(),
+                schedule: m.header.schedule.as_deref().and_then(|s| parse_schedule(s).ok()),
+                jobs,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The `.toml` files of a folder, sorted so reports are stable. `is_file`
+/// follows symlinks, as Kubernetes ConfigMap mounts are links.
+fn toml_files(dir: &Path, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(Diagnostic {
+                file: dir.to_path_buf(),
+                line: 1,
+                col: 1,
+                message: format!("cannot read folder: {e}"),
+                hint: Some("set [paths] in switchboard.toml, or run from the folder that holds connectors/ and mappings/".into()),
+            });
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    files
+}

@@ -1,0 +1,178 @@
+//! The command line: `run`, `demo`, `check` and `migrate`.
+//!
+//! Each command is a thin edge over the library: it loads config, calls the
+//! modules, and turns their typed errors into one clear message and an exit
+//! code. Nothing here is needed by tests of the pipeline itself.
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::config::{self, LoadedConfig, LogFormat};
+use crate::store::Store;
+
+/// Switchboard: one front door over many service desks.
+///
+/// Connectors pull changes from each department's system (ITSM, HR, ERP,
+/// facilities) on a schedule; mapping files turn them into one canonical model
+/// in a central SQL store.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, propagate_version = true)]
+pub struct Cli {
+    /// Config file. Default: ./switchboard.toml if it exists, else built-in
+    /// defaults (SQLite store, no broker, HTTP on 127.0.0.1:8080). Any key can
+    /// be overridden with SWITCHBOARD__SECTION__KEY, e.g. SWITCHBOARD__STORE__URL.
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log format; overrides [log] format.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: sync every enabled connector at start and on its cron
+    /// schedule, and serve /healthz, /readyz and /status. Stops cleanly on
+    /// Ctrl-C or SIGTERM, never leaving a half-written page.
+    Run,
+    /// Start a simulated ServiceNow on loopback and run the real pipeline
+    /// against it into a fresh SQLite file, then show what landed.
+    Demo(demo::DemoArgs),
+    /// Validate the config file, every connector manifest and every mapping,
+    /// without contacting any system. Errors are `file:line:col: message`.
+    Check,
+    /// Apply database migrations to the configured store, then exit.
+    Migrate,
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check => return check(&cli),
+        Command::Run => run(&cli).await,
+        Command::Migrate => migrate(&cli).await,
+        Command::Demo(ref args) => demo::run(&cli, args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<LoadedConfig> {
+    let cfg = config::load(cli.config.as_deref())?;
+    let format = cli.log_format.unwrap_or(cfg.settings.log.format);
+    crate::telemetry::init(format, &cfg.settings.log.level);
+    Ok(cfg)
+}
+
+/// Load and validate everything admins edit; on failure print every problem.
+fn load_catalog(cfg: &LoadedConfig) -> anyhow::Result<Catalog> {
+    Catalog::load(cfg).map_err(|d| {
+        anyhow::anyhow!(
+            "{d}\n{} problem(s) found; nothing was started",
+            d.0.len()
+        )
+    })
+}
+
+fn check(cli: &Cli) -> ExitCode {
+    let cfg = match config::load(cli.config.as_deref()) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match Catalog::load(&cfg) {
+        Ok(c) => {
+            let streams: usize = c.manifests.iter().map(|m| m.config.streams().len()).sum();
+            println!(
+                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s)",
+                cfg.file
+                    .as_ref()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_else(|| "(built-in defaults)".into()),
+                c.manifests.len(),
+                streams,
+                c.mappings.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(d) => {
+            eprintln!("{d}");
+            eprintln!("{} problem(s) found", d.0.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect_store(cfg: &LoadedConfig) -> anyhow::Result<Store> {
+    let url = cfg
+        .settings
+        .store
+        .url
+        .resolve()
+        .context("store url")?;
+    let store = Store::connect(url.expose(), cfg.settings.store.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn migrate(cli: &Cli) -> anyhow::Result<()> {
+    let cfg = load_config(cli)?;
+    connect_store(&cfg).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
+    let cfg = load_config(cli)?;
+    let catalog = load_catalog(&cfg)?;
+    let store = connect_store(&cfg).await?;
+    let connectors = catalog.jobs().context("failed to build connectors")?;
+    let listener = tokio::net::TcpListener::bind(cfg.settings.http.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", cfg.settings.http.listen))?;
+    let stop = CancellationToken::new();
+    tokio::spawn(stop_on_signal(stop.clone()));
+    crate::daemon::run(store, connectors, listener, stop).await
+}
+
+/// Cancel `stop` on Ctrl-C or SIGTERM (what systemd and Kubernetes send).
+pub async fn stop_on_signal(stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+                stop.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutdown requested");
+    stop.cancel();
+}

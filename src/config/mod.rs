@@ -1,0 +1,312 @@
+//! The daemon's own configuration: `switchboard.toml` layered under
+//! `SWITCHBOARD__SECTION__KEY` environment variables.
+//!
+//! The file is parsed strictly first, so a typo is reported with its line and
+//! column; the `config` crate then layers the environment on top, which is how
+//! containers and Kubernetes set the store URL and listen address. This module
+//! reads the file and the environment and nothing else: it never connects.
+
+pub mod secret;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diag::{Diagnostic, SourceFile};
+pub use secret::{Secret, SecretError, SecretRef};
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "switchboard.toml";
+/// Prefix of overriding environment variables: `SWITCHBOARD__STORE__URL`.
+pub const ENV_PREFIX: &str = "SWITCHBOARD";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    File(#[from] Diagnostic),
+    #[error("config file `{0}` does not exist")]
+    Missing(PathBuf),
+    #[error("environment override {ENV_PREFIX}__…: {0}")]
+    Env(#[from] config::ConfigError),
+}
+
+/// Everything `switchboard.toml` can say. Every section has defaults: with no
+/// file at all, Switchboard runs embedded (SQLite, no broker, loopback HTTP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// File format version; this build reads 1.
+    pub version: u32,
+    pub store: StoreSettings,
+    /// The AMQP broker. Absent means the in-process transport.
+    pub broker: Option<BrokerSettings>,
+    pub http: HttpSettings,
+    pub paths: PathSettings,
+    pub log: LogSettings,
+    /// Per-connector overrides of what the manifest says, keyed by system
+    /// name, so one manifest serves every environment.
+    pub connectors: BTreeMap<String, ConnectorOverride>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            version: 1,
+            store: StoreSettings::default(),
+            broker: None,
+            http: HttpSettings::default(),
+            paths: PathSettings::default(),
+            log: LogSettings::default(),
+            connectors: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// `sqlite://FILE` or `postgres://USER@HOST/DB`. A secret reference
+    /// (`env:`/`file:`) because a Postgres URL may carry a password.
+    pub url: SecretRef,
+    /// Upper bound on pooled connections.
+    pub max_connections: u32,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretRef::Literal("sqlite://switchboard.db".into()),
+            max_connections: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSettings {
+    /// `amqp://USER:PASSWORD@HOST:5672/VHOST`.
+    pub url: SecretRef,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Where `/healthz`, `/readyz` (and later webhooks) are served.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathSettings {
+    /// Folder of connector manifests; relative paths are taken from the config file's folder.
+    pub connectors: PathBuf,
+    /// Folder of mapping files; relative paths are taken from the config file's folder.
+    pub mappings: PathBuf,
+}
+
+impl Default for PathSettings {
+    fn default() -> Self {
+        Self {
+            connectors: PathBuf::from("connectors"),
+            mappings: PathBuf::from("mappings"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `switchboard=debug,sqlx=warn`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorOverride {
+    /// Turn a shipped connector off without deleting its manifest.
+    pub enabled: Option<bool>,
+    /// Point the manifest at this environment's instance.
+    pub base_url: Option<String>,
+    /// Replace the manifest's cron schedule.
+    pub schedule: Option<String>,
+    /// This environment's credentials: user name (basic auth).
+    pub username: Option<SecretRef>,
+    /// Password (basic auth).
+    pub password: Option<SecretRef>,
+    /// Token (bearer) or key (API-key header).
+    pub token: Option<SecretRef>,
+}
+
+/// Settings plus where they came from, for resolving relative paths.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub settings: Settings,
+    /// The file read, if any.
+    pub file: Option<PathBuf>,
+    /// Relative paths in the settings are taken from here.
+    pub base_dir: PathBuf,
+}
+
+impl LoadedConfig {
+    pub fn connectors_dir(&self) -> PathBuf {
+        self.base_dir.join(&self.settings.paths.connectors)
+    }
+
+    pub fn mappings_dir(&self) -> PathBuf {
+        self.base_dir.join(&self.settings.paths.mappings)
+    }
+}
+
+/// Load the configuration: `path` if given (it must exist), else
+/// `./switchboard.toml` if present, else defaults; then the process environment.
+pub fn load(path: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+    let env: HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+        .collect();
+    load_with_env(path, env)
+}
+
+/// [`load`] with an explicit environment, so tests need not touch the process's.
+pub fn load_with_env(
+    path: Option<&Path>,
+    env: HashMap<String, String>,
+) -> Result<LoadedConfig, ConfigError> {
+    let file = match path {
+        Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+    };
+
+    let mut builder = config::Config::builder();
+    if let Some(file) = &file {
+        let source = SourceFile::read(file)?;
+        // Strict pass first: it is the one that can say line and column.
+        let _: Settings = source.parse()?;
+        builder = builder.add_source(config::File::from_str(
+            &source.text,
+            config::FileFormat::Toml,
+        ));
+    }
+    let environment = config::Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .source(Some(env.into_iter().collect()));
+    let settings: Settings = builder.add_source(environment).build()?.try_deserialize()?;
+
+    let base_dir = file
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(LoadedConfig {
+        settings,
+        file,
+        base_dir,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("switchboard.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "version = 1\n");
+        let cfg = load_with_env(Some(&path), HashMap::new()).unwrap();
+        let s = &cfg.settings;
+        assert_eq!(
+            s.store.url,
+            SecretRef::Literal("sqlite://switchboard.db".into())
+        );
+        assert!(s.broker.is_none());
+        assert_eq!(s.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cfg.connectors_dir(), dir.path().join("connectors"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "version = 1\n[http]\nlisten = \"127.0.0.1:9000\"\n",
+        );
+        let env = HashMap::from([
+            ("SWITCHBOARD__HTTP__LISTEN".into(), "0.0.0.0:7000".into()),
+            ("SWITCHBOARD__STORE__URL".into(), "env:PG_URL".into()),
+            (
+                "SWITCHBOARD__CONNECTORS__SERVICENOW__BASE_URL".into(),
+                "http://sn.local".into(),
+            ),
+        ]);
+        let cfg = load_with_env(Some(&path), env).unwrap();
+        assert_eq!(cfg.settings.http.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(cfg.settings.store.url, SecretRef::Env("PG_URL".into()));
+        assert_eq!(
+            cfg.settings.connectors["servicenow"].base_url.as_deref(),
+            Some("http://sn.local")
+        );
+    }
+
+    #[test]
+    fn typo_in_file_is_located_with_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "version = 1\n[store]\nulr = \"sqlite://x.db\"\n");
+        let err = load_with_env(Some(&path), HashMap::new()).unwrap_err();
+        let ConfigError::File(d) = err else {
+            panic!("expected a file diagnostic, got {err:?}")
+        };
+        assert_eq!((d.line, d.col), (3, 1));
+        assert_eq!(d.hint.as_deref(), Some("did you mean `url`?"));
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let err = load_with_env(Some(Path::new("/nonexistent/sb.toml")), HashMap::new());
+        assert!(matches!(err, Err(ConfigError::Missing(_))));
+    }
+
+    #[test]
+    fn shipped_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
+        load_with_env(Some(&path), HashMap::new()).unwrap();
+    }
+}

@@ -1,0 +1,268 @@
+//! A polite HTTP client shared by HTTP-based connector kinds.
+//!
+//! It rate-limits every request (token bucket), retries transient failures
+//! (connect errors, timeouts, 408, 429, 5xx) with jittered exponential
+//! backoff, and treats a `Retry-After` header as the minimum wait. Data
+//! errors (other 4xx) are never retried: retrying cannot fix them.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use backoff::backoff::Backoff;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::ConnectorError;
+use crate::config::Secret;
+
+/// Longest response body excerpt kept in an error.
+const BODY_EXCERPT: usize = 500;
+
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Basic { username: String, password: Secret },
+    Bearer(Secret),
+    Header { name: String, value: Secret },
+}
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Total tries per request, the first included.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A server asking for a longer pause fails the run instead: the next
+    /// scheduled run picks up where this one committed.
+    pub max_retry_after: Duration,
+}
+
+#[derive(Debug)]
+pub struct HttpClient {
+    system: String,
+    client: reqwest::Client,
+    auth: Auth,
+    limiter: Option<DefaultDirectRateLimiter>,
+    retry: RetryPolicy,
+}
+
+/// A successful JSON response.
+#[derive(Debug)]
+pub struct JsonResponse {
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl HttpClient {
+    pub fn new(
+        system: &str,
+        timeout: Duration,
+        connect_timeout: Duration,
+        rate_per_sec: Option<u32>,
+        auth: Auth,
+        retry: RetryPolicy,
+    ) -> Result<Self, ConnectorError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(connect_timeout)
+            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConnectorError::Build {
+                system: system.to_string(),
+                message: format!("cannot build HTTP client: {e}"),
+            })?;
+        let limiter = rate_per_sec
+            .and_then(NonZeroU32::new)
+            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        Ok(Self {
+            system: system.to_string(),
+            client,
+            auth,
+            limiter,
+            retry,
+        })
+    }
+
+    /// GET a URL with query parameters and decode a JSON body, retrying transient failures.
+    pub async fn get_json(
+        &self,
+        url: &str,
+        query: &[(String, String)],
+    ) -> Result<JsonResponse, ConnectorError> {
+        let mut backoff = backoff::ExponentialBackoff {
+            initial_interval: self.retry.initial_backoff,
+            max_interval: self.retry.max_backoff,
+            randomization_factor: 0.5,
+            multiplier: 2.0,
+            max_elapsed_time: None,
+            ..Default::default()
+        };
+        let mut attempt = 1;
+        loop {
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
+            let outcome = self.send(Method::GET, url, query).await;
+            let (err, retry_after) = match outcome {
+                Ok(resp) => return Ok(resp),
+                Err(Failure::Final(e)) => return Err(e),
+                Err(Failure::Transient(e, retry_after)) => (e, retry_after),
+            };
+            if attempt >= self.retry.max_attempts {
+                return Err(err);
+            }
+            let mut wait = backoff.next_backoff().unwrap_or(self.retry.max_backoff);
+            if let Some(server_wait) = retry_after {
+                if server_wait > self.retry.max_retry_after {
+                    return Err(ConnectorError::RateLimited {
+                        system: self.system.clone(),
+                        wait_secs: server_wait.as_secs(),
+                        max_secs: self.retry.max_retry_after.as_secs(),
+                    });
+                }
+                wait = wait.max(server_wait);
+            }
+            tracing::warn!(
+                connector = %self.system,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                error = %err,
+                "transient failure, retrying"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(String, String)],
+    ) -> Result<JsonResponse, Failure> {
+        let mut req = self.client.request(method.clone(), url).query(query);
+        req = match &self.auth {
+            Auth::None => req,
+            Auth::Basic { username, password } => {
+                req.basic_auth(username, Some(password.expose()))
+            }
+            Auth::Bearer(token) => req.bearer_auth(token.expose()),
+            Auth::Header { name, value } => req.header(name.as_str(), value.expose()),
+        };
+        let req = req.header(reqwest::header::ACCEPT, "application/json");
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let err = ConnectorError::Transport {
+                    system: self.system.clone(),
+                    url: url.to_string(),
+                    message: error_chain(&e),
+                };
+                // Connect errors and timeouts are worth another try; a bad URL is not.
+                return Err(if e.is_builder() {
+                    Failure::Final(err)
+                } else {
+                    Failure::Transient(err, None)
+                });
+            }
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.map_err(|e| {
+            Failure::Transient(
+                ConnectorError::Transport {
+                    system: self.system.clone(),
+                    url: url.to_string(),
+                    message: error_chain(&e),
+                },
+                None,
+            )
+        })?;
+        if status.is_success() {
+            let body = serde_json::from_str(&text).map_err(|e| {
+                Failure::Final(ConnectorError::Shape {
+                    system: self.system.clone(),
+                    url: url.to_string(),
+                    message: format!("body is not JSON ({e}): {}", excerpt(&text)),
+                })
+            })?;
+            return Ok(JsonResponse { body, headers });
+        }
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(Failure::Final(ConnectorError::Auth {
+                system: self.system.clone(),
+                status: status.as_u16(),
+                body: excerpt(&text),
+            }));
+        }
+        let err = ConnectorError::Status {
+            system: self.system.clone(),
+            method: method.to_string(),
+            url: url.to_string(),
+            status: status.as_u16(),
+            body: excerpt(&text),
+        };
+        let transient = status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT;
+        if transient {
+            Err(Failure::Transient(err, retry_after(&headers)))
+        } else {
+            Err(Failure::Final(err))
+        }
+    }
+}
+
+enum Failure {
+    Transient(ConnectorError, Option<Duration>),
+    Final(ConnectorError),
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = raw.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn excerpt(text: &str) -> String {
+    let mut s: String = text.chars().take(BODY_EXCERPT).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+/// reqwest hides the useful part ("connection refused") in the source chain.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+}

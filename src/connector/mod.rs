@@ -1,0 +1,143 @@
+//! Connectors: one per external system, each of a registered kind.
+//!
+//! A connector pulls a stream's changes as pages, from a lower-bound cursor,
+//! and hands back raw records with their key and cursor value. It never maps,
+//! stores or decides what a cursor commit means: that is the sync engine's.
+//! Write-back (create, update, comment) joins this trait in the connector issue.
+//!
+//! Adding a kind is one folder here plus one line in [`KINDS`].
+
+pub mod cursor;
+pub mod http;
+pub mod manifest;
+pub mod rest;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use serde_json::Value;
+use toml::Spanned;
+use toml::de::DeTable;
+
+use crate::config::{ConnectorOverride, SecretError};
+use crate::diag::{Diagnostic, SourceFile};
+pub use cursor::{CursorFormat, CursorSpec};
+pub use manifest::{Manifest, ManifestHeader};
+
+/// A connector kind: its name in manifests and how to parse its settings.
+pub struct Kind {
+    pub name: &'static str,
+    /// Parse and validate (no IO) the kind-specific keys of a manifest.
+    pub parse: fn(&SourceFile, Spanned<DeTable<'_>>) -> Result<Box<dyn ConnectorConfig>, Diagnostic>,
+}
+
+/// Every connector kind this build knows.
+pub const KINDS: &[Kind] = &[Kind {
+    name: "rest",
+    parse: rest::parse,
+}];
+
+/// A kind's validated settings, before any IO.
+pub trait ConnectorConfig: Debug + Send + Sync {
+    /// Keys this kind reads at the top level of a manifest (for "did you mean").
+    fn keys(&self) -> &'static [&'static str];
+    fn streams(&self) -> Vec<StreamSpec>;
+    /// Apply the environment's overrides from `switchboard.toml`.
+    fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String>;
+    /// Resolve secrets and build clients (IO happens here, not in parse).
+    fn build(&self, header: &ManifestHeader) -> Result<Arc<dyn Connector>, ConnectorError>;
+}
+
+/// What the sync engine needs to know of a stream.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    pub name: String,
+    /// `None`: the stream is read in full every run.
+    pub cursor: Option<CursorSpec>,
+}
+
+/// Where paging stands within one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageToken {
+    Offset(u64),
+    Page(u64),
+    Url(String),
+    Token(String),
+}
+
+/// One record as the source sent it.
+#[derive(Debug, Clone)]
+pub struct SourceRecord {
+    /// The external id; `None` when the record lacks one (it will be quarantined).
+    pub key: Option<String>,
+    /// The cursor field's value, when the stream has a cursor.
+    pub cursor: Option<String>,
+    pub payload: Value,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub records: Vec<SourceRecord>,
+    /// `None` when this was the last page.
+    pub next: Option<PageToken>,
+}
+
+#[async_trait::async_trait]
+pub trait Connector: Debug + Send + Sync {
+    fn system(&self) -> &str;
+    fn streams(&self) -> Vec<StreamSpec>;
+    /// Fetch one page of `stream` with records whose cursor is at or after
+    /// `from`; `token` is `None` for the first page of a run.
+    async fn fetch_page(
+        &self,
+        stream: &str,
+        from: Option<&str>,
+        token: Option<&PageToken>,
+    ) -> Result<Page, ConnectorError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{system}: authentication failed ({status}): {body}")]
+    Auth {
+        system: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{system}: {method} {url} answered {status}: {body}")]
+    Status {
+        system: String,
+        method: String,
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{system}: request to {url} failed: {message}")]
+    Transport {
+        system: String,
+        url: String,
+        message: String,
+    },
+    #[error("{system}: rate limited; the server asks to wait {wait_secs}s, over the {max_secs}s this connector may wait")]
+    RateLimited {
+        system: String,
+        wait_secs: u64,
+        max_secs: u64,
+    },
+    #[error("{system}: unexpected response from {url}: {message}")]
+    Shape {
+        system: String,
+        url: String,
+        message: String,
+    },
+    #[error("{system}: no stream named `{stream}`")]
+    UnknownStream { system: String, stream: String },
+    #[error("{system}: secret: {source}")]
+    Secret {
+        system: String,
+        #[source]
+        source: SecretError,
+    },
+    #[error("{system}: {message}")]
+    Build { system: String, message: String },
+}

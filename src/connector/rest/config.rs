@@ -1,0 +1,162 @@
+//! The `rest` kind's manifest keys, and their validation (no IO).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::config::SecretRef;
+
+/// Top-level keys a `rest` manifest adds to the common header.
+pub const KEYS: &[&str] = &["base_url", "http", "auth", "streams"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestConfig {
+    /// Root of every stream's `path`, e.g. `https://acme.service-now.com`.
+    pub base_url: String,
+    #[serde(default)]
+    pub http: HttpOptions,
+    /// How requests authenticate; absent means anonymous.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    pub streams: Vec<StreamConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpOptions {
+    /// Whole-request timeout.
+    pub timeout_secs: u64,
+    pub connect_timeout_secs: u64,
+    /// Requests per second this connector may send (token bucket). 0 = unlimited.
+    pub rate_limit_per_sec: u32,
+    /// Tries per request for transient failures, the first included.
+    pub max_attempts: u32,
+    /// First backoff between tries; doubles (with jitter) up to 30 s.
+    pub initial_backoff_ms: u64,
+    /// The longest `Retry-After` honoured before giving up until the next run.
+    pub max_retry_after_secs: u64,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 30,
+            connect_timeout_secs: 10,
+            rate_limit_per_sec: 10,
+            max_attempts: 5,
+            initial_backoff_ms: 500,
+            max_retry_after_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuthConfig {
+    /// HTTP Basic.
+    Basic {
+        username: SecretRef,
+        password: SecretRef,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer { token: SecretRef },
+    /// A key in a header, e.g. `header = "X-API-Key"`.
+    ApiKey { header: String, value: SecretRef },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// Stream name, as mapping files refer to it.
+    pub name: String,
+    /// Path under `base_url`, e.g. `/api/now/table/incident`.
+    pub path: String,
+    /// Dotted path of the record array in the response body; "" when the body is the array.
+    #[serde(default)]
+    pub records: String,
+    /// Dotted path of each record's external id.
+    pub key: String,
+    /// Fixed query parameters sent with every request.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    pub pagination: Pagination,
+    /// Incremental reads; absent means a full read every run.
+    #[serde(default)]
+    pub cursor: Option<CursorConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pagination {
+    /// `?limit=100&offset=200`; the run ends at a short page.
+    Offset {
+        limit_param: String,
+        offset_param: String,
+        page_size: u32,
+    },
+    /// `?page=3&per_page=100`; the run ends at a short page.
+    PageNumber {
+        page_param: String,
+        size_param: String,
+        page_size: u32,
+        #[serde(default = "one")]
+        first_page: u64,
+    },
+    /// Follow the next page's URL: from `next_path` in the body, or from the
+    /// `Link: <…>; rel="next"` header when `next_path` is absent.
+    NextLink {
+        #[serde(default)]
+        next_path: Option<String>,
+    },
+    /// An opaque token from the body, sent back as a parameter.
+    CursorToken {
+        token_path: String,
+        token_param: String,
+        #[serde(default)]
+        size_param: Option<String>,
+        #[serde(default)]
+        page_size: Option<u32>,
+    },
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CursorConfig {
+    /// Dotted path of the field that orders changes, e.g. `sys_updated_on`.
+    pub field: String,
+    /// Request parameter that carries the lower bound.
+    pub param: String,
+    /// The parameter's value; `{cursor}` is replaced by the lower bound.
+    #[serde(default = "plain_template")]
+    pub template: String,
+    /// `rfc3339`, `integer`, `string`, or a chrono format like `%Y-%m-%d %H:%M:%S` (UTC).
+    pub format: String,
+    /// The first run's lower bound; defaults to the epoch in `format`.
+    #[serde(default)]
+    pub initial: Option<String>,
+    /// Each run re-reads this many seconds before the committed cursor, to
+    /// catch records committed late on the source side.
+    #[serde(default = "default_overlap")]
+    pub overlap_secs: u64,
+    /// The source returns records in cursor order (e.g. `ORDERBY` in the query),
+    /// so the cursor may be committed after every page.
+    #[serde(default = "yes")]
+    pub ordered: bool,
+}
+
+fn plain_template() -> String {
+    "{cursor}".into()
+}
+
+fn default_overlap() -> u64 {
+    60
+}
+
+fn yes() -> bool {
+    true
+}

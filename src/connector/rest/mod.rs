@@ -1,0 +1,418 @@
+//! The `rest` kind: a declarative HTTP connector for JSON APIs.
+//!
+//! A manifest names the base URL, auth, and per stream the path, record
+//! array, key, paging style and incremental cursor. This kind turns that into
+//! requests; it knows nothing of any one vendor.
+
+pub mod config;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use toml::Spanned;
+use toml::de::DeTable;
+
+use super::http::{Auth, HttpClient, JsonResponse, RetryPolicy};
+use super::{
+    Connector, ConnectorConfig, ConnectorError, CursorFormat, CursorSpec, ManifestHeader, Page,
+    PageToken, SourceRecord, StreamSpec,
+};
+use crate::config::{ConnectorOverride, SecretRef};
+use crate::diag::{Diagnostic, SourceFile};
+use crate::mapping::{lookup, split_path};
+use config::{AuthConfig, Pagination, RestConfig, StreamConfig};
+
+/// Parse and validate a `rest` manifest's own keys.
+pub fn parse(
+    source: &SourceFile,
+    table: Spanned<DeTable<'_>>,
+) -> Result<Box<dyn ConnectorConfig>, Diagnostic> {
+    let cfg: RestConfig = source.deserialize_table(table, super::manifest::HEADER_KEYS)?;
+    validate(source, &cfg)?;
+    Ok(Box::new(cfg))
+}
+
+fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
+    url::Url::parse(&cfg.base_url)
+        .map_err(|e| source.error_at_key("base_url", format!("not a URL: {e}")))?;
+    if cfg.streams.is_empty() {
+        return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
+    }
+    for (i, s) in cfg.streams.iter().enumerate() {
+        let at = |k: &str| format!("streams.{i}.{k}");
+        if cfg.streams[..i].iter().any(|o| o.name == s.name) {
+            return Err(source.error_at_key(&at("name"), format!("duplicate stream `{}`", s.name)));
+        }
+        let page_size = match &s.pagination {
+            Pagination::Offset { page_size, .. } | Pagination::PageNumber { page_size, .. } => {
+                Some(*page_size)
+            }
+            Pagination::CursorToken { page_size, .. } => *page_size,
+            Pagination::NextLink { .. } => None,
+        };
+        if page_size == Some(0) {
+            return Err(source.error_at_key(&at("pagination"), "`page_size` must be at least 1"));
+        }
+        if let Some(c) = &s.cursor {
+            let format = CursorFormat::parse(&c.format)
+                .map_err(|e| source.error_at_key(&at("cursor.format"), e))?;
+            if !c.template.contains("{cursor}") {
+                return Err(source.error_at_key(
+                    &at("cursor.template"),
+                    "the template must contain `{cursor}`",
+                ));
+            }
+            if s.query.contains_key(&c.param) {
+                return Err(source.error_at_key(
+                    &at("cursor.param"),
+                    format!("`{}` is also set in `query`; put the whole value in `cursor.template`", c.param),
+                ));
+            }
+            let spec = cursor_spec(c, format);
+            if !spec.is_valid(&spec.initial) {
+                return Err(source.error_at_key(
+                    &at("cursor.initial"),
+                    format!("`{}` does not match the cursor format `{}`", spec.initial, c.format),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cursor_spec(c: &config::CursorConfig, format: CursorFormat) -> CursorSpec {
+    let initial = c.initial.clone().unwrap_or_else(|| match &format {
+        CursorFormat::DateTime(fmt) => chrono::DateTime::UNIX_EPOCH.format(fmt).to_string(),
+        CursorFormat::Rfc3339 => "1970-01-01T00:00:00Z".into(),
+        CursorFormat::Integer => "0".into(),
+        CursorFormat::Text => String::new(),
+    });
+    CursorSpec {
+        field: split_path(&c.field),
+        format,
+        overlap: Duration::from_secs(c.overlap_secs),
+        initial,
+        ordered: c.ordered,
+    }
+}
+
+fn stream_spec(s: &StreamConfig) -> StreamSpec {
+    StreamSpec {
+        name: s.name.clone(),
+        // Validated in parse(), so the format is known good here.
+        cursor: s.cursor.as_ref().and_then(|c| {
+            CursorFormat::parse(&c.format)
+                .ok()
+                .map(|f| cursor_spec(c, f))
+        }),
+    }
+}
+
+impl ConnectorConfig for RestConfig {
+    fn keys(&self) -> &'static [&'static str] {
+        config::KEYS
+    }
+
+    fn streams(&self) -> Vec<StreamSpec> {
+        self.streams.iter().map(stream_spec).collect()
+    }
+
+    fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
+        if let Some(url) = &over.base_url {
+            url::Url::parse(url).map_err(|e| format!("base_url `{url}` is not a URL: {e}"))?;
+            self.base_url = url.clone();
+        }
+        let set = |slot: &mut SecretRef, value: &Option<SecretRef>| {
+            if let Some(v) = value {
+                *slot = v.clone();
+            }
+        };
+        match &mut self.auth {
+            Some(AuthConfig::Basic { username, password }) => {
+                set(username, &over.username);
+                set(password, &over.password);
+            }
+            Some(AuthConfig::Bearer { token }) => set(token, &over.token),
+            Some(AuthConfig::ApiKey { value, .. }) => set(value, &over.token),
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn build(&self, header: &ManifestHeader) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let system = header.system.clone();
+        let secret = |r: &SecretRef| {
+            r.resolve().map_err(|source| ConnectorError::Secret {
+                system: system.clone(),
+                source,
+            })
+        };
+        let auth = match &self.auth {
+            None => Auth::None,
+            Some(AuthConfig::Basic { username, password }) => Auth::Basic {
+                username: secret(username)?.expose().to_string(),
+                password: secret(password)?,
+            },
+            Some(AuthConfig::Bearer { token }) => Auth::Bearer(secret(token)?),
+            Some(AuthConfig::ApiKey { header, value }) => Auth::Header {
+                name: header.clone(),
+                value: secret(value)?,
+            },
+        };
+        let h = &self.http;
+        let client = HttpClient::new(
+            &system,
+            Duration::from_secs(h.timeout_secs),
+            Duration::from_secs(h.connect_timeout_secs),
+            Some(h.rate_limit_per_sec),
+            auth,
+            RetryPolicy {
+                max_attempts: h.max_attempts.max(1),
+                initial_backoff: Duration::from_millis(h.initial_backoff_ms),
+                max_backoff: Duration::from_secs(30),
+                max_retry_after: Duration::from_secs(h.max_retry_after_secs),
+            },
+        )?;
+        Ok(Arc::new(RestConnector {
+            system,
+            base_url: self.base_url.trim_end_matches('/').to_string(),
+            client,
+            streams: self.streams.clone(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+pub struct RestConnector {
+    system: String,
+    base_url: String,
+    client: HttpClient,
+    streams: Vec<StreamConfig>,
+}
+
+#[async_trait::async_trait]
+impl Connector for RestConnector {
+    fn system(&self) -> &str {
+        &self.system
+    }
+
+    fn streams(&self) -> Vec<StreamSpec> {
+        self.streams.iter().map(stream_spec).collect()
+    }
+
+    async fn fetch_page(
+        &self,
+        stream: &str,
+        from: Option<&str>,
+        token: Option<&PageToken>,
+    ) -> Result<Page, ConnectorError> {
+        let s = self
+            .streams
+            .iter()
+            .find(|s| s.name == stream)
+            .ok_or_else(|| ConnectorError::UnknownStream {
+                system: self.system.clone(),
+                stream: stream.to_string(),
+            })?;
+        let (url, query) = self.request(s, from, token);
+        let resp = self.client.get_json(&url, &query).await?;
+        let records = self.records(s, &url, &resp)?;
+        let next = next_token(s, token, records.len(), &resp);
+        Ok(Page { records, next })
+    }
+}
+
+impl RestConnector {
+    /// The URL and query of a page request.
+    fn request(
+        &self,
+        s: &StreamConfig,
+        from: Option<&str>,
+        token: Option<&PageToken>,
+    ) -> (String, Vec<(String, String)>) {
+        // A next link already carries every parameter the server wants back.
+        if let Some(PageToken::Url(next)) = token {
+            let url = match url::Url::parse(&self.base_url).and_then(|b| b.join(next)) {
+                Ok(u) => u.to_string(),
+                Err(_) => next.clone(),
+            };
+            return (url, Vec::new());
+        }
+        let mut query: Vec<(String, String)> =
+            s.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if let (Some(c), Some(from)) = (&s.cursor, from) {
+            query.push((c.param.clone(), c.template.replace("{cursor}", from)));
+        }
+        match &s.pagination {
+            Pagination::Offset {
+                limit_param,
+                offset_param,
+                page_size,
+            } => {
+                let offset = match token {
+                    Some(PageToken::Offset(o)) => *o,
+                    _ => 0,
+                };
+                query.push((limit_param.clone(), page_size.to_string()));
+                query.push((offset_param.clone(), offset.to_string()));
+            }
+            Pagination::PageNumber {
+                page_param,
+                size_param,
+                page_size,
+                first_page,
+            } => {
+                let page = match token {
+                    Some(PageToken::Page(p)) => *p,
+                    _ => *first_page,
+                };
+                query.push((page_param.clone(), page.to_string()));
+                query.push((size_param.clone(), page_size.to_string()));
+            }
+            Pagination::CursorToken {
+                token_param,
+                size_param,
+                page_size,
+                ..
+            } => {
+                if let Some(PageToken::Token(t)) = token {
+                    query.push((token_param.clone(), t.clone()));
+                }
+                if let (Some(p), Some(n)) = (size_param, page_size) {
+                    query.push((p.clone(), n.to_string()));
+                }
+            }
+            Pagination::NextLink { .. } => {}
+        }
+        (format!("{}{}", self.base_url, s.path), query)
+    }
+
+    fn records(
+        &self,
+        s: &StreamConfig,
+        url: &str,
+        resp: &JsonResponse,
+    ) -> Result<Vec<SourceRecord>, ConnectorError> {
+        let path = if s.records.is_empty() {
+            Vec::new()
+        } else {
+            split_path(&s.records)
+        };
+        let shape = |message: String| ConnectorError::Shape {
+            system: self.system.clone(),
+            url: url.to_string(),
+            message,
+        };
+        let array = match lookup(&resp.body, &path) {
+            Some(Value::Array(a)) => a,
+            Some(other) => {
+                return Err(shape(format!(
+                    "`{}` is not an array but {}",
+                    s.records,
+                    type_name(other)
+                )));
+            }
+            None => return Err(shape(format!("no `{}` in the response body", s.records))),
+        };
+        let key_path = split_path(&s.key);
+        let cursor_path = s.cursor.as_ref().map(|c| split_path(&c.field));
+        Ok(array
+            .iter()
+            .map(|payload| SourceRecord {
+                key: lookup(payload, &key_path).and_then(scalar_string),
+                cursor: cursor_path
+                    .as_ref()
+                    .and_then(|p| lookup(payload, p))
+                    .and_then(scalar_string),
+                payload: payload.clone(),
+            })
+            .collect())
+    }
+}
+
+/// Where the next page starts, or `None` after the last page.
+fn next_token(
+    s: &StreamConfig,
+    token: Option<&PageToken>,
+    received: usize,
+    resp: &JsonResponse,
+) -> Option<PageToken> {
+    match &s.pagination {
+        Pagination::Offset { page_size, .. } => {
+            let offset = match token {
+                Some(PageToken::Offset(o)) => *o,
+                _ => 0,
+            };
+            (received >= *page_size as usize).then(|| PageToken::Offset(offset + received as u64))
+        }
+        Pagination::PageNumber {
+            page_size,
+            first_page,
+            ..
+        } => {
+            let page = match token {
+                Some(PageToken::Page(p)) => *p,
+                _ => *first_page,
+            };
+            (received >= *page_size as usize).then(|| PageToken::Page(page + 1))
+        }
+        Pagination::NextLink { next_path } => {
+            let next = match next_path {
+                Some(p) => lookup(&resp.body, &split_path(p)).and_then(scalar_string),
+                None => link_next(&resp.headers),
+            };
+            next.filter(|n| !n.is_empty()).map(PageToken::Url)
+        }
+        Pagination::CursorToken { token_path, .. } => {
+            lookup(&resp.body, &split_path(token_path))
+                .and_then(scalar_string)
+                .filter(|t| !t.is_empty() && received > 0)
+                .map(PageToken::Token)
+        }
+    }
+}
+
+/// The `rel="next"` target of an RFC 8288 `Link` header.
+pub fn link_next(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|part| {
+            let (target, params) = part.split_once(';')?;
+            let is_next = params
+                .split(';')
+                .any(|p| p.trim().trim_start_matches("rel=").trim_matches('"') == "next"
+                    && p.trim().starts_with("rel="));
+            is_next.then(|| {
+                target
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+        })
+}
+
+fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

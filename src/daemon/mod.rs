@@ -1,0 +1,100 @@
+//! The daemon: wires the catalog's sync jobs to cron schedules and serves
+//! the HTTP probes, until told to stop.
+//!
+//! Each connector gets one task that runs its streams in turn, so a stream
+//! never syncs twice at once. Stopping cancels a token: tasks finish the page
+//! in hand (its transaction commits or never started) and return.
+
+pub mod http;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::ConnectorJobs;
+use crate::store::Store;
+use crate::sync::{ProgressFn, SyncReport};
+
+/// Run every connector on its schedule (and once at start) until `stop`.
+pub async fn run(
+    store: Store,
+    connectors: Vec<ConnectorJobs>,
+    listener: TcpListener,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, connectors = connectors.len(), "daemon started");
+    let mut tasks = JoinSet::new();
+    for c in connectors {
+        tasks.spawn(schedule_loop(store.clone(), Arc::new(c), stop.clone()));
+    }
+    let server_stop = stop.clone();
+    let server = axum::serve(listener, http::router(store.clone()))
+        .with_graceful_shutdown(async move { server_stop.cancelled().await });
+    let server = tokio::spawn(async move { server.await });
+
+    stop.cancelled().await;
+    tracing::info!("stopping: finishing pages in flight");
+    while let Some(res) = tasks.join_next().await {
+        if let Err(e) = res {
+            tracing::error!(error = %e, "connector task failed");
+        }
+    }
+    server.await??;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn schedule_loop(store: Store, c: Arc<ConnectorJobs>, stop: CancellationToken) {
+    let quiet: ProgressFn<'_> = &|_, _| {};
+    loop {
+        sync_connector(&store, &c, &stop, quiet).await;
+        let Some(schedule) = &c.schedule else {
+            tracing::info!(connector = %c.system, "no schedule: ran once");
+            return;
+        };
+        let Some(next) = schedule.upcoming(Utc).next() else {
+            return;
+        };
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        tracing::debug!(connector = %c.system, next = %next, "next run scheduled");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+/// Run every stream of a connector once, logging each outcome. A failing
+/// stream does not stop the others; its error is kept in `sync_state`.
+pub async fn sync_connector(
+    store: &Store,
+    c: &ConnectorJobs,
+    stop: &CancellationToken,
+    progress: ProgressFn<'_>,
+) -> Vec<(String, Result<SyncReport, String>)> {
+    let mut out = Vec::new();
+    for job in &c.jobs {
+        if stop.is_cancelled() {
+            break;
+        }
+        let result = job.run(store, stop, progress).await;
+        match &result {
+            Ok(r) => tracing::info!(
+                connector = %c.system, stream = %job.stream.name, pages = r.pages,
+                fetched = r.fetched, stored = r.stored, unchanged = r.unchanged,
+                quarantined = r.quarantined, interrupted = r.interrupted, "sync finished"
+            ),
+            Err(e) => tracing::error!(
+                connector = %c.system, stream = %job.stream.name, error = %e, "sync failed"
+            ),
+        }
+        out.push((job.stream.name.clone(), result.map_err(|e| e.to_string())));
+    }
+    out
+}

@@ -1,0 +1,231 @@
+//! Validation and compilation of a mapping file into an executable plan.
+//!
+//! Pure: no IO. Every problem is reported at the key that causes it, and all
+//! problems of a file are reported together.
+
+use std::collections::HashMap;
+
+use chrono::format::{Item, StrftimeItems};
+use serde_json::Value;
+
+use super::spec::{FieldRule, MAP_DEFAULT_KEY, MappingFile};
+use super::{Mapping, Rule, Source, Target, TimeFormat, ValueMap};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
+use crate::model::{Entity, WORK_ITEM_KINDS, WORK_ITEM_STATUSES};
+
+/// What kind of value a target field holds, for checking constants and maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FieldType {
+    Text,
+    Priority,
+    Timestamp,
+    Bool,
+    OneOf(&'static [&'static str]),
+}
+
+/// Every canonical field a mapping may fill, with its type and whether it is required.
+fn targets(entity: Entity) -> &'static [(&'static str, Target, FieldType, bool)] {
+    use FieldType::*;
+    use Target::*;
+    match entity {
+        Entity::WorkItem => &[
+            ("kind", Kind, OneOf(WORK_ITEM_KINDS), true),
+            ("title", Title, Text, true),
+            ("description", Description, Text, false),
+            ("status", Status, OneOf(WORK_ITEM_STATUSES), true),
+            ("native_status", NativeStatus, Text, false),
+            ("priority", Target::Priority, FieldType::Priority, false),
+            ("requester", Requester, Text, false),
+            ("department", Department, Text, false),
+            ("assignee_group", AssigneeGroup, Text, false),
+            ("service", Service, Text, false),
+            ("location", Location, Text, false),
+            ("external_url", ExternalUrl, Text, false),
+            ("opened_at", OpenedAt, Timestamp, false),
+            ("updated_at", UpdatedAt, Timestamp, false),
+            ("resolved_at", ResolvedAt, Timestamp, false),
+            ("closed_at", ClosedAt, Timestamp, false),
+            ("due_at", DueAt, Timestamp, false),
+        ],
+        Entity::Person => &[
+            ("display_name", DisplayName, Text, false),
+            ("email", Email, Text, false),
+            ("employee_number", EmployeeNumber, Text, false),
+            ("department", Department, Text, false),
+            ("org_unit", OrgUnit, Text, false),
+            ("location", Location, Text, false),
+            ("manager", Manager, Text, false),
+            ("active", Active, Bool, false),
+        ],
+    }
+}
+
+pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping, Diagnostics> {
+    let mut errors = Vec::new();
+    let known = targets(file.entity);
+    let maps = compile_maps(source, &file, &mut errors);
+
+    let mut rules = Vec::new();
+    for (name, rule) in &file.fields {
+        let Some((_, target, ty, _)) = known.iter().find(|(n, ..)| n == name) else {
+            let names: Vec<String> = known.iter().map(|(n, ..)| n.to_string()).collect();
+            let mut d = source.error_at_key(
+                &format!("fields.{name}"),
+                format!("`{}` has no field `{name}`", file.entity.as_str()),
+            );
+            d.hint = suggest(name, &names)
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some(format!("fields are: {}", names.join(", "))));
+            errors.push(d);
+            continue;
+        };
+        let key = format!("fields.{name}");
+        if let Some(rule) = compile_rule(source, &key, rule, Some(*ty), &maps, &mut errors) {
+            rules.push((Some(*target), name.clone(), rule));
+        }
+    }
+    for (name, rule) in &file.attributes {
+        let key = format!("attributes.{name}");
+        if let Some(rule) = compile_rule(source, &key, rule, None, &maps, &mut errors) {
+            rules.push((None, name.clone(), rule));
+        }
+    }
+    for (name, _, _, required) in known {
+        if *required && !file.fields.contains_key(*name) {
+            errors.push(source.error_at_key(
+                "fields",
+                format!(
+                    "`{}` requires field `{name}`; add `{name} = {{ path = \"…\" }}` or `{{ const = … }}`",
+                    file.entity.as_str()
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    Ok(Mapping {
+        file: source.path.clone(),
+        system: file.system,
+        stream: file.stream,
+        entity: file.entity,
+        version: super::content_version(&source.text),
+        rules,
+    })
+}
+
+fn compile_maps(
+    source: &SourceFile,
+    file: &MappingFile,
+    errors: &mut Vec<Diagnostic>,
+) -> HashMap<String, ValueMap> {
+    let mut maps = HashMap::new();
+    for (name, entries) in &file.maps {
+        let mut values = HashMap::new();
+        let mut default = None;
+        for (k, v) in entries {
+            if !(v.is_string() || v.is_number() || v.is_boolean()) {
+                errors.push(source.error_at_key(
+                    &format!("maps.{name}.{k}"),
+                    "a map value must be a string, number or boolean",
+                ));
+            } else if k == MAP_DEFAULT_KEY {
+                default = Some(v.clone());
+            } else {
+                values.insert(k.clone(), v.clone());
+            }
+        }
+        maps.insert(name.clone(), ValueMap { name: name.clone(), values, default });
+    }
+    maps
+}
+
+fn compile_rule(
+    source: &SourceFile,
+    key: &str,
+    rule: &FieldRule,
+    ty: Option<FieldType>,
+    maps: &HashMap<String, ValueMap>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
+    let before = errors.len();
+    let from = match (&rule.path, &rule.constant) {
+        (Some(path), None) if !path.trim().is_empty() => Source::Path(super::split_path(path)),
+        (None, Some(value)) => Source::Const(value.clone()),
+        (Some(_), Some(_)) => {
+            errors.push(source.error_at_key(key, "give either `path` or `const`, not both"));
+            Source::Const(Value::Null)
+        }
+        _ => {
+            errors.push(source.error_at_key(key, "needs a `path` or a `const`"));
+            Source::Const(Value::Null)
+        }
+    };
+    let map = rule.map.as_ref().and_then(|name| match maps.get(name) {
+        Some(m) => Some(m.clone()),
+        None => {
+            let names: Vec<String> = maps.keys().cloned().collect();
+            let mut d = source.error_at_key(&format!("{key}.map"), format!("no map named `{name}` in [maps]"));
+            d.hint = suggest(name, &names).map(|s| format!("did you mean `{s}`?"));
+            errors.push(d);
+            None
+        }
+    });
+    let timestamp = rule.timestamp.as_ref().and_then(|fmt| match parse_time_format(fmt) {
+        Some(f) => Some(f),
+        None => {
+            errors.push(source.error_at_key(
+                &format!("{key}.timestamp"),
+                format!("`{fmt}` is not a valid timestamp format; use `rfc3339` or a chrono format like `%Y-%m-%d %H:%M:%S`"),
+            ));
+            None
+        }
+    });
+    if let Some(ty) = ty {
+        if ty == FieldType::Timestamp && timestamp.is_none() && rule.timestamp.is_none() {
+            errors.push(source.error_at_key(
+                key,
+                "a timestamp field needs `timestamp = \"<format>\"` (e.g. `rfc3339`)",
+            ));
+        }
+        // Constants, defaults and map outputs are known now: check them now, not per record.
+        let mut fixed: Vec<(&str, &Value)> = Vec::new();
+        if let Source::Const(v) = &from {
+            fixed.push(("const", v));
+        }
+        if let Some(v) = &rule.default {
+            fixed.push(("default", v));
+        }
+        if let Some(m) = &map {
+            fixed.extend(m.values.values().map(|v| ("map value", v)));
+            fixed.extend(m.default.iter().map(|v| ("map default", v)));
+        }
+        for (what, v) in fixed {
+            if ty != FieldType::Timestamp && !v.is_null() {
+                if let Err(e) = super::convert(v, ty) {
+                    errors.push(source.error_at_key(key, format!("{what} {v}: {e}")));
+                }
+            }
+        }
+    }
+    if errors.len() > before {
+        return None;
+    }
+    Some(Rule {
+        key: key.to_string(),
+        from,
+        default: rule.default.clone(),
+        map,
+        timestamp,
+        ty: ty.unwrap_or(FieldType::Text),
+        raw: ty.is_none(),
+    })
+}
+
+fn parse_time_format(fmt: &str) -> Option<TimeFormat> {
+    if fmt.eq_ignore_ascii_case("rfc3339") {
+        return Some(TimeFormat::Rfc3339);
+    }
+    let valid = !fmt.is_empty() && StrftimeItems::new(fmt).all(|i| !matches!(i, Item::Error));
+    valid.then(|| TimeFormat::Pattern(fmt.to_string()))
+}

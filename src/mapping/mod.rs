@@ -1,0 +1,353 @@
+//! Mappings: declarative files that turn one source stream's records into
+//! canonical records.
+//!
+//! A file is parsed ([`spec`]), validated and compiled once ([`compile`]), and
+//! the compiled plan is applied per record with no lookups by rule name. A
+//! record that fails mapping yields an error naming the file, rule, source
+//! path and value; the caller quarantines it and carries on. This module never
+//! touches the store or the network.
+
+mod compile;
+pub mod spec;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Diagnostics, SourceFile};
+use crate::model::{Canonical, Entity, Person, WorkItem};
+use compile::FieldType;
+
+/// A compiled mapping, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub file: PathBuf,
+    pub system: String,
+    pub stream: String,
+    pub entity: Entity,
+    /// Content hash of the file, stored with every record it produced.
+    pub version: String,
+    rules: Vec<(Option<Target>, String, Rule)>,
+}
+
+/// Canonical fields a rule can fill; `None` in a plan means an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Kind,
+    Title,
+    Description,
+    Status,
+    NativeStatus,
+    Priority,
+    Requester,
+    Department,
+    AssigneeGroup,
+    Service,
+    Location,
+    ExternalUrl,
+    OpenedAt,
+    UpdatedAt,
+    ResolvedAt,
+    ClosedAt,
+    DueAt,
+    DisplayName,
+    Email,
+    EmployeeNumber,
+    OrgUnit,
+    Manager,
+    Active,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Path(Vec<String>),
+    Const(Value),
+}
+
+#[derive(Debug, Clone)]
+enum TimeFormat {
+    Rfc3339,
+    Pattern(String),
+}
+
+#[derive(Debug, Clone)]
+struct ValueMap {
+    name: String,
+    values: HashMap<String, Value>,
+    default: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    /// `fields.status`: how the admin finds this rule in the file.
+    key: String,
+    from: Source,
+    default: Option<Value>,
+    map: Option<ValueMap>,
+    timestamp: Option<TimeFormat>,
+    ty: FieldType,
+    /// Attributes keep the JSON value as it came.
+    raw: bool,
+}
+
+/// A converted field value.
+enum Typed {
+    Text(String),
+    Int(i16),
+    Time(DateTime<Utc>),
+    Bool(bool),
+    Raw(Value),
+}
+
+/// Why one record could not be mapped. Goes to quarantine verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: rule `{rule}`{source_path}: {message}")]
+pub struct RecordError {
+    pub file: String,
+    pub rule: String,
+    /// ` (from `state` = "9")`, or empty for constants.
+    pub source_path: String,
+    pub message: String,
+}
+
+impl Mapping {
+    /// Read, validate and compile a mapping file.
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        let source = SourceFile::read(path)?;
+        Self::from_source(&source)
+    }
+
+    pub fn from_source(source: &SourceFile) -> Result<Self, Diagnostics> {
+        let file: spec::MappingFile = source.parse()?;
+        compile::compile(source, file)
+    }
+
+    /// Map one source record.
+    pub fn apply(&self, record: &Value) -> Result<Canonical, RecordError> {
+        let mut out = match self.entity {
+            Entity::WorkItem => Canonical::WorkItem(WorkItem::default()),
+            Entity::Person => Canonical::Person(Person::default()),
+        };
+        for (target, name, rule) in &self.rules {
+            let value = self.eval(rule, record)?;
+            let Some(value) = value else { continue };
+            match (target, &mut out) {
+                (None, Canonical::WorkItem(w)) => set_attr(&mut w.attributes, name, value),
+                (None, Canonical::Person(p)) => set_attr(&mut p.attributes, name, value),
+                (Some(t), Canonical::WorkItem(w)) => set_work_item(w, *t, value),
+                (Some(t), Canonical::Person(p)) => set_person(p, *t, value),
+            }
+        }
+        self.check_required(&out)?;
+        Ok(out)
+    }
+
+    fn eval(&self, rule: &Rule, record: &Value) -> Result<Option<Typed>, RecordError> {
+        let (raw, path) = match &rule.from {
+            Source::Const(v) => (Some(v.clone()), None),
+            Source::Path(segments) => (lookup(record, segments).cloned(), Some(segments)),
+        };
+        let err = |message: String, value: Option<&Value>| RecordError {
+            file: self.file.display().to_string(),
+            rule: rule.key.clone(),
+            source_path: match (path, value) {
+                (Some(p), Some(v)) => format!(" (from `{}` = {v})", p.join(".")),
+                (Some(p), None) => format!(" (from `{}`)", p.join(".")),
+                _ => String::new(),
+            },
+            message,
+        };
+        let mut value = match raw {
+            Some(v) if !is_empty(&v) => v,
+            _ => match &rule.default {
+                Some(d) => d.clone(),
+                None => return Ok(None),
+            },
+        };
+        if let Some(map) = &rule.map {
+            let key = scalar_key(&value);
+            value = match map.values.get(&key).or(map.default.as_ref()) {
+                Some(mapped) => mapped.clone(),
+                None => {
+                    return Err(err(
+                        format!(
+                            "value {value} is not in map `{}`; add it to [maps.{}] or give the map a `default`",
+                            map.name, map.name
+                        ),
+                        Some(&value),
+                    ));
+                }
+            };
+        }
+        if rule.raw {
+            return Ok(Some(Typed::Raw(value)));
+        }
+        if let Some(fmt) = &rule.timestamp {
+            return parse_time(&value, fmt)
+                .map(|t| Some(Typed::Time(t)))
+                .map_err(|m| err(m, Some(&value)));
+        }
+        convert(&value, rule.ty)
+            .map(Some)
+            .map_err(|m| err(m, Some(&value)))
+    }
+
+    fn check_required(&self, out: &Canonical) -> Result<(), RecordError> {
+        let missing = match out {
+            Canonical::WorkItem(w) if w.title.is_empty() => Some("fields.title"),
+            Canonical::WorkItem(w) if w.kind.is_empty() => Some("fields.kind"),
+            Canonical::WorkItem(w) if w.status.is_empty() => Some("fields.status"),
+            _ => None,
+        };
+        match missing {
+            Some(rule) => Err(RecordError {
+                file: self.file.display().to_string(),
+                rule: rule.to_string(),
+                source_path: String::new(),
+                message: "required field is empty in this record and the rule has no `default`"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Check a value against a target type and convert it.
+fn convert(value: &Value, ty: FieldType) -> Result<Typed, String> {
+    match ty {
+        FieldType::Text => Ok(Typed::Text(scalar_key(value))),
+        FieldType::OneOf(allowed) => {
+            let s = scalar_key(value);
+            if allowed.contains(&s.as_str()) {
+                Ok(Typed::Text(s))
+            } else {
+                Err(format!("`{s}` is not one of: {}", allowed.join(", ")))
+            }
+        }
+        FieldType::Priority => {
+            let n = match value {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n @ 1..=4) => Ok(Typed::Int(n as i16)),
+                _ => Err(format!("priority must be 1 to 4, got {value}")),
+            }
+        }
+        FieldType::Bool => match value {
+            Value::Bool(b) => Ok(Typed::Bool(*b)),
+            Value::String(s) if matches!(s.as_str(), "true" | "1" | "yes") => Ok(Typed::Bool(true)),
+            Value::String(s) if matches!(s.as_str(), "false" | "0" | "no") => {
+                Ok(Typed::Bool(false))
+            }
+            _ => Err(format!("expected a boolean, got {value}")),
+        },
+        FieldType::Timestamp => Err("a timestamp field needs a `timestamp` format".into()),
+    }
+}
+
+fn parse_time(value: &Value, fmt: &TimeFormat) -> Result<DateTime<Utc>, String> {
+    let Some(s) = value.as_str() else {
+        return Err(format!("expected a timestamp string, got {value}"));
+    };
+    match fmt {
+        TimeFormat::Rfc3339 => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("not an RFC 3339 timestamp: {e}")),
+        TimeFormat::Pattern(p) => NaiveDateTime::parse_from_str(s, p)
+            .map(|t| t.and_utc())
+            .map_err(|e| format!("does not match timestamp format `{p}`: {e}")),
+    }
+}
+
+fn set_attr(attrs: &mut Map<String, Value>, name: &str, value: Typed) {
+    let v = match value {
+        Typed::Raw(v) => v,
+        Typed::Text(s) => Value::String(s),
+        Typed::Int(i) => Value::from(i),
+        Typed::Bool(b) => Value::Bool(b),
+        Typed::Time(t) => Value::String(t.to_rfc3339()),
+    };
+    attrs.insert(name.to_string(), v);
+}
+
+fn set_work_item(w: &mut WorkItem, target: Target, value: Typed) {
+    use Target::*;
+    match (target, value) {
+        (Kind, Typed::Text(s)) => w.kind = s,
+        (Title, Typed::Text(s)) => w.title = s,
+        (Description, Typed::Text(s)) => w.description = Some(s),
+        (Status, Typed::Text(s)) => w.status = s,
+        (NativeStatus, Typed::Text(s)) => w.native_status = Some(s),
+        (Priority, Typed::Int(p)) => w.priority = Some(p),
+        (Requester, Typed::Text(s)) => w.requester_ref = Some(s),
+        (Department, Typed::Text(s)) => w.department = Some(s),
+        (AssigneeGroup, Typed::Text(s)) => w.assignee_group = Some(s),
+        (Service, Typed::Text(s)) => w.service = Some(s),
+        (Location, Typed::Text(s)) => w.location_ref = Some(s),
+        (ExternalUrl, Typed::Text(s)) => w.external_url = Some(s),
+        (OpenedAt, Typed::Time(t)) => w.opened_at = Some(t),
+        (UpdatedAt, Typed::Time(t)) => w.updated_at = Some(t),
+        (ResolvedAt, Typed::Time(t)) => w.resolved_at = Some(t),
+        (ClosedAt, Typed::Time(t)) => w.closed_at = Some(t),
+        (DueAt, Typed::Time(t)) => w.due_at = Some(t),
+        // compile() pairs each target with its type, so nothing else reaches here.
+        _ => {}
+    }
+}
+
+fn set_person(p: &mut Person, target: Target, value: Typed) {
+    use Target::*;
+    match (target, value) {
+        (DisplayName, Typed::Text(s)) => p.display_name = Some(s),
+        (Email, Typed::Text(s)) => p.email = Some(s),
+        (EmployeeNumber, Typed::Text(s)) => p.employee_number = Some(s),
+        (Department, Typed::Text(s)) => p.department = Some(s),
+        (OrgUnit, Typed::Text(s)) => p.org_unit_ref = Some(s),
+        (Location, Typed::Text(s)) => p.location_ref = Some(s),
+        (Manager, Typed::Text(s)) => p.manager_ref = Some(s),
+        (Active, Typed::Bool(b)) => p.active = Some(b),
+        _ => {}
+    }
+}
+
+/// Split a dotted path once, at compile time.
+pub fn split_path(path: &str) -> Vec<String> {
+    path.split('.').map(str::to_string).collect()
+}
+
+/// Follow a split path into a JSON value; numeric segments index arrays.
+pub fn lookup<'v>(mut value: &'v Value, segments: &[String]) -> Option<&'v Value> {
+    for seg in segments {
+        value = match value {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+fn is_empty(v: &Value) -> bool {
+    matches!(v, Value::Null) || matches!(v, Value::String(s) if s.is_empty())
+}
+
+/// The string form of a scalar, as value maps are keyed.
+fn scalar_key(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Short content hash: identifies the mapping version that produced a record.
+pub fn content_version(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,56 @@
+//! The mapping file format, version 1, exactly as admins write it.
+//!
+//! Parsing only: no check here knows what a valid target field is. That is
+//! [`super::compile`]'s job, which turns this into an executable plan.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::Entity;
+
+/// `mappings/<system>-<stream>.toml`: one source stream to one canonical entity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// File format version; this build reads 1.
+    pub version: u32,
+    /// The connector system this mapping reads from, as named in its manifest.
+    pub system: String,
+    /// The stream of that system, as named in the manifest's `[[streams]]`.
+    pub stream: String,
+    /// The canonical entity produced: `work_item` or `person`.
+    pub entity: Entity,
+    /// Canonical field name -> how to fill it.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldRule>,
+    /// Free-form attributes kept beside the canonical fields.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, FieldRule>,
+    /// Named value maps, used by rules through `map = "name"`.
+    #[serde(default)]
+    pub maps: BTreeMap<String, BTreeMap<String, Value>>,
+}
+
+/// How one target field is filled from a source record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldRule {
+    /// Dotted path into the source record; numeric segments index arrays (`comments.0.text`).
+    pub path: Option<String>,
+    /// A fixed value instead of a path.
+    #[serde(rename = "const")]
+    pub constant: Option<Value>,
+    /// Used when the path is missing, null or an empty string.
+    pub default: Option<Value>,
+    /// Name of a value map in `[maps]`. The map is total: a value it does not
+    /// list fails the record unless the map has a `default` entry.
+    pub map: Option<String>,
+    /// Parse a timestamp: a chrono format such as `%Y-%m-%d %H:%M:%S` (read
+    /// as UTC), or `rfc3339`.
+    pub timestamp: Option<String>,
+}
+
+/// The key inside a value map that catches every unlisted value.
+pub const MAP_DEFAULT_KEY: &str = "default";

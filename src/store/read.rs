@@ -1,0 +1,166 @@
+//! Reads and run bookkeeping: cursors, status summaries, quarantine.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::QueryBuilder;
+
+use super::{Store, StoreError, on_pool};
+
+/// Work items per status and department, for summaries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct StatusCount {
+    pub department: Option<String>,
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct QuarantineRow {
+    pub source_system: String,
+    pub source_stream: String,
+    pub external_id: String,
+    pub reason: String,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SyncStateRow {
+    pub source_system: String,
+    pub source_stream: String,
+    pub cursor: Option<String>,
+    pub last_run_finished_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// The committed cursor of a stream, if it has synced before.
+    pub async fn cursor(&self, system: &str, stream: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = on_pool!(self, |pool| {
+            let mut qb =
+                QueryBuilder::new("SELECT cursor FROM sync_state WHERE source_system = ");
+            qb.push_bind(system)
+                .push(" AND source_stream = ")
+                .push_bind(stream);
+            qb.build_query_as().fetch_optional(pool).await?
+        });
+        Ok(row.and_then(|(c,)| c))
+    }
+
+    /// Record how a run ended, for status pages and the on-call engineer.
+    pub async fn record_run(
+        &self,
+        system: &str,
+        stream: &str,
+        started: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        on_pool!(self, |pool| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO sync_state (source_system, source_stream, last_run_started_at, last_run_finished_at, last_error, updated_at) VALUES (",
+            );
+            let mut values = qb.separated(", ");
+            values
+                .push_bind(system)
+                .push_bind(stream)
+                .push_bind(started)
+                .push_bind(now)
+                .push_bind(error)
+                .push_bind(now);
+            qb.push(
+                ") ON CONFLICT (source_system, source_stream) DO UPDATE SET \
+                 last_run_started_at = excluded.last_run_started_at, \
+                 last_run_finished_at = excluded.last_run_finished_at, \
+                 last_error = excluded.last_error, updated_at = excluded.updated_at",
+            );
+            qb.build().execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn sync_states(&self) -> Result<Vec<SyncStateRow>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT source_system, source_stream, cursor, last_run_finished_at, last_error \
+                 FROM sync_state ORDER BY source_system, source_stream",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Work items grouped by department and status.
+    pub async fn status_counts(&self) -> Result<Vec<StatusCount>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT department, status, COUNT(*) AS count FROM work_items \
+                 GROUP BY department, status ORDER BY department, status",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    pub async fn count(&self, table: CountedTable) -> Result<i64, StoreError> {
+        let sql = match table {
+            CountedTable::WorkItems => "SELECT COUNT(*) FROM work_items",
+            CountedTable::People => "SELECT COUNT(*) FROM people",
+            CountedTable::SourceRecords => "SELECT COUNT(*) FROM source_records",
+            CountedTable::Quarantine => "SELECT COUNT(*) FROM quarantine",
+        };
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .fetch_one(pool)
+            .await?))
+    }
+
+    pub async fn quarantined(&self) -> Result<Vec<QuarantineRow>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT source_system, source_stream, external_id, reason, attempts FROM quarantine \
+                 ORDER BY source_system, source_stream, external_id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Title, status and native status of one work item, for checks and tests.
+    pub async fn work_item_summary(
+        &self,
+        system: &str,
+        stream: &str,
+        external_id: &str,
+    ) -> Result<Option<WorkItemSummary>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            let mut qb = QueryBuilder::new(
+                "SELECT title, status, native_status, priority, requester_ref, department, mapping_version \
+                 FROM work_items WHERE source_system = ",
+            );
+            qb.push_bind(system)
+                .push(" AND source_stream = ")
+                .push_bind(stream)
+                .push(" AND external_id = ")
+                .push_bind(external_id);
+            qb.build_query_as().fetch_optional(pool).await?
+        }))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum CountedTable {
+    WorkItems,
+    People,
+    SourceRecords,
+    Quarantine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct WorkItemSummary {
+    pub title: String,
+    pub status: String,
+    pub native_status: Option<String>,
+    pub priority: Option<i16>,
+    pub requester_ref: Option<String>,
+    pub department: Option<String>,
+    pub mapping_version: String,
+}

@@ -1,0 +1,280 @@
+//! The sync engine: one run of one stream, from the committed cursor to the
+//! last page.
+//!
+//! Per page: fetch, skip records whose content and mapping are unchanged, map
+//! the rest, and hand records, rejects and the advanced cursor to the store in
+//! one transaction. Shutdown is honoured between pages only, so a page is
+//! either wholly committed or not at all.
+//!
+//! Offset paging over a live source can skip a record: when an already-read
+//! record changes mid-run it moves to the end of the result, and everything
+//! after it shifts one place toward the start. We detect that (the same key
+//! seen twice in one run) and commit a cursor from before the shift, so the
+//! next run reads the skipped record. Late-committing sources are covered by
+//! the overlap window ([`CursorSpec::rewind`]).
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use crate::connector::{Connector, ConnectorError, CursorSpec, PageToken, StreamSpec};
+use crate::mapping::Mapping;
+use crate::model::Canonical;
+use crate::store::{PageWrite, StagedRecord, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One stream of one connector, with the mapping for its records.
+#[derive(Debug, Clone)]
+pub struct SyncJob {
+    pub connector: Arc<dyn Connector>,
+    pub stream: StreamSpec,
+    pub mapping: Arc<Mapping>,
+    /// Filled into work items whose mapping sets no department.
+    pub department: String,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pages: usize,
+    pub fetched: usize,
+    /// Written because new or changed.
+    pub stored: usize,
+    /// Skipped because unchanged.
+    pub unchanged: usize,
+    pub quarantined: usize,
+    /// The cursor committed at the end, if the stream has one.
+    pub cursor: Option<String>,
+    /// The run stopped early for shutdown; the next run resumes from the cursor.
+    pub interrupted: bool,
+}
+
+/// Called after every committed page, e.g. to draw progress.
+pub type ProgressFn<'a> = &'a (dyn Fn(&SyncJob, &SyncReport) + Send + Sync);
+
+impl SyncJob {
+    pub fn system(&self) -> &str {
+        self.connector.system()
+    }
+
+    /// Run until the last page, or until `stop` is cancelled between pages.
+    pub async fn run(
+        &self,
+        store: &Store,
+        stop: &CancellationToken,
+        progress: ProgressFn<'_>,
+    ) -> Result<SyncReport, SyncError> {
+        let started = Utc::now();
+        let result = self.run_pages(store, stop, progress).await;
+        let error = result.as_ref().err().map(|e| e.to_string());
+        // Bookkeeping must not hide the run's own error.
+        if let Err(e) = store
+            .record_run(self.system(), &self.stream.name, started, error.as_deref())
+            .await
+        {
+            tracing::warn!(connector = %self.system(), stream = %self.stream.name, error = %e, "cannot record run");
+        }
+        result
+    }
+
+    async fn run_pages(
+        &self,
+        store: &Store,
+        stop: &CancellationToken,
+        progress: ProgressFn<'_>,
+    ) -> Result<SyncReport, SyncError> {
+        let system = self.system().to_string();
+        let stream = self.stream.name.as_str();
+        let cursor_spec = self.stream.cursor.as_ref();
+        let committed = store.cursor(&system, stream).await?;
+        let from = cursor_spec.map(|c| match &committed {
+            Some(v) => c.rewind(v),
+            None => c.initial.clone(),
+        });
+
+        let mut report = SyncReport::default();
+        let mut high = committed.clone();
+        let mut shift = ShiftDetector::default();
+        let mut token: Option<PageToken> = None;
+        loop {
+            if stop.is_cancelled() {
+                report.interrupted = true;
+                break;
+            }
+            let page = tokio::select! {
+                page = self.connector.fetch_page(stream, from.as_deref(), token.as_ref()) => page?,
+                _ = stop.cancelled() => { report.interrupted = true; break; }
+            };
+            report.pages += 1;
+            report.fetched += page.records.len();
+
+            let keys: Vec<String> = page.records.iter().filter_map(|r| r.key.clone()).collect();
+            let existing = store.existing(&system, stream, &keys).await?;
+            let mut staged = Vec::with_capacity(page.records.len());
+            for rec in &page.records {
+                if let (Some(spec), Some(value)) = (cursor_spec, &rec.cursor) {
+                    if high.as_deref().is_none_or(|h| spec.compare(value, h) == Ordering::Greater) {
+                        high = Some(value.clone());
+                    }
+                }
+                let hash = content_hash(&rec.payload);
+                let Some(key) = &rec.key else {
+                    staged.push(StagedRecord {
+                        external_id: format!("missing-key:{}", &hash[..16]),
+                        content_hash: hash,
+                        payload: rec.payload.clone(),
+                        outcome: Err("record has no key (the manifest's `key` path is missing or empty)".into()),
+                    });
+                    continue;
+                };
+                shift.observe(key, rec.cursor.as_deref(), report.pages, cursor_spec);
+                let same = existing.get(key).is_some_and(|s| {
+                    s.content_hash == hash && s.mapping_version == self.mapping.version
+                });
+                if same {
+                    report.unchanged += 1;
+                    continue;
+                }
+                let outcome = self
+                    .mapping
+                    .apply(&rec.payload)
+                    .map(|c| self.with_defaults(c))
+                    .map_err(|e| e.to_string());
+                staged.push(StagedRecord {
+                    external_id: key.clone(),
+                    content_hash: hash,
+                    payload: rec.payload.clone(),
+                    outcome,
+                });
+            }
+            // Unordered sources only get their cursor once the run has seen everything.
+            let commit = cursor_spec.filter(|c| c.ordered).and(high.clone());
+            let outcome = store
+                .apply_page(PageWrite {
+                    system: &system,
+                    stream,
+                    mapping_version: &self.mapping.version,
+                    records: staged,
+                    cursor: commit,
+                })
+                .await?;
+            report.stored += outcome.stored;
+            report.quarantined += outcome.quarantined;
+            tracing::debug!(connector = %system, stream, page = report.pages, stored = outcome.stored, quarantined = outcome.quarantined, "page committed");
+            progress(self, &report);
+            token = page.next;
+            if token.is_none() {
+                break;
+            }
+        }
+
+        let mut final_cursor = high;
+        if let (Some(spec), Some(rewind)) = (cursor_spec, shift.rewind_to()) {
+            if final_cursor.as_deref().is_none_or(|h| spec.compare(&rewind, h) == Ordering::Less) {
+                tracing::info!(connector = %system, stream, cursor = %rewind, "records changed while paging; next run re-reads from before the shift");
+                final_cursor = Some(rewind);
+            }
+        }
+        let needs_final_commit = cursor_spec.is_some()
+            && !report.interrupted
+            && final_cursor.is_some()
+            && final_cursor != committed;
+        if needs_final_commit {
+            store
+                .apply_page(PageWrite {
+                    system: &system,
+                    stream,
+                    mapping_version: &self.mapping.version,
+                    records: Vec::new(),
+                    cursor: final_cursor.clone(),
+                })
+                .await?;
+        }
+        report.cursor = final_cursor;
+        Ok(report)
+    }
+
+    fn with_defaults(&self, record: Canonical) -> Canonical {
+        match record {
+            Canonical::WorkItem(mut w) => {
+                if w.department.is_none() {
+                    w.department = Some(self.department.clone());
+                }
+                Canonical::WorkItem(w)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Notices a key read twice in one run: the sign that the source re-sorted
+/// under us. Remembers the lowest cursor of the page where each key was first
+/// seen, so the run can commit a cursor from before the shift.
+#[derive(Default)]
+struct ShiftDetector {
+    /// Key hash -> page where first seen. Hashes keep memory flat on big loads.
+    first_seen: HashMap<u64, usize>,
+    /// Lowest cursor value per page, indexed by page number - 1.
+    page_low: Vec<Option<String>>,
+    rewind: Option<String>,
+}
+
+impl ShiftDetector {
+    fn observe(&mut self, key: &str, cursor: Option<&str>, page: usize, spec: Option<&CursorSpec>) {
+        let Some(spec) = spec else { return };
+        if self.page_low.len() < page {
+            self.page_low.resize(page, None);
+        }
+        if let Some(c) = cursor {
+            let low = &mut self.page_low[page - 1];
+            if low.as_deref().is_none_or(|l| spec.compare(c, l) == Ordering::Less) {
+                *low = Some(c.to_string());
+            }
+        }
+        let h = {
+            use std::hash::{Hash, Hasher};
+            let mut s = std::collections::hash_map::DefaultHasher::new();
+            key.hash(&mut s);
+            s.finish()
+        };
+        match self.first_seen.get(&h) {
+            None => {
+                self.first_seen.insert(h, page);
+            }
+            Some(&first) if first < page => {
+                if let Some(low) = self.page_low[first - 1].clone() {
+                    let lower = self
+                        .rewind
+                        .as_deref()
+                        .is_none_or(|r| spec.compare(&low, r) == Ordering::Less);
+                    if lower {
+                        self.rewind = Some(low);
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn rewind_to(&self) -> Option<String> {
+        self.rewind.clone()
+    }
+}
+
+/// Hash of a payload's canonical JSON (object keys sorted), so the same
+/// content always hashes the same however the source ordered its keys.
+pub fn content_hash(payload: &serde_json::Value) -> String {
+    let bytes = serde_json::to_vec(payload).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
+}
