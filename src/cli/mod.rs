@@ -44,7 +44,7 @@ pub enum Command {
     /// Run the daemon: sync every enabled connector at start and on its cron
     /// schedule, and serve /healthz, /readyz and /status. Stops cleanly on
     /// Ctrl-C or SIGTERM, never leaving a half-written page.
-    Run,
+    Run(RunArgs),
     /// Start a simulated ServiceNow on loopback and run the real pipeline
     /// against it into a fresh SQLite file, then show what landed.
     Demo(demo::DemoArgs),
@@ -55,11 +55,19 @@ pub enum Command {
     Migrate,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Sync every enabled connector once and exit, without serving HTTP: for
+    /// cron jobs and Kubernetes CronJobs. Exits non-zero if a stream failed.
+    #[arg(long)]
+    pub once: bool,
+}
+
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check => return check(&cli),
-        Command::Run => run(&cli).await,
+        Command::Run(ref args) => run(&cli, args).await,
         Command::Migrate => migrate(&cli).await,
         Command::Demo(ref args) => demo::run(&cli, args).await,
     };
@@ -139,17 +147,38 @@ async fn migrate(cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(cli: &Cli) -> anyhow::Result<()> {
+async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let cfg = load_config(cli)?;
     let catalog = load_catalog(&cfg)?;
     let store = connect_store(&cfg).await?;
     let connectors = catalog.jobs().context("failed to build connectors")?;
+    if args.once {
+        return run_once(&store, &connectors).await;
+    }
     let listener = tokio::net::TcpListener::bind(cfg.settings.http.listen)
         .await
         .with_context(|| format!("failed to listen on {}", cfg.settings.http.listen))?;
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
     crate::daemon::run(store, connectors, listener, stop).await
+}
+
+async fn run_once(
+    store: &Store,
+    connectors: &[crate::catalog::ConnectorJobs],
+) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    tokio::spawn(stop_on_signal(stop.clone()));
+    let mut failed = 0;
+    for c in connectors {
+        let results = crate::daemon::sync_connector(store, c, &stop, &|_, _| {}).await;
+        failed += results.iter().filter(|(_, r)| r.is_err()).count();
+    }
+    store.close().await;
+    if failed > 0 {
+        anyhow::bail!("{failed} stream(s) failed; see the log above");
+    }
+    Ok(())
 }
 
 /// Cancel `stop` on Ctrl-C or SIGTERM (what systemd and Kubernetes send).

@@ -44,7 +44,7 @@ async fn handle(
         url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
-    let (response, due) = {
+    let (response, due, latency) = {
         let mut st = sim.lock();
         let req = Req {
             method: &method,
@@ -70,8 +70,11 @@ async fn handle(
             st.hooks = later;
             due = now_due;
         }
-        (response, due)
+        (response, due, st.latency)
     };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     // Hooks run after the lock is released: they typically call update().
     for (_, hook) in due {
         hook(&sim);

@@ -75,6 +75,8 @@ pub(crate) struct State {
     requests: Vec<RequestLog>,
     list_requests: usize,
     hooks: Vec<(usize, Hook)>,
+    /// Added before every response, to stand in for a slow instance.
+    latency: std::time::Duration,
     /// Last number handed out per prefix ("INC" -> 10050).
     numbers: BTreeMap<&'static str, u64>,
 }
@@ -255,6 +257,7 @@ impl ServiceNowSim {
             requests: Vec::new(),
             list_requests: 0,
             hooks: Vec::new(),
+            latency: std::time::Duration::ZERO,
             numbers,
         };
         ServiceNowSim {
@@ -350,6 +353,12 @@ impl ServiceNowSim {
     /// (queued behind any faults injected earlier).
     pub fn inject(&self, fault: Fault, times: usize) {
         self.lock().faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Delay every response by `latency`, as a slow or distant instance would;
+    /// tests use it to stop a sync between pages.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
     }
 
     /// Every request seen so far, in arrival order.

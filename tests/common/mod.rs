@@ -1,0 +1,185 @@
+//! Shared test harness: a fresh store per test on either backend, and the
+//! ServiceNow simulator wired to the shipped manifest and mapping.
+//!
+//! PostgreSQL comes from `SWITCHBOARD_TEST_POSTGRES_URL` (default: the local
+//! trust-auth server). An unreachable server fails the test loudly: store
+//! tests are never skipped.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::Connection;
+use switchboard::config::{ConnectorOverride, SecretRef};
+use switchboard::connector::{Manifest, StreamSpec};
+use switchboard::diag::SourceFile;
+use switchboard::mapping::Mapping;
+use switchboard::store::Store;
+use switchboard::sync::SyncJob;
+
+pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A migrated store that disappears with the test.
+pub struct TestStore {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_db: Option<String>,
+}
+
+impl TestStore {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("store.db").display());
+                let store = Store::connect(&url, 4).await.expect("sqlite store");
+                store.migrate().await.expect("sqlite migrations");
+                TestStore { store, url, _dir: Some(dir), pg_db: None }
+            }
+            Backend::Postgres => {
+                let (url, name) = fresh_pg_database().await;
+                let store = Store::connect(&url, 4).await.expect("postgres store");
+                store.migrate().await.expect("postgres migrations");
+                TestStore { store, url, _dir: None, pg_db: Some(name) }
+            }
+        }
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_db.take() else { return };
+        // Dropping runs inside the test's runtime, so clean up on a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// Create an empty database for one test; sweep ones left by crashed runs.
+async fn fresh_pg_database() -> (String, String) {
+    let admin_url = pg_admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is required for store tests and is not reachable at {admin_url}: {e}. \
+             Start it, or set SWITCHBOARD_TEST_POSTGRES_URL."
+        )
+    });
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let stale: Vec<(String,)> = sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'sb\\_test\\_%'")
+        .fetch_all(&mut admin)
+        .await
+        .unwrap_or_default();
+    for (db,) in stale {
+        let born: u64 = db.split('_').nth(2).and_then(|s| s.parse().ok()).unwrap_or(now);
+        if now.saturating_sub(born) > 3600 {
+            let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+        }
+    }
+    let name = format!("sb_test_{now}_{}", uuid::Uuid::new_v4().simple());
+    let sql = format!("CREATE DATABASE \"{name}\"");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(&admin_url).expect("postgres url");
+    url.set_path(&format!("/{name}"));
+    (url.to_string(), name)
+}
+
+/// The shipped ServiceNow manifest, pointed at a simulator, with edits
+/// (`from`, `to`) applied to its text for the test at hand.
+pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+    let path = repo().join("connectors/servicenow.toml");
+    let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
+    for (from, to) in edits {
+        assert!(text.contains(from), "manifest has no `{from}` to edit");
+        text = text.replace(from, to);
+    }
+    let mut m = Manifest::from_source(&SourceFile::new(path, text)).expect("manifest parses");
+    m.config
+        .apply_override(&ConnectorOverride {
+            base_url: Some(base_url.into()),
+            username: Some(SecretRef::Literal("admin".into())),
+            password: Some(SecretRef::Literal("sim-password".into())),
+            ..Default::default()
+        })
+        .expect("override applies");
+    m
+}
+
+pub fn servicenow_mapping() -> Arc<Mapping> {
+    Arc::new(Mapping::load(&repo().join("mappings/servicenow-incident.toml")).expect("shipped mapping"))
+}
+
+/// A sync job for the incident stream of the given manifest.
+pub fn incident_job(manifest: &Manifest) -> SyncJob {
+    let connector = manifest.config.build(&manifest.header).expect("connector builds");
+    let stream: StreamSpec = connector
+        .streams()
+        .into_iter()
+        .find(|s| s.name == "incident")
+        .expect("incident stream");
+    SyncJob {
+        connector,
+        stream,
+        mapping: servicenow_mapping(),
+        department: manifest.header.department.clone(),
+    }
+}
+
+/// Write a file, creating its folder.
+pub fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Generate `#[tokio::test]`s that run one async case on every backend.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
