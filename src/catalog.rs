@@ -57,6 +57,8 @@ impl Catalog {
         if errors.is_empty() {
             Ok(catalog)
         } else {
+            // In file order, so the admin can fix them top to bottom.
+            errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
             Err(Diagnostics(errors))
         }
     }

@@ -168,15 +168,18 @@ impl SourceFile {
     fn toml_error(&self, e: &toml::de::Error, extra_keys: &[&str]) -> Diagnostic {
         let span = e.span().unwrap_or(0..0);
         let message = e.message().trim().to_string();
-        let key_here = self.text.get(span.clone()).unwrap_or("").trim_matches('"');
         let mut d = self.error_at(span.clone(), message.clone());
         if let Some((unknown, mut expected)) = parse_unknown_field(&message) {
             expected.extend(extra_keys.iter().map(|k| k.to_string()));
             d.hint = suggest(&unknown, &expected)
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("valid keys: {}", expected.join(", "))));
-        } else if !key_here.is_empty() && !key_here.contains('\n') && key_here.len() < 60 {
-            d.message = format!("`{key_here}`: {message}");
+        } else if let Some(key) = DeTable::parse(&self.text)
+            .ok()
+            .and_then(|doc| key_of_value_at(doc.get_ref(), &span, ""))
+        {
+            // Type errors point at the value; name the key the admin must fix.
+            d.message = format!("`{key}`: {message}");
         }
         d
     }
@@ -214,6 +217,39 @@ fn find_key_span(doc: &Spanned<DeTable<'_>>, key_path: &str) -> Option<Range<usi
         table = value.get_ref().as_table()?;
     }
     span
+}
+
+/// The dotted key whose value sits exactly at `span`, searching nested tables and arrays.
+fn key_of_value_at(table: &DeTable<'_>, span: &Range<usize>, prefix: &str) -> Option<String> {
+    for (key, value) in table.iter() {
+        let path = if prefix.is_empty() {
+            key.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", key.get_ref())
+        };
+        if value.span() == *span {
+            return Some(path);
+        }
+        if let Some(found) = key_of_spanned_value(value, span, &path) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn key_of_spanned_value(value: &Spanned<DeValue<'_>>, span: &Range<usize>, path: &str) -> Option<String> {
+    match value.get_ref() {
+        DeValue::Table(t) => key_of_value_at(t, span, path),
+        DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let path = format!("{path}.{i}");
+            if item.span() == *span {
+                Some(path)
+            } else {
+                key_of_spanned_value(item, span, &path)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Pull the unknown key and the expected keys out of serde's message

@@ -28,8 +28,8 @@ pub enum ConfigError {
     File(#[from] Diagnostic),
     #[error("config file `{0}` does not exist")]
     Missing(PathBuf),
-    #[error("environment override {ENV_PREFIX}__…: {0}")]
-    Env(#[from] config::ConfigError),
+    #[error("environment override {0}")]
+    Env(String),
 }
 
 /// Everything `switchboard.toml` can say. Every section has defaults: with no
@@ -179,11 +179,35 @@ pub struct LoadedConfig {
 
 impl LoadedConfig {
     pub fn connectors_dir(&self) -> PathBuf {
-        self.base_dir.join(&self.settings.paths.connectors)
+        self.resolve(&self.settings.paths.connectors)
     }
 
     pub fn mappings_dir(&self) -> PathBuf {
-        self.base_dir.join(&self.settings.paths.mappings)
+        self.resolve(&self.settings.paths.mappings)
+    }
+
+    fn resolve(&self, path: &Path) -> PathBuf {
+        if self.base_dir == Path::new(".") {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+}
+
+/// Turn "… for key `http.listen`" into "SWITCHBOARD__HTTP__LISTEN: …".
+fn env_error(message: &str) -> String {
+    let key = message
+        .split_once("for key `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(key, _)| key);
+    match key {
+        Some(key) => {
+            let var = format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_uppercase());
+            let reason = message.split(" for key `").next().unwrap_or(message);
+            format!("{var}: {reason}")
+        }
+        None => format!("{ENV_PREFIX}__…: {message}"),
     }
 }
 
@@ -222,7 +246,13 @@ pub fn load_with_env(
         .separator("__")
         .try_parsing(true)
         .source(Some(env.into_iter().collect()));
-    let settings: Settings = builder.add_source(environment).build()?.try_deserialize()?;
+    // The file already passed the strict pass with the same types, so what
+    // fails here came from the environment: name the variable.
+    let settings: Settings = builder
+        .add_source(environment)
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(|e| ConfigError::Env(env_error(&e.to_string())))?;
 
     let base_dir = file
         .as_deref()
@@ -296,6 +326,15 @@ mod tests {
         };
         assert_eq!((d.line, d.col), (3, 1));
         assert_eq!(d.hint.as_deref(), Some("did you mean `url`?"));
+    }
+
+    #[test]
+    fn bad_environment_override_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "version = 1\n");
+        let env = HashMap::from([("SWITCHBOARD__HTTP__LISTEN".into(), "nope".into())]);
+        let err = load_with_env(Some(&path), env).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD__HTTP__LISTEN: invalid socket address"), "{err}");
     }
 
     #[test]

@@ -118,7 +118,14 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
         expr.to_string()
     };
     cron::Schedule::from_str(&full).map_err(|e| {
-        format!("invalid cron expression `{expr}`: {e}; e.g. `*/5 * * * *` runs every five minutes")
+        // The cron crate's message repeats the expression over several lines; keep one.
+        let reason = e.to_string();
+        let reason = reason.lines().next().filter(|l| l.trim() != full.trim()).unwrap_or("");
+        let detail = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
+        format!(
+            "invalid cron expression `{expr}`{detail}; use 5 fields `minute hour day month weekday` \
+             (e.g. `*/5 * * * *`, every five minutes) or 6 with seconds first"
+        )
     })
 }
 
