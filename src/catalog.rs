@@ -71,14 +71,22 @@ impl Catalog {
         let source = SourceFile::read(&config_file)
             .unwrap_or_else(|_| SourceFile::new(config_file.clone(), String::new()));
         for (system, over) in &config.settings.connectors {
-            let Some(m) = self.manifests.iter_mut().find(|m| &m.header.system == system) else {
-                let known: Vec<String> =
-                    self.manifests.iter().map(|m| m.header.system.clone()).collect();
+            let Some(m) = self
+                .manifests
+                .iter_mut()
+                .find(|m| &m.header.system == system)
+            else {
+                let known: Vec<String> = self
+                    .manifests
+                    .iter()
+                    .map(|m| m.header.system.clone())
+                    .collect();
                 let mut d = source.error_at_key(
                     &format!("connectors.{system}"),
                     format!("no connector manifest has system `{system}`"),
                 );
-                d.hint = crate::diag::suggest(system, &known).map(|s| format!("did you mean `{s}`?"));
+                d.hint =
+                    crate::diag::suggest(system, &known).map(|s| format!("did you mean `{s}`?"));
                 errors.push(d);
                 continue;
             };
@@ -88,9 +96,8 @@ impl Catalog {
             if let Some(schedule) = &over.schedule {
                 match parse_schedule(schedule) {
                     Ok(_) => m.header.schedule = Some(schedule.clone()),
-                    Err(e) => errors.push(
-                        source.error_at_key(&format!("connectors.{system}.schedule"), e),
-                    ),
+                    Err(e) => errors
+                        .push(source.error_at_key(&format!("connectors.{system}.schedule"), e)),
                 }
             }
             if let Err(e) = m.config.apply_override(over) {
@@ -104,39 +111,62 @@ impl Catalog {
         let mut systems: HashMap<&str, &Manifest> = HashMap::new();
         for m in &self.manifests {
             if let Some(other) = systems.insert(&m.header.system, m) {
-                errors.push(self.at(&m.file, "system", format!(
-                    "system `{}` is also defined in {}",
-                    m.header.system,
-                    other.file.display()
-                )));
+                errors.push(self.at(
+                    &m.file,
+                    "system",
+                    format!(
+                        "system `{}` is also defined in {}",
+                        m.header.system,
+                        other.file.display()
+                    ),
+                ));
             }
         }
         let mut seen: BTreeMap<(&str, &str), &Path> = BTreeMap::new();
         for map in &self.mappings {
             if let Some(first) = seen.insert((&map.system, &map.stream), &map.file) {
-                errors.push(self.at(&map.file, "stream", format!(
-                    "stream `{}/{}` is already mapped by {}",
-                    map.system,
-                    map.stream,
-                    first.display()
-                )));
+                errors.push(self.at(
+                    &map.file,
+                    "stream",
+                    format!(
+                        "stream `{}/{}` is already mapped by {}",
+                        map.system,
+                        map.stream,
+                        first.display()
+                    ),
+                ));
             }
             let Some(manifest) = systems.get(map.system.as_str()) else {
                 let known: Vec<String> = systems.keys().map(|s| s.to_string()).collect();
-                let mut d = self.at(&map.file, "system", format!("no connector manifest has system `{}`", map.system));
-                d.hint = crate::diag::suggest(&map.system, &known).map(|s| format!("did you mean `{s}`?"));
+                let mut d = self.at(
+                    &map.file,
+                    "system",
+                    format!("no connector manifest has system `{}`", map.system),
+                );
+                d.hint = crate::diag::suggest(&map.system, &known)
+                    .map(|s| format!("did you mean `{s}`?"));
                 errors.push(d);
                 continue;
             };
-            let streams: Vec<String> = manifest.config.streams().into_iter().map(|s| s.name).collect();
+            let streams: Vec<String> = manifest
+                .config
+                .streams()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
             if !streams.contains(&map.stream) {
-                let mut d = self.at(&map.file, "stream", format!(
-                    "connector `{}` has no stream `{}` (it has: {})",
-                    map.system,
-                    map.stream,
-                    streams.join(", ")
-                ));
-                d.hint = crate::diag::suggest(&map.stream, &streams).map(|s| format!("did you mean `{s}`?"));
+                let mut d = self.at(
+                    &map.file,
+                    "stream",
+                    format!(
+                        "connector `{}` has no stream `{}` (it has: {})",
+                        map.system,
+                        map.stream,
+                        streams.join(", ")
+                    ),
+                );
+                d.hint = crate::diag::suggest(&map.stream, &streams)
+                    .map(|s| format!("did you mean `{s}`?"));
                 errors.push(d);
             }
         }
@@ -182,7 +212,11 @@ impl Catalog {
                 .collect();
             out.push(ConnectorJobs {
                 system: m.header.system.clone(),
-                schedule: m.header.schedule.as_deref().and_then(|s| parse_schedule(s).ok()),
+                schedule: m
+                    .header
+                    .schedule
+                    .as_deref()
+                    .and_then(|s| parse_schedule(s).ok()),
                 jobs,
             });
         }

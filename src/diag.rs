@@ -237,7 +237,11 @@ fn key_of_value_at(table: &DeTable<'_>, span: &Range<usize>, prefix: &str) -> Op
     None
 }
 
-fn key_of_spanned_value(value: &Spanned<DeValue<'_>>, span: &Range<usize>, path: &str) -> Option<String> {
+fn key_of_spanned_value(
+    value: &Spanned<DeValue<'_>>,
+    span: &Range<usize>,
+    path: &str,
+) -> Option<String> {
     match value.get_ref() {
         DeValue::Table(t) => key_of_value_at(t, span, path),
         DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {

@@ -123,10 +123,12 @@ impl SyncJob {
             let existing = store.existing(&system, stream, &keys).await?;
             let mut staged = Vec::with_capacity(page.records.len());
             for rec in &page.records {
-                if let (Some(spec), Some(value)) = (cursor_spec, &rec.cursor) {
-                    if high.as_deref().is_none_or(|h| spec.compare(value, h) == Ordering::Greater) {
-                        high = Some(value.clone());
-                    }
+                if let (Some(spec), Some(value)) = (cursor_spec, &rec.cursor)
+                    && high
+                        .as_deref()
+                        .is_none_or(|h| spec.compare(value, h) == Ordering::Greater)
+                {
+                    high = Some(value.clone());
                 }
                 let hash = content_hash(&rec.payload);
                 let Some(key) = &rec.key else {
@@ -134,7 +136,10 @@ impl SyncJob {
                         external_id: format!("missing-key:{}", &hash[..16]),
                         content_hash: hash,
                         payload: rec.payload.clone(),
-                        outcome: Err("record has no key (the manifest's `key` path is missing or empty)".into()),
+                        outcome: Err(
+                            "record has no key (the manifest's `key` path is missing or empty)"
+                                .into(),
+                        ),
                     });
                     continue;
                 };
@@ -180,11 +185,13 @@ impl SyncJob {
         }
 
         let mut final_cursor = high;
-        if let (Some(spec), Some(rewind)) = (cursor_spec, shift.rewind_to()) {
-            if final_cursor.as_deref().is_none_or(|h| spec.compare(&rewind, h) == Ordering::Less) {
-                tracing::info!(connector = %system, stream, cursor = %rewind, "records changed while paging; next run re-reads from before the shift");
-                final_cursor = Some(rewind);
-            }
+        if let (Some(spec), Some(rewind)) = (cursor_spec, shift.rewind_to())
+            && final_cursor
+                .as_deref()
+                .is_none_or(|h| spec.compare(&rewind, h) == Ordering::Less)
+        {
+            tracing::info!(connector = %system, stream, cursor = %rewind, "records changed while paging; next run re-reads from before the shift");
+            final_cursor = Some(rewind);
         }
         let needs_final_commit = cursor_spec.is_some()
             && !report.interrupted
@@ -238,7 +245,10 @@ impl ShiftDetector {
         }
         if let Some(c) = cursor {
             let low = &mut self.page_low[page - 1];
-            if low.as_deref().is_none_or(|l| spec.compare(c, l) == Ordering::Less) {
+            if low
+                .as_deref()
+                .is_none_or(|l| spec.compare(c, l) == Ordering::Less)
+            {
                 *low = Some(c.to_string());
             }
         }

@@ -22,8 +22,15 @@ fn switchboard(dir: &Path, args: &[&str]) -> Command {
 }
 
 fn output(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = switchboard(dir, args).output().expect("binary runs");
-    let (out, err) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = switchboard(dir, args).output().expect("binary runs");
+    let (out, err) = (
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    );
     assert!(!err.contains("panicked"), "the binary panicked:\n{err}");
     (status.code().unwrap_or(-1), out, err)
 }
@@ -49,7 +56,10 @@ fn edit(path: PathBuf, from: &str, to: &str) {
 
 fn line_of(path: &Path, needle: &str) -> usize {
     let text = std::fs::read_to_string(path).unwrap();
-    text.lines().position(|l| l.contains(needle)).expect("needle present") + 1
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle present")
+        + 1
 }
 
 #[test]
@@ -64,11 +74,17 @@ fn check_accepts_the_shipped_files() {
 #[test]
 fn check_locates_a_typo_in_the_config_file() {
     let ws = workspace();
-    write(&ws.path().join("switchboard.toml"), "version = 1\n\n[htp]\nlisten = \"127.0.0.1:1\"\n");
+    write(
+        &ws.path().join("switchboard.toml"),
+        "version = 1\n\n[htp]\nlisten = \"127.0.0.1:1\"\n",
+    );
     for cmd in [&["check"][..], &["run", "--once"][..]] {
         let (code, _, err) = output(ws.path(), cmd);
         assert_ne!(code, 0);
-        assert!(err.contains("switchboard.toml:3:2: unknown field `htp`"), "{cmd:?}: {err}");
+        assert!(
+            err.contains("switchboard.toml:3:2: unknown field `htp`"),
+            "{cmd:?}: {err}"
+        );
         assert!(err.contains("did you mean `http`?"), "{err}");
     }
 }
@@ -87,7 +103,8 @@ fn check_locates_a_typo_in_a_manifest() {
     // Serde reports unknown keys of tagged tables at the table header; accept either line.
     let table_line = line_of(&manifest, "[streams.pagination]");
     assert!(
-        err.contains(&format!("servicenow.toml:{line}:")) || err.contains(&format!("servicenow.toml:{table_line}:")),
+        err.contains(&format!("servicenow.toml:{line}:"))
+            || err.contains(&format!("servicenow.toml:{table_line}:")),
         "{err}"
     );
 }
@@ -102,9 +119,17 @@ fn check_locates_errors_in_a_mapping_and_reports_them_all() {
     let (code, _, err) = output(ws.path(), &["check"]);
     assert_eq!(code, 1);
     let titel = line_of(&mapping, "titel");
-    assert!(err.contains(&format!("servicenow-incident.toml:{titel}:1: `fields.titel`")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "servicenow-incident.toml:{titel}:1: `fields.titel`"
+        )),
+        "{err}"
+    );
     assert!(err.contains("did you mean `title`?"), "{err}");
-    assert!(err.contains("no map named `priorty`") && err.contains("did you mean `priority`?"), "{err}");
+    assert!(
+        err.contains("no map named `priorty`") && err.contains("did you mean `priority`?"),
+        "{err}"
+    );
     assert!(err.contains("`done` is not one of"), "{err}");
     assert!(err.contains("requires field `title`"), "{err}");
     assert!(err.contains("problem(s) found"), "{err}");
@@ -113,10 +138,17 @@ fn check_locates_errors_in_a_mapping_and_reports_them_all() {
 #[test]
 fn check_rejects_a_mapping_for_an_unknown_stream() {
     let ws = workspace();
-    edit(ws.path().join("mappings/servicenow-incident.toml"), "stream = \"incident\"", "stream = \"incidnet\"");
+    edit(
+        ws.path().join("mappings/servicenow-incident.toml"),
+        "stream = \"incident\"",
+        "stream = \"incidnet\"",
+    );
     let (code, _, err) = output(ws.path(), &["check"]);
     assert_eq!(code, 1);
-    assert!(err.contains("has no stream `incidnet`") && err.contains("did you mean `incident`?"), "{err}");
+    assert!(
+        err.contains("has no stream `incidnet`") && err.contains("did you mean `incident`?"),
+        "{err}"
+    );
     assert!(err.contains("stream `incident` has no mapping"), "{err}");
 }
 
@@ -124,10 +156,19 @@ fn check_rejects_a_mapping_for_an_unknown_stream() {
 fn demo_once_syncs_and_reports() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let (code, out, err) = output(&repo(), &["demo", "--once", "--incidents", "120", "--store", &store]);
+    let (code, out, err) = output(
+        &repo(),
+        &["demo", "--once", "--incidents", "120", "--store", &store],
+    );
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("synced servicenow/incident: 2 pages, 120 fetched, 120 stored"), "{out}");
-    assert!(out.contains("work items in the store: 120 (0 records in quarantine)"), "{out}");
+    assert!(
+        out.contains("synced servicenow/incident: 2 pages, 120 fetched, 120 stored"),
+        "{out}"
+    );
+    assert!(
+        out.contains("work items in the store: 120 (0 records in quarantine)"),
+        "{out}"
+    );
     assert!(out.contains("it           closed"), "{out}");
 }
 
@@ -159,7 +200,12 @@ schedule = "0 0 0 1 1 *"
 }
 
 async fn slow_sim(incidents: usize) -> SimHandle {
-    let sim = ServiceNowSim::spawn(SimConfig { incidents, ..SimConfig::default() }).await.unwrap();
+    let sim = ServiceNowSim::spawn(SimConfig {
+        incidents,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     // Slow enough that the process is caught between pages, fast enough to finish.
     sim.sim.set_latency(Duration::from_millis(400));
     sim
@@ -171,7 +217,10 @@ async fn wait_for_items(store: &Store, at_least: i64, child: &mut Child) {
         if store.count(CountedTable::WorkItems).await.unwrap() >= at_least {
             return;
         }
-        assert!(child.try_wait().unwrap().is_none(), "switchboard exited before the first pages");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "switchboard exited before the first pages"
+        );
         assert!(Instant::now() < deadline, "no progress within 60 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -180,8 +229,15 @@ async fn wait_for_items(store: &Store, at_least: i64, child: &mut Child) {
 /// Pages are atomic: a store never holds part of one, and data matches raw payloads.
 async fn assert_whole_pages(store: &Store, page: i64) -> i64 {
     let items = store.count(CountedTable::WorkItems).await.unwrap();
-    assert_eq!(items, store.count(CountedTable::SourceRecords).await.unwrap());
-    assert_eq!(items % page, 0, "{items} items is not a whole number of {page}-record pages");
+    assert_eq!(
+        items,
+        store.count(CountedTable::SourceRecords).await.unwrap()
+    );
+    assert_eq!(
+        items % page,
+        0,
+        "{items} items is not a whole number of {page}-record pages"
+    );
     items
 }
 
@@ -208,7 +264,11 @@ async fn killed_between_pages_loses_nothing(backend: Backend) {
     assert_eq!(ts.store.count(CountedTable::WorkItems).await.unwrap(), 450);
     for rec in sn.sim.records("incident") {
         let id = rec["sys_id"].as_str().unwrap();
-        let w = ts.store.work_item_summary("servicenow", "incident", id).await.unwrap();
+        let w = ts
+            .store
+            .work_item_summary("servicenow", "incident", id)
+            .await
+            .unwrap();
         assert_eq!(w.unwrap().native_status.as_deref(), rec["state"].as_str());
     }
 }
@@ -217,13 +277,26 @@ async fn sigterm_stops_cleanly_and_probes_answer(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let sn = slow_sim(450).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = daemon_config(dir.path(), &sn, &ts.url, &format!("127.0.0.1:{port}"));
-    let mut child = switchboard(dir.path(), &["run", "--config", config.to_str().unwrap(), "--log-format", "json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = switchboard(
+        dir.path(),
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--log-format",
+            "json",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     wait_for_items(&ts.store, 100, &mut child).await;
 
     let base = format!("http://127.0.0.1:{port}");
@@ -231,20 +304,41 @@ async fn sigterm_stops_cleanly_and_probes_answer(backend: Backend) {
     assert_eq!(health.status(), 200);
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
-    let status: serde_json::Value = reqwest::get(format!("{base}/status")).await.unwrap().json().await.unwrap();
+    let status: serde_json::Value = reqwest::get(format!("{base}/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["streams"][0]["source_system"], "servicenow");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "clean exit on SIGTERM: {:?}", out.status);
-    assert!(started.elapsed() < Duration::from_secs(10), "stops promptly");
+    assert!(
+        out.status.success(),
+        "clean exit on SIGTERM: {:?}",
+        out.status
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stops promptly"
+    );
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("\"message\":\"stopped\""), "JSON logs end with a clean stop:\n{log}");
+    assert!(
+        log.contains("\"message\":\"stopped\""),
+        "JSON logs end with a clean stop:\n{log}"
+    );
     assert!(!log.contains("panicked"), "{log}");
     let stored = assert_whole_pages(&ts.store, 100).await;
     assert!(stored < 450, "stopped before the end");
 }
 
-on_every_backend!(killed_between_pages_loses_nothing, sigterm_stops_cleanly_and_probes_answer);
+on_every_backend!(
+    killed_between_pages_loses_nothing,
+    sigterm_stops_cleanly_and_probes_answer
+);

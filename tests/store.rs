@@ -20,7 +20,10 @@ fn item(id: &str, status: &str, title: &str) -> StagedRecord {
             priority: Some(2),
             department: Some("it".into()),
             opened_at: Some("2026-01-02T03:04:05Z".parse().unwrap()),
-            attributes: json!({ "number": format!("INC{id}") }).as_object().unwrap().clone(),
+            attributes: json!({ "number": format!("INC{id}") })
+                .as_object()
+                .unwrap()
+                .clone(),
             ..Default::default()
         })),
     }
@@ -39,53 +42,107 @@ fn page<'a>(records: Vec<StagedRecord>, cursor: Option<&str>) -> PageWrite<'a> {
 async fn upsert_is_idempotent(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let s = &ts.store;
-    let records: Vec<_> = (0..1000).map(|i| item(&i.to_string(), "open", "Printer jam")).collect();
-    let out = s.apply_page(page(records.clone(), Some("c1"))).await.unwrap();
+    let records: Vec<_> = (0..1000)
+        .map(|i| item(&i.to_string(), "open", "Printer jam"))
+        .collect();
+    let out = s
+        .apply_page(page(records.clone(), Some("c1")))
+        .await
+        .unwrap();
     assert_eq!(out.stored, 1000);
     s.apply_page(page(records, Some("c1"))).await.unwrap();
     assert_eq!(s.count(CountedTable::WorkItems).await.unwrap(), 1000);
     assert_eq!(s.count(CountedTable::SourceRecords).await.unwrap(), 1000);
 
-    s.apply_page(page(vec![item("7", "resolved", "Printer fixed")], Some("c2"))).await.unwrap();
-    let w = s.work_item_summary("sn", "incident", "7").await.unwrap().unwrap();
-    assert_eq!((w.status.as_str(), w.title.as_str(), w.priority), ("resolved", "Printer fixed", Some(2)));
+    s.apply_page(page(
+        vec![item("7", "resolved", "Printer fixed")],
+        Some("c2"),
+    ))
+    .await
+    .unwrap();
+    let w = s
+        .work_item_summary("sn", "incident", "7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (w.status.as_str(), w.title.as_str(), w.priority),
+        ("resolved", "Printer fixed", Some(2))
+    );
     assert_eq!(s.count(CountedTable::WorkItems).await.unwrap(), 1000);
-    assert_eq!(s.cursor("sn", "incident").await.unwrap().as_deref(), Some("c2"));
+    assert_eq!(
+        s.cursor("sn", "incident").await.unwrap().as_deref(),
+        Some("c2")
+    );
 }
 
 async fn existing_reports_hash_and_mapping_version(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let s = &ts.store;
-    s.apply_page(page(vec![item("a", "open", "x"), item("b", "open", "y")], None)).await.unwrap();
+    s.apply_page(page(
+        vec![item("a", "open", "x"), item("b", "open", "y")],
+        None,
+    ))
+    .await
+    .unwrap();
     let keys = vec!["a".to_string(), "b".to_string(), "zzz".to_string()];
     let found = s.existing("sn", "incident", &keys).await.unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!(
         found["a"],
-        Stored { content_hash: "hash-a-open-x".into(), mapping_version: "v1".into() }
+        Stored {
+            content_hash: "hash-a-open-x".into(),
+            mapping_version: "v1".into()
+        }
     );
-    assert!(s.existing("sn", "other-stream", &keys).await.unwrap().is_empty());
+    assert!(
+        s.existing("sn", "other-stream", &keys)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn failed_page_leaves_cursor_and_data_untouched(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let s = &ts.store;
-    s.apply_page(page(vec![item("1", "open", "first")], Some("c1"))).await.unwrap();
+    s.apply_page(page(vec![item("1", "open", "first")], Some("c1")))
+        .await
+        .unwrap();
     // The schema rejects an unknown status: the whole page, cursor included, must roll back.
-    let broken = vec![item("2", "open", "fine"), item("3", "bogus", "violates CHECK")];
+    let broken = vec![
+        item("2", "open", "fine"),
+        item("3", "bogus", "violates CHECK"),
+    ];
     assert!(s.apply_page(page(broken, Some("c2"))).await.is_err());
-    assert_eq!(s.cursor("sn", "incident").await.unwrap().as_deref(), Some("c1"));
+    assert_eq!(
+        s.cursor("sn", "incident").await.unwrap().as_deref(),
+        Some("c1")
+    );
     assert_eq!(s.count(CountedTable::WorkItems).await.unwrap(), 1);
     assert_eq!(s.count(CountedTable::SourceRecords).await.unwrap(), 1);
-    assert!(s.work_item_summary("sn", "incident", "2").await.unwrap().is_none());
+    assert!(
+        s.work_item_summary("sn", "incident", "2")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn duplicate_keys_in_one_page_keep_the_last(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let s = &ts.store;
-    let records = vec![item("1", "open", "old"), item("2", "open", "other"), item("1", "closed", "new")];
+    let records = vec![
+        item("1", "open", "old"),
+        item("2", "open", "other"),
+        item("1", "closed", "new"),
+    ];
     s.apply_page(page(records, None)).await.unwrap();
-    let w = s.work_item_summary("sn", "incident", "1").await.unwrap().unwrap();
+    let w = s
+        .work_item_summary("sn", "incident", "1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((w.status.as_str(), w.title.as_str()), ("closed", "new"));
     assert_eq!(s.count(CountedTable::WorkItems).await.unwrap(), 2);
 }
@@ -99,15 +156,24 @@ async fn quarantine_counts_attempts_and_clears_on_success(backend: Backend) {
         payload: json!({ "state": "99" }),
         outcome: Err("value \"99\" is not in map `state`".into()),
     };
-    s.apply_page(page(vec![bad(), item("1", "open", "ok")], None)).await.unwrap();
+    s.apply_page(page(vec![bad(), item("1", "open", "ok")], None))
+        .await
+        .unwrap();
     s.apply_page(page(vec![bad()], None)).await.unwrap();
     let q = s.quarantined().await.unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!((q[0].external_id.as_str(), q[0].attempts), ("9", 2));
     assert!(q[0].reason.contains("not in map"));
-    assert!(s.work_item_summary("sn", "incident", "9").await.unwrap().is_none());
+    assert!(
+        s.work_item_summary("sn", "incident", "9")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    s.apply_page(page(vec![item("9", "open", "fixed")], None)).await.unwrap();
+    s.apply_page(page(vec![item("9", "open", "fixed")], None))
+        .await
+        .unwrap();
     assert!(s.quarantined().await.unwrap().is_empty());
     assert_eq!(s.count(CountedTable::WorkItems).await.unwrap(), 2);
 }
@@ -127,7 +193,9 @@ async fn people_are_upserted(backend: Backend) {
         })),
     };
     s.apply_page(page(vec![person("Ada")], None)).await.unwrap();
-    s.apply_page(page(vec![person("Ada L.")], None)).await.unwrap();
+    s.apply_page(page(vec![person("Ada L.")], None))
+        .await
+        .unwrap();
     assert_eq!(s.count(CountedTable::People).await.unwrap(), 1);
 }
 
@@ -135,13 +203,25 @@ async fn ready_after_migrations_and_status_counts(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let s = &ts.store;
     assert!(s.ready().await.unwrap());
-    s.apply_page(page(vec![item("1", "open", "a"), item("2", "open", "b"), item("3", "closed", "c")], None))
-        .await
-        .unwrap();
+    s.apply_page(page(
+        vec![
+            item("1", "open", "a"),
+            item("2", "open", "b"),
+            item("3", "closed", "c"),
+        ],
+        None,
+    ))
+    .await
+    .unwrap();
     let counts = s.status_counts().await.unwrap();
-    let flat: Vec<(Option<&str>, &str, i64)> =
-        counts.iter().map(|c| (c.department.as_deref(), c.status.as_str(), c.count)).collect();
-    assert_eq!(flat, vec![(Some("it"), "closed", 1), (Some("it"), "open", 2)]);
+    let flat: Vec<(Option<&str>, &str, i64)> = counts
+        .iter()
+        .map(|c| (c.department.as_deref(), c.status.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        flat,
+        vec![(Some("it"), "closed", 1), (Some("it"), "open", 2)]
+    );
 }
 
 on_every_backend!(
@@ -166,6 +246,11 @@ async fn fresh_sqlite_is_not_ready_until_migrated() {
 
 #[tokio::test]
 async fn unsupported_store_url_is_a_clear_error() {
-    let err = switchboard::store::Store::connect("mysql://x", 1).await.unwrap_err();
-    assert!(err.to_string().contains("sqlite:// or postgres://"), "{err}");
+    let err = switchboard::store::Store::connect("mysql://x", 1)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("sqlite:// or postgres://"),
+        "{err}"
+    );
 }

@@ -43,7 +43,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let sim = ServiceNowSim::spawn(sim_config)
         .await
         .context("failed to start the ServiceNow simulator")?;
-    println!("simulated ServiceNow at {} ({} incidents)", sim.base_url, args.incidents);
+    println!(
+        "simulated ServiceNow at {} ({} incidents)",
+        sim.base_url, args.incidents
+    );
 
     cfg.settings.connectors.insert(
         "servicenow".into(),
@@ -65,7 +68,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let connectors = catalog.jobs().context("failed to build connectors")?;
 
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.enable_steady_tick(Duration::from_millis(100));
     let show: ProgressFn<'_> = &|job: &SyncJob, r: &SyncReport| {
         bar.set_message(format!(
@@ -125,7 +131,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
 
 /// Delete a SQLite demo file and its WAL companions; other URLs are left alone.
 fn reset_sqlite(url: &str) -> anyhow::Result<()> {
-    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
         return Ok(());
     };
     let path = path.split('?').next().unwrap_or(path);
@@ -170,8 +179,12 @@ async fn simulate_activity(sim: ServiceNowSim, stop: CancellationToken) {
         }
         let incidents = sim.records("incident");
         for i in 0..3 {
-            let Some(rec) = incidents.get((tick * 3 + i) * 7 % incidents.len().max(1)) else { continue };
-            let Some(id) = rec.get("sys_id").and_then(Value::as_str) else { continue };
+            let Some(rec) = incidents.get((tick * 3 + i) * 7 % incidents.len().max(1)) else {
+                continue;
+            };
+            let Some(id) = rec.get("sys_id").and_then(Value::as_str) else {
+                continue;
+            };
             let next = match rec.get("state").and_then(Value::as_str) {
                 Some("1") => "2",
                 Some("2") => "6",

@@ -89,12 +89,8 @@ fn load_config(cli: &Cli) -> anyhow::Result<LoadedConfig> {
 
 /// Load and validate everything admins edit; on failure print every problem.
 fn load_catalog(cfg: &LoadedConfig) -> anyhow::Result<Catalog> {
-    Catalog::load(cfg).map_err(|d| {
-        anyhow::anyhow!(
-            "{d}\n{} problem(s) found; nothing was started",
-            d.0.len()
-        )
-    })
+    Catalog::load(cfg)
+        .map_err(|d| anyhow::anyhow!("{d}\n{} problem(s) found; nothing was started", d.0.len()))
 }
 
 fn check(cli: &Cli) -> ExitCode {
@@ -129,12 +125,7 @@ fn check(cli: &Cli) -> ExitCode {
 }
 
 async fn connect_store(cfg: &LoadedConfig) -> anyhow::Result<Store> {
-    let url = cfg
-        .settings
-        .store
-        .url
-        .resolve()
-        .context("store url")?;
+    let url = cfg.settings.store.url.resolve().context("store url")?;
     let store = Store::connect(url.expose(), cfg.settings.store.max_connections).await?;
     store.migrate().await?;
     Ok(store)
@@ -152,6 +143,12 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let catalog = load_catalog(&cfg)?;
     let store = connect_store(&cfg).await?;
     let connectors = catalog.jobs().context("failed to build connectors")?;
+    if cfg.settings.broker.is_some() {
+        // Said plainly so nobody waits for messages that this version does not send.
+        tracing::warn!(
+            "[broker] is configured, but this version publishes nothing yet: routing and AMQP delivery are not built"
+        );
+    }
     if args.once {
         return run_once(&store, &connectors).await;
     }

@@ -319,7 +319,10 @@ mod tests {
     #[test]
     fn typo_in_file_is_located_with_hint() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "version = 1\n[store]\nulr = \"sqlite://x.db\"\n");
+        let path = write(
+            dir.path(),
+            "version = 1\n[store]\nulr = \"sqlite://x.db\"\n",
+        );
         let err = load_with_env(Some(&path), HashMap::new()).unwrap_err();
         let ConfigError::File(d) = err else {
             panic!("expected a file diagnostic, got {err:?}")
@@ -334,7 +337,10 @@ mod tests {
         let path = write(dir.path(), "version = 1\n");
         let env = HashMap::from([("SWITCHBOARD__HTTP__LISTEN".into(), "nope".into())]);
         let err = load_with_env(Some(&path), env).unwrap_err().to_string();
-        assert!(err.contains("SWITCHBOARD__HTTP__LISTEN: invalid socket address"), "{err}");
+        assert!(
+            err.contains("SWITCHBOARD__HTTP__LISTEN: invalid socket address"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -344,8 +350,33 @@ mod tests {
     }
 
     #[test]
-    fn shipped_example_config_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("switchboard.example.toml");
-        load_with_env(Some(&path), HashMap::new()).unwrap();
+    fn shipped_example_configs_load() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in [
+            "switchboard.example.toml",
+            "deploy/container/switchboard.toml",
+        ] {
+            load_with_env(Some(&root.join(file)), HashMap::new())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+    }
+
+    #[test]
+    fn kubernetes_configmap_config_loads() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let yaml = std::fs::read_to_string(root.join("deploy/kubernetes/configmap.yaml")).unwrap();
+        // The embedded file is the block after `switchboard.toml: |`, indented by four spaces.
+        let toml: String = yaml
+            .split_once("switchboard.toml: |\n")
+            .expect("configmap embeds switchboard.toml")
+            .1
+            .lines()
+            .take_while(|l| l.is_empty() || l.starts_with("    "))
+            .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &toml);
+        let cfg = load_with_env(Some(&path), HashMap::new()).unwrap();
+        assert_eq!(cfg.settings.http.listen.to_string(), "0.0.0.0:8080");
     }
 }

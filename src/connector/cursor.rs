@@ -32,7 +32,8 @@ impl CursorFormat {
             "string" => Ok(CursorFormat::Text),
             fmt => {
                 use chrono::format::{Item, StrftimeItems};
-                let valid = fmt.contains('%') && StrftimeItems::new(fmt).all(|i| !matches!(i, Item::Error));
+                let valid =
+                    fmt.contains('%') && StrftimeItems::new(fmt).all(|i| !matches!(i, Item::Error));
                 if valid {
                     Ok(CursorFormat::DateTime(fmt.to_string()))
                 } else {

@@ -145,9 +145,7 @@ impl HttpClient {
         let mut req = self.client.request(method.clone(), url).query(query);
         req = match &self.auth {
             Auth::None => req,
-            Auth::Basic { username, password } => {
-                req.basic_auth(username, Some(password.expose()))
-            }
+            Auth::Basic { username, password } => req.basic_auth(username, Some(password.expose())),
             Auth::Bearer(token) => req.bearer_auth(token.expose()),
             Auth::Header { name, value } => req.header(name.as_str(), value.expose()),
         };
@@ -260,7 +258,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, "7".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);

@@ -90,10 +90,8 @@ impl Manifest {
         }
         let Some(kind) = KINDS.iter().find(|k| k.name == header.kind) else {
             let names: Vec<String> = KINDS.iter().map(|k| k.name.to_string()).collect();
-            let mut d = source.error_at_key(
-                "kind",
-                format!("unknown connector kind `{}`", header.kind),
-            );
+            let mut d =
+                source.error_at_key("kind", format!("unknown connector kind `{}`", header.kind));
             d.hint = suggest(&header.kind, &names)
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("kinds are: {}", names.join(", "))));

@@ -24,11 +24,14 @@ use crate::diag::{Diagnostic, SourceFile};
 pub use cursor::{CursorFormat, CursorSpec};
 pub use manifest::{Manifest, ManifestHeader};
 
+/// Parse and validate (no IO) the kind-specific keys of a manifest.
+pub type ParseFn =
+    fn(&SourceFile, Spanned<DeTable<'_>>) -> Result<Box<dyn ConnectorConfig>, Diagnostic>;
+
 /// A connector kind: its name in manifests and how to parse its settings.
 pub struct Kind {
     pub name: &'static str,
-    /// Parse and validate (no IO) the kind-specific keys of a manifest.
-    pub parse: fn(&SourceFile, Spanned<DeTable<'_>>) -> Result<Box<dyn ConnectorConfig>, Diagnostic>,
+    pub parse: ParseFn,
 }
 
 /// Every connector kind this build knows.
@@ -118,7 +121,9 @@ pub enum ConnectorError {
         url: String,
         message: String,
     },
-    #[error("{system}: rate limited; the server asks to wait {wait_secs}s, over the {max_secs}s this connector may wait")]
+    #[error(
+        "{system}: rate limited; the server asks to wait {wait_secs}s, over the {max_secs}s this connector may wait"
+    )]
     RateLimited {
         system: String,
         wait_secs: u64,

@@ -3,11 +3,11 @@
 //! Probes must stay cheap and honest: `/healthz` answers while the process
 //! runs; `/readyz` only when the store answers and is fully migrated.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 
 use crate::store::Store;
@@ -27,7 +27,10 @@ async fn readyz(State(store): State<Store>) -> impl IntoResponse {
             StatusCode::SERVICE_UNAVAILABLE,
             "store reachable, migrations not applied".to_string(),
         ),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unreachable: {e}")),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unreachable: {e}"),
+        ),
     }
 }
 

@@ -135,7 +135,14 @@ fn compile_maps(
                 values.insert(k.clone(), v.clone());
             }
         }
-        maps.insert(name.clone(), ValueMap { name: name.clone(), values, default });
+        maps.insert(
+            name.clone(),
+            ValueMap {
+                name: name.clone(),
+                values,
+                default,
+            },
+        );
     }
     maps
 }
@@ -165,7 +172,10 @@ fn compile_rule(
         Some(m) => Some(m.clone()),
         None => {
             let names: Vec<String> = maps.keys().cloned().collect();
-            let mut d = source.error_at_key(&format!("{key}.map"), format!("no map named `{name}` in [maps]"));
+            let mut d = source.error_at_key(
+                &format!("{key}.map"),
+                format!("no map named `{name}` in [maps]"),
+            );
             d.hint = suggest(name, &names).map(|s| format!("did you mean `{s}`?"));
             errors.push(d);
             None
@@ -201,10 +211,11 @@ fn compile_rule(
             fixed.extend(m.default.iter().map(|v| ("map default", v)));
         }
         for (what, v) in fixed {
-            if ty != FieldType::Timestamp && !v.is_null() {
-                if let Err(e) = super::convert(v, ty) {
-                    errors.push(source.error_at_key(key, format!("{what} {v}: {e}")));
-                }
+            if ty != FieldType::Timestamp
+                && !v.is_null()
+                && let Err(e) = super::convert(v, ty)
+            {
+                errors.push(source.error_at_key(key, format!("{what} {v}: {e}")));
             }
         }
     }

@@ -119,11 +119,9 @@ impl Store {
             Store::Sqlite(_) => SQLITE_MIGRATIONS.iter().count(),
         } as i64;
         let applied: Result<i64, sqlx::Error> = on_pool!(self, |pool| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
-            )
-            .fetch_one(pool)
-            .await
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(pool)
+                .await
         });
         match applied {
             Ok(n) => Ok(n >= expected),

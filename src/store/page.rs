@@ -79,15 +79,18 @@ impl Store {
                 qb.push(")");
                 qb.build_query_as().fetch_all(pool).await?
             });
-            found.extend(rows.into_iter().map(|(key, content_hash, mapping_version)| {
-                (
-                    key,
-                    Stored {
-                        content_hash,
-                        mapping_version,
-                    },
-                )
-            }));
+            found.extend(
+                rows.into_iter()
+                    .map(|(key, content_hash, mapping_version)| {
+                        (
+                            key,
+                            Stored {
+                                content_hash,
+                                mapping_version,
+                            },
+                        )
+                    }),
+            );
         }
         Ok(found)
     }

@@ -36,8 +36,7 @@ impl Store {
     /// The committed cursor of a stream, if it has synced before.
     pub async fn cursor(&self, system: &str, stream: &str) -> Result<Option<String>, StoreError> {
         let row: Option<(Option<String>,)> = on_pool!(self, |pool| {
-            let mut qb =
-                QueryBuilder::new("SELECT cursor FROM sync_state WHERE source_system = ");
+            let mut qb = QueryBuilder::new("SELECT cursor FROM sync_state WHERE source_system = ");
             qb.push_bind(system)
                 .push(" AND source_stream = ")
                 .push_bind(stream);

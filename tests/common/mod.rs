@@ -51,13 +51,23 @@ impl TestStore {
                 let url = format!("sqlite://{}", dir.path().join("store.db").display());
                 let store = Store::connect(&url, 4).await.expect("sqlite store");
                 store.migrate().await.expect("sqlite migrations");
-                TestStore { store, url, _dir: Some(dir), pg_db: None }
+                TestStore {
+                    store,
+                    url,
+                    _dir: Some(dir),
+                    pg_db: None,
+                }
             }
             Backend::Postgres => {
                 let (url, name) = fresh_pg_database().await;
                 let store = Store::connect(&url, 4).await.expect("postgres store");
                 store.migrate().await.expect("postgres migrations");
-                TestStore { store, url, _dir: None, pg_db: Some(name) }
+                TestStore {
+                    store,
+                    url,
+                    _dir: None,
+                    pg_db: Some(name),
+                }
             }
         }
     }
@@ -65,15 +75,21 @@ impl TestStore {
 
 impl Drop for TestStore {
     fn drop(&mut self) {
-        let Some(name) = self.pg_db.take() else { return };
+        let Some(name) = self.pg_db.take() else {
+            return;
+        };
         // Dropping runs inside the test's runtime, so clean up on a thread of our own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async {
                     if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
                         let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut admin)
+                            .await;
                     }
                 });
             }
@@ -85,22 +101,34 @@ impl Drop for TestStore {
 /// Create an empty database for one test; sweep ones left by crashed runs.
 async fn fresh_pg_database() -> (String, String) {
     let admin_url = pg_admin_url();
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is required for store tests and is not reachable at {admin_url}: {e}. \
-             Start it, or set SWITCHBOARD_TEST_POSTGRES_URL."
-        )
-    });
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let stale: Vec<(String,)> = sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'sb\\_test\\_%'")
-        .fetch_all(&mut admin)
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await
-        .unwrap_or_default();
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is required for store tests and is not reachable at {admin_url}: {e}. \
+             Start it, or set SWITCHBOARD_TEST_POSTGRES_URL."
+            )
+        });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stale: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'sb\\_test\\_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
     for (db,) in stale {
-        let born: u64 = db.split('_').nth(2).and_then(|s| s.parse().ok()).unwrap_or(now);
+        let born: u64 = db
+            .split('_')
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(now);
         if now.saturating_sub(born) > 3600 {
             let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
-            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut admin)
+                .await;
         }
     }
     let name = format!("sb_test_{now}_{}", uuid::Uuid::new_v4().simple());
@@ -136,12 +164,17 @@ pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
 }
 
 pub fn servicenow_mapping() -> Arc<Mapping> {
-    Arc::new(Mapping::load(&repo().join("mappings/servicenow-incident.toml")).expect("shipped mapping"))
+    Arc::new(
+        Mapping::load(&repo().join("mappings/servicenow-incident.toml")).expect("shipped mapping"),
+    )
 }
 
 /// A sync job for the incident stream of the given manifest.
 pub fn incident_job(manifest: &Manifest) -> SyncJob {
-    let connector = manifest.config.build(&manifest.header).expect("connector builds");
+    let connector = manifest
+        .config
+        .build(&manifest.header)
+        .expect("connector builds");
     let stream: StreamSpec = connector
         .streams()
         .into_iter()

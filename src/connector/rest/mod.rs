@@ -68,14 +68,20 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
             if s.query.contains_key(&c.param) {
                 return Err(source.error_at_key(
                     &at("cursor.param"),
-                    format!("`{}` is also set in `query`; put the whole value in `cursor.template`", c.param),
+                    format!(
+                        "`{}` is also set in `query`; put the whole value in `cursor.template`",
+                        c.param
+                    ),
                 ));
             }
             let spec = cursor_spec(c, format);
             if !spec.is_valid(&spec.initial) {
                 return Err(source.error_at_key(
                     &at("cursor.initial"),
-                    format!("`{}` does not match the cursor format `{}`", spec.initial, c.format),
+                    format!(
+                        "`{}` does not match the cursor format `{}`",
+                        spec.initial, c.format
+                    ),
                 ));
             }
         }
@@ -241,8 +247,11 @@ impl RestConnector {
             };
             return (url, Vec::new());
         }
-        let mut query: Vec<(String, String)> =
-            s.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut query: Vec<(String, String)> = s
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if let (Some(c), Some(from)) = (&s.cursor, from) {
             query.push((c.param.clone(), c.template.replace("{cursor}", from)));
         }
@@ -366,12 +375,10 @@ fn next_token(
             };
             next.filter(|n| !n.is_empty()).map(PageToken::Url)
         }
-        Pagination::CursorToken { token_path, .. } => {
-            lookup(&resp.body, &split_path(token_path))
-                .and_then(scalar_string)
-                .filter(|t| !t.is_empty() && received > 0)
-                .map(PageToken::Token)
-        }
+        Pagination::CursorToken { token_path, .. } => lookup(&resp.body, &split_path(token_path))
+            .and_then(scalar_string)
+            .filter(|t| !t.is_empty() && received > 0)
+            .map(PageToken::Token),
     }
 }
 
@@ -384,10 +391,10 @@ pub fn link_next(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(','))
         .find_map(|part| {
             let (target, params) = part.split_once(';')?;
-            let is_next = params
-                .split(';')
-                .any(|p| p.trim().trim_start_matches("rel=").trim_matches('"') == "next"
-                    && p.trim().starts_with("rel="));
+            let is_next = params.split(';').any(|p| {
+                p.trim().trim_start_matches("rel=").trim_matches('"') == "next"
+                    && p.trim().starts_with("rel=")
+            });
             is_next.then(|| {
                 target
                     .trim()
