@@ -25,6 +25,7 @@ use crate::connector::{Connector, ConnectorError, CursorSpec, PageToken, StreamS
 use crate::mapping::Mapping;
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
+use crate::telemetry::events;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -76,7 +77,23 @@ impl SyncJob {
         progress: ProgressFn<'_>,
     ) -> Result<SyncReport, SyncError> {
         let started = Utc::now();
+        let clock = std::time::Instant::now();
         let result = self.run_pages(store, stop, progress).await;
+        match &result {
+            Ok(report) => events::SyncFinished {
+                connector: self.system(),
+                stream: &self.stream.name,
+                report,
+                elapsed: clock.elapsed(),
+            }
+            .emit(),
+            Err(error) => events::SyncFailed {
+                connector: self.system(),
+                stream: &self.stream.name,
+                error,
+            }
+            .emit(),
+        }
         let error = result.as_ref().err().map(|e| e.to_string());
         // Bookkeeping must not hide the run's own error.
         if let Err(e) = store
@@ -118,6 +135,7 @@ impl SyncJob {
             };
             report.pages += 1;
             report.fetched += page.records.len();
+            let unchanged_before = report.unchanged;
 
             let keys: Vec<String> = page.records.iter().filter_map(|r| r.key.clone()).collect();
             let existing = store.existing(&system, stream, &keys).await?;
@@ -176,7 +194,15 @@ impl SyncJob {
                 .await?;
             report.stored += outcome.stored;
             report.quarantined += outcome.quarantined;
-            tracing::debug!(connector = %system, stream, page = report.pages, stored = outcome.stored, quarantined = outcome.quarantined, "page committed");
+            events::PageCommitted {
+                connector: &system,
+                stream,
+                page: report.pages,
+                stored: outcome.stored,
+                unchanged: report.unchanged - unchanged_before,
+                quarantined: outcome.quarantined,
+            }
+            .emit();
             progress(self, &report);
             token = page.next;
             if token.is_none() {
@@ -190,7 +216,12 @@ impl SyncJob {
                 .as_deref()
                 .is_none_or(|h| spec.compare(&rewind, h) == Ordering::Less)
         {
-            tracing::info!(connector = %system, stream, cursor = %rewind, "records changed while paging; next run re-reads from before the shift");
+            events::ShiftDetected {
+                connector: &system,
+                stream,
+                cursor: &rewind,
+            }
+            .emit();
             final_cursor = Some(rewind);
         }
         let needs_final_commit = cursor_spec.is_some()

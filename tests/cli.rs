@@ -311,6 +311,18 @@ async fn sigterm_stops_cleanly_and_probes_answer(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(status["streams"][0]["source_system"], "servicenow");
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"switchboard_records_stored_total{connector="servicenow",stream="incident"}"#
+        ),
+        "{metrics}"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

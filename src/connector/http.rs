@@ -124,13 +124,13 @@ impl HttpClient {
                 }
                 wait = wait.max(server_wait);
             }
-            tracing::warn!(
-                connector = %self.system,
+            crate::telemetry::events::HttpRetry {
+                connector: &self.system,
                 attempt,
-                wait_ms = wait.as_millis() as u64,
-                error = %err,
-                "transient failure, retrying"
-            );
+                wait,
+                error: &err,
+            }
+            .emit();
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

@@ -1,6 +1,6 @@
-//! The daemon's HTTP surface: liveness, readiness and sync status.
+//! The daemon's HTTP surface: liveness, readiness, sync status, metrics.
 //!
-//! Probes must stay cheap and honest: `/healthz` answers while the process
+//! `/metrics` serves Prometheus text. Probes must stay cheap and honest: `/healthz` answers while the process
 //! runs; `/readyz` only when the store answers and is fully migrated.
 
 use axum::Router;
@@ -17,6 +17,7 @@ pub fn router(store: Store) -> Router {
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
+        .route("/metrics", get(metrics))
         .with_state(store)
 }
 
@@ -30,6 +31,17 @@ async fn readyz(State(store): State<Store>) -> impl IntoResponse {
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("store unreachable: {e}"),
+        ),
+    }
+}
+
+/// Prometheus text format.
+async fn metrics() -> impl IntoResponse {
+    match crate::telemetry::metrics() {
+        Some(handle) => (StatusCode::OK, handle.render()),
+        None => (
+            StatusCode::NOT_FOUND,
+            "metrics recorder not installed".to_string(),
         ),
     }
 }

@@ -27,6 +27,8 @@ pub async fn run(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
+    // Install the recorder before the first event so no count is lost.
+    crate::telemetry::metrics();
     tracing::info!(%addr, connectors = connectors.len(), "daemon started");
     let mut tasks = JoinSet::new();
     for c in connectors {
@@ -70,8 +72,8 @@ async fn schedule_loop(store: Store, c: Arc<ConnectorJobs>, stop: CancellationTo
     }
 }
 
-/// Run every stream of a connector once, logging each outcome. A failing
-/// stream does not stop the others; its error is kept in `sync_state`.
+/// Run every stream of a connector once. A failing stream does not stop the
+/// others; its error is logged, counted, and kept in `sync_state`.
 pub async fn sync_connector(
     store: &Store,
     c: &ConnectorJobs,
@@ -84,16 +86,6 @@ pub async fn sync_connector(
             break;
         }
         let result = job.run(store, stop, progress).await;
-        match &result {
-            Ok(r) => tracing::info!(
-                connector = %c.system, stream = %job.stream.name, pages = r.pages,
-                fetched = r.fetched, stored = r.stored, unchanged = r.unchanged,
-                quarantined = r.quarantined, interrupted = r.interrupted, "sync finished"
-            ),
-            Err(e) => tracing::error!(
-                connector = %c.system, stream = %job.stream.name, error = %e, "sync failed"
-            ),
-        }
         out.push((job.stream.name.clone(), result.map_err(|e| e.to_string())));
     }
     out

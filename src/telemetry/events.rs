@@ -1,0 +1,125 @@
+//! Named telemetry events. Each `emit()` writes the log line and updates the
+//! metrics together, so a dashboard and the logs never disagree.
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+
+use crate::sync::SyncReport;
+
+/// One page written to the store.
+pub struct PageCommitted<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub page: usize,
+    pub stored: usize,
+    pub unchanged: usize,
+    pub quarantined: usize,
+}
+
+impl PageCommitted<'_> {
+    pub fn emit(&self) {
+        tracing::debug!(
+            connector = %self.connector, stream = %self.stream, page = self.page,
+            stored = self.stored, unchanged = self.unchanged, quarantined = self.quarantined,
+            "page committed"
+        );
+        let labels = [
+            ("connector", self.connector.to_string()),
+            ("stream", self.stream.to_string()),
+        ];
+        counter!("switchboard_pages_total", &labels).increment(1);
+        counter!("switchboard_records_stored_total", &labels).increment(self.stored as u64);
+        counter!("switchboard_records_unchanged_total", &labels).increment(self.unchanged as u64);
+        counter!("switchboard_records_quarantined_total", &labels)
+            .increment(self.quarantined as u64);
+    }
+}
+
+/// A run of one stream ended, completely or stopped for shutdown.
+pub struct SyncFinished<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub report: &'a SyncReport,
+    pub elapsed: Duration,
+}
+
+impl SyncFinished<'_> {
+    pub fn emit(&self) {
+        let r = self.report;
+        tracing::info!(
+            connector = %self.connector, stream = %self.stream, pages = r.pages,
+            fetched = r.fetched, stored = r.stored, unchanged = r.unchanged,
+            quarantined = r.quarantined, interrupted = r.interrupted,
+            elapsed_ms = self.elapsed.as_millis() as u64, "sync finished"
+        );
+        let labels = [
+            ("connector", self.connector.to_string()),
+            ("stream", self.stream.to_string()),
+        ];
+        histogram!("switchboard_sync_duration_seconds", &labels).record(self.elapsed.as_secs_f64());
+        if !r.interrupted {
+            gauge!("switchboard_sync_last_success_timestamp_seconds", &labels)
+                .set(chrono::Utc::now().timestamp() as f64);
+        }
+    }
+}
+
+/// A run of one stream failed; its committed pages stay committed.
+pub struct SyncFailed<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub error: &'a dyn std::error::Error,
+}
+
+impl SyncFailed<'_> {
+    pub fn emit(&self) {
+        tracing::error!(
+            connector = %self.connector, stream = %self.stream, error = %self.error,
+            "sync failed"
+        );
+        let labels = [
+            ("connector", self.connector.to_string()),
+            ("stream", self.stream.to_string()),
+        ];
+        counter!("switchboard_sync_failures_total", &labels).increment(1);
+    }
+}
+
+/// A transient HTTP failure that will be retried.
+pub struct HttpRetry<'a> {
+    pub connector: &'a str,
+    pub attempt: u32,
+    pub wait: Duration,
+    pub error: &'a dyn std::error::Error,
+}
+
+impl HttpRetry<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            connector = %self.connector, attempt = self.attempt,
+            wait_ms = self.wait.as_millis() as u64, error = %self.error,
+            "transient failure, retrying"
+        );
+        counter!("switchboard_http_retries_total", "connector" => self.connector.to_string())
+            .increment(1);
+    }
+}
+
+/// A source re-sorted records while we paged; the cursor is held back.
+pub struct ShiftDetected<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub cursor: &'a str,
+}
+
+impl ShiftDetected<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            connector = %self.connector, stream = %self.stream, cursor = %self.cursor,
+            "records changed while paging; next run re-reads from before the shift"
+        );
+        counter!("switchboard_sync_shifts_total", "connector" => self.connector.to_string())
+            .increment(1);
+    }
+}
