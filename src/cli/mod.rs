@@ -5,6 +5,7 @@
 //! code. Nothing here is needed by tests of the pipeline itself.
 
 mod demo;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,13 +18,24 @@ use crate::catalog::Catalog;
 use crate::config::{self, LoadedConfig, LogFormat};
 use crate::store::Store;
 
+const EXAMPLES: &str = "\
+Examples:
+  switchboard demo --once                 try it: simulated ServiceNow -> SQLite, then a summary
+  switchboard check                       validate switchboard.toml, connectors/ and mappings/
+  SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
+  switchboard run --once                  one sync of every connector, for cron jobs
+  switchboard simulate servicenow         a local ServiceNow to point a manifest at
+
+Files: switchboard.toml (see switchboard.example.toml), connectors/<system>.toml,
+mappings/<system>-<stream>.toml. Docs: README.md and docs/ARCHITECTURE.md.";
+
 /// Switchboard: one front door over many service desks.
 ///
 /// Connectors pull changes from each department's system (ITSM, HR, ERP,
 /// facilities) on a schedule; mapping files turn them into one canonical model
 /// in a central SQL store.
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, propagate_version = true)]
+#[command(name = "switchboard", version, propagate_version = true, after_help = EXAMPLES)]
 pub struct Cli {
     /// Config file. Default: ./switchboard.toml if it exists, else built-in
     /// defaults (SQLite store, no broker, HTTP on 127.0.0.1:8080). Any key can
@@ -42,7 +54,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: sync every enabled connector at start and on its cron
-    /// schedule, and serve /healthz, /readyz and /status. Stops cleanly on
+    /// schedule, and serve /healthz, /readyz, /status and /metrics. Stops cleanly on
     /// Ctrl-C or SIGTERM, never leaving a half-written page.
     Run(RunArgs),
     /// Start a simulated ServiceNow on loopback and run the real pipeline
@@ -53,6 +65,9 @@ pub enum Command {
     Check,
     /// Apply database migrations to the configured store, then exit.
     Migrate,
+    /// Serve a simulated vendor API on its own, e.g. to try a manifest
+    /// against before pointing it at the real system.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +85,7 @@ pub async fn main() -> ExitCode {
         Command::Run(ref args) => run(&cli, args).await,
         Command::Migrate => migrate(&cli).await,
         Command::Demo(ref args) => demo::run(&cli, args).await,
+        Command::Simulate(ref args) => simulate::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
