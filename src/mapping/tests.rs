@@ -26,7 +26,10 @@ fn diagnostics(text: &str) -> Vec<Diagnostic> {
 
 /// The one diagnostic whose message contains `needle`.
 fn diag_with<'a>(diags: &'a [Diagnostic], needle: &str) -> &'a Diagnostic {
-    let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.message.contains(needle)).collect();
+    let found: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.message.contains(needle))
+        .collect();
     assert_eq!(
         found.len(),
         1,
@@ -46,7 +49,9 @@ fn pos(text: &str, needle: &str) -> (usize, usize) {
 }
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).single().expect("valid time")
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+        .single()
+        .expect("valid time")
 }
 
 fn work_item(c: Canonical) -> WorkItem {
@@ -184,7 +189,10 @@ fn shipped_mapping_maps_resolved_critical_incident() {
     assert_eq!(w.resolved_at, Some(utc(2024, 5, 31, 17, 40, 0)));
     assert_eq!(w.due_at, Some(utc(2024, 6, 3, 12, 0, 0)));
     assert_eq!(w.closed_at, None);
-    assert_eq!(w.attributes.get("close_code"), Some(&json!("Solved (Permanently)")));
+    assert_eq!(
+        w.attributes.get("close_code"),
+        Some(&json!("Solved (Permanently)"))
+    );
 }
 
 #[test]
@@ -211,10 +219,16 @@ fn unmapped_state_fails_record_naming_file_rule_path_and_value() {
     assert!(err.message.contains("not in map `state`"), "{err}");
     let shown = err.to_string();
     assert!(
-        shown.starts_with(&format!("{}: rule `fields.status` (from `state` = \"9\"): ", m.file.display())),
+        shown.starts_with(&format!(
+            "{}: rule `fields.status` (from `state` = \"9\"): ",
+            m.file.display()
+        )),
         "{shown}"
     );
-    assert!(shown.contains("mappings/servicenow-incident.toml"), "{shown}");
+    assert!(
+        shown.contains("mappings/servicenow-incident.toml"),
+        "{shown}"
+    );
     assert!(shown.contains("[maps.state]"), "{shown}");
 }
 
@@ -235,7 +249,10 @@ fn map_keys_match_numbers_and_booleans_by_their_text() {
         "priority = { path = \"p\", map = \"prio\" }",
         "[attributes]\nvip = { path = \"vip\", map = \"yesno\" }\n\n[maps.prio]\n\"1\" = 1\n\"2\" = 3\n\n[maps.yesno]\n\"true\" = \"yes\"\n\"false\" = \"no\"\n",
     ));
-    let w = work_item(m.apply(&json!({"t": "x", "p": 2, "vip": true})).expect("maps"));
+    let w = work_item(
+        m.apply(&json!({"t": "x", "p": 2, "vip": true}))
+            .expect("maps"),
+    );
     assert_eq!(w.priority, Some(3));
     assert_eq!(w.attributes.get("vip"), Some(&json!("yes")));
 }
@@ -404,8 +421,10 @@ fn rfc3339_timestamp_with_offset_is_converted_to_utc() {
         "",
     ));
     let w = work_item(
-        m.apply(&json!({"t": "x", "o": "2024-06-01T14:30:00+02:00", "u": "2024-06-01T23:15:00-05:00"}))
-            .expect("maps"),
+        m.apply(
+            &json!({"t": "x", "o": "2024-06-01T14:30:00+02:00", "u": "2024-06-01T23:15:00-05:00"}),
+        )
+        .expect("maps"),
     );
     assert_eq!(w.opened_at, Some(utc(2024, 6, 1, 12, 30, 0)));
     assert_eq!(w.updated_at, Some(utc(2024, 6, 2, 4, 15, 0)));
@@ -417,7 +436,10 @@ fn pattern_timestamp_is_read_as_utc() {
         "opened_at = { path = \"o\", timestamp = \"%d.%m.%Y %H:%M\" }",
         "",
     ));
-    let w = work_item(m.apply(&json!({"t": "x", "o": "03.02.2024 07:05"})).expect("maps"));
+    let w = work_item(
+        m.apply(&json!({"t": "x", "o": "03.02.2024 07:05"}))
+            .expect("maps"),
+    );
     assert_eq!(w.opened_at, Some(utc(2024, 2, 3, 7, 5, 0)));
 }
 
@@ -433,7 +455,8 @@ fn timestamp_not_matching_pattern_fails_record_mentioning_format() {
     assert_eq!(err.rule, "fields.opened_at");
     assert_eq!(err.source_path, " (from `o` = \"2024/06/01 12:00\")");
     assert!(
-        err.message.contains("does not match timestamp format `%Y-%m-%d %H:%M:%S`"),
+        err.message
+            .contains("does not match timestamp format `%Y-%m-%d %H:%M:%S`"),
         "{err}"
     );
 }
@@ -483,7 +506,8 @@ fn attribute_timestamp_is_normalised_to_rfc3339_utc() {
         Some(&json!("2024-06-01T12:00:00+00:00"))
     );
     assert!(
-        m.apply(&json!({"t": "x", "sla_due": "next tuesday"})).is_err(),
+        m.apply(&json!({"t": "x", "sla_due": "next tuesday"}))
+            .is_err(),
         "an unparseable timestamp attribute should fail the record"
     );
 }
@@ -514,7 +538,10 @@ fn status_from_path_outside_closed_set_fails_record() {
     ));
     let err = m.apply(&json!({"s": "done"})).unwrap_err();
     assert_eq!(err.rule, "fields.status");
-    assert!(err.message.contains("`done` is not one of: new, open"), "{err}");
+    assert!(
+        err.message.contains("`done` is not one of: new, open"),
+        "{err}"
+    );
     let w = work_item(m.apply(&json!({"s": "closed"})).expect("maps"));
     assert_eq!(w.status, "closed");
 }
@@ -588,7 +615,10 @@ fn unknown_target_field_is_located_with_did_you_mean() {
     let d = diag_with(&diags, "has no field `titel`");
     assert_eq!(d.file, Path::new(FILE));
     assert_eq!((d.line, d.col), pos(&text, "titel ="));
-    assert_eq!(d.message, "`fields.titel`: `work_item` has no field `titel`");
+    assert_eq!(
+        d.message,
+        "`fields.titel`: `work_item` has no field `titel`"
+    );
     assert_eq!(d.hint.as_deref(), Some("did you mean `title`?"));
     assert!(
         d.to_string()
@@ -641,7 +671,10 @@ fn rule_with_neither_path_nor_const_is_rejected() {
         .iter()
         .find(|d| d.message.starts_with("`fields.department`"))
         .expect("department diagnostic");
-    assert!(dept.message.contains("needs a `path` or a `const`"), "{dept}");
+    assert!(
+        dept.message.contains("needs a `path` or a `const`"),
+        "{dept}"
+    );
     assert_eq!((dept.line, dept.col), pos(&text, "department ="));
     let svc = diags
         .iter()
@@ -658,7 +691,10 @@ fn unknown_map_name_is_located_at_map_key_with_hint() {
     );
     let diags = diagnostics(&text);
     let d = diag_with(&diags, "no map named `stat`");
-    assert_eq!(d.message, "`fields.status.map`: no map named `stat` in [maps]");
+    assert_eq!(
+        d.message,
+        "`fields.status.map`: no map named `stat` in [maps]"
+    );
     assert_eq!((d.line, d.col), pos(&text, "map = \"stat\""));
     assert_eq!(d.hint.as_deref(), Some("did you mean `state`?"));
 }
@@ -668,7 +704,11 @@ fn invalid_timestamp_format_is_located_at_timestamp_key() {
     let text = work_item_mapping("opened_at = { path = \"o\", timestamp = \"%Y-%Q\" }", "");
     let diags = diagnostics(&text);
     let d = diag_with(&diags, "is not a valid timestamp format");
-    assert!(d.message.starts_with("`fields.opened_at.timestamp`: `%Y-%Q`"), "{d}");
+    assert!(
+        d.message
+            .starts_with("`fields.opened_at.timestamp`: `%Y-%Q`"),
+        "{d}"
+    );
     assert_eq!((d.line, d.col), pos(&text, "timestamp ="));
     // Only the bad format is reported, not also "needs a timestamp".
     assert_eq!(diags.len(), 1, "{diags:#?}");
@@ -760,7 +800,11 @@ fn const_invalid_for_target_is_rejected() {
     let diags = diagnostics(&text);
     assert_eq!(diags.len(), 2, "{diags:#?}");
     let kind = diag_with(&diags, "const \"ticket\"");
-    assert!(kind.message.contains("`ticket` is not one of: incident, request"), "{kind}");
+    assert!(
+        kind.message
+            .contains("`ticket` is not one of: incident, request"),
+        "{kind}"
+    );
     assert_eq!((kind.line, kind.col), pos(&text, "kind ="));
     let prio = diag_with(&diags, "const 9");
     assert!(prio.message.contains("priority must be 1 to 4"), "{prio}");
@@ -825,7 +869,10 @@ fn unknown_entity_is_rejected_with_hint() {
     let d = &diagnostics(text)[0];
     assert!(d.message.contains("unknown variant `ticket`"), "{d}");
     let hint = d.hint.as_deref().unwrap_or_default();
-    assert!(hint.contains("work_item") && hint.contains("person"), "{hint}");
+    assert!(
+        hint.contains("work_item") && hint.contains("person"),
+        "{hint}"
+    );
 }
 
 #[test]
@@ -847,7 +894,10 @@ fn all_problems_of_a_file_are_reported_in_one_pass() {
     assert_eq!(diags.len(), 3, "{diags:#?}");
     let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
     for needle in ["status =", "opened_at =", "colour ="] {
-        assert!(lines.contains(&pos(&text, needle).0), "{needle}: {diags:#?}");
+        assert!(
+            lines.contains(&pos(&text, needle).0),
+            "{needle}: {diags:#?}"
+        );
     }
     let shown = Diagnostics(diags).to_string();
     assert_eq!(shown.lines().count(), 3, "{shown}");
@@ -865,7 +915,10 @@ fn content_version_changes_with_text_and_is_stable_otherwise() {
     assert_eq!(mapping(&a).version, content_version(&a));
     assert_ne!(mapping(&a).version, mapping(&b).version);
     // Any edit counts, even a comment: the version identifies the file's text.
-    assert_ne!(content_version(&a), content_version(&format!("{a}# note\n")));
+    assert_ne!(
+        content_version(&a),
+        content_version(&format!("{a}# note\n"))
+    );
     assert_eq!(content_version(&a).len(), 16);
     assert!(content_version(&a).chars().all(|c| c.is_ascii_hexdigit()));
 }

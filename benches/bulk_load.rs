@@ -1,0 +1,120 @@
+//! Bulk load: the `switchboard` binary syncs N incidents from a simulated
+//! ServiceNow (its own process) into SQLite and PostgreSQL, and we report
+//! records per second and the syncing process's peak memory.
+//!
+//! `cargo bench --bench bulk_load` (N from SWITCHBOARD_BENCH_RECORDS, default
+//! 100000). Figures go into docs/PERFORMANCE.md by hand, with the machine.
+//! Not a test: nothing here asserts a speed.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn main() {
+    let n: usize = std::env::var("SWITCHBOARD_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let page: usize = std::env::var("SWITCHBOARD_BENCH_PAGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let pg_admin = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+
+    let mut sim = Command::new(BIN)
+        .args(["simulate", "servicenow", "--incidents", &n.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("simulator starts");
+    let mut first = String::new();
+    BufReader::new(sim.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("simulator prints its URL");
+    let base_url = first.trim().to_string();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = std::fs::read_to_string(Path::new(ROOT).join("connectors/servicenow.toml"))
+        .expect("shipped manifest")
+        .replace("page_size = 100", &format!("page_size = {page}"))
+        // The simulator is ours: no need to be polite to it.
+        .replace("rate_limit_per_sec = 10", "rate_limit_per_sec = 0");
+    write(&dir.path().join("connectors/servicenow.toml"), &manifest);
+    let mapping = std::fs::read_to_string(Path::new(ROOT).join("mappings/servicenow-incident.toml"))
+        .expect("shipped mapping");
+    write(&dir.path().join("mappings/servicenow-incident.toml"), &mapping);
+
+    let pg_db = format!("sb_bench_{}", std::process::id());
+    psql(&pg_admin, &format!("DROP DATABASE IF EXISTS {pg_db}"));
+    psql(&pg_admin, &format!("CREATE DATABASE {pg_db}"));
+    let mut pg_url = url::Url::parse(&pg_admin).expect("postgres url");
+    pg_url.set_path(&format!("/{pg_db}"));
+
+    println!("bulk load of {n} ServiceNow incidents, {page} per page, from {base_url}");
+    println!("| store | records | seconds | records/s | peak RSS (MiB) |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
+    for (name, store) in [("SQLite", sqlite.as_str()), ("PostgreSQL", pg_url.as_str())] {
+        let config = dir.path().join(format!("{name}.toml"));
+        write(
+            &config,
+            &format!(
+                "version = 1\n[store]\nurl = \"{store}\"\n[log]\nlevel = \"warn\"\n\
+                 [connectors.servicenow]\nbase_url = \"{base_url}\"\nusername = \"admin\"\npassword = \"sim-password\"\n"
+            ),
+        );
+        // Migrations first, so the timed run is the sync alone.
+        let ok = Command::new(BIN)
+            .args(["migrate", "--config", config.to_str().unwrap()])
+            .status()
+            .expect("migrate runs");
+        assert!(ok.success(), "migrate failed for {name}");
+        let started = Instant::now();
+        let child = Command::new(BIN)
+            .args(["run", "--once", "--config", config.to_str().unwrap()])
+            .spawn()
+            .expect("run starts");
+        let (ok, max_rss_kib) = wait_with_rusage(child);
+        let secs = started.elapsed().as_secs_f64();
+        assert!(ok, "run --once failed for {name}");
+        println!(
+            "| {name} | {n} | {secs:.2} | {:.0} | {:.1} |",
+            n as f64 / secs,
+            max_rss_kib as f64 / 1024.0
+        );
+    }
+    psql(&pg_admin, &format!("DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"));
+    let _ = sim.kill();
+    let _ = sim.wait();
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn psql(url: &str, sql: &str) {
+    let ok = Command::new("psql")
+        .args([url, "-q", "-c", sql])
+        .status()
+        .expect("psql runs");
+    assert!(ok.success(), "psql failed: {sql}");
+}
+
+/// Wait for a child and return its success and peak RSS (KiB) from wait4.
+fn wait_with_rusage(child: Child) -> (bool, i64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid bit pattern; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own un-waited child; the pointers are valid for the call.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4 failed");
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (ok, usage.ru_maxrss)
+}
