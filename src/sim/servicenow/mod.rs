@@ -75,6 +75,9 @@ pub(crate) struct State {
     requests: Vec<RequestLog>,
     list_requests: usize,
     hooks: Vec<(usize, Hook)>,
+    /// Each table's columns in first-seen order: the table's schema, kept
+    /// up to date on write so a request need not scan every record for it.
+    columns: BTreeMap<String, Vec<String>>,
     /// Added before every response, to stand in for a slow instance.
     latency: std::time::Duration,
     /// Last number handed out per prefix ("INC" -> 10050).
@@ -120,6 +123,7 @@ impl State {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        note_columns(&mut self.columns, table, &record);
         self.tables
             .entry(table.to_string())
             .or_default()
@@ -165,7 +169,9 @@ impl State {
         );
         row.insert("sys_updated_on".into(), Value::String(now));
         row.insert("sys_updated_by".into(), Value::String(user.to_string()));
-        Some(row.clone())
+        let row = row.clone();
+        note_columns(&mut self.columns, table, &row);
+        Some(row)
     }
 
     fn find(&self, table: &str, sys_id: &str) -> Option<&Map<String, Value>> {
@@ -173,6 +179,16 @@ impl State {
             .get(table)?
             .iter()
             .find(|r| r.get("sys_id").and_then(Value::as_str) == Some(sys_id))
+    }
+}
+
+/// Add any field of `record` that `table` has not had before to its columns.
+fn note_columns(columns: &mut BTreeMap<String, Vec<String>>, table: &str, record: &Map<String, Value>) {
+    let known = columns.entry(table.to_string()).or_default();
+    for k in record.keys() {
+        if !known.iter().any(|c| c == k) {
+            known.push(k.clone());
+        }
     }
 }
 
@@ -249,8 +265,15 @@ impl ServiceNowSim {
             "REQ",
             10_000 + tables.get("sc_request").map_or(0, Vec::len) as u64,
         );
+        let mut columns = BTreeMap::new();
+        for (table, rows) in &tables {
+            for row in rows {
+                note_columns(&mut columns, table, row);
+            }
+        }
         let state = State {
             config,
+            columns,
             tables,
             clock,
             faults: VecDeque::new(),

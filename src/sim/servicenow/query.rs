@@ -271,20 +271,62 @@ impl Query {
     }
 
     /// Sorts `rows` stably by the ORDERBY clauses, in order; rows that tie on
-    /// every clause keep their incoming (insertion) order.
+    /// every clause keep their incoming (insertion) order. Keys are extracted
+    /// once per row, not per comparison: big tables are sorted on every page.
     pub fn sort(&self, rows: &mut [&Map<String, Value>], is_field: &dyn Fn(&str) -> bool) {
         let keys: Vec<&OrderBy> = self.order.iter().filter(|o| is_field(&o.field)).collect();
         if keys.is_empty() {
             return;
         }
-        rows.sort_by(|a, b| {
+        let mut keyed: Vec<(Vec<SortKey<'_>>, &Map<String, Value>)> = rows
+            .iter()
+            .map(|r| {
+                let k = keys.iter().map(|o| SortKey::of(field_str(r, &o.field))).collect();
+                (k, *r)
+            })
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
             keys.iter()
-                .map(|k| {
-                    let o = sort_key_cmp(field_str(a, &k.field), field_str(b, &k.field));
-                    if k.descending { o.reverse() } else { o }
+                .zip(a.iter().zip(b.iter()))
+                .map(|(o, (x, y))| {
+                    let ord = x.cmp(y);
+                    if o.descending { ord.reverse() } else { ord }
                 })
                 .find(|o| *o != Ordering::Equal)
                 .unwrap_or(Ordering::Equal)
         });
+        for (slot, (_, row)) in rows.iter_mut().zip(keyed) {
+            *slot = row;
+        }
+    }
+}
+
+/// A value's place in [`sort_key_cmp`]'s order, computed once.
+enum SortKey<'a> {
+    Empty,
+    Number(f64),
+    Text(&'a str),
+}
+
+impl<'a> SortKey<'a> {
+    fn of(s: &'a str) -> Self {
+        match (s.is_empty(), as_number(s)) {
+            (true, _) => SortKey::Empty,
+            (false, Some(n)) => SortKey::Number(n),
+            (false, None) => SortKey::Text(s),
+        }
+    }
+
+    fn cmp(&self, other: &Self) -> Ordering {
+        use SortKey::*;
+        match (self, other) {
+            (Empty, Empty) => Ordering::Equal,
+            (Empty, _) => Ordering::Less,
+            (_, Empty) => Ordering::Greater,
+            (Number(x), Number(y)) => x.total_cmp(y),
+            (Number(_), Text(_)) => Ordering::Less,
+            (Text(_), Number(_)) => Ordering::Greater,
+            (Text(x), Text(y)) => x.cmp(y),
+        }
     }
 }
