@@ -45,9 +45,13 @@ fn main() {
         // The simulator is ours: no need to be polite to it.
         .replace("rate_limit_per_sec = 10", "rate_limit_per_sec = 0");
     write(&dir.path().join("connectors/servicenow.toml"), &manifest);
-    let mapping = std::fs::read_to_string(Path::new(ROOT).join("mappings/servicenow-incident.toml"))
-        .expect("shipped mapping");
-    write(&dir.path().join("mappings/servicenow-incident.toml"), &mapping);
+    let mapping =
+        std::fs::read_to_string(Path::new(ROOT).join("mappings/servicenow-incident.toml"))
+            .expect("shipped mapping");
+    write(
+        &dir.path().join("mappings/servicenow-incident.toml"),
+        &mapping,
+    );
 
     let pg_db = format!("sb_bench_{}", std::process::id());
     psql(&pg_admin, &format!("DROP DATABASE IF EXISTS {pg_db}"));
@@ -56,8 +60,10 @@ fn main() {
     pg_url.set_path(&format!("/{pg_db}"));
 
     println!("bulk load of {n} ServiceNow incidents, {page} per page, from {base_url}");
-    println!("| store | records | seconds | records/s | peak RSS (MiB) |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "| store | records | seconds | records/s | CPU seconds (sync process) | records per CPU-second | peak RSS (MiB) |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
     for (name, store) in [("SQLite", sqlite.as_str()), ("PostgreSQL", pg_url.as_str())] {
         let config = dir.path().join(format!("{name}.toml"));
@@ -79,16 +85,20 @@ fn main() {
             .args(["run", "--once", "--config", config.to_str().unwrap()])
             .spawn()
             .expect("run starts");
-        let (ok, max_rss_kib) = wait_with_rusage(child);
+        let (ok, max_rss_kib, cpu) = wait_with_rusage(child);
         let secs = started.elapsed().as_secs_f64();
         assert!(ok, "run --once failed for {name}");
         println!(
-            "| {name} | {n} | {secs:.2} | {:.0} | {:.1} |",
+            "| {name} | {n} | {secs:.2} | {:.0} | {cpu:.2} | {:.0} | {:.1} |",
             n as f64 / secs,
+            n as f64 / cpu,
             max_rss_kib as f64 / 1024.0
         );
     }
-    psql(&pg_admin, &format!("DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"));
+    psql(
+        &pg_admin,
+        &format!("DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"),
+    );
     let _ = sim.kill();
     let _ = sim.wait();
 }
@@ -106,8 +116,8 @@ fn psql(url: &str, sql: &str) {
     assert!(ok.success(), "psql failed: {sql}");
 }
 
-/// Wait for a child and return its success and peak RSS (KiB) from wait4.
-fn wait_with_rusage(child: Child) -> (bool, i64) {
+/// Wait for a child; return its success, peak RSS (KiB) and CPU seconds, from wait4.
+fn wait_with_rusage(child: Child) -> (bool, i64, f64) {
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain data, zero is a valid bit pattern; wait4 fills it.
@@ -116,5 +126,10 @@ fn wait_with_rusage(child: Child) -> (bool, i64) {
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(rc, pid, "wait4 failed");
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    (ok, usage.ru_maxrss)
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (
+        ok,
+        usage.ru_maxrss,
+        secs(usage.ru_utime) + secs(usage.ru_stime),
+    )
 }

@@ -195,28 +195,29 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// The span of a key named by a dotted path; numeric segments index arrays.
+/// The span of a key named by a dotted path. A numeric segment indexes an
+/// array where the value is one, and is a plain key in a table (`maps.state.1`).
 fn find_key_span(doc: &Spanned<DeTable<'_>>, key_path: &str) -> Option<Range<usize>> {
-    let mut table: &DeTable<'_> = doc.get_ref();
-    let mut segments = key_path.split('.').peekable();
-    let mut span = None;
-    while let Some(seg) = segments.next() {
-        let (key, value) = table.get_key_value(seg)?;
-        span = Some(key.span());
-        let mut value: &Spanned<DeValue<'_>> = value;
-        // Step into array elements named by the following numeric segments.
-        while let Some(idx) = segments.peek().and_then(|s| s.parse::<usize>().ok()) {
-            segments.next();
-            let array = value.get_ref().as_array()?;
-            value = array.get(idx)?;
-            span = Some(value.span());
-        }
-        if segments.peek().is_none() {
-            break;
-        }
-        table = value.get_ref().as_table()?;
+    let mut segments = key_path.split('.');
+    let first = segments.next()?;
+    let (key, mut value) = doc.get_ref().get_key_value(first)?;
+    let mut span = key.span();
+    for seg in segments {
+        value = match value.get_ref() {
+            DeValue::Array(items) => {
+                let item = items.get(seg.parse::<usize>().ok()?)?;
+                span = item.span();
+                item
+            }
+            DeValue::Table(table) => {
+                let (key, item) = table.get_key_value(seg)?;
+                span = key.span();
+                item
+            }
+            _ => return None,
+        };
     }
-    span
+    Some(span)
 }
 
 /// The dotted key whose value sits exactly at `span`, searching nested tables and arrays.

@@ -140,7 +140,7 @@ impl SyncJob {
             let keys: Vec<String> = page.records.iter().filter_map(|r| r.key.clone()).collect();
             let existing = store.existing(&system, stream, &keys).await?;
             let mut staged = Vec::with_capacity(page.records.len());
-            for rec in &page.records {
+            for rec in page.records {
                 if let (Some(spec), Some(value)) = (cursor_spec, &rec.cursor)
                     && high
                         .as_deref()
@@ -148,12 +148,13 @@ impl SyncJob {
                 {
                     high = Some(value.clone());
                 }
-                let hash = content_hash(&rec.payload);
-                let Some(key) = &rec.key else {
+                let payload_json = serde_json::to_string(&rec.payload).unwrap_or_default();
+                let hash = content_hash(&payload_json);
+                let Some(key) = rec.key else {
                     staged.push(StagedRecord {
                         external_id: format!("missing-key:{}", &hash[..16]),
                         content_hash: hash,
-                        payload: rec.payload.clone(),
+                        payload_json,
                         outcome: Err(
                             "record has no key (the manifest's `key` path is missing or empty)"
                                 .into(),
@@ -161,8 +162,8 @@ impl SyncJob {
                     });
                     continue;
                 };
-                shift.observe(key, rec.cursor.as_deref(), report.pages, cursor_spec);
-                let same = existing.get(key).is_some_and(|s| {
+                shift.observe(&key, rec.cursor.as_deref(), report.pages, cursor_spec);
+                let same = existing.get(&key).is_some_and(|s| {
                     s.content_hash == hash && s.mapping_version == self.mapping.version
                 });
                 if same {
@@ -175,9 +176,9 @@ impl SyncJob {
                     .map(|c| self.with_defaults(c))
                     .map_err(|e| e.to_string());
                 staged.push(StagedRecord {
-                    external_id: key.clone(),
+                    external_id: key,
                     content_hash: hash,
-                    payload: rec.payload.clone(),
+                    payload_json,
                     outcome,
                 });
             }
@@ -313,9 +314,9 @@ impl ShiftDetector {
     }
 }
 
-/// Hash of a payload's canonical JSON (object keys sorted), so the same
-/// content always hashes the same however the source ordered its keys.
-pub fn content_hash(payload: &serde_json::Value) -> String {
-    let bytes = serde_json::to_vec(payload).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+/// Hash of a payload's JSON as serialized from a `serde_json::Value`, whose
+/// object keys are sorted: the same content hashes the same however the
+/// source ordered its keys.
+pub fn content_hash(payload_json: &str) -> String {
+    hex::encode(Sha256::digest(payload_json.as_bytes()))
 }

@@ -12,7 +12,7 @@ fn item(id: &str, status: &str, title: &str) -> StagedRecord {
     StagedRecord {
         external_id: id.into(),
         content_hash: format!("hash-{id}-{status}-{title}"),
-        payload: json!({ "id": id, "status": status, "title": title }),
+        payload_json: json!({ "id": id, "status": status, "title": title }).to_string(),
         outcome: Ok(Canonical::WorkItem(WorkItem {
             kind: "incident".into(),
             title: title.into(),
@@ -153,7 +153,7 @@ async fn quarantine_counts_attempts_and_clears_on_success(backend: Backend) {
     let bad = || StagedRecord {
         external_id: "9".into(),
         content_hash: "h".into(),
-        payload: json!({ "state": "99" }),
+        payload_json: json!({ "state": "99" }).to_string(),
         outcome: Err("value \"99\" is not in map `state`".into()),
     };
     s.apply_page(page(vec![bad(), item("1", "open", "ok")], None))
@@ -184,7 +184,7 @@ async fn people_are_upserted(backend: Backend) {
     let person = |name: &str| StagedRecord {
         external_id: "u1".into(),
         content_hash: name.into(),
-        payload: json!({ "name": name }),
+        payload_json: json!({ "name": name }).to_string(),
         outcome: Ok(Canonical::Person(Person {
             display_name: Some(name.into()),
             email: Some("ada@example.com".into()),

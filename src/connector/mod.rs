@@ -101,7 +101,7 @@ pub trait Connector: Debug + Send + Sync {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
-    #[error("{system}: authentication failed ({status}): {body}")]
+    #[error("{system}: {} (HTTP {status}): {body}", auth_hint(*status))]
     Auth {
         system: String,
         status: u16,
@@ -145,4 +145,13 @@ pub enum ConnectorError {
     },
     #[error("{system}: {message}")]
     Build { system: String, message: String },
+}
+
+fn auth_hint(status: u16) -> &'static str {
+    match status {
+        403 => {
+            "permission denied: the account authenticated but lacks a role or ACL for this request"
+        }
+        _ => "authentication failed: check the credentials",
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::format::{Item, StrftimeItems};
+use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
 use serde_json::Value;
 
 use super::spec::{FieldRule, MAP_DEFAULT_KEY, MappingFile};
@@ -211,10 +211,15 @@ fn compile_rule(
             fixed.extend(m.default.iter().map(|v| ("map default", v)));
         }
         for (what, v) in fixed {
-            if ty != FieldType::Timestamp
-                && !v.is_null()
-                && let Err(e) = super::convert(v, ty)
-            {
+            if v.is_null() {
+                continue;
+            }
+            let checked = match (ty, &timestamp) {
+                (FieldType::Timestamp, Some(fmt)) => super::parse_time(v, fmt).map(|_| ()),
+                (FieldType::Timestamp, None) => Ok(()), // reported above
+                _ => super::convert(v, ty).map(|_| ()),
+            };
+            if let Err(e) = checked {
                 errors.push(source.error_at_key(key, format!("{what} {v}: {e}")));
             }
         }
@@ -237,6 +242,46 @@ fn parse_time_format(fmt: &str) -> Option<TimeFormat> {
     if fmt.eq_ignore_ascii_case("rfc3339") {
         return Some(TimeFormat::Rfc3339);
     }
-    let valid = !fmt.is_empty() && StrftimeItems::new(fmt).all(|i| !matches!(i, Item::Error));
-    valid.then(|| TimeFormat::Pattern(fmt.to_string()))
+    // A format with no directive (`YYYY-MM-DD`) could only match itself.
+    let items: Vec<Item<'_>> = StrftimeItems::new(fmt).collect();
+    if !fmt.contains('%') || items.iter().any(|i| matches!(i, Item::Error)) {
+        return None;
+    }
+    let has = |f: &[Fixed]| {
+        items
+            .iter()
+            .any(|i| matches!(i, Item::Fixed(x) if f.contains(x)))
+    };
+    let has_num = |n: &[Numeric]| {
+        items
+            .iter()
+            .any(|i| matches!(i, Item::Numeric(x, _) if n.contains(x)))
+    };
+    let offset = has(&[
+        Fixed::TimezoneOffset,
+        Fixed::TimezoneOffsetColon,
+        Fixed::TimezoneOffsetDoubleColon,
+        Fixed::TimezoneOffsetTripleColon,
+        Fixed::TimezoneOffsetColonZ,
+        Fixed::TimezoneOffsetZ,
+        Fixed::RFC2822,
+        Fixed::RFC3339,
+    ]);
+    let has_time = has_num(&[Numeric::Hour, Numeric::Hour12, Numeric::Timestamp])
+        || has(&[Fixed::RFC2822, Fixed::RFC3339]);
+    let has_date = has_num(&[
+        Numeric::Year,
+        Numeric::Day,
+        Numeric::Ordinal,
+        Numeric::IsoYear,
+        Numeric::Timestamp,
+    ]) || has(&[Fixed::RFC2822, Fixed::RFC3339]);
+    if !has_date {
+        return None;
+    }
+    Some(TimeFormat::Pattern {
+        pattern: fmt.to_string(),
+        offset,
+        date_only: !has_time,
+    })
 }

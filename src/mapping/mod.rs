@@ -13,7 +13,7 @@ pub mod spec;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -70,7 +70,13 @@ enum Source {
 #[derive(Debug, Clone)]
 enum TimeFormat {
     Rfc3339,
-    Pattern(String),
+    /// A chrono pattern. Without an offset in it, values are read as UTC;
+    /// without a time of day, as midnight UTC.
+    Pattern {
+        pattern: String,
+        offset: bool,
+        date_only: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -160,14 +166,17 @@ impl Mapping {
             },
             message,
         };
-        let mut value = match raw {
-            Some(v) if !is_empty(&v) => v,
+        // Only a value read from the record goes through the map: `const` and
+        // `default` are written as the canonical value itself (and checked
+        // as such when the mapping compiles).
+        let (mut value, from_record) = match raw {
+            Some(v) if !is_empty(&v) => (v, path.is_some()),
             _ => match &rule.default {
-                Some(d) => d.clone(),
+                Some(d) => (d.clone(), false),
                 None => return Ok(None),
             },
         };
-        if let Some(map) = &rule.map {
+        if let (Some(map), true) = (&rule.map, from_record) {
             let key = scalar_key(&value);
             value = match map.values.get(&key).or(map.default.as_ref()) {
                 Some(mapped) => mapped.clone(),
@@ -182,13 +191,13 @@ impl Mapping {
                 }
             };
         }
-        if rule.raw {
-            return Ok(Some(Typed::Raw(value)));
-        }
         if let Some(fmt) = &rule.timestamp {
             return parse_time(&value, fmt)
                 .map(|t| Some(Typed::Time(t)))
                 .map_err(|m| err(m, Some(&value)));
+        }
+        if rule.raw {
+            return Ok(Some(Typed::Raw(value)));
         }
         convert(&value, rule.ty)
             .map(Some)
@@ -258,9 +267,24 @@ fn parse_time(value: &Value, fmt: &TimeFormat) -> Result<DateTime<Utc>, String> 
         TimeFormat::Rfc3339 => DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| format!("not an RFC 3339 timestamp: {e}")),
-        TimeFormat::Pattern(p) => NaiveDateTime::parse_from_str(s, p)
+        // The pattern carries its own offset: honour it, then convert.
+        TimeFormat::Pattern {
+            pattern,
+            offset: true,
+            ..
+        } => DateTime::parse_from_str(s, pattern)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("does not match timestamp format `{pattern}`: {e}")),
+        TimeFormat::Pattern {
+            pattern,
+            date_only: true,
+            ..
+        } => NaiveDate::parse_from_str(s, pattern)
+            .map(|d| d.and_time(NaiveTime::MIN).and_utc())
+            .map_err(|e| format!("does not match date format `{pattern}`: {e}")),
+        TimeFormat::Pattern { pattern, .. } => NaiveDateTime::parse_from_str(s, pattern)
             .map(|t| t.and_utc())
-            .map_err(|e| format!("does not match timestamp format `{p}`: {e}")),
+            .map_err(|e| format!("does not match timestamp format `{pattern}`: {e}")),
     }
 }
 

@@ -87,9 +87,7 @@ impl Drop for TestStore {
                 rt.block_on(async {
                     if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
                         let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                            .execute(&mut admin)
-                            .await;
+                        let _ = sqlx::query(&sql).execute(&mut admin).await;
                     }
                 });
             }
@@ -126,14 +124,12 @@ async fn fresh_pg_database() -> (String, String) {
             .unwrap_or(now);
         if now.saturating_sub(born) > 3600 {
             let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
-            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::query(&sql).execute(&mut admin).await;
         }
     }
     let name = format!("sb_test_{now}_{}", uuid::Uuid::new_v4().simple());
     let sql = format!("CREATE DATABASE \"{name}\"");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query(&sql)
         .execute(&mut admin)
         .await
         .expect("create test database");

@@ -226,7 +226,10 @@ impl Connector for RestConnector {
         let (url, query) = self.request(s, from, token);
         let resp = self.client.get_json(&url, &query).await?;
         let records = self.records(s, &url, &resp)?;
-        let next = next_token(s, token, records.len(), &resp);
+        let next = match next_token(s, token, records.len(), &resp) {
+            Some(PageToken::Url(next)) => Some(PageToken::Url(self.resolve_next(&url, &next)?)),
+            other => other,
+        };
         Ok(Page { records, next })
     }
 }
@@ -239,13 +242,10 @@ impl RestConnector {
         from: Option<&str>,
         token: Option<&PageToken>,
     ) -> (String, Vec<(String, String)>) {
-        // A next link already carries every parameter the server wants back.
+        // A next link (made absolute by `resolve_next`) already carries
+        // every parameter the server wants back.
         if let Some(PageToken::Url(next)) = token {
-            let url = match url::Url::parse(&self.base_url).and_then(|b| b.join(next)) {
-                Ok(u) => u.to_string(),
-                Err(_) => next.clone(),
-            };
-            return (url, Vec::new());
+            return (next.clone(), Vec::new());
         }
         let mut query: Vec<(String, String)> = s
             .query
@@ -297,6 +297,32 @@ impl RestConnector {
             Pagination::NextLink { .. } => {}
         }
         (format!("{}{}", self.base_url, s.path), query)
+    }
+
+    /// Make a next link absolute against the request that returned it, and
+    /// refuse one that leaves the configured origin: we would send it our
+    /// credentials.
+    fn resolve_next(&self, request_url: &str, next: &str) -> Result<String, ConnectorError> {
+        let shape = |message: String| ConnectorError::Shape {
+            system: self.system.clone(),
+            url: request_url.to_string(),
+            message,
+        };
+        let base =
+            url::Url::parse(request_url).map_err(|e| shape(format!("bad request URL: {e}")))?;
+        let resolved = base
+            .join(next)
+            .map_err(|e| shape(format!("next link `{next}` is not a URL: {e}")))?;
+        let origin = url::Url::parse(&self.base_url)
+            .map(|u| u.origin())
+            .map_err(|e| shape(format!("bad base_url: {e}")))?;
+        if resolved.origin() != origin {
+            return Err(shape(format!(
+                "next link `{resolved}` leaves {}; not following it with this connector's credentials",
+                origin.ascii_serialization()
+            )));
+        }
+        Ok(resolved.to_string())
     }
 
     fn records(
@@ -355,7 +381,14 @@ fn next_token(
                 Some(PageToken::Offset(o)) => *o,
                 _ => 0,
             };
-            (received >= *page_size as usize).then(|| PageToken::Offset(offset + received as u64))
+            let next = offset + received as u64;
+            // A server may cap pages below what we asked for; when it says how
+            // many records match, trust that over the page length.
+            let more = match total_count(&resp.headers) {
+                Some(total) => received > 0 && next < total,
+                None => received >= *page_size as usize,
+            };
+            more.then_some(PageToken::Offset(next))
         }
         Pagination::PageNumber {
             page_size,
@@ -382,27 +415,58 @@ fn next_token(
     }
 }
 
-/// The `rel="next"` target of an RFC 8288 `Link` header.
+/// The `rel="next"` target of an RFC 8288 `Link` header. Targets may
+/// contain commas and `rel` may list several types, in any case.
 pub fn link_next(headers: &reqwest::header::HeaderMap) -> Option<String> {
     headers
         .get_all(reqwest::header::LINK)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .find_map(|part| {
-            let (target, params) = part.split_once(';')?;
-            let is_next = params.split(';').any(|p| {
-                p.trim().trim_start_matches("rel=").trim_matches('"') == "next"
-                    && p.trim().starts_with("rel=")
-            });
-            is_next.then(|| {
-                target
-                    .trim()
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_string()
+        .flat_map(parse_links)
+        .find(|(_, rels)| rels.iter().any(|r| r.eq_ignore_ascii_case("next")))
+        .map(|(target, _)| target)
+}
+
+/// Split one `Link` header value into (target, relation types).
+fn parse_links(value: &str) -> Vec<(String, Vec<String>)> {
+    let mut links = Vec::new();
+    let mut rest = value;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>').map(|i| open + i) else {
+            break;
+        };
+        let target = rest[open + 1..close].to_string();
+        // Parameters run to the next `<` that starts a link; quoted values may hold commas.
+        let params_end = rest[close..]
+            .find(", <")
+            .or_else(|| rest[close..].find(",<"))
+            .map(|i| close + i);
+        let params = &rest[close + 1..params_end.unwrap_or(rest.len())];
+        let rels = params
+            .split(';')
+            .filter_map(|p| {
+                let (name, value) = p.split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("rel")
+                    .then(|| value.trim().trim_matches('"').to_string())
             })
-        })
+            .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        links.push((target, rels));
+        rest = &rest[params_end.map(|i| i + 1).unwrap_or(rest.len())..];
+    }
+    links
+}
+
+/// `X-Total-Count`, as ServiceNow and many JSON APIs send it.
+fn total_count(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get("x-total-count")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn scalar_string(v: &Value) -> Option<String> {

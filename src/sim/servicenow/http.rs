@@ -20,7 +20,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::query::{self, Condition, Op};
-use super::{Fault, RequestLog, ServiceNowSim, State};
+use super::{Fault, ListCache, RequestLog, ServiceNowSim, State};
 
 mod records;
 
@@ -279,6 +279,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
             (modify(st, req, table, id, &user), false)
         }
         Some(id) if m == Method::DELETE => {
+            st.generation += 1;
             let rows = st.tables.entry(table.to_string()).or_default();
             let before = rows.len();
             rows.retain(|r| r.get("sys_id").and_then(Value::as_str) != Some(id));
@@ -306,7 +307,7 @@ fn respond_empty(status: StatusCode) -> Response {
     resp
 }
 
-fn list(st: &State, req: &Req, table: &str, version: &str) -> Response {
+fn list(st: &mut State, req: &Req, table: &str, version: &str) -> Response {
     let columns = known_fields(st, table);
     let column_set: HashSet<&str> = columns.iter().map(String::as_str).collect();
     let is_field = |f: &str| column_set.contains(f);
@@ -334,14 +335,37 @@ fn list(st: &State, req: &Req, table: &str, version: &str) -> Response {
             }
         }
     };
-    let mut rows: Vec<&Map<String, Value>> = st
-        .tables
-        .get(table)
-        .into_iter()
-        .flatten()
-        .filter(|r| q.matches(r, &is_field))
-        .collect();
-    q.sort(&mut rows, &is_field);
+    // A database answers the next page of the same query from an index; the
+    // simulator keeps the last query's ordered row numbers until a write, so
+    // paging through a large table is not quadratic.
+    let mut cache_key = table.to_string();
+    for (k, v) in req
+        .params
+        .iter()
+        .filter(|(k, _)| k != "sysparm_offset" && k != "sysparm_limit")
+    {
+        cache_key.push_str(&format!("\u{0}{k}={v}"));
+    }
+    let cached = st
+        .list_cache
+        .as_ref()
+        .filter(|c| c.key == cache_key && c.generation == st.generation)
+        .map(|c| c.rows.clone());
+    let order = match cached {
+        Some(order) => order,
+        None => {
+            let all = st.tables.get(table).map(Vec::as_slice).unwrap_or_default();
+            let index = q.select(all, &is_field);
+            st.list_cache = Some(ListCache {
+                key: cache_key,
+                generation: st.generation,
+                rows: index.clone(),
+            });
+            index
+        }
+    };
+    let all = st.tables.get(table).map(Vec::as_slice).unwrap_or_default();
+    let rows: Vec<&Map<String, Value>> = order.iter().filter_map(|i| all.get(*i)).collect();
     let total = rows.len();
     let limit = req
         .param("sysparm_limit")

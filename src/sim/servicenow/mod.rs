@@ -67,6 +67,13 @@ pub struct RequestLog {
 
 type Hook = Box<dyn FnOnce(&ServiceNowSim) + Send>;
 
+/// Ordered row positions of one list query, valid while `generation` holds.
+pub(crate) struct ListCache {
+    pub(crate) key: String,
+    pub(crate) generation: u64,
+    pub(crate) rows: Vec<usize>,
+}
+
 pub(crate) struct State {
     config: SimConfig,
     tables: Tables,
@@ -78,6 +85,10 @@ pub(crate) struct State {
     /// Each table's columns in first-seen order: the table's schema, kept
     /// up to date on write so a request need not scan every record for it.
     columns: BTreeMap<String, Vec<String>>,
+    /// Bumped on every write, so a cached list order is known to be stale.
+    generation: u64,
+    /// The last list query's ordered row positions (see `http::list`).
+    list_cache: Option<ListCache>,
     /// Added before every response, to stand in for a slow instance.
     latency: std::time::Duration,
     /// Last number handed out per prefix ("INC" -> 10050).
@@ -124,6 +135,7 @@ impl State {
             .unwrap_or_default()
             .to_string();
         note_columns(&mut self.columns, table, &record);
+        self.generation += 1;
         self.tables
             .entry(table.to_string())
             .or_default()
@@ -171,6 +183,7 @@ impl State {
         row.insert("sys_updated_by".into(), Value::String(user.to_string()));
         let row = row.clone();
         note_columns(&mut self.columns, table, &row);
+        self.generation += 1;
         Some(row)
     }
 
@@ -183,7 +196,11 @@ impl State {
 }
 
 /// Add any field of `record` that `table` has not had before to its columns.
-fn note_columns(columns: &mut BTreeMap<String, Vec<String>>, table: &str, record: &Map<String, Value>) {
+fn note_columns(
+    columns: &mut BTreeMap<String, Vec<String>>,
+    table: &str,
+    record: &Map<String, Value>,
+) {
     let known = columns.entry(table.to_string()).or_default();
     for k in record.keys() {
         if !known.iter().any(|c| c == k) {
@@ -281,6 +298,8 @@ impl ServiceNowSim {
             list_requests: 0,
             hooks: Vec::new(),
             latency: std::time::Duration::ZERO,
+            generation: 0,
+            list_cache: None,
             numbers,
         };
         ServiceNowSim {

@@ -270,19 +270,54 @@ impl Query {
             })
     }
 
+    /// Positions in `rows` of the records that match, in ORDERBY order.
+    pub fn select(
+        &self,
+        rows: &[Map<String, Value>],
+        is_field: &dyn Fn(&str) -> bool,
+    ) -> Vec<usize> {
+        let mut matching: Vec<&Map<String, Value>> = Vec::new();
+        let mut positions: Vec<usize> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            if self.matches(r, is_field) {
+                matching.push(r);
+                positions.push(i);
+            }
+        }
+        let mut order: Vec<usize> = (0..matching.len()).collect();
+        self.sort_by_rows(&mut order, &matching, is_field);
+        order.into_iter().map(|i| positions[i]).collect()
+    }
+
     /// Sorts `rows` stably by the ORDERBY clauses, in order; rows that tie on
     /// every clause keep their incoming (insertion) order. Keys are extracted
     /// once per row, not per comparison: big tables are sorted on every page.
     pub fn sort(&self, rows: &mut [&Map<String, Value>], is_field: &dyn Fn(&str) -> bool) {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        self.sort_by_rows(&mut order, rows, is_field);
+        let sorted: Vec<&Map<String, Value>> = order.iter().map(|&i| rows[i]).collect();
+        rows.copy_from_slice(&sorted);
+    }
+
+    /// Sort `order` (positions in `rows`) by the ORDERBY clauses, stably.
+    fn sort_by_rows(
+        &self,
+        order: &mut [usize],
+        rows: &[&Map<String, Value>],
+        is_field: &dyn Fn(&str) -> bool,
+    ) {
         let keys: Vec<&OrderBy> = self.order.iter().filter(|o| is_field(&o.field)).collect();
         if keys.is_empty() {
             return;
         }
-        let mut keyed: Vec<(Vec<SortKey<'_>>, &Map<String, Value>)> = rows
+        let mut keyed: Vec<(Vec<SortKey<'_>>, usize)> = order
             .iter()
-            .map(|r| {
-                let k = keys.iter().map(|o| SortKey::of(field_str(r, &o.field))).collect();
-                (k, *r)
+            .map(|&i| {
+                let k = keys
+                    .iter()
+                    .map(|o| SortKey::of(field_str(rows[i], &o.field)))
+                    .collect();
+                (k, i)
             })
             .collect();
         keyed.sort_by(|(a, _), (b, _)| {
@@ -295,8 +330,8 @@ impl Query {
                 .find(|o| *o != Ordering::Equal)
                 .unwrap_or(Ordering::Equal)
         });
-        for (slot, (_, row)) in rows.iter_mut().zip(keyed) {
-            *slot = row;
+        for (slot, (_, i)) in order.iter_mut().zip(keyed) {
+            *slot = i;
         }
     }
 }

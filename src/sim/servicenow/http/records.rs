@@ -4,7 +4,6 @@
 //! stored records, including the incident business rules the platform runs
 //! on write.
 
-
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;

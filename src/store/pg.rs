@@ -1,0 +1,196 @@
+//! PostgreSQL statements for a page: one `INSERT … SELECT FROM UNNEST(…)` per
+//! table, binding one array per column. A 400-row `VALUES` list binds ~9000
+//! parameters that the server parses and plans on every call; arrays bind a
+//! couple of dozen whatever the page size.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::page::PageRows;
+
+pub(super) async fn existing(
+    pool: &PgPool,
+    system: &str,
+    stream: &str,
+    keys: &[String],
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT external_id, content_hash, mapping_version FROM source_records \
+         WHERE source_system = $1 AND source_stream = $2 AND external_id = ANY($3)",
+    )
+    .bind(system)
+    .bind(stream)
+    .bind(keys)
+    .fetch_all(pool)
+    .await
+}
+
+type Texts = Vec<Option<String>>;
+type Times = Vec<Option<DateTime<Utc>>>;
+
+fn texts<'a, T: 'a>(rows: &'a [T], f: impl Fn(&'a T) -> Option<&'a String>) -> Texts {
+    rows.iter().map(|r| f(r).cloned()).collect()
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    // Serializing a serde_json value cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<(), sqlx::Error> {
+    let (system, stream, version, now) = (rows.system, rows.stream, rows.version, rows.now);
+    if !rows.mapped.is_empty() {
+        let ids: Vec<&str> = rows.mapped.iter().map(|r| r.external_id.as_str()).collect();
+        let hashes: Vec<&str> = rows
+            .mapped
+            .iter()
+            .map(|r| r.content_hash.as_str())
+            .collect();
+        let payloads: Vec<&str> = rows
+            .mapped
+            .iter()
+            .map(|r| r.payload_json.as_str())
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO source_records (source_system, source_stream, external_id, content_hash, mapping_version, payload, last_changed_at) \
+             SELECT $1, $2, u.id, u.hash, $3, u.payload::jsonb, $4 \
+             FROM UNNEST($5::text[], $6::text[], $7::text[]) AS u(id, hash, payload){}",
+            super::SOURCE_RECORD_CONFLICT
+        ))
+        .bind(system)
+        .bind(stream)
+        .bind(version)
+        .bind(now)
+        .bind(&ids)
+        .bind(&hashes)
+        .bind(&payloads)
+        .execute(&mut *tx)
+        .await?;
+
+        sqlx::query(
+            "DELETE FROM quarantine WHERE source_system = $1 AND source_stream = $2 AND external_id = ANY($3)",
+        )
+        .bind(system)
+        .bind(stream)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !rows.work_items.is_empty() {
+        let w = &rows.work_items;
+        let ids: Vec<&str> = w.iter().map(|(k, _)| *k).collect();
+        let kinds: Vec<&str> = w.iter().map(|(_, w)| w.kind.as_str()).collect();
+        let titles: Vec<&str> = w.iter().map(|(_, w)| w.title.as_str()).collect();
+        let statuses: Vec<&str> = w.iter().map(|(_, w)| w.status.as_str()).collect();
+        let priorities: Vec<Option<i16>> = w.iter().map(|(_, w)| w.priority).collect();
+        let times = |f: fn(&crate::model::WorkItem) -> Option<DateTime<Utc>>| -> Times {
+            w.iter().map(|(_, w)| f(w)).collect()
+        };
+        let attributes: Vec<String> = w.iter().map(|(_, w)| json(&w.attributes)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO work_items ({}) \
+             SELECT $1, $2, u.id, u.url, u.kind, u.title, u.description, u.status, u.native_status, u.priority, \
+                    u.requester_ref, u.department, u.assignee_group, u.service, u.location_ref, u.opened_at, \
+                    u.updated_at, u.resolved_at, u.closed_at, u.due_at, u.attributes::jsonb, $3, $4 \
+             FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                         $12::int2[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
+                         $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], \
+                         $22::timestamptz[], $23::text[]) \
+               AS u(id, url, kind, title, description, status, native_status, priority, requester_ref, department, \
+                    assignee_group, service, location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, attributes){}",
+            super::WORK_ITEM_COLUMNS,
+            super::WORK_ITEM_CONFLICT
+        ))
+        .bind(system)
+        .bind(stream)
+        .bind(version)
+        .bind(now)
+        .bind(&ids)
+        .bind(texts(w, |(_, w)| w.external_url.as_ref()))
+        .bind(&kinds)
+        .bind(&titles)
+        .bind(texts(w, |(_, w)| w.description.as_ref()))
+        .bind(&statuses)
+        .bind(texts(w, |(_, w)| w.native_status.as_ref()))
+        .bind(&priorities)
+        .bind(texts(w, |(_, w)| w.requester_ref.as_ref()))
+        .bind(texts(w, |(_, w)| w.department.as_ref()))
+        .bind(texts(w, |(_, w)| w.assignee_group.as_ref()))
+        .bind(texts(w, |(_, w)| w.service.as_ref()))
+        .bind(texts(w, |(_, w)| w.location_ref.as_ref()))
+        .bind(times(|w| w.opened_at))
+        .bind(times(|w| w.updated_at))
+        .bind(times(|w| w.resolved_at))
+        .bind(times(|w| w.closed_at))
+        .bind(times(|w| w.due_at))
+        .bind(&attributes)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !rows.people.is_empty() {
+        let p = &rows.people;
+        let ids: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
+        let active: Vec<Option<bool>> = p.iter().map(|(_, p)| p.active).collect();
+        let attributes: Vec<String> = p.iter().map(|(_, p)| json(&p.attributes)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO people ({}) \
+             SELECT $1, $2, u.id, u.display_name, u.email, u.employee_number, u.department, u.org_unit_ref, \
+                    u.location_ref, u.manager_ref, u.active, u.attributes::jsonb, $3, $4 \
+             FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                         $12::text[], $13::bool[], $14::text[]) \
+               AS u(id, display_name, email, employee_number, department, org_unit_ref, location_ref, manager_ref, active, attributes){}",
+            super::PERSON_COLUMNS,
+            super::PERSON_CONFLICT
+        ))
+        .bind(system)
+        .bind(stream)
+        .bind(version)
+        .bind(now)
+        .bind(&ids)
+        .bind(texts(p, |(_, p)| p.display_name.as_ref()))
+        .bind(texts(p, |(_, p)| p.email.as_ref()))
+        .bind(texts(p, |(_, p)| p.employee_number.as_ref()))
+        .bind(texts(p, |(_, p)| p.department.as_ref()))
+        .bind(texts(p, |(_, p)| p.org_unit_ref.as_ref()))
+        .bind(texts(p, |(_, p)| p.location_ref.as_ref()))
+        .bind(texts(p, |(_, p)| p.manager_ref.as_ref()))
+        .bind(&active)
+        .bind(&attributes)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !rows.rejected.is_empty() {
+        let r = &rows.rejected;
+        let ids: Vec<&str> = r.iter().map(|(r, _)| r.external_id.as_str()).collect();
+        let reasons: Vec<&str> = r.iter().map(|(_, reason)| *reason).collect();
+        let payloads: Vec<&str> = r.iter().map(|(r, _)| r.payload_json.as_str()).collect();
+        sqlx::query(&format!(
+            "INSERT INTO quarantine (source_system, source_stream, external_id, reason, payload, mapping_version, last_seen_at) \
+             SELECT $1, $2, u.id, u.reason, u.payload::jsonb, $3, $4 \
+             FROM UNNEST($5::text[], $6::text[], $7::text[]) AS u(id, reason, payload){}",
+            super::QUARANTINE_CONFLICT
+        ))
+        .bind(system)
+        .bind(stream)
+        .bind(version)
+        .bind(now)
+        .bind(&ids)
+        .bind(&reasons)
+        .bind(&payloads)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(cursor) = rows.cursor {
+        sqlx::query(&format!(
+            "INSERT INTO sync_state (source_system, source_stream, cursor, updated_at) VALUES ($1, $2, $3, $4){}",
+            super::CURSOR_CONFLICT
+        ))
+        .bind(system)
+        .bind(stream)
+        .bind(cursor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
