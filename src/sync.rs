@@ -6,22 +6,22 @@
 //! one transaction. Shutdown is honoured between pages only, so a page is
 //! either wholly committed or not at all.
 //!
-//! Offset paging over a live source can skip a record: when an already-read
-//! record changes mid-run it moves to the end of the result, and everything
-//! after it shifts one place toward the start. We detect that (the same key
-//! seen twice in one run) and commit a cursor from before the shift, so the
-//! next run reads the skipped record. Late-committing sources are covered by
-//! the overlap window ([`CursorSpec::rewind`]).
+//! Offset paging over a live source can skip records: when an already-read
+//! record changes (or is deleted) mid-run it leaves its place, and everything
+//! after it shifts toward the start. The connector notices (each page re-reads
+//! the previous page's last record) and flags the page; we then commit a
+//! cursor from before the gap, so the next run reads what was skipped. This
+//! costs no memory per record. Late-committing sources are covered by the
+//! overlap window ([`CursorSpec::rewind`]).
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-use crate::connector::{Connector, ConnectorError, CursorSpec, PageToken, StreamSpec};
+use crate::connector::{Connector, ConnectorError, PageToken, StreamSpec};
 use crate::mapping::Mapping;
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
@@ -122,7 +122,10 @@ impl SyncJob {
 
         let mut report = SyncReport::default();
         let mut high = committed.clone();
-        let mut shift = ShiftDetector::default();
+        // The lowest cursor the next run must re-read from, when a shift was seen.
+        let mut rewind: Option<String> = None;
+        // The largest cursor of the previous page: skipped records sort after it.
+        let mut prev_page_max: Option<String> = None;
         let mut token: Option<PageToken> = None;
         loop {
             if stop.is_cancelled() {
@@ -136,17 +139,31 @@ impl SyncJob {
             report.pages += 1;
             report.fetched += page.records.len();
             let unchanged_before = report.unchanged;
+            if page.shifted
+                && let (Some(spec), Some(before)) = (cursor_spec, &prev_page_max)
+                && rewind
+                    .as_deref()
+                    .is_none_or(|r| spec.compare(before, r) == Ordering::Less)
+            {
+                rewind = Some(before.clone());
+            }
+            let mut page_max: Option<String> = None;
 
             let keys: Vec<String> = page.records.iter().filter_map(|r| r.key.clone()).collect();
             let existing = store.existing(&system, stream, &keys).await?;
             let mut staged = Vec::with_capacity(page.records.len());
             for rec in page.records {
-                if let (Some(spec), Some(value)) = (cursor_spec, &rec.cursor)
-                    && high
-                        .as_deref()
-                        .is_none_or(|h| spec.compare(value, h) == Ordering::Greater)
-                {
-                    high = Some(value.clone());
+                if let (Some(spec), Some(value)) = (cursor_spec, &rec.cursor) {
+                    let above = |v: &Option<String>| {
+                        v.as_deref()
+                            .is_none_or(|h| spec.compare(value, h) == Ordering::Greater)
+                    };
+                    if above(&high) {
+                        high = Some(value.clone());
+                    }
+                    if above(&page_max) {
+                        page_max = Some(value.clone());
+                    }
                 }
                 let payload_json = serde_json::to_string(&rec.payload).unwrap_or_default();
                 let hash = content_hash(&payload_json);
@@ -162,7 +179,6 @@ impl SyncJob {
                     });
                     continue;
                 };
-                shift.observe(&key, rec.cursor.as_deref(), report.pages, cursor_spec);
                 let same = existing.get(&key).is_some_and(|s| {
                     s.content_hash == hash && s.mapping_version == self.mapping.version
                 });
@@ -205,6 +221,7 @@ impl SyncJob {
             }
             .emit();
             progress(self, &report);
+            prev_page_max = page_max.or(prev_page_max);
             token = page.next;
             if token.is_none() {
                 break;
@@ -212,7 +229,7 @@ impl SyncJob {
         }
 
         let mut final_cursor = high;
-        if let (Some(spec), Some(rewind)) = (cursor_spec, shift.rewind_to())
+        if let (Some(spec), Some(rewind)) = (cursor_spec, rewind)
             && final_cursor
                 .as_deref()
                 .is_none_or(|h| spec.compare(&rewind, h) == Ordering::Less)
@@ -254,63 +271,6 @@ impl SyncJob {
             }
             other => other,
         }
-    }
-}
-
-/// Notices a key read twice in one run: the sign that the source re-sorted
-/// under us. Remembers the lowest cursor of the page where each key was first
-/// seen, so the run can commit a cursor from before the shift.
-#[derive(Default)]
-struct ShiftDetector {
-    /// Key hash -> page where first seen. Hashes keep memory flat on big loads.
-    first_seen: HashMap<u64, usize>,
-    /// Lowest cursor value per page, indexed by page number - 1.
-    page_low: Vec<Option<String>>,
-    rewind: Option<String>,
-}
-
-impl ShiftDetector {
-    fn observe(&mut self, key: &str, cursor: Option<&str>, page: usize, spec: Option<&CursorSpec>) {
-        let Some(spec) = spec else { return };
-        if self.page_low.len() < page {
-            self.page_low.resize(page, None);
-        }
-        if let Some(c) = cursor {
-            let low = &mut self.page_low[page - 1];
-            if low
-                .as_deref()
-                .is_none_or(|l| spec.compare(c, l) == Ordering::Less)
-            {
-                *low = Some(c.to_string());
-            }
-        }
-        let h = {
-            use std::hash::{Hash, Hasher};
-            let mut s = std::collections::hash_map::DefaultHasher::new();
-            key.hash(&mut s);
-            s.finish()
-        };
-        match self.first_seen.get(&h) {
-            None => {
-                self.first_seen.insert(h, page);
-            }
-            Some(&first) if first < page => {
-                if let Some(low) = self.page_low[first - 1].clone() {
-                    let lower = self
-                        .rewind
-                        .as_deref()
-                        .is_none_or(|r| spec.compare(&low, r) == Ordering::Less);
-                    if lower {
-                        self.rewind = Some(low);
-                    }
-                }
-            }
-            Some(_) => {}
-        }
-    }
-
-    fn rewind_to(&self) -> Option<String> {
-        self.rewind.clone()
     }
 }
 

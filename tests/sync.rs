@@ -204,9 +204,10 @@ async fn interrupted_between_pages_resumes_without_loss(backend: Backend) {
     let first = job.run(&ts.store, &stop, &stop_after_two).await.unwrap();
     assert!(first.interrupted);
     assert_eq!(first.pages, 2);
+    // Page 2 re-reads page 1's last record, so it brings 49 new ones.
     assert_eq!(
         ts.store.count(CountedTable::WorkItems).await.unwrap(),
-        100,
+        99,
         "two whole pages committed"
     );
 
@@ -223,18 +224,18 @@ async fn change_during_sync_is_picked_up_next_run(backend: Backend) {
         r.sort_by_key(|r| (field(r, "sys_updated_on"), field(r, "sys_id")));
         r
     };
-    // After page 1 is served, an agent edits a record from page 1: it moves to
-    // the end of the ordering and every later record shifts one place up.
+    // After page 1 is served, agents edit two records from page 1: they move
+    // to the end of the ordering and every later record shifts two places up,
+    // so one record slips past the page boundary unseen in this run.
     let edited = field(&oldest_first[5], "sys_id");
-    let id = edited.clone();
+    let ids = [edited.clone(), field(&oldest_first[7], "sys_id")];
     sn.sim.after_list_request(
         1,
         Box::new(move |sim| {
-            sim.update(
-                "incident",
-                &id,
-                fields(&[("state", "6"), ("short_description", "Edited mid-sync")]),
-            );
+            for id in &ids {
+                let changed = fields(&[("state", "6"), ("short_description", "Edited mid-sync")]);
+                assert!(sim.update("incident", id, changed));
+            }
         }),
     );
     let job = incident_job(&servicenow_manifest(&sn.base_url, &[PAGE_50]));
@@ -251,6 +252,42 @@ async fn change_during_sync_is_picked_up_next_run(backend: Backend) {
         (w.title.as_str(), w.status.as_str()),
         ("Edited mid-sync", "resolved")
     );
+}
+
+async fn deletion_during_sync_loses_nothing(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let sn = sim(150).await;
+    let mut oldest_first = sn.sim.records("incident");
+    oldest_first.sort_by_key(|r| (field(r, "sys_updated_on"), field(r, "sys_id")));
+    let gone = [
+        field(&oldest_first[3], "sys_id"),
+        field(&oldest_first[4], "sys_id"),
+    ];
+    // Deleting records already read shifts the rest up: undetectable by keys alone.
+    sn.sim.after_list_request(
+        1,
+        Box::new(move |sim| {
+            for id in &gone {
+                assert!(sim.delete("incident", id));
+            }
+        }),
+    );
+    let job = incident_job(&servicenow_manifest(&sn.base_url, &[PAGE_50]));
+    sync(&job, &ts).await;
+    sync(&job, &ts).await;
+    // Every incident still in the simulator is stored (the two deleted stay
+    // stored from the first page: deletion sync is not built yet).
+    for rec in sn.sim.records("incident") {
+        let id = field(&rec, "sys_id");
+        assert!(
+            ts.store
+                .work_item_summary("servicenow", "incident", &id)
+                .await
+                .unwrap()
+                .is_some(),
+            "incident {id} was skipped"
+        );
+    }
 }
 
 async fn rate_limit_is_waited_out(backend: Backend) {
@@ -350,6 +387,7 @@ on_every_backend!(
     ties_larger_than_a_page,
     interrupted_between_pages_resumes_without_loss,
     change_during_sync_is_picked_up_next_run,
+    deletion_during_sync_loses_nothing,
     rate_limit_is_waited_out,
     unmappable_record_is_quarantined_and_the_rest_stored,
     failed_run_commits_nothing_past_the_last_good_page,

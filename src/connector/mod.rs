@@ -62,7 +62,12 @@ pub struct StreamSpec {
 /// Where paging stands within one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageToken {
-    Offset(u64),
+    /// The next unread position, and the key of the last record read, which
+    /// the next request re-reads to prove nothing shifted in between.
+    Offset {
+        at: u64,
+        last_key: Option<String>,
+    },
     Page(u64),
     Url(String),
     Token(String),
@@ -83,6 +88,9 @@ pub struct Page {
     pub records: Vec<SourceRecord>,
     /// `None` when this was the last page.
     pub next: Option<PageToken>,
+    /// The source's result set moved under us since the previous page
+    /// (records changed or deleted), so records may have been skipped.
+    pub shifted: bool,
 }
 
 #[async_trait::async_trait]

@@ -225,12 +225,29 @@ impl Connector for RestConnector {
             })?;
         let (url, query) = self.request(s, from, token);
         let resp = self.client.get_json(&url, &query).await?;
-        let records = self.records(s, &url, &resp)?;
-        let next = match next_token(s, token, records.len(), &resp) {
+        let mut records = self.records(s, &url, &resp)?;
+        let received = records.len();
+        let shifted = match overlap_key(s, token) {
+            // We asked again for the last record of the previous page: if it
+            // is still there, the positions after it have not moved.
+            Some(expected) => match records.first() {
+                Some(first) if first.key.as_deref() == Some(expected) => {
+                    records.remove(0);
+                    false
+                }
+                _ => true,
+            },
+            None => false,
+        };
+        let next = match next_token(s, token, received, &records, &resp) {
             Some(PageToken::Url(next)) => Some(PageToken::Url(self.resolve_next(&url, &next)?)),
             other => other,
         };
-        Ok(Page { records, next })
+        Ok(Page {
+            records,
+            next,
+            shifted,
+        })
     }
 }
 
@@ -261,10 +278,7 @@ impl RestConnector {
                 offset_param,
                 page_size,
             } => {
-                let offset = match token {
-                    Some(PageToken::Offset(o)) => *o,
-                    _ => 0,
-                };
+                let offset = request_offset(s, token);
                 query.push((limit_param.clone(), page_size.to_string()));
                 query.push((offset_param.clone(), offset.to_string()));
             }
@@ -368,27 +382,58 @@ impl RestConnector {
     }
 }
 
-/// Where the next page starts, or `None` after the last page.
+/// The key the first record of this offset page must have, when the request
+/// overlaps the previous page by one record. Pages of one record cannot
+/// overlap and still make progress.
+fn overlap_key<'t>(s: &StreamConfig, token: Option<&'t PageToken>) -> Option<&'t str> {
+    match (&s.pagination, token) {
+        (
+            Pagination::Offset { page_size, .. },
+            Some(PageToken::Offset {
+                at,
+                last_key: Some(key),
+            }),
+        ) if *at > 0 && *page_size >= 2 => Some(key),
+        _ => None,
+    }
+}
+
+/// The offset actually requested: one before the next unread position when
+/// overlapping.
+fn request_offset(s: &StreamConfig, token: Option<&PageToken>) -> u64 {
+    let at = match token {
+        Some(PageToken::Offset { at, .. }) => *at,
+        _ => 0,
+    };
+    if overlap_key(s, token).is_some() {
+        at - 1
+    } else {
+        at
+    }
+}
+
+/// Where the next page starts, or `None` after the last page. `received`
+/// counts every record in the response, the overlapping one included.
 fn next_token(
     s: &StreamConfig,
     token: Option<&PageToken>,
     received: usize,
+    records: &[SourceRecord],
     resp: &JsonResponse,
 ) -> Option<PageToken> {
     match &s.pagination {
         Pagination::Offset { page_size, .. } => {
-            let offset = match token {
-                Some(PageToken::Offset(o)) => *o,
-                _ => 0,
-            };
-            let next = offset + received as u64;
+            let next = request_offset(s, token) + received as u64;
             // A server may cap pages below what we asked for; when it says how
             // many records match, trust that over the page length.
             let more = match total_count(&resp.headers) {
                 Some(total) => received > 0 && next < total,
                 None => received >= *page_size as usize,
             };
-            more.then_some(PageToken::Offset(next))
+            more.then(|| PageToken::Offset {
+                at: next,
+                last_key: records.last().and_then(|r| r.key.clone()),
+            })
         }
         Pagination::PageNumber {
             page_size,

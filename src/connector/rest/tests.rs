@@ -129,24 +129,40 @@ async fn servicenow_offset_paging_reads_three_pages_and_stops_at_short_page() {
         .await
         .expect("page 1");
     assert_eq!(p1.records.len(), 10);
-    assert_eq!(p1.next, Some(PageToken::Offset(10)));
+    let last_key = |p: &Page| p.records.last().and_then(|r| r.key.clone());
+    assert_eq!(
+        p1.next,
+        Some(PageToken::Offset {
+            at: 10,
+            last_key: last_key(&p1)
+        })
+    );
     let p2 = conn
         .fetch_page("incident", Some(FROM), p1.next.as_ref())
         .await
         .expect("page 2");
-    assert_eq!(p2.records.len(), 10);
-    assert_eq!(p2.next, Some(PageToken::Offset(20)));
+    // Ten read from offset 9, the first of them the re-read of page 1's last.
+    assert_eq!(p2.records.len(), 9);
+    assert_eq!(
+        p2.next,
+        Some(PageToken::Offset {
+            at: 19,
+            last_key: last_key(&p2)
+        })
+    );
+    assert!(!p2.shifted, "nothing changed between pages");
     let p3 = conn
         .fetch_page("incident", Some(FROM), p2.next.as_ref())
         .await
         .expect("page 3");
-    assert_eq!(p3.records.len(), 5);
+    assert_eq!(p3.records.len(), 6);
     assert_eq!(p3.next, None);
 
     let log = h.sim.requests();
     assert_eq!(log.len(), 3);
     let template = format!("sys_updated_on>={FROM}^ORDERBYsys_updated_on^ORDERBYsys_id");
-    for (req, offset) in log.iter().zip(["0", "10", "20"]) {
+    // Each later page re-reads the previous page's last record to prove nothing shifted.
+    for (req, offset) in log.iter().zip(["0", "9", "18"]) {
         assert_eq!(req.method, "GET");
         assert_eq!(req.path, "/api/now/table/incident");
         assert_eq!(req.status, 200);
@@ -1317,5 +1333,30 @@ async fn offset_paging_trusts_total_count_over_a_capped_page() {
         }
     }
     assert_eq!(seen, some(&["0", "1", "2", "3", "4"]));
-    assert_eq!(hits(&log).len(), 3);
+    // Pages of two that overlap by one bring one new record each.
+    assert_eq!(hits(&log).len(), 4);
+}
+
+#[tokio::test]
+async fn offset_page_after_a_change_to_an_earlier_page_is_flagged_shifted() {
+    let h = sim(25).await;
+    let conn = servicenow(&h, &servicenow_text(10, ""), "sim-password");
+    let p1 = conn
+        .fetch_page("incident", Some(FROM), None)
+        .await
+        .expect("page 1");
+    // Two records of page 1 change: they move to the end, the rest moves up two places.
+    for r in &p1.records[..2] {
+        let id = r.key.clone().expect("key");
+        let mut fields = serde_json::Map::new();
+        fields.insert("state".into(), json!("2"));
+        assert!(h.sim.update("incident", &id, fields));
+    }
+    let p2 = conn
+        .fetch_page("incident", Some(FROM), p1.next.as_ref())
+        .await
+        .expect("page 2");
+    assert!(p2.shifted, "the re-read record is no longer where it was");
+    // Not re-reading it means its slot holds a record we have not seen: keep it.
+    assert_eq!(p2.records.len(), 10);
 }

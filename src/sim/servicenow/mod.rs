@@ -363,6 +363,18 @@ impl ServiceNowSim {
         st.update(table, sys_id, fields, &user).is_some()
     }
 
+    /// Delete a record, as an agent or a retention job would.
+    pub fn delete(&self, table: &str, sys_id: &str) -> bool {
+        let mut st = self.lock();
+        st.generation += 1;
+        let Some(rows) = st.tables.get_mut(table) else {
+            return false;
+        };
+        let before = rows.len();
+        rows.retain(|r| r.get("sys_id").and_then(Value::as_str) != Some(sys_id));
+        rows.len() < before
+    }
+
     /// The stored record (reference fields as plain sys_ids).
     pub fn get(&self, table: &str, sys_id: &str) -> Option<Value> {
         self.lock()
