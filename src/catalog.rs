@@ -38,7 +38,7 @@ impl Catalog {
         for path in toml_files(&config.connectors_dir(), &mut errors) {
             match Manifest::load(&path) {
                 Ok(m) => manifests.push(m),
-                Err(d) => errors.push(d),
+                Err(d) => errors.extend(d.0),
             }
         }
         let mut mappings = Vec::new();

@@ -13,7 +13,7 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use super::{ConnectorConfig, KINDS};
-use crate::diag::{Diagnostic, SourceFile, suggest};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
 
 /// Keys every manifest may carry, whatever its kind.
 pub const HEADER_KEYS: &[&str] = &[
@@ -60,12 +60,19 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn load(path: &Path) -> Result<Self, Diagnostic> {
-        Self::from_source(&SourceFile::read(path)?)
+    /// Read, parse and validate; every problem of the file at once.
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        Self::check(&SourceFile::read(path)?)
     }
 
-    /// Parse and validate; no IO.
+    /// Parse and validate; no IO. The first problem only (see [`Manifest::check`]).
     pub fn from_source(source: &SourceFile) -> Result<Self, Diagnostic> {
+        Self::check(source).map_err(|mut d| d.0.swap_remove(0))
+    }
+
+    /// Parse and validate; no IO. The common keys and the kind's keys are
+    /// checked independently, so an admin sees every problem in one pass.
+    pub fn check(source: &SourceFile) -> Result<Self, Diagnostics> {
         let doc = source.parse_document()?;
         let span = doc.span();
         let (mut header_table, mut kind_table) = (DeTable::default(), DeTable::default());
@@ -76,33 +83,59 @@ impl Manifest {
                 kind_table.insert(key, value);
             }
         }
-        let mut header: ManifestHeader =
-            source.deserialize_table(Spanned::new(span.clone(), header_table), &[])?;
-        if header.system.is_empty() {
-            header.system = source
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        let kind_name = header_table
+            .get("kind")
+            .and_then(|v| v.get_ref().as_str())
+            .map(str::to_string);
+        let mut errors = Vec::new();
+        let header = source
+            .deserialize_table::<ManifestHeader>(Spanned::new(span.clone(), header_table), &[])
+            .map_err(|d| errors.push(d))
+            .ok()
+            .map(|mut h| {
+                if h.system.is_empty() {
+                    h.system = source
+                        .path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                }
+                h
+            });
+        if let Some(Err(e)) = header
+            .as_ref()
+            .and_then(|h| h.schedule.as_deref())
+            .map(parse_schedule)
+        {
+            errors.push(source.error_at_key("schedule", e));
         }
-        if let Some(schedule) = &header.schedule {
-            parse_schedule(schedule).map_err(|e| source.error_at_key("schedule", e))?;
-        }
-        let Some(kind) = KINDS.iter().find(|k| k.name == header.kind) else {
-            let names: Vec<String> = KINDS.iter().map(|k| k.name.to_string()).collect();
-            let mut d =
-                source.error_at_key("kind", format!("unknown connector kind `{}`", header.kind));
-            d.hint = suggest(&header.kind, &names)
-                .map(|s| format!("did you mean `{s}`?"))
-                .or_else(|| Some(format!("kinds are: {}", names.join(", "))));
-            return Err(d);
+        let kind = kind_name
+            .as_deref()
+            .and_then(|k| KINDS.iter().find(|kind| kind.name == k));
+        let config = match (kind, kind_name) {
+            (Some(kind), _) => (kind.parse)(source, Spanned::new(span, kind_table))
+                .map_err(|d| errors.push(d))
+                .ok(),
+            (None, Some(name)) => {
+                let names: Vec<String> = KINDS.iter().map(|k| k.name.to_string()).collect();
+                let mut d = source.error_at_key("kind", format!("unknown connector kind `{name}`"));
+                d.hint = suggest(&name, &names)
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| Some(format!("kinds are: {}", names.join(", "))));
+                errors.push(d);
+                None
+            }
+            // A missing `kind` is reported by the header's own parse.
+            (None, None) => None,
         };
-        let config = (kind.parse)(source, Spanned::new(span, kind_table))?;
-        Ok(Manifest {
-            file: source.path.clone(),
-            header,
-            config,
-        })
+        match (header, config) {
+            (Some(header), Some(config)) if errors.is_empty() => Ok(Manifest {
+                file: source.path.clone(),
+                header,
+                config,
+            }),
+            _ => Err(Diagnostics(errors)),
+        }
     }
 }
 
@@ -147,6 +180,26 @@ mod tests {
         let err = Manifest::from_source(&src).unwrap_err();
         assert_eq!(err.line, 2);
         assert_eq!(err.hint.as_deref(), Some("did you mean `rest`?"));
+    }
+
+    #[test]
+    fn header_and_kind_problems_are_reported_together() {
+        let src = SourceFile::new(
+            "connectors/x.toml",
+            "version = 1\nkind = \"rest\"\ndepartment = \"it\"\nschedule = \"nope\"\nbase_ulr = \"http://x\"\n",
+        );
+        let errors = Manifest::check(&src).unwrap_err().0;
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.message.contains("invalid cron expression"))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.hint.as_deref() == Some("did you mean `base_url`?"))
+        );
     }
 
     #[test]
