@@ -288,10 +288,7 @@ impl RestConnector {
                 page_size,
                 first_page,
             } => {
-                let page = match token {
-                    Some(PageToken::Page(p)) => *p,
-                    _ => *first_page,
-                };
+                let page = current_page(token, *first_page);
                 query.push((page_param.clone(), page.to_string()));
                 query.push((size_param.clone(), page_size.to_string()));
             }
@@ -412,6 +409,13 @@ fn request_offset(s: &StreamConfig, token: Option<&PageToken>) -> u64 {
     }
 }
 
+fn current_page(token: Option<&PageToken>, first_page: u64) -> u64 {
+    match token {
+        Some(PageToken::Page(p)) => *p,
+        _ => first_page,
+    }
+}
+
 /// Where the next page starts, or `None` after the last page. `received`
 /// counts every record in the response, the overlapping one included.
 fn next_token(
@@ -440,10 +444,7 @@ fn next_token(
             first_page,
             ..
         } => {
-            let page = match token {
-                Some(PageToken::Page(p)) => *p,
-                _ => *first_page,
-            };
+            let page = current_page(token, *first_page);
             (received >= *page_size as usize).then(|| PageToken::Page(page + 1))
         }
         Pagination::NextLink { next_path } => {

@@ -220,32 +220,26 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
         set_header(&mut resp, "www-authenticate", "BASIC realm=\"Service-now\"");
         return (resp, false);
     };
+    let no_resource = || {
+        let body = error(
+            StatusCode::BAD_REQUEST,
+            "Requested URI does not represent any resource",
+            None,
+        );
+        (body, false)
+    };
     let (version, rest) = match segs.as_slice() {
         ["api", "now", v @ ("v1" | "v2"), "table", rest @ ..] => (*v, rest),
         ["api", "now", "table", rest @ ..] => ("v2", rest),
         _ => {
-            return (
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "Requested URI does not represent any resource",
-                    None,
-                ),
-                false,
-            );
+            return no_resource();
         }
     };
     let (table, sys_id) = match rest {
         [t] if !t.is_empty() => (*t, None),
         [t, id] if !t.is_empty() && !id.is_empty() => (*t, Some(*id)),
         _ => {
-            return (
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "Requested URI does not represent any resource",
-                    None,
-                ),
-                false,
-            );
+            return no_resource();
         }
     };
     if let Some(fault) = st.faults.pop_front() {
