@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench bulk_load` (N from SWITCHBOARD_BENCH_RECORDS, default
 //! 100000). Figures go into docs/PERFORMANCE.md by hand, with the machine.
-//! Not a test: nothing here asserts a speed.
+//! Not a test: nothing here asserts a speed. Under `cargo test` (no `--bench`
+//! argument) it runs as a smoke check on 2000 records, so it cannot rot.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -15,10 +16,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("SWITCHBOARD_BENCH_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+        .filter(|_| benching)
+        .unwrap_or(if benching { 100_000 } else { 2_000 });
     let page: usize = std::env::var("SWITCHBOARD_BENCH_PAGE")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -88,6 +91,12 @@ fn main() {
         let (ok, max_rss_kib, cpu) = wait_with_rusage(child);
         let secs = started.elapsed().as_secs_f64();
         assert!(ok, "run --once failed for {name}");
+        // A fast run that stored nothing would be a lie: count what landed.
+        let stored = count_work_items(store);
+        assert_eq!(
+            stored, n as i64,
+            "{name}: {stored} work items stored, expected {n}"
+        );
         println!(
             "| {name} | {n} | {secs:.2} | {:.0} | {cpu:.2} | {:.0} | {:.1} |",
             n as f64 / secs,
@@ -101,6 +110,24 @@ fn main() {
     );
     let _ = sim.kill();
     let _ = sim.wait();
+}
+
+fn count_work_items(url: &str) -> i64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let store = switchboard::store::Store::connect(url, 1)
+            .await
+            .expect("store");
+        let n = store
+            .count(switchboard::store::CountedTable::WorkItems)
+            .await
+            .expect("count");
+        store.close().await;
+        n
+    })
 }
 
 fn write(path: &Path, text: &str) {
