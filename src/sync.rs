@@ -198,8 +198,12 @@ impl SyncJob {
                     outcome,
                 });
             }
-            // Unordered sources only get their cursor once the run has seen everything.
-            let commit = cursor_spec.filter(|c| c.ordered).and(high.clone());
+            // Unordered sources only get their cursor once the run has seen
+            // everything; after a shift the cursor is held before the gap even
+            // if the run is killed before it ends.
+            let commit = cursor_spec
+                .filter(|c| c.ordered)
+                .and_then(|spec| held_back(spec, &high, &rewind));
             let outcome = store
                 .apply_page(PageWrite {
                     system: &system,
@@ -228,19 +232,20 @@ impl SyncJob {
             }
         }
 
-        let mut final_cursor = high;
-        if let (Some(spec), Some(rewind)) = (cursor_spec, rewind)
-            && final_cursor
-                .as_deref()
-                .is_none_or(|h| spec.compare(&rewind, h) == Ordering::Less)
+        let final_cursor = match cursor_spec {
+            Some(spec) => held_back(spec, &high, &rewind),
+            None => high,
+        };
+        if let Some(r) = rewind
+            .as_deref()
+            .filter(|r| final_cursor.as_deref() == Some(*r))
         {
             events::ShiftDetected {
                 connector: &system,
                 stream,
-                cursor: &rewind,
+                cursor: r,
             }
             .emit();
-            final_cursor = Some(rewind);
         }
         let needs_final_commit = cursor_spec.is_some()
             && !report.interrupted
@@ -271,6 +276,20 @@ impl SyncJob {
             }
             other => other,
         }
+    }
+}
+
+/// The cursor to commit: the high-water mark, unless a shift was seen before
+/// it, in which case the point before the gap.
+fn held_back(
+    spec: &crate::connector::CursorSpec,
+    high: &Option<String>,
+    rewind: &Option<String>,
+) -> Option<String> {
+    match (high, rewind) {
+        (Some(h), Some(r)) if spec.compare(r, h) == Ordering::Less => Some(r.clone()),
+        (None, Some(r)) => Some(r.clone()),
+        _ => high.clone(),
     }
 }
 

@@ -254,6 +254,38 @@ async fn change_during_sync_is_picked_up_next_run(backend: Backend) {
     );
 }
 
+async fn stop_right_after_a_shift_keeps_the_gap(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let sn = sim(150).await;
+    let mut oldest_first = sn.sim.records("incident");
+    oldest_first.sort_by_key(|r| (field(r, "sys_updated_on"), field(r, "sys_id")));
+    let ids = [
+        field(&oldest_first[2], "sys_id"),
+        field(&oldest_first[9], "sys_id"),
+    ];
+    sn.sim.after_list_request(
+        1,
+        Box::new(move |sim| {
+            for id in &ids {
+                assert!(sim.update("incident", id, fields(&[("state", "2")])));
+            }
+        }),
+    );
+    let job = incident_job(&servicenow_manifest(&sn.base_url, &[PAGE_50]));
+    // Stop as soon as the page that noticed the shift is committed: the
+    // cursor committed with it must already sit before the gap.
+    let stop = CancellationToken::new();
+    let stop_after_two = |_: &SyncJob, r: &SyncReport| {
+        if r.pages == 2 {
+            stop.cancel();
+        }
+    };
+    let first = job.run(&ts.store, &stop, &stop_after_two).await.unwrap();
+    assert!(first.interrupted);
+    sync(&job, &ts).await;
+    assert_store_matches_sim(&ts, &sn.sim).await;
+}
+
 async fn deletion_during_sync_loses_nothing(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let sn = sim(150).await;
@@ -388,6 +420,7 @@ on_every_backend!(
     interrupted_between_pages_resumes_without_loss,
     change_during_sync_is_picked_up_next_run,
     deletion_during_sync_loses_nothing,
+    stop_right_after_a_shift_keeps_the_gap,
     rate_limit_is_waited_out,
     unmappable_record_is_quarantined_and_the_rest_stored,
     failed_run_commits_nothing_past_the_last_good_page,
