@@ -163,3 +163,20 @@ fn auth_hint(status: u16) -> &'static str {
         _ => "authentication failed: check the credentials",
     }
 }
+
+/// Split a dotted manifest path (`result`, `sys_id`, `data.items`) once.
+pub fn split_path(path: &str) -> Vec<String> {
+    path.split('.').map(str::to_string).collect()
+}
+
+/// Follow a split path into a JSON value; numeric segments index arrays.
+pub fn lookup<'v>(mut value: &'v Value, segments: &[String]) -> Option<&'v Value> {
+    for seg in segments {
+        value = match value {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
 use serde_json::Value;
 
+use super::path::Path;
 use super::spec::{FieldRule, MAP_DEFAULT_KEY, MappingFile};
+use super::transform::Transform;
 use super::{Mapping, Rule, Source, Target, TimeFormat, ValueMap};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
 use crate::model::{Entity, WORK_ITEM_KINDS, WORK_ITEM_STATUSES};
@@ -156,18 +158,20 @@ fn compile_rule(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
     let before = errors.len();
-    let from = match (&rule.path, &rule.constant) {
-        (Some(path), None) if !path.trim().is_empty() => Source::Path(super::split_path(path)),
-        (None, Some(value)) => Source::Const(value.clone()),
-        (Some(_), Some(_)) => {
-            errors.push(source.error_at_key(key, "give either `path` or `const`, not both"));
-            Source::Const(Value::Null)
-        }
-        _ => {
-            errors.push(source.error_at_key(key, "needs a `path` or a `const`"));
+    let from = match compile_source(rule) {
+        Ok(from) => from,
+        Err(message) => {
+            errors.push(source.error_at_key(key, message));
             Source::Const(Value::Null)
         }
     };
+    let mut transforms = Vec::new();
+    for (i, spec) in rule.transforms.iter().enumerate() {
+        match Transform::compile(spec) {
+            Ok(t) => transforms.push(t),
+            Err(e) => errors.push(source.error_at_key(&format!("{key}.transforms.{i}"), e)),
+        }
+    }
     let map = rule.map.as_ref().and_then(|name| match maps.get(name) {
         Some(m) => Some(m.clone()),
         None => {
@@ -230,12 +234,50 @@ fn compile_rule(
     Some(Rule {
         key: key.to_string(),
         from,
+        transforms,
         default: rule.default.clone(),
         map,
         timestamp,
         ty: ty.unwrap_or(FieldType::Text),
         raw: ty.is_none(),
     })
+}
+
+/// The rule's one source, with its paths parsed.
+fn compile_source(rule: &FieldRule) -> Result<Source, String> {
+    let given = [
+        rule.path.is_some(),
+        rule.constant.is_some(),
+        rule.coalesce.is_some(),
+        rule.template.is_some(),
+    ];
+    match given.iter().filter(|g| **g).count() {
+        0 => return Err("needs a source: `path`, `const`, `coalesce` or `template`".into()),
+        1 => {}
+        _ => {
+            return Err(
+                "give one source: `path`, `const`, `coalesce` or `template`, not several".into(),
+            );
+        }
+    }
+    if let Some(path) = &rule.path {
+        return Path::parse(path).map(Source::Path);
+    }
+    if let Some(value) = &rule.constant {
+        return Ok(Source::Const(value.clone()));
+    }
+    if let Some(paths) = &rule.coalesce {
+        if paths.len() < 2 {
+            return Err("`coalesce` needs at least two paths (use `path` for one)".into());
+        }
+        return paths
+            .iter()
+            .map(|p| Path::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Source::Coalesce);
+    }
+    let template = rule.template.as_deref().unwrap_or_default();
+    super::template::Template::parse(template).map(Source::Template)
 }
 
 fn parse_time_format(fmt: &str) -> Option<TimeFormat> {

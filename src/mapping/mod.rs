@@ -8,7 +8,10 @@
 //! touches the store or the network.
 
 mod compile;
+pub mod path;
 pub mod spec;
+mod template;
+pub mod transform;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -63,8 +66,27 @@ enum Target {
 
 #[derive(Debug, Clone)]
 enum Source {
-    Path(Vec<String>),
+    Path(path::Path),
     Const(Value),
+    Coalesce(Vec<path::Path>),
+    Template(template::Template),
+}
+
+impl Source {
+    /// How the source reads in messages: the path, or the paths tried.
+    fn describe(&self) -> Option<String> {
+        match self {
+            Source::Path(p) => Some(p.as_str().to_string()),
+            Source::Const(_) => None,
+            Source::Coalesce(ps) => Some(
+                ps.iter()
+                    .map(path::Path::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+            ),
+            Source::Template(t) => Some(format!("template {:?}", t.as_str())),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +113,7 @@ struct Rule {
     /// `fields.status`: how the admin finds this rule in the file.
     key: String,
     from: Source,
+    transforms: Vec<transform::Transform>,
     default: Option<Value>,
     map: Option<ValueMap>,
     timestamp: Option<TimeFormat>,
@@ -106,6 +129,19 @@ enum Typed {
     Time(DateTime<Utc>),
     Bool(bool),
     Raw(Value),
+}
+
+/// One rule's part in mapping one record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Explained {
+    /// `fields.status`
+    pub rule: String,
+    /// The path(s) or template read; `None` for a constant.
+    pub source: Option<String>,
+    /// The value read, before transforms.
+    pub input: Option<Value>,
+    /// The canonical value, `None` when the field stays empty, or the reason it failed.
+    pub output: Result<Option<Value>, String>,
 }
 
 /// Why one record could not be mapped. Goes to quarantine verbatim.
@@ -151,32 +187,58 @@ impl Mapping {
         Ok(out)
     }
 
+    /// What the rule reads from the record, before transforms.
+    fn input(&self, rule: &Rule, record: &Value) -> Option<Value> {
+        match &rule.from {
+            Source::Const(v) => Some(v.clone()),
+            Source::Path(p) => p.find(record).to_value(),
+            Source::Coalesce(paths) => paths
+                .iter()
+                .filter_map(|p| p.find(record).to_value())
+                .find(|v| !is_empty(v)),
+            Source::Template(t) => Some(Value::String(t.render(record))),
+        }
+    }
+
     fn eval(&self, rule: &Rule, record: &Value) -> Result<Option<Typed>, RecordError> {
-        let (raw, path) = match &rule.from {
-            Source::Const(v) => (Some(v.clone()), None),
-            Source::Path(segments) => (lookup(record, segments).cloned(), Some(segments)),
-        };
+        self.finish(rule, self.input(rule, record))
+    }
+
+    /// Transforms, default, map, then the target's type.
+    fn finish(&self, rule: &Rule, raw: Option<Value>) -> Result<Option<Typed>, RecordError> {
+        let from_record = !matches!(rule.from, Source::Const(_));
         let err = |message: String, value: Option<&Value>| RecordError {
             file: self.file.display().to_string(),
             rule: rule.key.clone(),
-            source_path: match (path, value) {
-                (Some(p), Some(v)) => format!(" (from `{}` = {v})", p.join(".")),
-                (Some(p), None) => format!(" (from `{}`)", p.join(".")),
+            source_path: match (rule.from.describe(), value) {
+                (Some(p), Some(v)) => format!(" (from `{p}` = {v})"),
+                (Some(p), None) => format!(" (from `{p}`)"),
                 _ => String::new(),
             },
             message,
         };
+        let mut raw = raw;
+        if from_record {
+            for t in &rule.transforms {
+                let Some(v) = raw.take() else { break };
+                let shown = v.clone();
+                raw =
+                    Some(t.apply(v).map_err(|m| {
+                        err(format!("transform `{}`: {m}", t.name()), Some(&shown))
+                    })?);
+            }
+        }
         // Only a value read from the record goes through the map: `const` and
         // `default` are written as the canonical value itself (and checked
         // as such when the mapping compiles).
-        let (mut value, from_record) = match raw {
-            Some(v) if !is_empty(&v) => (v, path.is_some()),
+        let (mut value, mappable) = match raw {
+            Some(v) if !is_empty(&v) => (v, from_record),
             _ => match &rule.default {
                 Some(d) => (d.clone(), false),
                 None => return Ok(None),
             },
         };
-        if let (Some(map), true) = (&rule.map, from_record) {
+        if let (Some(map), true) = (&rule.map, mappable) {
             let key = scalar_key(&value);
             value = match map.values.get(&key).or(map.default.as_ref()) {
                 Some(mapped) => mapped.clone(),
@@ -202,6 +264,26 @@ impl Mapping {
         convert(&value, rule.ty)
             .map(Some)
             .map_err(|m| err(m, Some(&value)))
+    }
+
+    /// Per rule: what it read, and what it produced or why it failed. For
+    /// `switchboard map --explain`.
+    pub fn explain(&self, record: &Value) -> Vec<Explained> {
+        self.rules
+            .iter()
+            .map(|(_, _, rule)| {
+                let input = self.input(rule, record);
+                let output = self
+                    .finish(rule, input.clone())
+                    .map(|t| t.map(typed_to_json));
+                Explained {
+                    rule: rule.key.clone(),
+                    source: rule.from.describe(),
+                    input,
+                    output: output.map_err(|e| e.message),
+                }
+            })
+            .collect()
     }
 
     fn check_required(&self, out: &Canonical) -> Result<(), RecordError> {
@@ -288,15 +370,18 @@ fn parse_time(value: &Value, fmt: &TimeFormat) -> Result<DateTime<Utc>, String> 
     }
 }
 
-fn set_attr(attrs: &mut Map<String, Value>, name: &str, value: Typed) {
-    let v = match value {
+fn typed_to_json(value: Typed) -> Value {
+    match value {
         Typed::Raw(v) => v,
         Typed::Text(s) => Value::String(s),
         Typed::Int(i) => Value::from(i),
         Typed::Bool(b) => Value::Bool(b),
         Typed::Time(t) => Value::String(t.to_rfc3339()),
-    };
-    attrs.insert(name.to_string(), v);
+    }
+}
+
+fn set_attr(attrs: &mut Map<String, Value>, name: &str, value: Typed) {
+    attrs.insert(name.to_string(), typed_to_json(value));
 }
 
 fn set_work_item(w: &mut WorkItem, target: Target, value: Typed) {
@@ -337,23 +422,6 @@ fn set_person(p: &mut Person, target: Target, value: Typed) {
         (Active, Typed::Bool(b)) => p.active = Some(b),
         _ => {}
     }
-}
-
-/// Split a dotted path once, at compile time.
-pub fn split_path(path: &str) -> Vec<String> {
-    path.split('.').map(str::to_string).collect()
-}
-
-/// Follow a split path into a JSON value; numeric segments index arrays.
-pub fn lookup<'v>(mut value: &'v Value, segments: &[String]) -> Option<&'v Value> {
-    for seg in segments {
-        value = match value {
-            Value::Object(m) => m.get(seg)?,
-            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(value)
 }
 
 fn is_empty(v: &Value) -> bool {

@@ -33,15 +33,25 @@ pub struct MappingFile {
     pub maps: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
-/// How one target field is filled from a source record.
+/// How one target field is filled from a source record. Exactly one source:
+/// `path`, `const`, `coalesce` or `template`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldRule {
-    /// Dotted path into the source record; numeric segments index arrays (`comments.0.text`).
+    /// Path into the source record: `caller.email`, `comments[0].text`,
+    /// `comments[*].text` (every element), or `comments.0.text`.
     pub path: Option<String>,
     /// A fixed value instead of a path.
     #[serde(rename = "const")]
     pub constant: Option<Value>,
+    /// The first of these paths that is present and not empty.
+    pub coalesce: Option<Vec<String>>,
+    /// Text with `{path}` placeholders: `"{first_name} {last_name}"`. `{{`
+    /// and `}}` are literal braces. Missing values render as nothing.
+    pub template: Option<String>,
+    /// Applied in order to the value read, before `default` and `map`.
+    #[serde(default)]
+    pub transforms: Vec<super::transform::TransformSpec>,
     /// Used when the path is missing, null or an empty string.
     pub default: Option<Value>,
     /// Name of a value map in `[maps]`. The map is total: a value it does not

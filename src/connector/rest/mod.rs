@@ -20,9 +20,9 @@ use super::{
     Connector, ConnectorConfig, ConnectorError, CursorFormat, CursorSpec, ManifestHeader, Page,
     PageToken, SourceRecord, StreamSpec,
 };
+use super::{lookup, split_path};
 use crate::config::{ConnectorOverride, SecretRef};
 use crate::diag::{Diagnostic, SourceFile};
-use crate::mapping::{lookup, split_path};
 use config::{AuthConfig, Pagination, RestConfig, StreamConfig};
 
 /// Parse and validate a `rest` manifest's own keys.
