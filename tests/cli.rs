@@ -354,3 +354,62 @@ on_every_backend!(
     killed_between_pages_loses_nothing,
     sigterm_stops_cleanly_and_probes_answer
 );
+
+#[test]
+fn map_prints_canonical_records_and_explains() {
+    let root = repo();
+    let input = root.join("tests/golden/servicenow-incident.input.jsonl");
+    let mapping = root.join("mappings/servicenow-incident.toml");
+    let args = [
+        "map",
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ];
+    let (code, out, err) = output(&root, &args);
+    assert_eq!(code, 0, "{err}");
+    let expected =
+        std::fs::read_to_string(root.join("tests/golden/servicenow-incident.expected.jsonl"))
+            .unwrap();
+    assert_eq!(out, expected);
+
+    let (code, out, _) = output(&root, &[&args[..], &["--explain"]].concat());
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("#   fields.status                state = \"2\" -> \"in_progress\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn map_exits_non_zero_and_names_the_failing_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    write(
+        &input,
+        "{\"sys_id\": \"1\", \"state\": \"2\", \"short_description\": \"ok\"}\nnot json\n{\"sys_id\": \"3\", \"state\": \"42\"}\n",
+    );
+    let mapping = repo().join("mappings/servicenow-incident.toml");
+    let (code, out, err) = output(
+        dir.path(),
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().count(), 1, "the good record is still printed");
+    assert!(
+        err.contains("record 2: ") && err.contains("in.jsonl:2: not JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("record 3: ") && err.contains("value \"42\" is not in map `state`"),
+        "{err}"
+    );
+    assert!(err.contains("2 record(s) failed to map"), "{err}");
+}

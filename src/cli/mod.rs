@@ -5,6 +5,7 @@
 //! code. Nothing here is needed by tests of the pipeline itself.
 
 mod demo;
+mod map;
 mod simulate;
 
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ Examples:
   switchboard check                       validate switchboard.toml, connectors/ and mappings/
   SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
   switchboard run --once                  one sync of every connector, for cron jobs
+  switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl --explain
   switchboard simulate servicenow         a local ServiceNow to point a manifest at
 
 Files: switchboard.toml (see switchboard.example.toml), connectors/<system>.toml,
@@ -65,6 +67,10 @@ pub enum Command {
     Check,
     /// Apply database migrations to the configured store, then exit.
     Migrate,
+    /// Apply one mapping to sample records and print the canonical records as
+    /// JSON lines; exits non-zero if any record fails. `--explain` shows, per
+    /// rule, the value read and the value produced.
+    Map(map::MapArgs),
     /// Serve a simulated vendor API on its own, e.g. to try a manifest
     /// against before pointing it at the real system.
     Simulate(simulate::SimulateArgs),
@@ -86,6 +92,7 @@ pub async fn main() -> ExitCode {
         Command::Migrate => migrate(&cli).await,
         Command::Demo(ref args) => demo::run(&cli, args).await,
         Command::Simulate(ref args) => simulate::run(args).await,
+        Command::Map(ref args) => map::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -81,6 +81,7 @@ fn work_item_mapping(extra: &str, rest: &str) -> String {
 mod diagnostics;
 mod empty_values;
 mod maps;
+mod rules;
 mod shipped;
 mod sources;
 mod timestamps;

@@ -1,0 +1,122 @@
+use super::*;
+
+// ---------------------------------------------------------------------------
+// Coalesce, templates, transform chains, explain
+// ---------------------------------------------------------------------------
+
+#[test]
+fn coalesce_takes_the_first_present_and_non_empty_path() {
+    let m = mapping(&work_item_mapping(
+        "requester = { coalesce = [\"caller.email\", \"caller.user_name\", \"opened_by\"] }",
+        "",
+    ));
+    let req = |rec: Value| work_item(m.apply(&rec).expect("maps")).requester_ref;
+    assert_eq!(
+        req(json!({"caller": {"email": "", "user_name": "ada"}, "opened_by": "x"})),
+        Some("ada".into())
+    );
+    assert_eq!(req(json!({"opened_by": "x"})), Some("x".into()));
+    assert_eq!(req(json!({})), None);
+}
+
+#[test]
+fn template_renders_paths_and_falls_back_to_default_when_all_are_missing() {
+    let m = mapping(&format!(
+        "{HEAD}\n[fields]\nkind = {{ const = \"case\" }}\nstatus = {{ const = \"new\" }}\ntitle = {{ template = \"{{number}}: {{short}}\", default = \"(untitled)\" }}\n"
+    ));
+    let title = |rec: Value| work_item(m.apply(&rec).expect("maps")).title;
+    assert_eq!(
+        title(json!({"number": "INC1", "short": "VPN down"})),
+        "INC1: VPN down"
+    );
+    assert_eq!(title(json!({})), "(untitled)");
+}
+
+#[test]
+fn transforms_run_before_the_value_map() {
+    let m = mapping(&format!(
+        "{HEAD}\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ path = \"t\" }}\nstatus = {{ path = \"s\", transforms = [\"trim\", \"lower\"], map = \"s\" }}\n\n[maps.s]\nopen = \"open\"\ndone = \"closed\"\n"
+    ));
+    let w = work_item(m.apply(&json!({"t": "x", "s": "  DONE "})).expect("maps"));
+    assert_eq!(w.status, "closed");
+}
+
+#[test]
+fn transform_chain_over_every_array_element() {
+    let m = mapping(&work_item_mapping(
+        "",
+        "[attributes]\ncomments = { path = \"comments[*].body\", transforms = [\"html_to_text\", { truncate = 5 }] }\ntags = { path = \"tags\", transforms = [{ split = \";\" }, \"upper\", { join = \"|\" }] }\n",
+    ));
+    let rec = json!({"t": "x", "comments": [{"body": "<p>Hello world</p>"}, {"body": "a&amp;b"}], "tags": "vpn; wifi"});
+    let w = work_item(m.apply(&rec).expect("maps"));
+    assert_eq!(w.attributes.get("comments"), Some(&json!(["Hello", "a&b"])));
+    assert_eq!(w.attributes.get("tags"), Some(&json!("VPN|WIFI")));
+}
+
+#[test]
+fn failing_transform_names_rule_path_and_value() {
+    let m = mapping(&work_item_mapping(
+        "",
+        "[attributes]\ncost = { path = \"cost\", transforms = [\"parse_number\"] }\n",
+    ));
+    let err = m.apply(&json!({"t": "x", "cost": "12 EUR"})).unwrap_err();
+    assert_eq!(err.rule, "attributes.cost");
+    assert_eq!(err.source_path, " (from `cost` = \"12 EUR\")");
+    assert!(err.message.contains("parse_number"), "{err}");
+}
+
+#[test]
+fn bad_sources_and_transforms_are_located() {
+    let text = work_item_mapping(
+        "department = { coalesce = [\"a\"] }\nservice = { template = \"{a\" }\nlocation = { path = \"x\", transforms = [\"trimm\"] }",
+        "[attributes]\nn = { path = \"n\", transforms = [{ regex_extract = \"(\" }] }\n",
+    );
+    let err = compile(&text).unwrap_err();
+    // Unknown transform names are a parse error: reported alone, with a hint.
+    let d = &err.0[0];
+    assert!(d.message.contains("unknown variant `trimm`"), "{d}");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `trim`?"));
+
+    let text = text.replace("\"trimm\"", "\"trim\"");
+    let diags = diagnostics(&text);
+    assert!(
+        diag_with(&diags, "at least two paths")
+            .message
+            .starts_with("`fields.department`")
+    );
+    assert!(
+        diag_with(&diags, "without `}`")
+            .message
+            .starts_with("`fields.service`")
+    );
+    let re = diag_with(&diags, "invalid regex");
+    assert!(
+        re.message.starts_with("`attributes.n.transforms.0`"),
+        "{re}"
+    );
+}
+
+#[test]
+fn explain_shows_each_rule_input_and_output() {
+    let m = mapping(&format!(
+        "{HEAD}\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ path = \"t\" }}\nstatus = {{ path = \"s\", map = \"s\" }}\n\n[maps.s]\n\"1\" = \"new\"\n"
+    ));
+    let steps = m.explain(&json!({"t": "Printer", "s": "9"}));
+    let by_rule = |r: &str| steps.iter().find(|e| e.rule == r).expect("rule explained");
+    let kind = by_rule("fields.kind");
+    assert_eq!(
+        (kind.source.as_deref(), kind.output.clone()),
+        (None, Ok(Some(json!("incident"))))
+    );
+    let title = by_rule("fields.title");
+    assert_eq!(title.source.as_deref(), Some("t"));
+    assert_eq!(title.input, Some(json!("Printer")));
+    let status = by_rule("fields.status");
+    assert!(
+        status
+            .output
+            .as_ref()
+            .unwrap_err()
+            .contains("not in map `s`")
+    );
+}

@@ -1,0 +1,141 @@
+//! Property test: mapping never panics, whatever JSON a source sends.
+
+mod common;
+
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+use switchboard::diag::SourceFile;
+use switchboard::mapping::Mapping;
+
+/// Every rule form and transform, over fields the generator fills with
+/// values of any type.
+const KITCHEN_SINK: &str = r#"
+version = 1
+system = "sys"
+stream = "s"
+entity = "work_item"
+
+[fields]
+kind = { const = "incident" }
+title = { template = "{number}: {short}", transforms = ["trim", { truncate = 20 }], default = "untitled" }
+description = { path = "body", transforms = ["html_to_text", { regex_replace = { pattern = "\\s+", with = " " } }] }
+status = { path = "state", transforms = ["lower"], map = "state" }
+priority = { coalesce = ["priority", "urgency"], map = "priority" }
+requester = { coalesce = ["caller.email", "caller", "opened_by"] }
+opened_at = { path = "opened_at", timestamp = "%Y-%m-%d %H:%M:%S" }
+updated_at = { path = "updated", timestamp = "rfc3339" }
+due_at = { path = "due", timestamp = "%Y-%m-%d" }
+resolved_at = { path = "resolved", timestamp = "%Y-%m-%d %H:%M:%S %z" }
+
+[attributes]
+tags = { path = "tags", transforms = [{ split = "," }, "upper", { join = "|" }] }
+comments = { path = "comments[*].body", transforms = ["trim"] }
+cost = { path = "cost", transforms = ["parse_number"] }
+flag = { path = "flag", transforms = ["parse_bool"] }
+code = { path = "number", transforms = [{ regex_extract = "INC(\\d+)" }] }
+first_comment = { path = "comments[0].body" }
+
+[maps.state]
+new = "new"
+"1" = "open"
+default = "open"
+
+[maps.priority]
+"1" = 1
+"2" = 2
+"3" = 3
+"#;
+
+const FIELDS: &[&str] = &[
+    "number",
+    "short",
+    "body",
+    "state",
+    "priority",
+    "urgency",
+    "caller",
+    "opened_by",
+    "opened_at",
+    "updated",
+    "due",
+    "resolved",
+    "tags",
+    "comments",
+    "cost",
+    "flag",
+    "sys_id",
+    "short_description",
+    "description",
+    "caller_id",
+    "sys_updated_on",
+    "resolved_at",
+    "closed_at",
+    "category",
+];
+
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
+        ".{0,24}".prop_map(Value::String),
+        "[0-9]{1,3}".prop_map(Value::String),
+        "20[0-9]{2}-[01][0-9]-[0-3][0-9]( [0-2][0-9]:[0-5][0-9]:[0-5][0-9])?"
+            .prop_map(Value::String),
+        "<p>[a-z &;<>]{0,20}</p>".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z]{1,6}|body", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A record whose known fields hold arbitrary values, or any JSON at all.
+fn any_record() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        prop::collection::vec((prop::sample::select(FIELDS), any_json()), 0..12).prop_map(
+            |fields| {
+                Value::Object(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect::<Map<_, _>>(),
+                )
+            }
+        ),
+        any_json(),
+    ]
+}
+
+static MAPPINGS: std::sync::LazyLock<Vec<Mapping>> = std::sync::LazyLock::new(mappings);
+
+fn mappings() -> Vec<Mapping> {
+    let shipped =
+        Mapping::load(&common::repo().join("mappings/servicenow-incident.toml")).expect("shipped");
+    let sink = Mapping::from_source(&SourceFile::new("kitchen-sink.toml", KITCHEN_SINK))
+        .expect("kitchen sink compiles");
+    vec![shipped, sink]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn mapping_never_panics(record in any_record()) {
+        for m in MAPPINGS.iter() {
+            let applied = m.apply(&record);
+            let explained = m.explain(&record);
+            // When a rule fails, explain says so for that rule too.
+            if let Err(e) = &applied {
+                prop_assert!(explained.iter().any(|x| x.rule == e.rule && x.output.is_err())
+                    || e.message.contains("required field"), "{e}");
+            }
+        }
+    }
+}
