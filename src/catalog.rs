@@ -236,6 +236,7 @@ fn toml_files(dir: &Path, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
                 col: 1,
                 message: format!("cannot read folder: {e}"),
                 hint: Some("set [paths] in switchboard.toml, or run from the folder that holds connectors/ and mappings/".into()),
+                ..Default::default()
             });
             return Vec::new();
         }

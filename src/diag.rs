@@ -17,13 +17,16 @@ use toml::de::{DeTable, DeValue};
 pub const FILE_VERSION: i64 = 1;
 
 /// One problem in one file, located precisely enough to jump to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnostic {
     pub file: PathBuf,
     pub line: usize,
     pub col: usize,
     pub message: String,
     pub hint: Option<String>,
+    /// The offending line and how many characters to underline, for the
+    /// caret snippet under the message.
+    pub snippet: Option<(String, usize)>,
 }
 
 impl fmt::Display for Diagnostic {
@@ -38,6 +41,16 @@ impl fmt::Display for Diagnostic {
         )?;
         if let Some(hint) = &self.hint {
             write!(f, " ({hint})")?;
+        }
+        if let Some((text, width)) = &self.snippet {
+            let gutter = " ".repeat(self.line.to_string().len());
+            let pad = " ".repeat(self.col.saturating_sub(1));
+            write!(
+                f,
+                "\n{gutter} |\n{} | {text}\n{gutter} | {pad}{}",
+                self.line,
+                "^".repeat((*width).max(1))
+            )?;
         }
         Ok(())
     }
@@ -90,7 +103,7 @@ impl SourceFile {
             line: 1,
             col: 1,
             message: format!("cannot read file: {e}"),
-            hint: None,
+            ..Default::default()
         })?;
         Ok(Self::new(path, text))
     }
@@ -98,12 +111,20 @@ impl SourceFile {
     /// A diagnostic at a byte span of this file.
     pub fn error_at(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
         let (line, col) = line_col(&self.text, span.start);
+        let line_text = self.text.lines().nth(line - 1).unwrap_or("");
+        // Underline the span, but never past the end of its first line.
+        let width = self
+            .text
+            .get(span.clone())
+            .map(|s| s.lines().next().unwrap_or("").chars().count())
+            .unwrap_or(1);
         Diagnostic {
             file: self.path.clone(),
             line,
             col,
             message: message.into(),
             hint: None,
+            snippet: (!self.text.is_empty()).then(|| (line_text.to_string(), width)),
         }
     }
 
@@ -317,6 +338,12 @@ mod tests {
         assert!(err.message.contains("unknown field `schedul`"), "{err}");
         assert_eq!(err.hint.as_deref(), Some("did you mean `schedule`?"));
         assert!(err.to_string().starts_with("conf/sample.toml:3:1: "));
+        // A caret snippet points at the key.
+        assert!(
+            err.to_string()
+                .ends_with("\n  |\n3 | schedul = \"y\"\n  | ^^^^^^^"),
+            "{err}"
+        );
     }
 
     #[test]

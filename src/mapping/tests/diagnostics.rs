@@ -298,6 +298,11 @@ fn all_problems_of_a_file_are_reported_in_one_pass() {
             "{needle}: {diags:#?}"
         );
     }
+    // One headline per problem, each followed by its three-line caret snippet.
     let shown = Diagnostics(diags).to_string();
-    assert_eq!(shown.lines().count(), 3, "{shown}");
+    let headlines = shown
+        .lines()
+        .filter(|l| l.starts_with("mappings/t.toml:"))
+        .count();
+    assert_eq!((headlines, shown.lines().count()), (3, 12), "{shown}");
 }
