@@ -55,6 +55,8 @@ pub struct SyncReport {
     /// Skipped because unchanged.
     pub unchanged: usize,
     pub quarantined: usize,
+    /// Left out by the mapping's `skip_if`.
+    pub skipped: usize,
     /// The cursor committed at the end, if the stream has one.
     pub cursor: Option<String>,
     /// The run stopped early for shutdown; the next run resumes from the cursor.
@@ -186,11 +188,18 @@ impl SyncJob {
                     report.unchanged += 1;
                     continue;
                 }
-                let outcome = self
-                    .mapping
-                    .apply(&rec.payload)
-                    .map(|c| self.with_defaults(c))
-                    .map_err(|e| e.to_string());
+                let outcome = match self.mapping.skips(&rec.payload) {
+                    Ok(true) => {
+                        report.skipped += 1;
+                        continue;
+                    }
+                    Ok(false) => self
+                        .mapping
+                        .apply(&rec.payload)
+                        .map(|c| self.with_defaults(c))
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
                 staged.push(StagedRecord {
                     external_id: key,
                     content_hash: hash,

@@ -14,9 +14,12 @@ version = 1
 system = "sys"
 stream = "s"
 entity = "work_item"
+skip_if = "has(record.category) && record.category == 'skip'"
 
 [fields]
 kind = { const = "incident" }
+assignee_group = { const = "major", when = "has(record.urgency) && record.urgency == '1'" }
+service = { expr = "has(record.number) ? string(record.number) : 'none'" }
 title = { template = "{number}: {short}", transforms = ["trim", { truncate = 20 }], default = "untitled" }
 description = { path = "body", transforms = ["html_to_text", { regex_replace = { pattern = "\\s+", with = " " } }] }
 status = { path = "state", transforms = ["lower"], map = "state" }
@@ -129,6 +132,7 @@ proptest! {
     #[test]
     fn mapping_never_panics(record in any_record()) {
         for m in MAPPINGS.iter() {
+            let _ = m.skips(&record);
             let applied = m.apply(&record);
             let explained = m.explain(&record);
             // When a rule fails, explain says so for that rule too.

@@ -54,6 +54,18 @@ fn map_records(args: &MapArgs) -> anyhow::Result<()> {
                 continue;
             }
         };
+        match mapping.skips(&record) {
+            Ok(true) => {
+                eprintln!("record {n}: skipped by skip_if");
+                continue;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                failed += 1;
+                eprintln!("record {n}: {e}");
+                continue;
+            }
+        }
         if args.explain {
             write_explanation(&mut out, n, &mapping, &record)?;
         }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
 use serde_json::Value;
 
+use super::expr::Expr;
 use super::path::Path;
 use super::spec::{FieldRule, MAP_DEFAULT_KEY, MappingFile};
 use super::transform::Transform;
@@ -103,10 +104,21 @@ pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping,
             ));
         }
     }
+    let skip_if = file
+        .skip_if
+        .as_ref()
+        .and_then(|text| match Expr::compile(text) {
+            Ok(e) => Some(e),
+            Err(message) => {
+                errors.push(source.error_at_key("skip_if", message));
+                None
+            }
+        });
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
     Ok(Mapping {
+        skip_if,
         file: source.path.clone(),
         system: file.system,
         stream: file.stream,
@@ -165,6 +177,16 @@ fn compile_rule(
             Source::Const(Value::Null)
         }
     };
+    let when = rule
+        .when
+        .as_ref()
+        .and_then(|text| match Expr::compile(text) {
+            Ok(e) => Some(e),
+            Err(message) => {
+                errors.push(source.error_at_key(&format!("{key}.when"), message));
+                None
+            }
+        });
     let mut transforms = Vec::new();
     for (i, spec) in rule.transforms.iter().enumerate() {
         match Transform::compile(spec) {
@@ -234,6 +256,7 @@ fn compile_rule(
     Some(Rule {
         key: key.to_string(),
         from,
+        when,
         transforms,
         default: rule.default.clone(),
         map,
@@ -250,15 +273,16 @@ fn compile_source(rule: &FieldRule) -> Result<Source, String> {
         rule.constant.is_some(),
         rule.coalesce.is_some(),
         rule.template.is_some(),
+        rule.expr.is_some(),
     ];
+    const SOURCES: &str = "`path`, `const`, `coalesce`, `template` or `expr`";
     match given.iter().filter(|g| **g).count() {
-        0 => return Err("needs a source: `path`, `const`, `coalesce` or `template`".into()),
+        0 => return Err(format!("needs a source: {SOURCES}")),
         1 => {}
-        _ => {
-            return Err(
-                "give one source: `path`, `const`, `coalesce` or `template`, not several".into(),
-            );
-        }
+        _ => return Err(format!("give one source: {SOURCES}, not several")),
+    }
+    if let Some(text) = &rule.expr {
+        return Expr::compile(text).map(Source::Expr);
     }
     if let Some(path) = &rule.path {
         return Path::parse(path).map(Source::Path);

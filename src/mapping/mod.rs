@@ -8,6 +8,7 @@
 //! touches the store or the network.
 
 mod compile;
+pub mod expr;
 pub mod path;
 pub mod spec;
 mod template;
@@ -33,6 +34,8 @@ pub struct Mapping {
     pub entity: Entity,
     /// Content hash of the file, stored with every record it produced.
     pub version: String,
+    /// Records for which this holds are not for us.
+    skip_if: Option<expr::Expr>,
     rules: Vec<(Option<Target>, String, Rule)>,
 }
 
@@ -70,6 +73,7 @@ enum Source {
     Const(Value),
     Coalesce(Vec<path::Path>),
     Template(template::Template),
+    Expr(expr::Expr),
 }
 
 impl Source {
@@ -85,6 +89,7 @@ impl Source {
                     .join(" | "),
             ),
             Source::Template(t) => Some(format!("template {:?}", t.as_str())),
+            Source::Expr(e) => Some(format!("expr {:?}", e.as_str())),
         }
     }
 }
@@ -113,6 +118,8 @@ struct Rule {
     /// `fields.status`: how the admin finds this rule in the file.
     key: String,
     from: Source,
+    /// Only apply the rule when this holds.
+    when: Option<expr::Expr>,
     transforms: Vec<transform::Transform>,
     default: Option<Value>,
     map: Option<ValueMap>,
@@ -167,14 +174,30 @@ impl Mapping {
         compile::compile(source, file)
     }
 
+    /// Whether `skip_if` says this record is not for us.
+    pub fn skips(&self, record: &Value) -> Result<bool, RecordError> {
+        match &self.skip_if {
+            None => Ok(false),
+            Some(e) => e
+                .eval_bool(&expr::Scope::new(record))
+                .map_err(|message| RecordError {
+                    file: self.file.display().to_string(),
+                    rule: "skip_if".into(),
+                    source_path: String::new(),
+                    message,
+                }),
+        }
+    }
+
     /// Map one source record.
     pub fn apply(&self, record: &Value) -> Result<Canonical, RecordError> {
+        let scope = expr::Scope::new(record);
         let mut out = match self.entity {
             Entity::WorkItem => Canonical::WorkItem(WorkItem::default()),
             Entity::Person => Canonical::Person(Person::default()),
         };
         for (target, name, rule) in &self.rules {
-            let value = self.eval(rule, record)?;
+            let value = self.eval(rule, &scope)?;
             let Some(value) = value else { continue };
             match (target, &mut out) {
                 (None, Canonical::WorkItem(w)) => set_attr(&mut w.attributes, name, value),
@@ -187,9 +210,19 @@ impl Mapping {
         Ok(out)
     }
 
-    /// What the rule reads from the record, before transforms.
-    fn input(&self, rule: &Rule, record: &Value) -> Option<Value> {
-        match &rule.from {
+    /// What the rule reads from the record, before transforms; `None` when
+    /// the record has nothing for it or its `when` does not hold.
+    fn input(&self, rule: &Rule, scope: &expr::Scope) -> Result<Option<Value>, RecordError> {
+        if let Some(when) = &rule.when {
+            let holds = when
+                .eval_bool(scope)
+                .map_err(|m| self.record_error(rule, m, None))?;
+            if !holds {
+                return Ok(None);
+            }
+        }
+        let record = scope.record();
+        Ok(match &rule.from {
             Source::Const(v) => Some(v.clone()),
             Source::Path(p) => p.find(record).to_value(),
             Source::Coalesce(paths) => paths
@@ -197,17 +230,20 @@ impl Mapping {
                 .filter_map(|p| p.find(record).to_value())
                 .find(|v| !is_empty(v)),
             Source::Template(t) => Some(Value::String(t.render(record))),
-        }
+            Source::Expr(e) => Some(
+                e.eval(scope)
+                    .map_err(|m| self.record_error(rule, m, None))?,
+            ),
+        })
     }
 
-    fn eval(&self, rule: &Rule, record: &Value) -> Result<Option<Typed>, RecordError> {
-        self.finish(rule, self.input(rule, record))
+    fn eval(&self, rule: &Rule, scope: &expr::Scope) -> Result<Option<Typed>, RecordError> {
+        let input = self.input(rule, scope)?;
+        self.finish(rule, input)
     }
 
-    /// Transforms, default, map, then the target's type.
-    fn finish(&self, rule: &Rule, raw: Option<Value>) -> Result<Option<Typed>, RecordError> {
-        let from_record = !matches!(rule.from, Source::Const(_));
-        let err = |message: String, value: Option<&Value>| RecordError {
+    fn record_error(&self, rule: &Rule, message: String, value: Option<&Value>) -> RecordError {
+        RecordError {
             file: self.file.display().to_string(),
             rule: rule.key.clone(),
             source_path: match (rule.from.describe(), value) {
@@ -216,7 +252,13 @@ impl Mapping {
                 _ => String::new(),
             },
             message,
-        };
+        }
+    }
+
+    /// Transforms, default, map, then the target's type.
+    fn finish(&self, rule: &Rule, raw: Option<Value>) -> Result<Option<Typed>, RecordError> {
+        let from_record = !matches!(rule.from, Source::Const(_));
+        let err = |message: String, value: Option<&Value>| self.record_error(rule, message, value);
         let mut raw = raw;
         if from_record {
             for t in &rule.transforms {
@@ -269,13 +311,19 @@ impl Mapping {
     /// Per rule: what it read, and what it produced or why it failed. For
     /// `switchboard map --explain`.
     pub fn explain(&self, record: &Value) -> Vec<Explained> {
+        let scope = expr::Scope::new(record);
         self.rules
             .iter()
             .map(|(_, _, rule)| {
-                let input = self.input(rule, record);
-                let output = self
-                    .finish(rule, input.clone())
-                    .map(|t| t.map(typed_to_json));
+                let (input, output) = match self.input(rule, &scope) {
+                    Ok(input) => {
+                        let output = self
+                            .finish(rule, input.clone())
+                            .map(|t| t.map(typed_to_json));
+                        (input, output)
+                    }
+                    Err(e) => (None, Err(e)),
+                };
                 Explained {
                     rule: rule.key.clone(),
                     source: rule.from.describe(),

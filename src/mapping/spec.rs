@@ -22,6 +22,9 @@ pub struct MappingFile {
     pub stream: String,
     /// The canonical entity produced: `work_item` or `person`.
     pub entity: Entity,
+    /// A CEL condition over `record`: when true, the record is skipped (not
+    /// stored, not quarantined), e.g. `record.category == "test"`.
+    pub skip_if: Option<String>,
     /// Canonical field name -> how to fill it.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldRule>,
@@ -34,7 +37,7 @@ pub struct MappingFile {
 }
 
 /// How one target field is filled from a source record. Exactly one source:
-/// `path`, `const`, `coalesce` or `template`.
+/// `path`, `const`, `coalesce`, `template` or `expr`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldRule {
@@ -49,6 +52,12 @@ pub struct FieldRule {
     /// Text with `{path}` placeholders: `"{first_name} {last_name}"`. `{{`
     /// and `}}` are literal braces. Missing values render as nothing.
     pub template: Option<String>,
+    /// A computed value: a CEL expression over `record`, e.g.
+    /// `record.impact == "1" ? "major" : "minor"`.
+    pub expr: Option<String>,
+    /// A CEL condition over `record`; when false the rule is skipped and the
+    /// field is left to its `default`.
+    pub when: Option<String>,
     /// Applied in order to the value read, before `default` and `map`.
     #[serde(default)]
     pub transforms: Vec<super::transform::TransformSpec>,

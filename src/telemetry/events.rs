@@ -50,7 +50,7 @@ impl SyncFinished<'_> {
         tracing::info!(
             connector = %self.connector, stream = %self.stream, pages = r.pages,
             fetched = r.fetched, stored = r.stored, unchanged = r.unchanged,
-            quarantined = r.quarantined, interrupted = r.interrupted,
+            quarantined = r.quarantined, skipped = r.skipped, interrupted = r.interrupted,
             elapsed_ms = self.elapsed.as_millis() as u64, "sync finished"
         );
         let labels = [

@@ -54,7 +54,7 @@ fn rule_with_both_path_and_const_is_rejected() {
     let diags = diagnostics(&text);
     let d = diag_with(
         &diags,
-        "give one source: `path`, `const`, `coalesce` or `template`, not several",
+        "give one source: `path`, `const`, `coalesce`, `template` or `expr`, not several",
     );
     assert_eq!((d.line, d.col), pos(&text, "department ="));
     assert!(d.message.starts_with("`fields.department`: "), "{d}");
@@ -74,7 +74,7 @@ fn rule_with_neither_path_nor_const_is_rejected() {
         .expect("department diagnostic");
     assert!(
         dept.message
-            .contains("needs a source: `path`, `const`, `coalesce` or `template`"),
+            .contains("needs a source: `path`, `const`, `coalesce`, `template` or `expr`"),
         "{dept}"
     );
     assert_eq!((dept.line, dept.col), pos(&text, "department ="));

@@ -120,3 +120,49 @@ fn explain_shows_each_rule_input_and_output() {
             .contains("not in map `s`")
     );
 }
+
+#[test]
+fn cel_when_expr_and_skip_if() {
+    let m = mapping(&format!(
+        "{HEAD}skip_if = \"has(record.category) && record.category == 'test'\"\n\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ path = \"t\" }}\nstatus = {{ const = \"new\" }}\nassignee_group = {{ const = \"major-incident\", when = \"record.impact == '1' && record.urgency == '1'\" }}\npriority = {{ expr = \"record.impact == '1' ? 1 : 3\" }}\n\n[attributes]\nweight = {{ expr = \"record.count * 2\" }}\n"
+    ));
+    let rec = json!({"t": "x", "impact": "1", "urgency": "1", "count": 21});
+    assert_eq!(m.skips(&rec), Ok(false));
+    let w = work_item(m.apply(&rec).expect("maps"));
+    assert_eq!(w.assignee_group.as_deref(), Some("major-incident"));
+    assert_eq!(w.priority, Some(1));
+    assert_eq!(w.attributes.get("weight"), Some(&json!(42)));
+
+    let calm = json!({"t": "x", "impact": "3", "urgency": "1", "count": 1});
+    let w = work_item(m.apply(&calm).expect("maps"));
+    assert_eq!((w.assignee_group, w.priority), (None, Some(3)));
+
+    assert_eq!(m.skips(&json!({"category": "test"})), Ok(true));
+    // A condition that cannot be evaluated fails the record, naming the rule.
+    let err = m
+        .apply(&json!({"t": "x", "urgency": "1", "count": 1}))
+        .unwrap_err();
+    assert_eq!(err.rule, "fields.assignee_group");
+    assert!(err.message.contains("CEL"), "{err}");
+}
+
+#[test]
+fn bad_cel_is_located() {
+    let text = format!(
+        "{HEAD}skip_if = \"category == 'x'\"\n\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ path = \"t\", when = \"record.a ==\" }}\nstatus = {{ expr = \"record.s +\" }}\n"
+    );
+    let diags = diagnostics(&text);
+    assert_eq!(diags.len(), 3, "{diags:#?}");
+    let skip = diag_with(&diags, "unknown variable `category`");
+    assert_eq!(skip.line, pos(&text, "skip_if").0);
+    assert!(
+        diag_with(&diags, "invalid CEL expression `record.a ==`")
+            .message
+            .starts_with("`fields.title.when`")
+    );
+    assert!(
+        diag_with(&diags, "invalid CEL expression `record.s +`")
+            .message
+            .starts_with("`fields.status`")
+    );
+}
