@@ -207,7 +207,25 @@ fn compile_rule(
             None
         }
     });
-    let timestamp = rule.timestamp.as_ref().and_then(|fmt| match parse_time_format(fmt) {
+    let zone = match rule.timezone.as_deref().map(str::parse::<chrono_tz::Tz>) {
+        None => chrono_tz::UTC,
+        Some(Ok(zone)) => zone,
+        Some(Err(_)) => {
+            let name = rule.timezone.as_deref().unwrap_or_default();
+            errors.push(source.error_at_key(
+                &format!("{key}.timezone"),
+                format!("`{name}` is not a time zone; use an IANA name such as `Europe/Amsterdam` or `UTC`"),
+            ));
+            chrono_tz::UTC
+        }
+    };
+    if rule.timezone.is_some() && rule.timestamp.is_none() {
+        errors.push(source.error_at_key(
+            &format!("{key}.timezone"),
+            "`timezone` only applies with `timestamp`",
+        ));
+    }
+    let timestamp = rule.timestamp.as_ref().and_then(|fmt| match parse_time_format(fmt, zone) {
         Some(f) => Some(f),
         None => {
             errors.push(source.error_at_key(
@@ -304,7 +322,7 @@ fn compile_source(rule: &FieldRule) -> Result<Source, String> {
     super::template::Template::parse(template).map(Source::Template)
 }
 
-fn parse_time_format(fmt: &str) -> Option<TimeFormat> {
+fn parse_time_format(fmt: &str, zone: chrono_tz::Tz) -> Option<TimeFormat> {
     if fmt.eq_ignore_ascii_case("rfc3339") {
         return Some(TimeFormat::Rfc3339);
     }
@@ -349,5 +367,6 @@ fn parse_time_format(fmt: &str) -> Option<TimeFormat> {
         pattern: fmt.to_string(),
         offset,
         date_only: !has_time,
+        zone,
     })
 }

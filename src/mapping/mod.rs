@@ -103,6 +103,8 @@ enum TimeFormat {
         pattern: String,
         offset: bool,
         date_only: bool,
+        /// Where wall-clock times without an offset were written.
+        zone: chrono_tz::Tz,
     },
 }
 
@@ -407,14 +409,29 @@ fn parse_time(value: &Value, fmt: &TimeFormat) -> Result<DateTime<Utc>, String> 
             .map_err(|e| format!("does not match timestamp format `{pattern}`: {e}")),
         TimeFormat::Pattern {
             pattern,
-            date_only: true,
+            date_only,
+            zone,
             ..
-        } => NaiveDate::parse_from_str(s, pattern)
-            .map(|d| d.and_time(NaiveTime::MIN).and_utc())
-            .map_err(|e| format!("does not match date format `{pattern}`: {e}")),
-        TimeFormat::Pattern { pattern, .. } => NaiveDateTime::parse_from_str(s, pattern)
-            .map(|t| t.and_utc())
-            .map_err(|e| format!("does not match timestamp format `{pattern}`: {e}")),
+        } => {
+            let local = if *date_only {
+                NaiveDate::parse_from_str(s, pattern)
+                    .map(|d| d.and_time(NaiveTime::MIN))
+                    .map_err(|e| format!("does not match date format `{pattern}`: {e}"))?
+            } else {
+                NaiveDateTime::parse_from_str(s, pattern)
+                    .map_err(|e| format!("does not match timestamp format `{pattern}`: {e}"))?
+            };
+            use chrono::TimeZone;
+            match zone.from_local_datetime(&local) {
+                chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+                // The hour repeated when clocks go back: the earlier reading
+                // is as good a guess as the later, and a stable one.
+                chrono::LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
+                chrono::LocalResult::None => Err(format!(
+                    "`{s}` does not exist in {zone} (clocks went forward then)"
+                )),
+            }
+        }
     }
 }
 

@@ -99,3 +99,40 @@ fn attribute_timestamp_is_normalised_to_rfc3339_utc() {
         "an unparseable timestamp attribute should fail the record"
     );
 }
+
+#[test]
+fn timezone_reads_local_wall_clock_times() {
+    let m = mapping(&work_item_mapping(
+        "opened_at = { path = \"o\", timestamp = \"%Y-%m-%d %H:%M\", timezone = \"Europe/Amsterdam\" }\ndue_at = { path = \"d\", timestamp = \"%Y-%m-%d\", timezone = \"America/New_York\" }",
+        "",
+    ));
+    let w = work_item(
+        m.apply(&json!({"t": "x", "o": "2024-07-01 14:30", "d": "2024-01-15"}))
+            .expect("maps"),
+    );
+    assert_eq!(
+        w.opened_at,
+        Some(utc(2024, 7, 1, 12, 30, 0)),
+        "CEST is UTC+2"
+    );
+    assert_eq!(w.due_at, Some(utc(2024, 1, 15, 5, 0, 0)), "EST is UTC-5");
+    // 02:30 on the spring-forward night never happened in Amsterdam.
+    let err = m
+        .apply(&json!({"t": "x", "o": "2024-03-31 02:30"}))
+        .unwrap_err();
+    assert!(
+        err.message.contains("does not exist in Europe/Amsterdam"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_timezone_is_located() {
+    let text = work_item_mapping(
+        "opened_at = { path = \"o\", timestamp = \"%Y-%m-%d %H:%M\", timezone = \"Europe/Amsterdamm\" }",
+        "",
+    );
+    let diags = diagnostics(&text);
+    let d = diag_with(&diags, "is not a time zone");
+    assert!(d.message.starts_with("`fields.opened_at.timezone`"), "{d}");
+}
