@@ -13,7 +13,7 @@ use crate::config::LoadedConfig;
 use crate::connector::Manifest;
 use crate::connector::manifest::parse_schedule;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, MappingSlot};
 use crate::sync::SyncJob;
 
 #[derive(Debug)]
@@ -205,7 +205,7 @@ impl Catalog {
                     Some(SyncJob {
                         connector: connector.clone(),
                         stream,
-                        mapping: mapping.clone(),
+                        mapping: MappingSlot::new(mapping.clone()),
                         department: m.header.department.clone(),
                     })
                 })

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::connector::{Connector, ConnectorError, PageToken, StreamSpec};
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, MappingSlot};
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
 use crate::telemetry::events;
@@ -40,7 +40,8 @@ pub enum SyncError {
 pub struct SyncJob {
     pub connector: Arc<dyn Connector>,
     pub stream: StreamSpec,
-    pub mapping: Arc<Mapping>,
+    /// Read once per run: a reload takes effect from the next run.
+    pub mapping: MappingSlot,
     /// Filled into work items whose mapping sets no department.
     pub department: String,
 }
@@ -116,6 +117,7 @@ impl SyncJob {
         let system = self.system().to_string();
         let stream = self.stream.name.as_str();
         let cursor_spec = self.stream.cursor.as_ref();
+        let mapping: Arc<Mapping> = self.mapping.current();
         let committed = store.cursor(&system, stream).await?;
         let from = cursor_spec.map(|c| match &committed {
             Some(v) => c.rewind(v),
@@ -182,19 +184,18 @@ impl SyncJob {
                     continue;
                 };
                 let same = existing.get(&key).is_some_and(|s| {
-                    s.content_hash == hash && s.mapping_version == self.mapping.version
+                    s.content_hash == hash && s.mapping_version == mapping.version
                 });
                 if same {
                     report.unchanged += 1;
                     continue;
                 }
-                let outcome = match self.mapping.skips(&rec.payload) {
+                let outcome = match mapping.skips(&rec.payload) {
                     Ok(true) => {
                         report.skipped += 1;
                         continue;
                     }
-                    Ok(false) => self
-                        .mapping
+                    Ok(false) => mapping
                         .apply(&rec.payload)
                         .map(|c| self.with_defaults(c))
                         .map_err(|e| e.to_string()),
@@ -217,7 +218,7 @@ impl SyncJob {
                 .apply_page(PageWrite {
                     system: &system,
                     stream,
-                    mapping_version: &self.mapping.version,
+                    mapping_version: &mapping.version,
                     records: staged,
                     cursor: commit,
                 })
@@ -265,7 +266,7 @@ impl SyncJob {
                 .apply_page(PageWrite {
                     system: &system,
                     stream,
-                    mapping_version: &self.mapping.version,
+                    mapping_version: &mapping.version,
                     records: Vec::new(),
                     cursor: final_cursor.clone(),
                 })

@@ -124,7 +124,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     tokio::spawn(super::stop_on_signal(stop.clone()));
     tokio::spawn(simulate_activity(sim.sim.clone(), stop.clone()));
-    crate::daemon::run(store, connectors, listener, stop).await?;
+    let reload = cfg.settings.paths.reload_every();
+    crate::daemon::run(store, connectors, listener, reload, stop).await?;
     sim.shutdown().await;
     Ok(())
 }

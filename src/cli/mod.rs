@@ -180,7 +180,8 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("failed to listen on {}", cfg.settings.http.listen))?;
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
-    crate::daemon::run(store, connectors, listener, stop).await
+    let reload = cfg.settings.paths.reload_every();
+    crate::daemon::run(store, connectors, listener, reload, stop).await
 }
 
 async fn run_once(

@@ -112,6 +112,9 @@ pub struct PathSettings {
     pub connectors: PathBuf,
     /// Folder of mapping files; relative paths are taken from the config file's folder.
     pub mappings: PathBuf,
+    /// How often the daemon checks mapping files for edits, in seconds; an
+    /// edit that compiles replaces the running version. 0 turns this off.
+    pub reload_secs: u64,
 }
 
 impl Default for PathSettings {
@@ -119,7 +122,14 @@ impl Default for PathSettings {
         Self {
             connectors: PathBuf::from("connectors"),
             mappings: PathBuf::from("mappings"),
+            reload_secs: 2,
         }
+    }
+}
+
+impl PathSettings {
+    pub fn reload_every(&self) -> Option<std::time::Duration> {
+        (self.reload_secs > 0).then(|| std::time::Duration::from_secs(self.reload_secs))
     }
 }
 

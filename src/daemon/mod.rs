@@ -6,6 +6,7 @@
 //! in hand (its transaction commits or never started) and return.
 
 pub mod http;
+pub mod reload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub async fn run(
     store: Store,
     connectors: Vec<ConnectorJobs>,
     listener: TcpListener,
+    reload_every: Option<std::time::Duration>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
@@ -31,6 +33,13 @@ pub async fn run(
     crate::telemetry::metrics();
     tracing::info!(%addr, connectors = connectors.len(), "daemon started");
     let mut tasks = JoinSet::new();
+    if let Some(every) = reload_every {
+        let slots = connectors
+            .iter()
+            .flat_map(|c| c.jobs.iter().map(|j| j.mapping.clone()))
+            .collect();
+        tasks.spawn(reload::watch(slots, every, stop.clone()));
+    }
     for c in connectors {
         tasks.spawn(schedule_loop(store.clone(), Arc::new(c), stop.clone()));
     }

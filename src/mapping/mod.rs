@@ -10,6 +10,7 @@
 mod compile;
 pub mod expr;
 pub mod path;
+mod slot;
 pub mod spec;
 mod template;
 pub mod transform;
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::{Diagnostics, SourceFile};
 use crate::model::{Canonical, Entity, Person, WorkItem};
 use compile::FieldType;
+pub use slot::MappingSlot;
 
 /// A compiled mapping, ready to apply.
 #[derive(Debug, Clone)]

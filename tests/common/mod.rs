@@ -179,7 +179,7 @@ pub fn incident_job(manifest: &Manifest) -> SyncJob {
     SyncJob {
         connector,
         stream,
-        mapping: servicenow_mapping(),
+        mapping: switchboard::mapping::MappingSlot::new(servicenow_mapping()),
         department: manifest.header.department.clone(),
     }
 }

@@ -1,0 +1,106 @@
+//! Hot reload of mapping files: good edits take over, bad ones never do.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use switchboard::daemon::reload;
+use switchboard::mapping::{Mapping, MappingSlot};
+use switchboard::model::Canonical;
+use tokio_util::sync::CancellationToken;
+
+fn shipped_copy(dir: &Path) -> (std::path::PathBuf, String) {
+    let text =
+        std::fs::read_to_string(common::repo().join("mappings/servicenow-incident.toml")).unwrap();
+    let file = dir.join("servicenow-incident.toml");
+    std::fs::write(&file, &text).unwrap();
+    (file, text)
+}
+
+fn title_of_untitled(slot: &MappingSlot) -> String {
+    match slot
+        .current()
+        .apply(&json!({"sys_id": "1", "state": "1"}))
+        .unwrap()
+    {
+        Canonical::WorkItem(w) => w.title,
+        other => panic!("not a work item: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_good_edit_replaces_the_running_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, text) = shipped_copy(dir.path());
+    let slot = MappingSlot::new(Arc::new(Mapping::load(&file).unwrap()));
+    let mut seen = HashMap::new();
+    let before = slot.current().version.clone();
+    assert_eq!(title_of_untitled(&slot), "(no short description)");
+
+    std::fs::write(&file, text.replace("(no short description)", "(untitled)")).unwrap();
+    reload::check(&slot, &mut seen).await;
+    assert_ne!(slot.current().version, before);
+    assert_eq!(title_of_untitled(&slot), "(untitled)");
+}
+
+#[tokio::test]
+async fn a_bad_edit_keeps_the_old_version_until_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, text) = shipped_copy(dir.path());
+    let slot = MappingSlot::new(Arc::new(Mapping::load(&file).unwrap()));
+    let mut seen = HashMap::new();
+    let running = slot.current().version.clone();
+
+    for broken in [
+        text.replace("title = {", "titel = {"),
+        text.replace("\"%Y-%m-%d %H:%M:%S\"", "\"YYYY-MM-DD\""),
+        text.replace("system = \"servicenow\"", "system = \"jira\""),
+        "version = 1\n[fields\n".to_string(),
+    ] {
+        std::fs::write(&file, broken).unwrap();
+        reload::check(&slot, &mut seen).await;
+        assert_eq!(
+            slot.current().version,
+            running,
+            "a bad edit must not replace the mapping"
+        );
+        assert_eq!(title_of_untitled(&slot), "(no short description)");
+    }
+    std::fs::remove_file(&file).unwrap();
+    reload::check(&slot, &mut seen).await;
+    assert_eq!(
+        slot.current().version,
+        running,
+        "a deleted file keeps the running version"
+    );
+
+    std::fs::write(&file, text.replace("(no short description)", "(fixed)")).unwrap();
+    reload::check(&slot, &mut seen).await;
+    assert_eq!(title_of_untitled(&slot), "(fixed)");
+}
+
+#[tokio::test]
+async fn the_watch_loop_picks_up_edits_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, text) = shipped_copy(dir.path());
+    let slot = MappingSlot::new(Arc::new(Mapping::load(&file).unwrap()));
+    let stop = CancellationToken::new();
+    let watcher = tokio::spawn(reload::watch(
+        vec![slot.clone()],
+        Duration::from_millis(20),
+        stop.clone(),
+    ));
+
+    std::fs::write(&file, text.replace("(no short description)", "(watched)")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while title_of_untitled(&slot) != "(watched)" {
+        assert!(Instant::now() < deadline, "the edit was not picked up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    watcher.await.unwrap();
+}
