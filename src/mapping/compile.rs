@@ -117,8 +117,20 @@ pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping,
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
+    let exprs = rules
+        .iter()
+        .flat_map(|(_, _, r): &(Option<Target>, String, Rule)| {
+            let source = match &r.from {
+                Source::Expr(e) => Some(e),
+                _ => None,
+            };
+            source.into_iter().chain(r.when.as_ref())
+        })
+        .chain(skip_if.as_ref());
+    let cel_fields = super::expr::union_of_fields(exprs);
     Ok(Mapping {
         skip_if,
+        cel_fields,
         file: source.path.clone(),
         system: file.system,
         stream: file.stream,

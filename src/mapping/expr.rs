@@ -21,6 +21,9 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
 pub struct Expr {
     text: String,
     program: Arc<Program>,
+    /// The top-level record fields it reads (`record.impact`), or `None`
+    /// when it uses `record` some other way and needs all of it.
+    fields: Option<Vec<String>>,
 }
 
 impl Expr {
@@ -40,11 +43,16 @@ impl Expr {
         Ok(Expr {
             text: text.to_string(),
             program: Arc::new(program),
+            fields: fields_read(text),
         })
     }
 
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    pub fn fields(&self) -> Option<&[String]> {
+        self.fields.as_deref()
     }
 
     /// Evaluate to JSON.
@@ -72,16 +80,72 @@ impl Expr {
     }
 }
 
+/// Which top-level fields `text` reads as `record.<field>`; `None` if it
+/// also uses `record` in any other way (`record["x"]`, `size(record)`), in
+/// which case the whole record must be given to CEL. Converting only what
+/// is read keeps a condition on two fields from costing a 40-field copy.
+fn fields_read(text: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(RECORD) {
+        let before_ok = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+        let after = &rest[i + RECORD.len()..];
+        if !before_ok || after.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+            // Part of another identifier, such as `records` or `my_record`.
+            rest = after;
+            continue;
+        }
+        let name: String = after
+            .strip_prefix('.')?
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            return None;
+        }
+        if !fields.contains(&name) {
+            fields.push(name);
+        }
+        rest = after;
+    }
+    Some(fields)
+}
+
+/// The union of what several expressions read: `None` if any needs it all.
+pub fn union_of_fields<'a>(exprs: impl IntoIterator<Item = &'a Expr>) -> Option<Vec<String>> {
+    let mut all = Vec::new();
+    for e in exprs {
+        for f in e.fields()? {
+            if !all.contains(f) {
+                all.push(f.clone());
+            }
+        }
+    }
+    Some(all)
+}
+
 /// One record's CEL view, converted on first use.
 pub struct Scope<'r> {
     record: &'r Value,
+    /// Only these top-level fields are given to CEL; `None` gives all.
+    fields: Option<&'r [String]>,
     context: std::cell::OnceCell<Result<Context<'static, 'static>, String>>,
 }
 
 impl<'r> Scope<'r> {
+    /// A scope giving CEL the whole record.
     pub fn new(record: &'r Value) -> Self {
+        Self::with_fields(record, None)
+    }
+
+    /// A scope giving CEL only `fields` of the record (see [`union_of_fields`]).
+    pub fn with_fields(record: &'r Value, fields: Option<&'r [String]>) -> Self {
         Scope {
             record,
+            fields,
             context: std::cell::OnceCell::new(),
         }
     }
@@ -94,7 +158,17 @@ impl<'r> Scope<'r> {
         self.context
             .get_or_init(|| {
                 let mut ctx = Context::with_env(ENV.clone());
-                ctx.add_variable_from_value(RECORD, to_cel(self.record));
+                let value = match (self.fields, self.record) {
+                    (Some(fields), Value::Object(map)) => {
+                        let picked: std::collections::HashMap<String, cel::Value> = fields
+                            .iter()
+                            .filter_map(|f| map.get(f).map(|v| (f.clone(), to_cel(v))))
+                            .collect();
+                        cel::Value::Map(picked.into())
+                    }
+                    _ => to_cel(self.record),
+                };
+                ctx.add_variable_from_value(RECORD, value);
                 Ok(ctx)
             })
             .as_ref()
@@ -155,6 +229,22 @@ mod tests {
             e.contains("unknown variable `priority`") && e.contains("record.priority"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn finds_the_fields_an_expression_reads() {
+        assert_eq!(
+            fields_read("has(record.a) && record.b_2 == 'x' || records.c"),
+            Some(vec!["a".to_string(), "b_2".to_string()])
+        );
+        assert_eq!(fields_read("size(record) > 3"), None);
+        assert_eq!(fields_read("record['a'] == 1"), None);
+        // Only the fields read are given to CEL, and they behave the same.
+        let rec = json!({"impact": "1", "other": [1, 2, 3]});
+        let e = Expr::compile("record.impact == '1'").unwrap();
+        let fields = union_of_fields([&e]);
+        let scope = Scope::with_fields(&rec, fields.as_deref());
+        assert_eq!(e.eval_bool(&scope), Ok(true));
     }
 
     #[test]

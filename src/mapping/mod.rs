@@ -38,6 +38,8 @@ pub struct Mapping {
     pub version: String,
     /// Records for which this holds are not for us.
     skip_if: Option<expr::Expr>,
+    /// The record fields any CEL expression here reads (`None`: all).
+    cel_fields: Option<Vec<String>>,
     rules: Vec<(Option<Target>, String, Rule)>,
 }
 
@@ -193,9 +195,13 @@ impl Mapping {
         }
     }
 
+    fn scope<'r>(&'r self, record: &'r Value) -> expr::Scope<'r> {
+        expr::Scope::with_fields(record, self.cel_fields.as_deref())
+    }
+
     /// Map one source record.
     pub fn apply(&self, record: &Value) -> Result<Canonical, RecordError> {
-        let scope = expr::Scope::new(record);
+        let scope = self.scope(record);
         let mut out = match self.entity {
             Entity::WorkItem => Canonical::WorkItem(WorkItem::default()),
             Entity::Person => Canonical::Person(Person::default()),
@@ -315,7 +321,7 @@ impl Mapping {
     /// Per rule: what it read, and what it produced or why it failed. For
     /// `switchboard map --explain`.
     pub fn explain(&self, record: &Value) -> Vec<Explained> {
-        let scope = expr::Scope::new(record);
+        let scope = self.scope(record);
         self.rules
             .iter()
             .map(|(_, _, rule)| {
