@@ -14,18 +14,19 @@ mod slot;
 pub mod spec;
 mod template;
 pub mod transform;
+mod value;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostics, SourceFile};
 use crate::model::{Canonical, Entity, Person, WorkItem};
 use compile::FieldType;
 pub use slot::MappingSlot;
+use value::{Typed, convert, parse_time, set_attr, set_person, set_work_item, typed_to_json};
 
 /// A compiled mapping, ready to apply.
 #[derive(Debug, Clone)]
@@ -133,15 +134,6 @@ struct Rule {
     ty: FieldType,
     /// Attributes keep the JSON value as it came.
     raw: bool,
-}
-
-/// A converted field value.
-enum Typed {
-    Text(String),
-    Int(i16),
-    Time(DateTime<Utc>),
-    Bool(bool),
-    Raw(Value),
 }
 
 /// One rule's part in mapping one record.
@@ -361,139 +353,6 @@ impl Mapping {
             }),
             None => Ok(()),
         }
-    }
-}
-
-/// Check a value against a target type and convert it.
-fn convert(value: &Value, ty: FieldType) -> Result<Typed, String> {
-    match ty {
-        FieldType::Text => Ok(Typed::Text(scalar_key(value))),
-        FieldType::OneOf(allowed) => {
-            let s = scalar_key(value);
-            if allowed.contains(&s.as_str()) {
-                Ok(Typed::Text(s))
-            } else {
-                Err(format!("`{s}` is not one of: {}", allowed.join(", ")))
-            }
-        }
-        FieldType::Priority => {
-            let n = match value {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.trim().parse::<i64>().ok(),
-                _ => None,
-            };
-            match n {
-                Some(n @ 1..=4) => Ok(Typed::Int(n as i16)),
-                _ => Err(format!("priority must be 1 to 4, got {value}")),
-            }
-        }
-        FieldType::Bool => match value {
-            Value::Bool(b) => Ok(Typed::Bool(*b)),
-            Value::String(s) if matches!(s.as_str(), "true" | "1" | "yes") => Ok(Typed::Bool(true)),
-            Value::String(s) if matches!(s.as_str(), "false" | "0" | "no") => {
-                Ok(Typed::Bool(false))
-            }
-            _ => Err(format!("expected a boolean, got {value}")),
-        },
-        FieldType::Timestamp => Err("a timestamp field needs a `timestamp` format".into()),
-    }
-}
-
-fn parse_time(value: &Value, fmt: &TimeFormat) -> Result<DateTime<Utc>, String> {
-    let Some(s) = value.as_str() else {
-        return Err(format!("expected a timestamp string, got {value}"));
-    };
-    match fmt {
-        TimeFormat::Rfc3339 => DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| format!("not an RFC 3339 timestamp: {e}")),
-        // The pattern carries its own offset: honour it, then convert.
-        TimeFormat::Pattern {
-            pattern,
-            offset: true,
-            ..
-        } => DateTime::parse_from_str(s, pattern)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| format!("does not match timestamp format `{pattern}`: {e}")),
-        TimeFormat::Pattern {
-            pattern,
-            date_only,
-            zone,
-            ..
-        } => {
-            let local = if *date_only {
-                NaiveDate::parse_from_str(s, pattern)
-                    .map(|d| d.and_time(NaiveTime::MIN))
-                    .map_err(|e| format!("does not match date format `{pattern}`: {e}"))?
-            } else {
-                NaiveDateTime::parse_from_str(s, pattern)
-                    .map_err(|e| format!("does not match timestamp format `{pattern}`: {e}"))?
-            };
-            use chrono::TimeZone;
-            match zone.from_local_datetime(&local) {
-                chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-                // The hour repeated when clocks go back: the earlier reading
-                // is as good a guess as the later, and a stable one.
-                chrono::LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
-                chrono::LocalResult::None => Err(format!(
-                    "`{s}` does not exist in {zone} (clocks went forward then)"
-                )),
-            }
-        }
-    }
-}
-
-fn typed_to_json(value: Typed) -> Value {
-    match value {
-        Typed::Raw(v) => v,
-        Typed::Text(s) => Value::String(s),
-        Typed::Int(i) => Value::from(i),
-        Typed::Bool(b) => Value::Bool(b),
-        Typed::Time(t) => Value::String(t.to_rfc3339()),
-    }
-}
-
-fn set_attr(attrs: &mut Map<String, Value>, name: &str, value: Typed) {
-    attrs.insert(name.to_string(), typed_to_json(value));
-}
-
-fn set_work_item(w: &mut WorkItem, target: Target, value: Typed) {
-    use Target::*;
-    match (target, value) {
-        (Kind, Typed::Text(s)) => w.kind = s,
-        (Title, Typed::Text(s)) => w.title = s,
-        (Description, Typed::Text(s)) => w.description = Some(s),
-        (Status, Typed::Text(s)) => w.status = s,
-        (NativeStatus, Typed::Text(s)) => w.native_status = Some(s),
-        (Priority, Typed::Int(p)) => w.priority = Some(p),
-        (Requester, Typed::Text(s)) => w.requester_ref = Some(s),
-        (Department, Typed::Text(s)) => w.department = Some(s),
-        (AssigneeGroup, Typed::Text(s)) => w.assignee_group = Some(s),
-        (Service, Typed::Text(s)) => w.service = Some(s),
-        (Location, Typed::Text(s)) => w.location_ref = Some(s),
-        (ExternalUrl, Typed::Text(s)) => w.external_url = Some(s),
-        (OpenedAt, Typed::Time(t)) => w.opened_at = Some(t),
-        (UpdatedAt, Typed::Time(t)) => w.updated_at = Some(t),
-        (ResolvedAt, Typed::Time(t)) => w.resolved_at = Some(t),
-        (ClosedAt, Typed::Time(t)) => w.closed_at = Some(t),
-        (DueAt, Typed::Time(t)) => w.due_at = Some(t),
-        // compile() pairs each target with its type, so nothing else reaches here.
-        _ => {}
-    }
-}
-
-fn set_person(p: &mut Person, target: Target, value: Typed) {
-    use Target::*;
-    match (target, value) {
-        (DisplayName, Typed::Text(s)) => p.display_name = Some(s),
-        (Email, Typed::Text(s)) => p.email = Some(s),
-        (EmployeeNumber, Typed::Text(s)) => p.employee_number = Some(s),
-        (Department, Typed::Text(s)) => p.department = Some(s),
-        (OrgUnit, Typed::Text(s)) => p.org_unit_ref = Some(s),
-        (Location, Typed::Text(s)) => p.location_ref = Some(s),
-        (Manager, Typed::Text(s)) => p.manager_ref = Some(s),
-        (Active, Typed::Bool(b)) => p.active = Some(b),
-        _ => {}
     }
 }
 

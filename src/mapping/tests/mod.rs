@@ -1,7 +1,8 @@
 //! Tests for mapping files: applying the shipped ServiceNow mapping, per-record
 //! errors, value conversion, and the compile-time diagnostics admins see.
 
-use chrono::TimeZone;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Map;
 use serde_json::json;
 
 use super::*;
