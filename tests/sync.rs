@@ -37,6 +37,13 @@ fn field(rec: &Value, name: &str) -> String {
         .to_string()
 }
 
+/// The simulator's incidents in the order the manifest's query sorts them.
+fn oldest_first(sim: &ServiceNowSim) -> Vec<Value> {
+    let mut records = sim.records("incident");
+    records.sort_by_key(|r| (field(r, "sys_updated_on"), field(r, "sys_id")));
+    records
+}
+
 fn fields(pairs: &[(&str, &str)]) -> Map<String, Value> {
     pairs
         .iter()
@@ -219,11 +226,7 @@ async fn interrupted_between_pages_resumes_without_loss(backend: Backend) {
 async fn change_during_sync_is_picked_up_next_run(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let sn = sim(150).await;
-    let oldest_first = {
-        let mut r = sn.sim.records("incident");
-        r.sort_by_key(|r| (field(r, "sys_updated_on"), field(r, "sys_id")));
-        r
-    };
+    let oldest_first = oldest_first(&sn.sim);
     // After page 1 is served, agents edit two records from page 1: they move
     // to the end of the ordering and every later record shifts two places up,
     // so one record slips past the page boundary unseen in this run.
@@ -257,8 +260,7 @@ async fn change_during_sync_is_picked_up_next_run(backend: Backend) {
 async fn stop_right_after_a_shift_keeps_the_gap(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let sn = sim(150).await;
-    let mut oldest_first = sn.sim.records("incident");
-    oldest_first.sort_by_key(|r| (field(r, "sys_updated_on"), field(r, "sys_id")));
+    let oldest_first = oldest_first(&sn.sim);
     let ids = [
         field(&oldest_first[2], "sys_id"),
         field(&oldest_first[9], "sys_id"),
@@ -289,8 +291,7 @@ async fn stop_right_after_a_shift_keeps_the_gap(backend: Backend) {
 async fn deletion_during_sync_loses_nothing(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let sn = sim(150).await;
-    let mut oldest_first = sn.sim.records("incident");
-    oldest_first.sort_by_key(|r| (field(r, "sys_updated_on"), field(r, "sys_id")));
+    let oldest_first = oldest_first(&sn.sim);
     let gone = [
         field(&oldest_first[3], "sys_id"),
         field(&oldest_first[4], "sys_id"),
