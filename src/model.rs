@@ -66,6 +66,9 @@ pub struct WorkItem {
     pub due_at: Option<DateTime<Utc>>,
     /// Everything the model has no column for.
     pub attributes: serde_json::Map<String, Value>,
+    /// Confidentiality class of each classified field that holds a value,
+    /// e.g. `{"description": "hr", "attributes.salary": "finance"}`.
+    pub classified: serde_json::Map<String, Value>,
 }
 
 /// A person known to any system: employee, requester, agent.
@@ -80,6 +83,8 @@ pub struct Person {
     pub manager_ref: Option<String>,
     pub active: Option<bool>,
     pub attributes: serde_json::Map<String, Value>,
+    /// See [`WorkItem::classified`].
+    pub classified: serde_json::Map<String, Value>,
 }
 
 /// One mapped record, ready for the store.

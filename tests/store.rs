@@ -178,6 +178,32 @@ async fn quarantine_counts_attempts_and_clears_on_success(backend: Backend) {
     assert_eq!(s.count(CountedTable::WorkItems).await.unwrap(), 2);
 }
 
+async fn classified_fields_are_stored(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let s = &ts.store;
+    let mut record = item("1", "open", "Leave request");
+    if let Ok(Canonical::WorkItem(w)) = &mut record.outcome {
+        w.classified.insert("description".into(), json!("hr"));
+    }
+    s.apply_page(page(vec![record], None)).await.unwrap();
+    let w = s
+        .work_item_summary("sn", "incident", "1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.classified.0, json!({"description": "hr"}));
+    let plain = s
+        .apply_page(page(vec![item("2", "open", "Printer")], None))
+        .await;
+    assert!(plain.is_ok());
+    let w = s
+        .work_item_summary("sn", "incident", "2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.classified.0, json!({}));
+}
+
 async fn people_are_upserted(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let s = &ts.store;
@@ -231,6 +257,7 @@ on_every_backend!(
     duplicate_keys_in_one_page_keep_the_last,
     quarantine_counts_attempts_and_clears_on_success,
     people_are_upserted,
+    classified_fields_are_stored,
     ready_after_migrations_and_status_counts,
 );
 

@@ -280,10 +280,24 @@ fn compile_rule(
             }
         }
     }
+    let class = rule.confidential.as_ref().and_then(|c| {
+        let valid = !c.is_empty()
+            && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-');
+        if valid {
+            Some(c.clone())
+        } else {
+            errors.push(source.error_at_key(
+                &format!("{key}.confidential"),
+                format!("`{c}` is not a class name; use lower-case letters, digits, `-` or `_`, e.g. `hr`"),
+            ));
+            None
+        }
+    });
     if errors.len() > before {
         return None;
     }
     Some(Rule {
+        class,
         key: key.to_string(),
         from,
         when,

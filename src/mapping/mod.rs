@@ -134,6 +134,8 @@ struct Rule {
     ty: FieldType,
     /// Attributes keep the JSON value as it came.
     raw: bool,
+    /// Confidentiality class of the field this rule fills.
+    class: Option<String>,
 }
 
 /// One rule's part in mapping one record.
@@ -201,6 +203,17 @@ impl Mapping {
         for (target, name, rule) in &self.rules {
             let value = self.eval(rule, &scope)?;
             let Some(value) = value else { continue };
+            if let Some(class) = &rule.class {
+                let classified = match &mut out {
+                    Canonical::WorkItem(w) => &mut w.classified,
+                    Canonical::Person(p) => &mut p.classified,
+                };
+                let field = match target {
+                    None => format!("attributes.{name}"),
+                    Some(_) => name.clone(),
+                };
+                classified.insert(field, Value::String(class.clone()));
+            }
             match (target, &mut out) {
                 (None, Canonical::WorkItem(w)) => set_attr(&mut w.attributes, name, value),
                 (None, Canonical::Person(p)) => set_attr(&mut p.attributes, name, value),

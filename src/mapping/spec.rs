@@ -69,6 +69,9 @@ pub struct FieldRule {
     /// Parse a timestamp: a chrono format such as `%Y-%m-%d %H:%M:%S` (read
     /// as UTC), or `rfc3339`.
     pub timestamp: Option<String>,
+    /// A confidentiality class, e.g. `hr`: the field is recorded as
+    /// classified, so only audiences cleared for the class receive it.
+    pub confidential: Option<String>,
     /// The time zone of timestamps whose format has no offset, e.g.
     /// `Europe/Amsterdam` (IANA names). Default: UTC.
     pub timezone: Option<String>,

@@ -154,7 +154,8 @@ const SOURCE_RECORD_CONFLICT: &str = " ON CONFLICT (source_system, source_stream
 
 const WORK_ITEM_COLUMNS: &str = "source_system, source_stream, external_id, external_url, kind, title, \
     description, status, native_status, priority, requester_ref, department, assignee_group, service, \
-    location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, attributes, mapping_version, synced_at";
+    location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, attributes, classified, \
+    mapping_version, synced_at";
 
 const WORK_ITEM_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     external_url = excluded.external_url, kind = excluded.kind, title = excluded.title, \
@@ -163,17 +164,17 @@ const WORK_ITEM_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, ex
     assignee_group = excluded.assignee_group, service = excluded.service, location_ref = excluded.location_ref, \
     opened_at = excluded.opened_at, updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, \
     closed_at = excluded.closed_at, due_at = excluded.due_at, attributes = excluded.attributes, \
-    mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+    classified = excluded.classified, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
 
 const PERSON_COLUMNS: &str = "source_system, source_stream, external_id, display_name, email, \
     employee_number, department, org_unit_ref, location_ref, manager_ref, active, attributes, \
-    mapping_version, synced_at";
+    classified, mapping_version, synced_at";
 
 const PERSON_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     display_name = excluded.display_name, email = excluded.email, employee_number = excluded.employee_number, \
     department = excluded.department, org_unit_ref = excluded.org_unit_ref, location_ref = excluded.location_ref, \
     manager_ref = excluded.manager_ref, active = excluded.active, attributes = excluded.attributes, \
-    mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+    classified = excluded.classified, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
 
 const QUARANTINE_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     reason = excluded.reason, payload = excluded.payload, mapping_version = excluded.mapping_version, \

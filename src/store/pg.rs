@@ -87,17 +87,18 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
             w.iter().map(|(_, w)| f(w)).collect()
         };
         let attributes: Vec<String> = w.iter().map(|(_, w)| json(&w.attributes)).collect();
+        let classified: Vec<String> = w.iter().map(|(_, w)| json(&w.classified)).collect();
         sqlx::query(&format!(
             "INSERT INTO work_items ({}) \
              SELECT $1, $2, u.id, u.url, u.kind, u.title, u.description, u.status, u.native_status, u.priority, \
                     u.requester_ref, u.department, u.assignee_group, u.service, u.location_ref, u.opened_at, \
-                    u.updated_at, u.resolved_at, u.closed_at, u.due_at, u.attributes::jsonb, $3, $4 \
+                    u.updated_at, u.resolved_at, u.closed_at, u.due_at, u.attributes::jsonb, u.classified::jsonb, $3, $4 \
              FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                          $12::int2[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
                          $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], \
-                         $22::timestamptz[], $23::text[]) \
+                         $22::timestamptz[], $23::text[], $24::text[]) \
                AS u(id, url, kind, title, description, status, native_status, priority, requester_ref, department, \
-                    assignee_group, service, location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, attributes){}",
+                    assignee_group, service, location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, attributes, classified){}",
             super::WORK_ITEM_COLUMNS,
             super::WORK_ITEM_CONFLICT
         ))
@@ -124,6 +125,7 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
         .bind(times(|w| w.closed_at))
         .bind(times(|w| w.due_at))
         .bind(&attributes)
+        .bind(&classified)
         .execute(&mut *tx)
         .await?;
     }
@@ -132,13 +134,14 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
         let ids: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
         let active: Vec<Option<bool>> = p.iter().map(|(_, p)| p.active).collect();
         let attributes: Vec<String> = p.iter().map(|(_, p)| json(&p.attributes)).collect();
+        let classified: Vec<String> = p.iter().map(|(_, p)| json(&p.classified)).collect();
         sqlx::query(&format!(
             "INSERT INTO people ({}) \
              SELECT $1, $2, u.id, u.display_name, u.email, u.employee_number, u.department, u.org_unit_ref, \
-                    u.location_ref, u.manager_ref, u.active, u.attributes::jsonb, $3, $4 \
+                    u.location_ref, u.manager_ref, u.active, u.attributes::jsonb, u.classified::jsonb, $3, $4 \
              FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-                         $12::text[], $13::bool[], $14::text[]) \
-               AS u(id, display_name, email, employee_number, department, org_unit_ref, location_ref, manager_ref, active, attributes){}",
+                         $12::text[], $13::bool[], $14::text[], $15::text[]) \
+               AS u(id, display_name, email, employee_number, department, org_unit_ref, location_ref, manager_ref, active, attributes, classified){}",
             super::PERSON_COLUMNS,
             super::PERSON_CONFLICT
         ))
@@ -156,6 +159,7 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
         .bind(texts(p, |(_, p)| p.manager_ref.as_ref()))
         .bind(&active)
         .bind(&attributes)
+        .bind(&classified)
         .execute(&mut *tx)
         .await?;
     }

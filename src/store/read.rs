@@ -132,7 +132,7 @@ impl Store {
     ) -> Result<Option<WorkItemSummary>, StoreError> {
         Ok(on_pool!(self, |pool| {
             let mut qb = QueryBuilder::new(
-                "SELECT title, status, native_status, priority, requester_ref, department, mapping_version \
+                "SELECT title, status, native_status, priority, requester_ref, department, mapping_version, classified \
                  FROM work_items WHERE source_system = ",
             );
             qb.push_bind(system)
@@ -153,7 +153,7 @@ pub enum CountedTable {
     Quarantine,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct WorkItemSummary {
     pub title: String,
     pub status: String,
@@ -162,4 +162,6 @@ pub struct WorkItemSummary {
     pub requester_ref: Option<String>,
     pub department: Option<String>,
     pub mapping_version: String,
+    /// `{field: class}` for the classified fields that hold a value.
+    pub classified: sqlx::types::Json<serde_json::Value>,
 }

@@ -85,6 +85,7 @@ pub(super) async fn write(
                 .push_bind(w.closed_at)
                 .push_bind(w.due_at)
                 .push_bind(Json(&w.attributes))
+                .push_bind(Json(&w.classified))
                 .push_bind(version)
                 .push_bind(now);
         });
@@ -107,6 +108,7 @@ pub(super) async fn write(
                 .push_bind(&p.manager_ref)
                 .push_bind(p.active)
                 .push_bind(Json(&p.attributes))
+                .push_bind(Json(&p.classified))
                 .push_bind(version)
                 .push_bind(now);
         });

@@ -166,3 +166,38 @@ fn bad_cel_is_located() {
             .starts_with("`fields.status`")
     );
 }
+
+#[test]
+fn confidential_fields_are_recorded_when_they_hold_a_value() {
+    let m = mapping(&work_item_mapping(
+        "description = { path = \"d\", confidential = \"hr\" }",
+        "[attributes]\nsalary = { path = \"salary\", confidential = \"finance\" }\nnote = { path = \"note\" }\n",
+    ));
+    let w = work_item(
+        m.apply(&json!({"t": "x", "d": "medical leave", "salary": 5000, "note": "n"}))
+            .expect("maps"),
+    );
+    assert_eq!(
+        Value::Object(w.classified),
+        json!({"description": "hr", "attributes.salary": "finance"})
+    );
+    // An empty classified field has nothing to protect and is not listed.
+    let w = work_item(m.apply(&json!({"t": "x", "salary": 1})).expect("maps"));
+    assert_eq!(
+        Value::Object(w.classified),
+        json!({"attributes.salary": "finance"})
+    );
+}
+
+#[test]
+fn bad_class_name_is_located() {
+    let text = work_item_mapping(
+        "description = { path = \"d\", confidential = \"Human Resources\" }",
+        "",
+    );
+    let d = diag_with(&diagnostics(&text), "is not a class name").clone();
+    assert!(
+        d.message.starts_with("`fields.description.confidential`"),
+        "{d}"
+    );
+}

@@ -92,6 +92,7 @@ fn shipped_mapping_maps_in_progress_servicenow_incident_exactly() {
         closed_at: None,
         due_at: None,
         attributes,
+        classified: Map::new(),
     });
     assert_eq!(got, expected);
 }
