@@ -434,3 +434,55 @@ async fn cursor_token_without_size_param_sends_only_token() {
         .expect("page");
     assert_eq!(hits(&log)[0].query, query_of(&[("page_token", "abc")]));
 }
+
+#[tokio::test]
+async fn next_link_to_another_origin_is_refused() {
+    let (base, log) = mock(|_: &Hit| {
+        (
+            [(
+                header::LINK,
+                "<https://elsewhere.example/steal?page=2>; rel=\"next\"",
+            )],
+            axum::Json(json!([{"id": "1"}])),
+        )
+            .into_response()
+    })
+    .await;
+    let stream = "name = \"items\"\npath = \"/api/items\"\nkey = \"id\"\n\n[streams.pagination]\ntype = \"next_link\"\n";
+    let conn = connect(&mock_manifest(&base, stream));
+    let err = conn.fetch_page("items", None, None).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Shape { .. }), "{err:?}");
+    assert!(err.to_string().contains("leaves"), "{err}");
+    assert_eq!(hits(&log).len(), 1, "the foreign link is never requested");
+}
+
+#[tokio::test]
+async fn offset_paging_trusts_total_count_over_a_capped_page() {
+    // The server caps pages at 2 although we ask for 5, and says 5 match.
+    let (base, log) = mock(|hit: &Hit| {
+        let offset: usize = hit.q("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+        let ids: Vec<Value> = (offset..(offset + 2).min(5))
+            .map(|i| json!({"id": i.to_string()}))
+            .collect();
+        ([("x-total-count", "5")], axum::Json(json!(ids))).into_response()
+    })
+    .await;
+    let stream = "name = \"items\"\npath = \"/items\"\nkey = \"id\"\n\n[streams.pagination]\ntype = \"offset\"\nlimit_param = \"limit\"\noffset_param = \"offset\"\npage_size = 5\n";
+    let conn = connect(&mock_manifest(&base, stream));
+    let mut token = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = conn
+            .fetch_page("items", None, token.as_ref())
+            .await
+            .expect("page");
+        seen.extend(keys(&page));
+        token = page.next;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, some(&["0", "1", "2", "3", "4"]));
+    // Pages of two that overlap by one bring one new record each.
+    assert_eq!(hits(&log).len(), 4);
+}

@@ -374,3 +374,27 @@ async fn servicenow_next_link_follows_link_header() {
         );
     }
 }
+
+#[tokio::test]
+async fn offset_page_after_a_change_to_an_earlier_page_is_flagged_shifted() {
+    let h = sim(25).await;
+    let conn = servicenow(&h, &servicenow_text(10, ""), "sim-password");
+    let p1 = conn
+        .fetch_page("incident", Some(FROM), None)
+        .await
+        .expect("page 1");
+    // Two records of page 1 change: they move to the end, the rest moves up two places.
+    for r in &p1.records[..2] {
+        let id = r.key.clone().expect("key");
+        let mut fields = serde_json::Map::new();
+        fields.insert("state".into(), json!("2"));
+        assert!(h.sim.update("incident", &id, fields));
+    }
+    let p2 = conn
+        .fetch_page("incident", Some(FROM), p1.next.as_ref())
+        .await
+        .expect("page 2");
+    assert!(p2.shifted, "the re-read record is no longer where it was");
+    // Not re-reading it means its slot holds a record we have not seen: keep it.
+    assert_eq!(p2.records.len(), 10);
+}
