@@ -37,6 +37,19 @@ fn field(rec: &Value, name: &str) -> String {
         .to_string()
 }
 
+/// Run a sync that is told to stop as soon as page `pages` is committed.
+async fn sync_stopping_after(job: &SyncJob, ts: &TestStore, pages: usize) -> SyncReport {
+    let stop = CancellationToken::new();
+    let stop_at = |_: &SyncJob, r: &SyncReport| {
+        if r.pages == pages {
+            stop.cancel();
+        }
+    };
+    job.run(&ts.store, &stop, &stop_at)
+        .await
+        .expect("sync succeeds")
+}
+
 /// The simulator's incidents in the order the manifest's query sorts them.
 fn oldest_first(sim: &ServiceNowSim) -> Vec<Value> {
     let mut records = sim.records("incident");
@@ -202,13 +215,7 @@ async fn interrupted_between_pages_resumes_without_loss(backend: Backend) {
         );
     }
     let job = incident_job(&servicenow_manifest(&sn.base_url, &[PAGE_50]));
-    let stop = CancellationToken::new();
-    let stop_after_two = |_: &SyncJob, r: &SyncReport| {
-        if r.pages == 2 {
-            stop.cancel();
-        }
-    };
-    let first = job.run(&ts.store, &stop, &stop_after_two).await.unwrap();
+    let first = sync_stopping_after(&job, &ts, 2).await;
     assert!(first.interrupted);
     assert_eq!(first.pages, 2);
     // Page 2 re-reads page 1's last record, so it brings 49 new ones.
@@ -276,13 +283,7 @@ async fn stop_right_after_a_shift_keeps_the_gap(backend: Backend) {
     let job = incident_job(&servicenow_manifest(&sn.base_url, &[PAGE_50]));
     // Stop as soon as the page that noticed the shift is committed: the
     // cursor committed with it must already sit before the gap.
-    let stop = CancellationToken::new();
-    let stop_after_two = |_: &SyncJob, r: &SyncReport| {
-        if r.pages == 2 {
-            stop.cancel();
-        }
-    };
-    let first = job.run(&ts.store, &stop, &stop_after_two).await.unwrap();
+    let first = sync_stopping_after(&job, &ts, 2).await;
     assert!(first.interrupted);
     sync(&job, &ts).await;
     assert_store_matches_sim(&ts, &sn.sim).await;

@@ -42,8 +42,6 @@ pub const KINDS: &[Kind] = &[Kind {
 
 /// A kind's validated settings, before any IO.
 pub trait ConnectorConfig: Debug + Send + Sync {
-    /// Keys this kind reads at the top level of a manifest (for "did you mean").
-    fn keys(&self) -> &'static [&'static str];
     fn streams(&self) -> Vec<StreamSpec>;
     /// Apply the environment's overrides from `switchboard.toml`.
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String>;

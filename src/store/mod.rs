@@ -38,13 +38,6 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
-/// Which database engine a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
 /// A connection pool to one of the two backends.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -102,13 +95,6 @@ impl Store {
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
             Err(StoreError::UnsupportedUrl(format!("{scheme}:…")))
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Store::Postgres(_) => Backend::Postgres,
-            Store::Sqlite(_) => Backend::Sqlite,
         }
     }
 

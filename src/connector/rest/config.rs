@@ -6,9 +6,6 @@ use serde::Deserialize;
 
 use crate::config::SecretRef;
 
-/// Top-level keys a `rest` manifest adds to the common header.
-pub const KEYS: &[&str] = &["base_url", "http", "auth", "streams"];
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestConfig {

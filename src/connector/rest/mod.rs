@@ -121,10 +121,6 @@ fn stream_spec(s: &StreamConfig) -> StreamSpec {
 }
 
 impl ConnectorConfig for RestConfig {
-    fn keys(&self) -> &'static [&'static str] {
-        config::KEYS
-    }
-
     fn streams(&self) -> Vec<StreamSpec> {
         self.streams.iter().map(stream_spec).collect()
     }
