@@ -14,15 +14,17 @@ use serde_json::Value;
 pub enum Entity {
     WorkItem,
     Person,
+    OrgUnit,
 }
 
 impl Entity {
-    pub const ALL: &'static [&'static str] = &["work_item", "person"];
+    pub const ALL: &'static [&'static str] = &["work_item", "person", "org_unit"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::WorkItem => "work_item",
             Entity::Person => "person",
+            Entity::OrgUnit => "org_unit",
         }
     }
 }
@@ -54,6 +56,9 @@ pub struct WorkItem {
     pub priority: Option<i16>,
     /// The requester's id in the source system.
     pub requester_ref: Option<String>,
+    /// The canonical person the requester lookup resolved to (`people.id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<i64>,
     pub department: Option<String>,
     pub assignee_group: Option<String>,
     pub service: Option<String>,
@@ -69,6 +74,105 @@ pub struct WorkItem {
     /// Confidentiality class of each classified field that holds a value,
     /// e.g. `{"description": "hr", "attributes.salary": "finance"}`.
     pub classified: serde_json::Map<String, Value>,
+    /// Comments and status changes carried inside the source record.
+    /// `None` when the mapping has no activity children: the stored
+    /// activities are then left alone. `Some` replaces this source's
+    /// activities of the item with exactly these.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activities: Option<Vec<Activity>>,
+    /// References the store resolves per page (see [`Lookup`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<Lookup>,
+}
+
+pub const ACTIVITY_KINDS: &[&str] = &["comment", "status_change"];
+
+/// Something that happened on a work item: a comment or a status change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Activity {
+    /// Unique among the item's activities from its source: the source's own
+    /// id for the comment, or the element's position in the array.
+    pub key: String,
+    /// One of [`ACTIVITY_KINDS`].
+    pub kind: String,
+    pub author_ref: Option<String>,
+    pub body: Option<String>,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// A department, team or cost centre, from HR or ERP.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OrgUnit {
+    pub name: String,
+    /// The code other systems use to refer to it, e.g. a cost-centre code.
+    pub code: Option<String>,
+    pub parent_ref: Option<String>,
+    /// Resolved by lookup (`org_units.id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    pub attributes: serde_json::Map<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<Lookup>,
+}
+
+/// Entities a lookup can resolve to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupEntity {
+    Person,
+    OrgUnit,
+}
+
+/// The canonical column a lookup matches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupKey {
+    /// Case-insensitive.
+    Email,
+    EmployeeNumber,
+    Code,
+    /// The record's id in its own system.
+    ExternalId,
+}
+
+/// What to do when a lookup finds nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnMissing {
+    /// The record goes to quarantine; it is retried when it next changes
+    /// or the mapping is edited.
+    Error,
+    /// The reference stays empty.
+    Null,
+    /// A placeholder is created, holding only the key, and referenced. A
+    /// real record arriving later with the same key takes its place.
+    Placeholder,
+}
+
+/// Which reference of the record a lookup fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupSlot {
+    Requester,
+    Manager,
+    OrgUnit,
+    Parent,
+}
+
+/// A reference to resolve against the store: "the person whose email is
+/// `value`". Mapping emits these; the store resolves a whole page's worth in
+/// one query per kind and sets the record's `*_id` field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Lookup {
+    /// The rule, for messages: `fields.requester`.
+    pub rule: String,
+    pub slot: LookupSlot,
+    pub entity: LookupEntity,
+    pub by: LookupKey,
+    pub value: String,
+    pub on_missing: OnMissing,
 }
 
 /// A person known to any system: employee, requester, agent.
@@ -79,12 +183,20 @@ pub struct Person {
     pub employee_number: Option<String>,
     pub department: Option<String>,
     pub org_unit_ref: Option<String>,
+    /// Resolved by lookup (`org_units.id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_unit_id: Option<i64>,
     pub location_ref: Option<String>,
     pub manager_ref: Option<String>,
+    /// Resolved by lookup (`people.id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_id: Option<i64>,
     pub active: Option<bool>,
     pub attributes: serde_json::Map<String, Value>,
     /// See [`WorkItem::classified`].
     pub classified: serde_json::Map<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<Lookup>,
 }
 
 /// One mapped record, ready for the store.
@@ -93,4 +205,15 @@ pub struct Person {
 pub enum Canonical {
     WorkItem(WorkItem),
     Person(Person),
+    OrgUnit(OrgUnit),
+}
+
+impl Canonical {
+    pub fn lookups(&self) -> &[Lookup] {
+        match self {
+            Canonical::WorkItem(w) => &w.lookups,
+            Canonical::Person(p) => &p.lookups,
+            Canonical::OrgUnit(o) => &o.lookups,
+        }
+    }
 }

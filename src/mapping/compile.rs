@@ -3,107 +3,35 @@
 //! Pure: no IO. Every problem is reported at the key that causes it, and all
 //! problems of a file are reported together.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
 use serde_json::Value;
 
+use super::children::{Children, Into};
 use super::expr::Expr;
 use super::path::Path;
-use super::spec::{FieldRule, MAP_DEFAULT_KEY, MappingFile};
+use super::rule::{LookupPlan, Rule, Source, TimeFormat, ValueMap};
+use super::spec::{ChildrenSpec, FieldRule, LookupSpec, MAP_DEFAULT_KEY, MappingFile};
+use super::target::{FieldType, Shape, Target, lookup_of};
 use super::transform::Transform;
-use super::{Mapping, Rule, Source, Target, TimeFormat, ValueMap};
+use super::{Mapping, RuleSet};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
-use crate::model::{Entity, WORK_ITEM_KINDS, WORK_ITEM_STATUSES};
-
-/// What kind of value a target field holds, for checking constants and maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum FieldType {
-    Text,
-    Priority,
-    Timestamp,
-    Bool,
-    OneOf(&'static [&'static str]),
-}
-
-/// Every canonical field a mapping may fill, with its type and whether it is required.
-fn targets(entity: Entity) -> &'static [(&'static str, Target, FieldType, bool)] {
-    use FieldType::*;
-    use Target::*;
-    match entity {
-        Entity::WorkItem => &[
-            ("kind", Kind, OneOf(WORK_ITEM_KINDS), true),
-            ("title", Title, Text, true),
-            ("description", Description, Text, false),
-            ("status", Status, OneOf(WORK_ITEM_STATUSES), true),
-            ("native_status", NativeStatus, Text, false),
-            ("priority", Target::Priority, FieldType::Priority, false),
-            ("requester", Requester, Text, false),
-            ("department", Department, Text, false),
-            ("assignee_group", AssigneeGroup, Text, false),
-            ("service", Service, Text, false),
-            ("location", Location, Text, false),
-            ("external_url", ExternalUrl, Text, false),
-            ("opened_at", OpenedAt, Timestamp, false),
-            ("updated_at", UpdatedAt, Timestamp, false),
-            ("resolved_at", ResolvedAt, Timestamp, false),
-            ("closed_at", ClosedAt, Timestamp, false),
-            ("due_at", DueAt, Timestamp, false),
-        ],
-        Entity::Person => &[
-            ("display_name", DisplayName, Text, false),
-            ("email", Email, Text, false),
-            ("employee_number", EmployeeNumber, Text, false),
-            ("department", Department, Text, false),
-            ("org_unit", OrgUnit, Text, false),
-            ("location", Location, Text, false),
-            ("manager", Manager, Text, false),
-            ("active", Active, Bool, false),
-        ],
-    }
-}
+use crate::model::Entity;
 
 pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping, Diagnostics> {
     let mut errors = Vec::new();
-    let known = targets(file.entity);
     let maps = compile_maps(source, &file, &mut errors);
-
-    let mut rules = Vec::new();
-    for (name, rule) in &file.fields {
-        let Some((_, target, ty, _)) = known.iter().find(|(n, ..)| n == name) else {
-            let names: Vec<String> = known.iter().map(|(n, ..)| n.to_string()).collect();
-            let mut d = source.error_at_key(
-                &format!("fields.{name}"),
-                format!("`{}` has no field `{name}`", file.entity.as_str()),
-            );
-            d.hint = suggest(name, &names)
-                .map(|s| format!("did you mean `{s}`?"))
-                .or_else(|| Some(format!("fields are: {}", names.join(", "))));
-            errors.push(d);
-            continue;
-        };
-        let key = format!("fields.{name}");
-        if let Some(rule) = compile_rule(source, &key, rule, Some(*ty), &maps, &mut errors) {
-            rules.push((Some(*target), name.clone(), rule));
-        }
-    }
+    let shape = Shape::Entity(file.entity);
+    let mut rules = compile_rules(source, shape, "fields", &file.fields, &maps, &mut errors);
     for (name, rule) in &file.attributes {
         let key = format!("attributes.{name}");
-        if let Some(rule) = compile_rule(source, &key, rule, None, &maps, &mut errors) {
-            rules.push((None, name.clone(), rule));
+        if let Some(rule) = compile_rule(source, &key, name, rule, None, &maps, &mut errors) {
+            rules.push(rule);
         }
     }
-    for (name, _, _, required) in known {
-        if *required && !file.fields.contains_key(*name) {
-            errors.push(source.error_at_key(
-                "fields",
-                format!(
-                    "`{}` requires field `{name}`; add `{name} = {{ path = \"…\" }}` or `{{ const = … }}`",
-                    file.entity.as_str()
-                ),
-            ));
-        }
-    }
+    require_fields(source, shape, "fields", &file.fields, &mut errors);
+    check_owns(source, &file, &mut errors);
     let skip_if = file
         .skip_if
         .as_ref()
@@ -114,29 +42,185 @@ pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping,
                 None
             }
         });
+    let children = file
+        .children
+        .iter()
+        .filter_map(|(name, spec)| compile_children(source, &file, name, spec, &maps, &mut errors))
+        .collect();
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
+    Ok(Mapping {
+        root: rule_set(shape, rules, skip_if.as_ref()),
+        skip_if,
+        children,
+        owns: file.owns,
+        file: source.path.clone(),
+        system: file.system,
+        stream: file.stream,
+        entity: file.entity,
+        version: super::content_version(&source.text),
+    })
+}
+
+/// A rule set, knowing which record fields its CEL expressions read.
+fn rule_set(shape: Shape, rules: Vec<Rule>, extra: Option<&Expr>) -> RuleSet {
     let exprs = rules
         .iter()
-        .flat_map(|(_, _, r): &(Option<Target>, String, Rule)| {
+        .flat_map(|r| {
             let source = match &r.from {
                 Source::Expr(e) => Some(e),
                 _ => None,
             };
             source.into_iter().chain(r.when.as_ref())
         })
-        .chain(skip_if.as_ref());
+        .chain(extra);
     let cel_fields = super::expr::union_of_fields(exprs);
-    Ok(Mapping {
-        skip_if,
-        cel_fields,
-        file: source.path.clone(),
-        system: file.system,
-        stream: file.stream,
-        entity: file.entity,
-        version: super::content_version(&source.text),
+    RuleSet {
+        shape,
         rules,
+        cel_fields,
+    }
+}
+
+/// Compile `[<prefix>]` rules for the fields of `shape`; for an object
+/// shape every name is free.
+fn compile_rules(
+    source: &SourceFile,
+    shape: Shape,
+    prefix: &str,
+    fields: &BTreeMap<String, FieldRule>,
+    maps: &HashMap<String, ValueMap>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Rule> {
+    let known = shape.fields();
+    let mut rules = Vec::new();
+    for (name, rule) in fields {
+        let key = format!("{prefix}.{name}");
+        let typed = if shape == Shape::Object {
+            None
+        } else {
+            let Some((_, target, ty, _)) = known.iter().find(|(n, ..)| n == name) else {
+                let names: Vec<String> = known.iter().map(|(n, ..)| n.to_string()).collect();
+                let mut d =
+                    source.error_at_key(&key, format!("`{}` has no field `{name}`", shape.name()));
+                d.hint = suggest(name, &names)
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| Some(format!("fields are: {}", names.join(", "))));
+                errors.push(d);
+                continue;
+            };
+            Some((*target, *ty))
+        };
+        if let Some(rule) = compile_rule(source, &key, name, rule, typed, maps, errors) {
+            rules.push(rule);
+        }
+    }
+    rules
+}
+
+fn require_fields(
+    source: &SourceFile,
+    shape: Shape,
+    prefix: &str,
+    fields: &BTreeMap<String, FieldRule>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for (name, _, _, required) in shape.fields() {
+        if *required && !fields.contains_key(*name) {
+            errors.push(source.error_at_key(
+                prefix,
+                format!(
+                    "`{}` requires field `{name}`; add `{name} = {{ path = \"…\" }}` or `{{ const = … }}`",
+                    shape.name()
+                ),
+            ));
+        }
+    }
+}
+
+/// `owns` names canonical fields of the entity, each once.
+fn check_owns(source: &SourceFile, file: &MappingFile, errors: &mut Vec<Diagnostic>) {
+    let names: Vec<String> = Shape::Entity(file.entity)
+        .fields()
+        .iter()
+        .map(|(n, ..)| n.to_string())
+        .collect();
+    for (i, owned) in file.owns.iter().enumerate() {
+        let key = format!("owns.{i}");
+        if !names.contains(owned) {
+            let mut d = source.error_at_key(
+                &key,
+                format!("`{}` has no field `{owned}` to own", file.entity.as_str()),
+            );
+            d.hint = suggest(owned, &names)
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some(format!("fields are: {}", names.join(", "))));
+            errors.push(d);
+        } else if file.owns[..i].contains(owned) {
+            errors.push(source.error_at_key(&key, format!("`{owned}` is listed twice")));
+        }
+    }
+}
+
+fn compile_children(
+    source: &SourceFile,
+    file: &MappingFile,
+    name: &str,
+    spec: &ChildrenSpec,
+    maps: &HashMap<String, ValueMap>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Children> {
+    let key = format!("children.{name}");
+    let before = errors.len();
+    let each = Path::parse(&spec.each)
+        .map_err(|m| errors.push(source.error_at_key(&format!("{key}.each"), m)))
+        .ok();
+    let into = match spec.into.as_str() {
+        "activities" if file.entity == Entity::WorkItem => Some(Into::Activities),
+        "activities" => {
+            errors.push(source.error_at_key(
+                &format!("{key}.into"),
+                format!(
+                    "only work items have activities; map the elements of a {} into `attributes.<name>`",
+                    file.entity.as_str()
+                ),
+            ));
+            None
+        }
+        other => match other.strip_prefix("attributes.") {
+            Some(attr) if !attr.is_empty() && !attr.contains('.') => {
+                Some(Into::Attribute(attr.to_string()))
+            }
+            _ => {
+                errors.push(source.error_at_key(
+                    &format!("{key}.into"),
+                    format!("`{other}`: use `activities` or `attributes.<name>`"),
+                ));
+                None
+            }
+        },
+    };
+    // With a mistyped `into` (`activity`), still check the rules as the
+    // admin most likely meant them.
+    let shape = match &into {
+        Some(Into::Attribute(_)) => Shape::Object,
+        None if spec.into.starts_with("attributes") => Shape::Object,
+        _ => Shape::Activity,
+    };
+    let prefix = format!("{key}.fields");
+    let rules = compile_rules(source, shape, &prefix, &spec.fields, maps, errors);
+    if spec.fields.is_empty() {
+        errors.push(source.error_at_key(&key, "give the element's rules under `fields`"));
+    }
+    require_fields(source, shape, &prefix, &spec.fields, errors);
+    if errors.len() > before {
+        return None;
+    }
+    Some(Children {
+        each: each?,
+        into: into?,
+        rules: rule_set(shape, rules, None),
     })
 }
 
@@ -176,12 +260,18 @@ fn compile_maps(
 fn compile_rule(
     source: &SourceFile,
     key: &str,
+    name: &str,
     rule: &FieldRule,
-    ty: Option<FieldType>,
+    typed: Option<(Target, FieldType)>,
     maps: &HashMap<String, ValueMap>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
     let before = errors.len();
+    let ty = typed.map(|(_, ty)| ty);
+    let lookup = rule
+        .lookup
+        .as_ref()
+        .and_then(|spec| compile_lookup(source, key, spec, typed.map(|(t, _)| t), errors));
     let from = match compile_source(rule) {
         Ok(from) => from,
         Err(message) => {
@@ -271,9 +361,9 @@ fn compile_rule(
                 continue;
             }
             let checked = match (ty, &timestamp) {
-                (FieldType::Timestamp, Some(fmt)) => super::parse_time(v, fmt).map(|_| ()),
+                (FieldType::Timestamp, Some(fmt)) => super::value::parse_time(v, fmt).map(|_| ()),
                 (FieldType::Timestamp, None) => Ok(()), // reported above
-                _ => super::convert(v, ty).map(|_| ()),
+                _ => super::value::convert(v, ty).map(|_| ()),
             };
             if let Err(e) = checked {
                 errors.push(source.error_at_key(key, format!("{what} {v}: {e}")));
@@ -298,6 +388,9 @@ fn compile_rule(
     }
     Some(Rule {
         class,
+        lookup,
+        target: typed.map(|(t, _)| t),
+        name: name.to_string(),
         key: key.to_string(),
         from,
         when,
@@ -308,6 +401,49 @@ fn compile_rule(
         ty: ty.unwrap_or(FieldType::Text),
         raw: ty.is_none(),
     })
+}
+
+fn compile_lookup(
+    source: &SourceFile,
+    key: &str,
+    spec: &LookupSpec,
+    target: Option<Target>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<LookupPlan> {
+    let Some((slot, entity, keys)) = target.and_then(lookup_of) else {
+        errors.push(source.error_at_key(
+            &format!("{key}.lookup"),
+            "only reference fields take a lookup: a work item's `requester`, a person's `manager` or `org_unit`, an org unit's `parent`",
+        ));
+        return None;
+    };
+    if !keys.contains(&spec.by) {
+        let names: Vec<String> = keys.iter().map(|k| json_name(k)).collect();
+        errors.push(source.error_at_key(
+            &format!("{key}.lookup.by"),
+            format!(
+                "cannot look up {} by `{}`; use one of: {}",
+                json_name(&entity),
+                json_name(&spec.by),
+                names.join(", ")
+            ),
+        ));
+        return None;
+    }
+    Some(LookupPlan {
+        slot,
+        entity,
+        by: spec.by,
+        on_missing: spec.on_missing,
+    })
+}
+
+/// A model enum as it is written in files: `employee_number`.
+fn json_name(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The rule's one source, with its paths parsed.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::Entity;
+use crate::model::{Entity, LookupKey, OnMissing};
 
 /// `mappings/<system>-<stream>.toml`: one source stream to one canonical entity.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,8 +20,13 @@ pub struct MappingFile {
     pub system: String,
     /// The stream of that system, as named in the manifest's `[[streams]]`.
     pub stream: String,
-    /// The canonical entity produced: `work_item` or `person`.
+    /// The canonical entity produced: `work_item`, `person` or `org_unit`.
     pub entity: Entity,
+    /// Canonical fields this system is the authority for, e.g.
+    /// `["department"]` in the HR mapping. Another system's value for an
+    /// owned field never replaces the owner's.
+    #[serde(default)]
+    pub owns: Vec<String>,
     /// A CEL condition over `record`: when true, the record is skipped (not
     /// stored, not quarantined), e.g. `record.category == "test"`.
     pub skip_if: Option<String>,
@@ -31,6 +36,10 @@ pub struct MappingFile {
     /// Free-form attributes kept beside the canonical fields.
     #[serde(default)]
     pub attributes: BTreeMap<String, FieldRule>,
+    /// Arrays in the record whose elements map to children: a ticket's
+    /// comments into activities, an order's lines into an attribute.
+    #[serde(default)]
+    pub children: BTreeMap<String, ChildrenSpec>,
     /// Named value maps, used by rules through `map = "name"`.
     #[serde(default)]
     pub maps: BTreeMap<String, BTreeMap<String, Value>>,
@@ -75,6 +84,42 @@ pub struct FieldRule {
     /// The time zone of timestamps whose format has no offset, e.g.
     /// `Europe/Amsterdam` (IANA names). Default: UTC.
     pub timezone: Option<String>,
+    /// Resolve the value to a canonical record in the store, e.g. a
+    /// requester's email to a person.
+    pub lookup: Option<LookupSpec>,
+}
+
+/// `[children.<name>]`: map each element of an array.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildrenSpec {
+    /// Path to the array in the source record, e.g. `comments` or `worklog`.
+    pub each: String,
+    /// `activities` (work items only), or `attributes.<name>` for an array
+    /// of objects.
+    pub into: String,
+    /// Rules over one element. For activities the fields are `key`, `kind`,
+    /// `author`, `body`, `from_status`, `to_status` and `occurred_at`; for
+    /// an attribute, any names.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldRule>,
+}
+
+/// `lookup = { by = "email", on_missing = "placeholder" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSpec {
+    /// What the value is matched against: `email`, `employee_number` or
+    /// `external_id` for people; `code` or `external_id` for org units.
+    pub by: LookupKey,
+    /// When nothing matches: `error` (quarantine the record, the default),
+    /// `null`, or `placeholder`.
+    #[serde(default = "default_on_missing")]
+    pub on_missing: OnMissing,
+}
+
+fn default_on_missing() -> OnMissing {
+    OnMissing::Error
 }
 
 /// The key inside a value map that catches every unlisted value.

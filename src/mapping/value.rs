@@ -2,11 +2,10 @@
 //! field's type, timestamps parsed into UTC, and set on the entity.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::compile::FieldType;
-use super::{Target, TimeFormat, scalar_key};
-use crate::model::{Person, WorkItem};
+use super::rule::{TimeFormat, scalar_key};
+use super::target::FieldType;
 
 /// A converted field value.
 pub(super) enum Typed {
@@ -103,49 +102,5 @@ pub(super) fn typed_to_json(value: Typed) -> Value {
         Typed::Int(i) => Value::from(i),
         Typed::Bool(b) => Value::Bool(b),
         Typed::Time(t) => Value::String(t.to_rfc3339()),
-    }
-}
-
-pub(super) fn set_attr(attrs: &mut Map<String, Value>, name: &str, value: Typed) {
-    attrs.insert(name.to_string(), typed_to_json(value));
-}
-
-pub(super) fn set_work_item(w: &mut WorkItem, target: Target, value: Typed) {
-    use Target::*;
-    match (target, value) {
-        (Kind, Typed::Text(s)) => w.kind = s,
-        (Title, Typed::Text(s)) => w.title = s,
-        (Description, Typed::Text(s)) => w.description = Some(s),
-        (Status, Typed::Text(s)) => w.status = s,
-        (NativeStatus, Typed::Text(s)) => w.native_status = Some(s),
-        (Priority, Typed::Int(p)) => w.priority = Some(p),
-        (Requester, Typed::Text(s)) => w.requester_ref = Some(s),
-        (Department, Typed::Text(s)) => w.department = Some(s),
-        (AssigneeGroup, Typed::Text(s)) => w.assignee_group = Some(s),
-        (Service, Typed::Text(s)) => w.service = Some(s),
-        (Location, Typed::Text(s)) => w.location_ref = Some(s),
-        (ExternalUrl, Typed::Text(s)) => w.external_url = Some(s),
-        (OpenedAt, Typed::Time(t)) => w.opened_at = Some(t),
-        (UpdatedAt, Typed::Time(t)) => w.updated_at = Some(t),
-        (ResolvedAt, Typed::Time(t)) => w.resolved_at = Some(t),
-        (ClosedAt, Typed::Time(t)) => w.closed_at = Some(t),
-        (DueAt, Typed::Time(t)) => w.due_at = Some(t),
-        // compile() pairs each target with its type, so nothing else reaches here.
-        _ => {}
-    }
-}
-
-pub(super) fn set_person(p: &mut Person, target: Target, value: Typed) {
-    use Target::*;
-    match (target, value) {
-        (DisplayName, Typed::Text(s)) => p.display_name = Some(s),
-        (Email, Typed::Text(s)) => p.email = Some(s),
-        (EmployeeNumber, Typed::Text(s)) => p.employee_number = Some(s),
-        (Department, Typed::Text(s)) => p.department = Some(s),
-        (OrgUnit, Typed::Text(s)) => p.org_unit_ref = Some(s),
-        (Location, Typed::Text(s)) => p.location_ref = Some(s),
-        (Manager, Typed::Text(s)) => p.manager_ref = Some(s),
-        (Active, Typed::Bool(b)) => p.active = Some(b),
-        _ => {}
     }
 }

@@ -7,6 +7,7 @@
 //! `sqlite.rs`) over the shared column lists below. The store knows nothing of connectors or mappings; it persists
 //! canonical records, raw payloads, cursors and quarantine, a page at a time.
 
+mod lookup;
 mod page;
 mod pg;
 mod read;
@@ -141,7 +142,7 @@ const SOURCE_RECORD_CONFLICT: &str = " ON CONFLICT (source_system, source_stream
 const WORK_ITEM_COLUMNS: &str = "source_system, source_stream, external_id, external_url, kind, title, \
     description, status, native_status, priority, requester_ref, department, assignee_group, service, \
     location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, attributes, classified, \
-    mapping_version, synced_at";
+    requester_id, mapping_version, synced_at";
 
 const WORK_ITEM_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     external_url = excluded.external_url, kind = excluded.kind, title = excluded.title, \
@@ -150,17 +151,33 @@ const WORK_ITEM_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, ex
     assignee_group = excluded.assignee_group, service = excluded.service, location_ref = excluded.location_ref, \
     opened_at = excluded.opened_at, updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, \
     closed_at = excluded.closed_at, due_at = excluded.due_at, attributes = excluded.attributes, \
-    classified = excluded.classified, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+    classified = excluded.classified, requester_id = excluded.requester_id, \
+    mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
 
 const PERSON_COLUMNS: &str = "source_system, source_stream, external_id, display_name, email, \
     employee_number, department, org_unit_ref, location_ref, manager_ref, active, attributes, \
-    classified, mapping_version, synced_at";
+    classified, manager_id, org_unit_id, mapping_version, synced_at";
 
 const PERSON_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     display_name = excluded.display_name, email = excluded.email, employee_number = excluded.employee_number, \
     department = excluded.department, org_unit_ref = excluded.org_unit_ref, location_ref = excluded.location_ref, \
     manager_ref = excluded.manager_ref, active = excluded.active, attributes = excluded.attributes, \
-    classified = excluded.classified, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+    classified = excluded.classified, manager_id = excluded.manager_id, org_unit_id = excluded.org_unit_id, \
+    mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+
+const ORG_UNIT_COLUMNS: &str = "source_system, source_stream, external_id, name, code, parent_ref, \
+    parent_id, attributes, mapping_version, synced_at";
+
+const ORG_UNIT_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
+    name = excluded.name, code = excluded.code, parent_ref = excluded.parent_ref, parent_id = excluded.parent_id, \
+    attributes = excluded.attributes, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+
+const ACTIVITY_COLUMNS: &str = "work_item_id, kind, author_ref, body, from_status, to_status, occurred_at, source_system, external_id";
+
+const ACTIVITY_CONFLICT: &str = " ON CONFLICT (source_system, external_id) DO UPDATE SET \
+    work_item_id = excluded.work_item_id, kind = excluded.kind, author_ref = excluded.author_ref, \
+    body = excluded.body, from_status = excluded.from_status, to_status = excluded.to_status, \
+    occurred_at = excluded.occurred_at";
 
 const QUARANTINE_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     reason = excluded.reason, payload = excluded.payload, mapping_version = excluded.mapping_version, \

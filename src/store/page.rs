@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError};
-use crate::model::{Canonical, Person, WorkItem};
+use crate::model::{Activity, Canonical, LookupEntity, OrgUnit, Person, WorkItem};
 
 /// One source record as the sync engine hands it over.
 #[derive(Debug, Clone)]
@@ -83,24 +83,36 @@ impl Store {
             records,
             cursor,
         } = page;
-        let records = dedupe_last_wins(records);
-        let rows = PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
-        match self {
+        let mut records = dedupe_last_wins(records);
+        // Lookups resolve inside the transaction, so a placeholder exists
+        // exactly when the record referencing it was written.
+        let rows = match self {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                super::lookup::pg::resolve(&mut tx, system, &mut records).await?;
+                let rows =
+                    PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
                 super::pg::write(&mut tx, &rows).await?;
+                for (entity, ids) in rows.adoptable() {
+                    super::lookup::pg::adopt(&mut tx, system, stream, entity, &ids).await?;
+                }
                 tx.commit().await?;
+                rows.counts()
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
+                super::lookup::sqlite::resolve(&mut tx, system, &mut records).await?;
+                let rows =
+                    PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
                 super::sqlite::write(&mut tx, &rows).await?;
+                for (entity, ids) in rows.adoptable() {
+                    super::lookup::sqlite::adopt(&mut tx, system, stream, entity, &ids).await?;
+                }
                 tx.commit().await?;
+                rows.counts()
             }
-        }
-        Ok(PageOutcome {
-            stored: rows.mapped.len(),
-            quarantined: rows.rejected.len(),
-        })
+        };
+        Ok(rows)
     }
 }
 
@@ -115,7 +127,21 @@ pub(super) struct PageRows<'a> {
     pub mapped: Vec<&'a StagedRecord>,
     pub work_items: Vec<(&'a str, &'a WorkItem)>,
     pub people: Vec<(&'a str, &'a Person)>,
+    pub org_units: Vec<(&'a str, &'a OrgUnit)>,
+    /// Work items whose mapping has activity children: their activities
+    /// from this source are replaced by these.
+    pub activities: Vec<ActivityRow<'a>>,
+    /// Parents in `activities`' sense, including those with none left.
+    pub activity_parents: Vec<&'a str>,
     pub rejected: Vec<(&'a StagedRecord, &'a str)>,
+}
+
+/// One activity with the keys that place it.
+pub(super) struct ActivityRow<'a> {
+    pub parent: &'a str,
+    /// `<stream>/<parent>/<key>`: unique per source system.
+    pub external_id: String,
+    pub activity: &'a Activity,
 }
 
 impl<'a> PageRows<'a> {
@@ -135,12 +161,21 @@ impl<'a> PageRows<'a> {
             mapped: Vec::new(),
             work_items: Vec::new(),
             people: Vec::new(),
+            org_units: Vec::new(),
+            activities: Vec::new(),
+            activity_parents: Vec::new(),
             rejected: Vec::new(),
         };
         for r in records {
             match &r.outcome {
-                Ok(Canonical::WorkItem(w)) => rows.work_items.push((&r.external_id, w)),
+                Ok(Canonical::WorkItem(w)) => {
+                    rows.work_items.push((&r.external_id, w));
+                    if let Some(activities) = &w.activities {
+                        rows.add_activities(&r.external_id, activities);
+                    }
+                }
                 Ok(Canonical::Person(p)) => rows.people.push((&r.external_id, p)),
+                Ok(Canonical::OrgUnit(o)) => rows.org_units.push((&r.external_id, o)),
                 Err(reason) => rows.rejected.push((r, reason)),
             }
             if r.outcome.is_ok() {
@@ -148,6 +183,52 @@ impl<'a> PageRows<'a> {
             }
         }
         rows
+    }
+}
+
+impl<'a> PageRows<'a> {
+    fn add_activities(&mut self, parent: &'a str, activities: &'a [Activity]) {
+        self.activity_parents.push(parent);
+        // Two elements with one key: the later wins, as one statement may
+        // not touch a row twice.
+        let mut seen = std::collections::HashSet::new();
+        let mut mine: Vec<ActivityRow<'a>> = activities
+            .iter()
+            .rev()
+            .filter(|a| seen.insert(a.key.as_str()))
+            .map(|activity| ActivityRow {
+                parent,
+                external_id: format!("{}/{parent}/{}", self.stream, activity.key),
+                activity,
+            })
+            .collect();
+        mine.reverse();
+        self.activities.extend(mine);
+    }
+
+    /// Entities written in this page that may stand for placeholders.
+    fn adoptable(&self) -> Vec<(LookupEntity, Vec<&'a str>)> {
+        let mut out = Vec::new();
+        if !self.people.is_empty() {
+            out.push((
+                LookupEntity::Person,
+                self.people.iter().map(|(k, _)| *k).collect(),
+            ));
+        }
+        if !self.org_units.is_empty() {
+            out.push((
+                LookupEntity::OrgUnit,
+                self.org_units.iter().map(|(k, _)| *k).collect(),
+            ));
+        }
+        out
+    }
+
+    fn counts(&self) -> PageOutcome {
+        PageOutcome {
+            stored: self.mapped.len(),
+            quarantined: self.rejected.len(),
+        }
     }
 }
 

@@ -37,6 +37,55 @@ fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
+/// Replace this source's activities of the page's work items: those no
+/// longer in the record go, the rest are upserted. Runs after the work items
+/// are written, so new items have ids to join on.
+async fn write_activities(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<(), sqlx::Error> {
+    if rows.activity_parents.is_empty() {
+        return Ok(());
+    }
+    let a = &rows.activities;
+    let keep: Vec<&str> = a.iter().map(|r| r.external_id.as_str()).collect();
+    sqlx::query(
+        "DELETE FROM activities WHERE source_system = $1 AND NOT (external_id = ANY($4)) AND work_item_id IN \
+         (SELECT id FROM work_items WHERE source_system = $1 AND source_stream = $2 AND external_id = ANY($3))",
+    )
+    .bind(rows.system)
+    .bind(rows.stream)
+    .bind(&rows.activity_parents)
+    .bind(&keep)
+    .execute(&mut *tx)
+    .await?;
+    if a.is_empty() {
+        return Ok(());
+    }
+    let text = |f: fn(&crate::model::Activity) -> Option<&String>| -> Texts {
+        a.iter().map(|r| f(r.activity).cloned()).collect()
+    };
+    sqlx::query(&format!(
+        "INSERT INTO activities ({}) \
+         SELECT w.id, u.kind, u.author, u.body, u.from_status, u.to_status, u.occurred_at, $1, u.ext \
+         FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+                     $10::timestamptz[]) AS u(parent, ext, kind, author, body, from_status, to_status, occurred_at) \
+         JOIN work_items w ON w.source_system = $1 AND w.source_stream = $2 AND w.external_id = u.parent{}",
+        super::ACTIVITY_COLUMNS,
+        super::ACTIVITY_CONFLICT
+    ))
+    .bind(rows.system)
+    .bind(rows.stream)
+    .bind(a.iter().map(|r| r.parent).collect::<Vec<_>>())
+    .bind(&keep)
+    .bind(a.iter().map(|r| r.activity.kind.as_str()).collect::<Vec<_>>())
+    .bind(text(|a| a.author_ref.as_ref()))
+    .bind(text(|a| a.body.as_ref()))
+    .bind(text(|a| a.from_status.as_ref()))
+    .bind(text(|a| a.to_status.as_ref()))
+    .bind(a.iter().map(|r| r.activity.occurred_at).collect::<Times>())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<(), sqlx::Error> {
     let (system, stream, version, now) = (rows.system, rows.stream, rows.version, rows.now);
     if !rows.mapped.is_empty() {
@@ -92,13 +141,15 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
             "INSERT INTO work_items ({}) \
              SELECT $1, $2, u.id, u.url, u.kind, u.title, u.description, u.status, u.native_status, u.priority, \
                     u.requester_ref, u.department, u.assignee_group, u.service, u.location_ref, u.opened_at, \
-                    u.updated_at, u.resolved_at, u.closed_at, u.due_at, u.attributes::jsonb, u.classified::jsonb, $3, $4 \
+                    u.updated_at, u.resolved_at, u.closed_at, u.due_at, u.attributes::jsonb, u.classified::jsonb, \
+                    u.requester_id, $3, $4 \
              FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                          $12::int2[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
                          $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], \
-                         $22::timestamptz[], $23::text[], $24::text[]) \
+                         $22::timestamptz[], $23::text[], $24::text[], $25::int8[]) \
                AS u(id, url, kind, title, description, status, native_status, priority, requester_ref, department, \
-                    assignee_group, service, location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, attributes, classified){}",
+                    assignee_group, service, location_ref, opened_at, updated_at, resolved_at, closed_at, due_at, \
+                    attributes, classified, requester_id){}",
             super::WORK_ITEM_COLUMNS,
             super::WORK_ITEM_CONFLICT
         ))
@@ -126,9 +177,11 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
         .bind(times(|w| w.due_at))
         .bind(&attributes)
         .bind(&classified)
+        .bind(w.iter().map(|(_, w)| w.requester_id).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }
+    write_activities(tx, rows).await?;
     if !rows.people.is_empty() {
         let p = &rows.people;
         let ids: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
@@ -138,10 +191,12 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
         sqlx::query(&format!(
             "INSERT INTO people ({}) \
              SELECT $1, $2, u.id, u.display_name, u.email, u.employee_number, u.department, u.org_unit_ref, \
-                    u.location_ref, u.manager_ref, u.active, u.attributes::jsonb, u.classified::jsonb, $3, $4 \
+                    u.location_ref, u.manager_ref, u.active, u.attributes::jsonb, u.classified::jsonb, \
+                    u.manager_id, u.org_unit_id, $3, $4 \
              FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-                         $12::text[], $13::bool[], $14::text[], $15::text[]) \
-               AS u(id, display_name, email, employee_number, department, org_unit_ref, location_ref, manager_ref, active, attributes, classified){}",
+                         $12::text[], $13::bool[], $14::text[], $15::text[], $16::int8[], $17::int8[]) \
+               AS u(id, display_name, email, employee_number, department, org_unit_ref, location_ref, manager_ref, \
+                    active, attributes, classified, manager_id, org_unit_id){}",
             super::PERSON_COLUMNS,
             super::PERSON_CONFLICT
         ))
@@ -160,6 +215,34 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
         .bind(&active)
         .bind(&attributes)
         .bind(&classified)
+        .bind(p.iter().map(|(_, p)| p.manager_id).collect::<Vec<_>>())
+        .bind(p.iter().map(|(_, p)| p.org_unit_id).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !rows.org_units.is_empty() {
+        let o = &rows.org_units;
+        let ids: Vec<&str> = o.iter().map(|(k, _)| *k).collect();
+        let names: Vec<&str> = o.iter().map(|(_, o)| o.name.as_str()).collect();
+        let attributes: Vec<String> = o.iter().map(|(_, o)| json(&o.attributes)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO org_units ({}) \
+             SELECT $1, $2, u.id, u.name, u.code, u.parent_ref, u.parent_id, u.attributes::jsonb, $3, $4 \
+             FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[]) \
+               AS u(id, name, code, parent_ref, parent_id, attributes){}",
+            super::ORG_UNIT_COLUMNS,
+            super::ORG_UNIT_CONFLICT
+        ))
+        .bind(system)
+        .bind(stream)
+        .bind(version)
+        .bind(now)
+        .bind(&ids)
+        .bind(&names)
+        .bind(texts(o, |(_, o)| o.code.as_ref()))
+        .bind(texts(o, |(_, o)| o.parent_ref.as_ref()))
+        .bind(o.iter().map(|(_, o)| o.parent_id).collect::<Vec<_>>())
+        .bind(&attributes)
         .execute(&mut *tx)
         .await?;
     }

@@ -4,8 +4,8 @@
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use super::page::PageRows;
-use crate::model::{Person, WorkItem};
+use super::page::{ActivityRow, PageRows};
+use crate::model::{OrgUnit, Person, WorkItem};
 
 /// Rows per statement: ~25 columns a row stays well under the limit.
 const CHUNK: usize = 400;
@@ -35,6 +35,78 @@ pub(super) async fn existing(
         found.extend(qb.build_query_as().fetch_all(pool).await?);
     }
     Ok(found)
+}
+
+/// See `pg::write_activities`. Parents go in chunks, each with its own
+/// activities, so every statement stays under the parameter limit.
+async fn write_activities(
+    tx: &mut SqliteConnection,
+    rows: &PageRows<'_>,
+) -> Result<(), sqlx::Error> {
+    let (system, stream) = (rows.system, rows.stream);
+    let mut by_parent: std::collections::HashMap<&str, Vec<&ActivityRow>> =
+        std::collections::HashMap::new();
+    for a in &rows.activities {
+        by_parent.entry(a.parent).or_default().push(a);
+    }
+    for parents in rows.activity_parents.chunks(CHUNK) {
+        let mine: Vec<&ActivityRow> = parents
+            .iter()
+            .flat_map(|p| by_parent.get(p).into_iter().flatten().copied())
+            .collect();
+        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM activities WHERE source_system = ");
+        qb.push_bind(system)
+            .push(" AND work_item_id IN (SELECT id FROM work_items WHERE source_system = ")
+            .push_bind(system)
+            .push(" AND source_stream = ")
+            .push_bind(stream)
+            .push(" AND external_id IN (");
+        let mut list = qb.separated(", ");
+        for p in parents {
+            list.push_bind(*p);
+        }
+        qb.push("))");
+        if !mine.is_empty() {
+            qb.push(" AND external_id NOT IN (");
+            let mut list = qb.separated(", ");
+            for a in &mine {
+                list.push_bind(&a.external_id);
+            }
+            qb.push(")");
+        }
+        qb.build().execute(&mut *tx).await?;
+        for chunk in mine.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "WITH u(parent, ext, kind, author, body, from_status, to_status, occurred_at) AS (",
+            );
+            qb.push_values(chunk, |mut row, a| {
+                row.push_bind(a.parent)
+                    .push_bind(&a.external_id)
+                    .push_bind(&a.activity.kind)
+                    .push_bind(&a.activity.author_ref)
+                    .push_bind(&a.activity.body)
+                    .push_bind(&a.activity.from_status)
+                    .push_bind(&a.activity.to_status)
+                    .push_bind(a.activity.occurred_at);
+            });
+            // `WHERE true` tells SQLite's parser the ON CONFLICT below is the
+            // upsert clause, not part of the join.
+            qb.push(format!(
+                ") INSERT INTO activities ({}) \
+                 SELECT w.id, u.kind, u.author, u.body, u.from_status, u.to_status, u.occurred_at, ",
+                super::ACTIVITY_COLUMNS
+            ))
+            .push_bind(system)
+            .push(", u.ext FROM u JOIN work_items w ON w.source_system = ")
+            .push_bind(system)
+            .push(" AND w.source_stream = ")
+            .push_bind(stream)
+            .push(" AND w.external_id = u.parent WHERE true")
+            .push(super::ACTIVITY_CONFLICT);
+            qb.build().execute(&mut *tx).await?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn write(
@@ -86,12 +158,14 @@ pub(super) async fn write(
                 .push_bind(w.due_at)
                 .push_bind(Json(&w.attributes))
                 .push_bind(Json(&w.classified))
+                .push_bind(w.requester_id)
                 .push_bind(version)
                 .push_bind(now);
         });
         qb.push(super::WORK_ITEM_CONFLICT);
         qb.build().execute(&mut *tx).await?;
     }
+    write_activities(tx, rows).await?;
     for chunk in rows.people.chunks(CHUNK) {
         let mut qb =
             QueryBuilder::<Sqlite>::new(format!("INSERT INTO people ({}) ", super::PERSON_COLUMNS));
@@ -109,10 +183,32 @@ pub(super) async fn write(
                 .push_bind(p.active)
                 .push_bind(Json(&p.attributes))
                 .push_bind(Json(&p.classified))
+                .push_bind(p.manager_id)
+                .push_bind(p.org_unit_id)
                 .push_bind(version)
                 .push_bind(now);
         });
         qb.push(super::PERSON_CONFLICT);
+        qb.build().execute(&mut *tx).await?;
+    }
+    for chunk in rows.org_units.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO org_units ({}) ",
+            super::ORG_UNIT_COLUMNS
+        ));
+        qb.push_values(chunk, |mut row, (key, o): &(&str, &OrgUnit)| {
+            row.push_bind(system)
+                .push_bind(stream)
+                .push_bind(*key)
+                .push_bind(&o.name)
+                .push_bind(&o.code)
+                .push_bind(&o.parent_ref)
+                .push_bind(o.parent_id)
+                .push_bind(Json(&o.attributes))
+                .push_bind(version)
+                .push_bind(now);
+        });
+        qb.push(super::ORG_UNIT_CONFLICT);
         qb.build().execute(&mut *tx).await?;
     }
     for chunk in rows.rejected.chunks(CHUNK) {

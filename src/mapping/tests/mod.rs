@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::diag::Diagnostic;
+use crate::model::{Person, WorkItem};
 
 const FILE: &str = "mappings/t.toml";
 
@@ -79,8 +80,10 @@ fn work_item_mapping(extra: &str, rest: &str) -> String {
     )
 }
 
+mod children;
 mod diagnostics;
 mod empty_values;
+mod lookups;
 mod maps;
 mod rules;
 mod shipped;

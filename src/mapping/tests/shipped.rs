@@ -93,6 +93,9 @@ fn shipped_mapping_maps_in_progress_servicenow_incident_exactly() {
         due_at: None,
         attributes,
         classified: Map::new(),
+        requester_id: None,
+        activities: None,
+        lookups: Vec::new(),
     });
     assert_eq!(got, expected);
 }
