@@ -170,6 +170,17 @@ impl Catalog {
                 errors.push(d);
             }
         }
+        if let Err(conflicts) = crate::mapping::owners(&self.mappings) {
+            for c in conflicts {
+                let i = c
+                    .claimant
+                    .owns
+                    .iter()
+                    .position(|f| f == &c.field)
+                    .unwrap_or(0);
+                errors.push(self.at(&c.claimant.file, &format!("owns.{i}"), c.to_string()));
+            }
+        }
         for m in self.manifests.iter().filter(|m| m.header.enabled) {
             for s in m.config.streams() {
                 if !seen.contains_key(&(m.header.system.as_str(), s.name.as_str())) {
@@ -180,6 +191,11 @@ impl Catalog {
                 }
             }
         }
+    }
+
+    /// Who owns which field, as the mappings declare (checked at load).
+    pub fn owners(&self) -> Vec<crate::mapping::Owner> {
+        crate::mapping::owners(&self.mappings).unwrap_or_default()
     }
 
     fn at(&self, file: &Path, key: &str, message: String) -> Diagnostic {

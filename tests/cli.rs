@@ -153,6 +153,40 @@ fn check_rejects_a_mapping_for_an_unknown_stream() {
 }
 
 #[test]
+fn check_rejects_two_systems_owning_one_person_field() {
+    let ws = workspace();
+    let person = |system: &str| {
+        format!(
+            "version = 1\nsystem = \"{system}\"\nstream = \"incident\"\nentity = \"person\"\nowns = [\"department\"]\n\n[fields]\nemail = {{ path = \"caller_id\" }}\n"
+        )
+    };
+    // Two copies of the ServiceNow manifest under other names, each with a
+    // person mapping that claims `department`.
+    let manifest = std::fs::read_to_string(ws.path().join("connectors/servicenow.toml")).unwrap();
+    for system in ["hr", "itsm"] {
+        write(
+            &ws.path().join(format!("connectors/{system}.toml")),
+            &manifest.replacen(
+                "system = \"servicenow\"",
+                &format!("system = \"{system}\""),
+                1,
+            ),
+        );
+        write(
+            &ws.path().join(format!("mappings/{system}-incident.toml")),
+            &person(system),
+        );
+    }
+    let (code, _, err) = output(ws.path(), &["check"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("mappings/itsm-incident.toml:5:")
+            && err.contains("`person.department` is already owned by system `hr`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn demo_once_syncs_and_reports() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", dir.path().join("demo.db").display());

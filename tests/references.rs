@@ -83,6 +83,7 @@ entity = "person"
 display_name = { path = "name" }
 email = { path = "mail" }
 employee_number = { path = "number" }
+department = { path = "department" }
 org_unit = { path = "dept", lookup = { by = "code", on_missing = "placeholder" } }
 manager = { path = "manager", lookup = { by = "employee_number", on_missing = "null" } }
 "#;
@@ -297,7 +298,59 @@ async fn placeholders_are_adopted_by_the_real_record(backend: Backend) {
     );
 }
 
+const ITSM_USERS: &str = r#"
+version = 1
+system = "itsm"
+stream = "user"
+entity = "person"
+
+[fields]
+display_name = { path = "name" }
+email = { path = "email" }
+department = { path = "dept" }
+"#;
+
+async fn the_owner_decides_an_owned_field(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let s = &ts.store;
+    let hr = mapping(&HR.replace(
+        "entity = \"person\"",
+        "entity = \"person\"\nowns = [\"department\"]",
+    ));
+    let itsm = mapping(ITSM_USERS);
+    let hr_hire = json!({"name": "Ada Lovelace", "mail": "ada@example.com", "number": "1001"});
+    let itsm_user = json!({"name": "Ada L.", "email": "ADA@example.com", "dept": "IT"});
+    let profile = "SELECT COALESCE(display_name, 'NULL') || ' | ' || COALESCE(department, 'NULL') || ' | ' || COALESCE(employee_number, 'NULL') \
+                   FROM person_profiles WHERE identity = 'email:ada@example.com'";
+
+    // No owner declared: the latest sync wins every field.
+    s.declare_owners(&[]).await.unwrap();
+    write(s, &hr, vec![staged(&hr, "E1", hr_hire.clone())]).await;
+    write(s, &itsm, vec![staged(&itsm, "U1", itsm_user.clone())]).await;
+    assert_eq!(texts(s, profile).await, ["Ada L. | IT | 1001"]);
+
+    // HR owns department: its value stands whoever synced last, even when
+    // empty; unowned fields still follow the latest sync.
+    let owners = switchboard::mapping::owners(&[std::sync::Arc::new(hr.clone())]).unwrap();
+    s.declare_owners(&owners).await.unwrap();
+    assert_eq!(texts(s, profile).await, ["Ada L. | NULL | 1001"]);
+    let mut hired = hr_hire.clone();
+    hired["department"] = json!("Finance");
+    write(s, &hr, vec![staged(&hr, "E1", hired)]).await;
+    write(s, &itsm, vec![staged(&itsm, "U1", json!({"name": "Ada Lovelace-King", "email": "ada@example.com", "dept": "Service Desk"}))]).await;
+    assert_eq!(
+        texts(s, profile).await,
+        ["Ada Lovelace-King | Finance | 1001"]
+    );
+    // Still one person, fed by two systems.
+    assert_eq!(
+        texts(s, "SELECT identity FROM person_profiles").await,
+        ["email:ada@example.com"]
+    );
+}
+
 on_every_backend!(
+    the_owner_decides_an_owned_field,
     comments_are_replaced_per_item,
     lookups_follow_their_policy,
     placeholders_are_adopted_by_the_real_record

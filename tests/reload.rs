@@ -42,7 +42,7 @@ async fn a_good_edit_replaces_the_running_mapping() {
     assert_eq!(title_of_untitled(&slot), "(no short description)");
 
     std::fs::write(&file, text.replace("(no short description)", "(untitled)")).unwrap();
-    reload::check(&slot, &mut seen).await;
+    reload::check(&slot, &[], &mut seen).await;
     assert_ne!(slot.current().version, before);
     assert_eq!(title_of_untitled(&slot), "(untitled)");
 }
@@ -62,7 +62,7 @@ async fn a_bad_edit_keeps_the_old_version_until_fixed() {
         "version = 1\n[fields\n".to_string(),
     ] {
         std::fs::write(&file, broken).unwrap();
-        reload::check(&slot, &mut seen).await;
+        reload::check(&slot, &[], &mut seen).await;
         assert_eq!(
             slot.current().version,
             running,
@@ -71,7 +71,7 @@ async fn a_bad_edit_keeps_the_old_version_until_fixed() {
         assert_eq!(title_of_untitled(&slot), "(no short description)");
     }
     std::fs::remove_file(&file).unwrap();
-    reload::check(&slot, &mut seen).await;
+    reload::check(&slot, &[], &mut seen).await;
     assert_eq!(
         slot.current().version,
         running,
@@ -79,7 +79,7 @@ async fn a_bad_edit_keeps_the_old_version_until_fixed() {
     );
 
     std::fs::write(&file, text.replace("(no short description)", "(fixed)")).unwrap();
-    reload::check(&slot, &mut seen).await;
+    reload::check(&slot, &[], &mut seen).await;
     assert_eq!(title_of_untitled(&slot), "(fixed)");
 }
 
@@ -92,6 +92,7 @@ async fn the_watch_loop_picks_up_edits_by_itself() {
     let watcher = tokio::spawn(reload::watch(
         vec![slot.clone()],
         Duration::from_millis(20),
+        None,
         stop.clone(),
     ));
 
@@ -103,4 +104,30 @@ async fn the_watch_loop_picks_up_edits_by_itself() {
     }
     stop.cancel();
     watcher.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_edit_claiming_another_systems_field_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let person = |system: &str, owns: &str| {
+        format!(
+            "version = 1\nsystem = \"{system}\"\nstream = \"people\"\nentity = \"person\"\nowns = {owns}\n\n[fields]\nemail = {{ path = \"mail\" }}\n"
+        )
+    };
+    let hr_file = dir.path().join("hr-people.toml");
+    let itsm_file = dir.path().join("itsm-people.toml");
+    std::fs::write(&hr_file, person("hr", "[\"department\"]")).unwrap();
+    std::fs::write(&itsm_file, person("itsm", "[]")).unwrap();
+    let hr = MappingSlot::new(Arc::new(Mapping::load(&hr_file).unwrap()));
+    let itsm = MappingSlot::new(Arc::new(Mapping::load(&itsm_file).unwrap()));
+    let all = [hr.clone(), itsm.clone()];
+    let mut seen = HashMap::new();
+
+    std::fs::write(&itsm_file, person("itsm", "[\"department\"]")).unwrap();
+    assert!(!reload::check(&itsm, &all, &mut seen).await);
+    assert!(itsm.current().owns.is_empty(), "the running version stays");
+
+    std::fs::write(&itsm_file, person("itsm", "[\"display_name\"]")).unwrap();
+    assert!(reload::check(&itsm, &all, &mut seen).await);
+    assert_eq!(itsm.current().owns, ["display_name"]);
 }

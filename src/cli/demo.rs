@@ -64,6 +64,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     reset_sqlite(&args.store)?;
     let store = Store::connect(&args.store, 4).await?;
     store.migrate().await?;
+    store.declare_owners(&catalog.owners()).await?;
     println!("store: {}", args.store);
     let connectors = catalog.jobs().context("failed to build connectors")?;
 

@@ -165,6 +165,7 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let cfg = load_config(cli)?;
     let catalog = load_catalog(&cfg)?;
     let store = connect_store(&cfg).await?;
+    store.declare_owners(&catalog.owners()).await?;
     let connectors = catalog.jobs().context("failed to build connectors")?;
     if cfg.settings.broker.is_some() {
         // Said plainly so nobody waits for messages that this version does not send.

@@ -38,7 +38,12 @@ pub async fn run(
             .iter()
             .flat_map(|c| c.jobs.iter().map(|j| j.mapping.clone()))
             .collect();
-        tasks.spawn(reload::watch(slots, every, stop.clone()));
+        tasks.spawn(reload::watch(
+            slots,
+            every,
+            Some(store.clone()),
+            stop.clone(),
+        ));
     }
     for c in connectors {
         tasks.spawn(schedule_loop(store.clone(), Arc::new(c), stop.clone()));

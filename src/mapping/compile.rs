@@ -418,7 +418,7 @@ fn compile_lookup(
         return None;
     };
     if !keys.contains(&spec.by) {
-        let names: Vec<String> = keys.iter().map(|k| json_name(k)).collect();
+        let names: Vec<String> = keys.iter().map(json_name).collect();
         errors.push(source.error_at_key(
             &format!("{key}.lookup.by"),
             format!(

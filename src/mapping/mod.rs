@@ -21,6 +21,7 @@ pub mod transform;
 mod value;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -277,6 +278,74 @@ impl Mapping {
             children.explain(record, &mut out);
         }
         out
+    }
+}
+
+/// A canonical field and the system that is the authority for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub entity: Entity,
+    pub field: String,
+    pub system: String,
+}
+
+/// Two systems claiming the same field.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "`{}.{field}` is already owned by system `{}` ({}); a field has one owning system, so `{}` cannot own it too",
+    entity.as_str(), owner.system, owner.file.display(), claimant.system
+)]
+pub struct OwnershipConflict {
+    pub entity: Entity,
+    pub field: String,
+    /// The mapping that claimed it first, in the order given.
+    pub owner: Arc<Mapping>,
+    /// The mapping that claims it too, from another system.
+    pub claimant: Arc<Mapping>,
+}
+
+/// Collect the declared owners of every field.
+///
+/// People from several systems merge into one profile by identity, so a
+/// person field has at most one owning system: two claims conflict. Work
+/// items and org units stay one record per source; there `owns` protects
+/// the system's own records from other systems' flows, and any number of
+/// systems may own, say, the status of their own tickets.
+pub fn owners<'a>(
+    mappings: impl IntoIterator<Item = &'a Arc<Mapping>>,
+) -> Result<Vec<Owner>, Vec<OwnershipConflict>> {
+    let mut claimed: Vec<(Owner, &Arc<Mapping>)> = Vec::new();
+    let mut conflicts = Vec::new();
+    for m in mappings {
+        for field in &m.owns {
+            let prior = claimed.iter().find(|(o, _)| {
+                o.entity == m.entity
+                    && &o.field == field
+                    && (m.entity == Entity::Person || o.system == m.system)
+            });
+            match prior {
+                Some((o, _)) if o.system == m.system => {}
+                Some((_, first)) => conflicts.push(OwnershipConflict {
+                    entity: m.entity,
+                    field: field.clone(),
+                    owner: Arc::clone(first),
+                    claimant: Arc::clone(m),
+                }),
+                None => claimed.push((
+                    Owner {
+                        entity: m.entity,
+                        field: field.clone(),
+                        system: m.system.clone(),
+                    },
+                    m,
+                )),
+            }
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(claimed.into_iter().map(|(o, _)| o).collect())
+    } else {
+        Err(conflicts)
     }
 }
 

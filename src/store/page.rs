@@ -232,6 +232,18 @@ impl<'a> PageRows<'a> {
     }
 }
 
+/// Who a person row is, across systems: see migration 0004. Emails match
+/// whatever their case.
+pub(super) fn identity(system: &str, stream: &str, external_id: &str, p: &Person) -> String {
+    match (&p.email, &p.employee_number) {
+        (Some(email), _) if !email.trim().is_empty() => {
+            format!("email:{}", email.trim().to_lowercase())
+        }
+        (_, Some(number)) if !number.trim().is_empty() => format!("employee:{}", number.trim()),
+        _ => format!("{system}/{stream}/{external_id}"),
+    }
+}
+
 /// A page can name the same record twice (a source re-sorts while we page);
 /// one statement must not touch a row twice, and the later copy is newer.
 fn dedupe_last_wins(records: Vec<StagedRecord>) -> Vec<StagedRecord> {

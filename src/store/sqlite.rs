@@ -185,6 +185,7 @@ pub(super) async fn write(
                 .push_bind(Json(&p.classified))
                 .push_bind(p.manager_id)
                 .push_bind(p.org_unit_id)
+                .push_bind(super::page::identity(system, stream, key, p))
                 .push_bind(version)
                 .push_bind(now);
         });

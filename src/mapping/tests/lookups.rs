@@ -38,9 +38,17 @@ fn a_lookup_rule_emits_the_reference_to_resolve() {
 
 #[test]
 fn on_missing_defaults_to_error() {
-    let m = mapping(&format!(
-        "version = 1\nsystem = \"hr\"\nstream = \"e\"\nentity = \"person\"\n\n[fields]\nmanager = {{ path = \"mgr\", lookup = {{ by = \"employee_number\" }} }}\norg_unit = {{ path = \"dept\", lookup = {{ by = \"code\", on_missing = \"null\" }} }}\n"
-    ));
+    let m = mapping(
+        r#"version = 1
+system = "hr"
+stream = "e"
+entity = "person"
+
+[fields]
+manager = { path = "mgr", lookup = { by = "employee_number" } }
+org_unit = { path = "dept", lookup = { by = "code", on_missing = "null" } }
+"#,
+    );
     let p = person(m.apply(&json!({"mgr": "E1", "dept": "FIN"})).expect("maps"));
     let got: Vec<(LookupSlot, LookupKey, OnMissing)> = p
         .lookups

@@ -1,0 +1,40 @@
+//! Field ownership as the mappings declare it, kept in the store so that
+//! SQL (the `person_profiles` view) and later writers honour it.
+
+use sqlx::QueryBuilder;
+
+use super::{Store, StoreError, on_pool};
+use crate::mapping::Owner;
+
+impl Store {
+    /// Replace the declared owners with `owners`, in one transaction.
+    pub async fn declare_owners(&self, owners: &[Owner]) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM field_owners")
+                .execute(&mut *tx)
+                .await?;
+            if !owners.is_empty() {
+                let mut qb = QueryBuilder::new("INSERT INTO field_owners (entity, field, system) ");
+                qb.push_values(owners, |mut row, o| {
+                    row.push_bind(o.entity.as_str())
+                        .push_bind(&o.field)
+                        .push_bind(&o.system);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// `(entity, field, system)` for every owned field.
+    pub async fn field_owners(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT entity, field, system FROM field_owners ORDER BY entity, field")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+}
