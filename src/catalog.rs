@@ -13,13 +13,16 @@ use crate::config::LoadedConfig;
 use crate::connector::Manifest;
 use crate::connector::manifest::parse_schedule;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::mapping::{Mapping, MappingSlot};
+use crate::mapping::{AnyMapping, Mapping, MappingSlot, OutboundMapping};
 use crate::sync::SyncJob;
 
 #[derive(Debug)]
 pub struct Catalog {
     pub manifests: Vec<Manifest>,
+    /// Inbound mappings: one per stream.
     pub mappings: Vec<Arc<Mapping>>,
+    /// Outbound mappings: write-back bodies, one per system action.
+    pub outbound: Vec<Arc<OutboundMapping>>,
 }
 
 /// One connector ready to schedule: its jobs (one per stream) and its schedule.
@@ -42,15 +45,18 @@ impl Catalog {
             }
         }
         let mut mappings = Vec::new();
+        let mut outbound = Vec::new();
         for path in toml_files(&config.mappings_dir(), &mut errors) {
-            match Mapping::load(&path) {
-                Ok(m) => mappings.push(Arc::new(m)),
+            match AnyMapping::load(&path) {
+                Ok(AnyMapping::Inbound(m)) => mappings.push(Arc::new(m)),
+                Ok(AnyMapping::Outbound(m)) => outbound.push(Arc::new(m)),
                 Err(d) => errors.extend(d.0),
             }
         }
         let mut catalog = Catalog {
             manifests,
             mappings,
+            outbound,
         };
         catalog.apply_overrides(config, &mut errors);
         catalog.cross_check(&mut errors);
@@ -166,6 +172,32 @@ impl Catalog {
                     ),
                 );
                 d.hint = crate::diag::suggest(&map.stream, &streams)
+                    .map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+            }
+        }
+        let mut actions: BTreeMap<(&str, &str), &Path> = BTreeMap::new();
+        for out in &self.outbound {
+            if let Some(first) = actions.insert((&out.system, &out.action), &out.file) {
+                errors.push(self.at(
+                    &out.file,
+                    "action",
+                    format!(
+                        "action `{}/{}` already has a body mapping in {}",
+                        out.system,
+                        out.action,
+                        first.display()
+                    ),
+                ));
+            }
+            if !systems.contains_key(out.system.as_str()) {
+                let known: Vec<String> = systems.keys().map(|s| s.to_string()).collect();
+                let mut d = self.at(
+                    &out.file,
+                    "system",
+                    format!("no connector manifest has system `{}`", out.system),
+                );
+                d.hint = crate::diag::suggest(&out.system, &known)
                     .map(|s| format!("did you mean `{s}`?"));
                 errors.push(d);
             }

@@ -447,3 +447,34 @@ fn map_exits_non_zero_and_names_the_failing_record() {
     );
     assert!(err.contains("2 record(s) failed to map"), "{err}");
 }
+
+#[test]
+fn map_runs_an_outbound_mapping_over_canonical_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("canonical.jsonl");
+    write(
+        &input,
+        "{\"entity\":\"work_item\",\"kind\":\"incident\",\"title\":\"Heating\",\"status\":\"resolved\",\"priority\":1}\n\
+         {\"entity\":\"work_item\",\"kind\":\"incident\",\"title\":\"Odd\",\"status\":\"on_hold\"}\n",
+    );
+    let mapping = repo().join("mappings/servicenow-update-incident.toml");
+    let (code, out, err) = output(
+        dir.path(),
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "the second record cannot be expressed");
+    let body: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(body["state"], "6");
+    assert_eq!(body["close_code"], "Solved (Permanently)");
+    assert!(
+        err.contains("record 2:")
+            && err.contains("rule `fields.state` (from `status` = \"on_hold\")"),
+        "{err}"
+    );
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::mapping::Mapping;
+use crate::mapping::{AnyMapping, RecordError};
 
 #[derive(Debug, clap::Args)]
 pub struct MapArgs {
@@ -39,7 +39,7 @@ pub fn run(args: &MapArgs) -> anyhow::Result<()> {
 }
 
 fn map_records(args: &MapArgs) -> anyhow::Result<()> {
-    let mapping = Mapping::load(&args.mapping).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let mapping = AnyMapping::load(&args.mapping).map_err(|d| anyhow::anyhow!("{d}"))?;
     let records = read_records(&args.input)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -54,23 +54,12 @@ fn map_records(args: &MapArgs) -> anyhow::Result<()> {
                 continue;
             }
         };
-        match mapping.skips(&record) {
-            Ok(true) => {
-                eprintln!("record {n}: skipped by skip_if");
-                continue;
-            }
-            Ok(false) => {}
-            Err(e) => {
-                failed += 1;
-                eprintln!("record {n}: {e}");
-                continue;
-            }
-        }
         if args.explain {
             write_explanation(&mut out, n, &mapping, &record)?;
         }
-        match mapping.apply(&record) {
-            Ok(canonical) => writeln!(out, "{}", serde_json::to_string(&canonical)?)?,
+        match map_one(&mapping, &record) {
+            Ok(Some(json)) => writeln!(out, "{json}")?,
+            Ok(None) => eprintln!("record {n}: skipped by skip_if"),
             Err(e) => {
                 failed += 1;
                 eprintln!("record {n}: {e}");
@@ -84,14 +73,36 @@ fn map_records(args: &MapArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Inbound: the canonical record. Outbound: the native body, from a
+/// canonical record as an inbound mapping prints it. As JSON text; `None`:
+/// skipped.
+fn map_one(mapping: &AnyMapping, record: &Value) -> Result<Option<String>, RecordError> {
+    match mapping {
+        AnyMapping::Inbound(m) => {
+            if m.skips(record)? {
+                return Ok(None);
+            }
+            // Serializing a canonical record cannot fail: every field is JSON.
+            Ok(Some(
+                serde_json::to_string(&m.apply(record)?).unwrap_or_default(),
+            ))
+        }
+        AnyMapping::Outbound(m) => Ok(m.render_value(record)?.map(|body| body.to_string())),
+    }
+}
+
 fn write_explanation(
     out: &mut impl Write,
     n: usize,
-    mapping: &Mapping,
+    mapping: &AnyMapping,
     record: &Value,
 ) -> anyhow::Result<()> {
     writeln!(out, "# record {n}")?;
-    for step in mapping.explain(record) {
+    let steps = match mapping {
+        AnyMapping::Inbound(m) => m.explain(record),
+        AnyMapping::Outbound(m) => m.explain(record),
+    };
+    for step in steps {
         let from = match (&step.source, &step.input) {
             (None, _) => "const".to_string(),
             (Some(src), Some(v)) => format!("{src} = {v}"),

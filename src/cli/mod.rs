@@ -26,10 +26,14 @@ Examples:
   SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
   switchboard run --once                  one sync of every connector, for cron jobs
   switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl --explain
+  switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl \
+    | switchboard map --mapping mappings/servicenow-update-incident.toml --input -
+                                          round trip: native -> canonical -> write-back body
   switchboard simulate servicenow         a local ServiceNow to point a manifest at
 
 Files: switchboard.toml (see switchboard.example.toml), connectors/<system>.toml,
-mappings/<system>-<stream>.toml. Docs: README.md and docs/ARCHITECTURE.md.";
+mappings/<system>-<stream>.toml (inbound), mappings/<system>-<action>.toml (outbound).
+Docs: README.md, docs/ARCHITECTURE.md and docs/MAPPING.md.";
 
 /// Switchboard: one front door over many service desks.
 ///
@@ -67,9 +71,11 @@ pub enum Command {
     Check,
     /// Apply database migrations to the configured store, then exit.
     Migrate,
-    /// Apply one mapping to sample records and print the canonical records as
-    /// JSON lines; exits non-zero if any record fails. `--explain` shows, per
-    /// rule, the value read and the value produced.
+    /// Apply one mapping to sample records and print the results as JSON
+    /// lines: canonical records for an inbound mapping, write-back bodies for
+    /// an outbound one (whose input is canonical records, as an inbound
+    /// mapping prints them). Exits non-zero if any record fails. `--explain`
+    /// shows, per rule, the value read and the value produced.
     Map(map::MapArgs),
     /// Serve a simulated vendor API on its own, e.g. to try a manifest
     /// against before pointing it at the real system.
@@ -128,14 +134,15 @@ fn check(cli: &Cli) -> ExitCode {
         Ok(c) => {
             let streams: usize = c.manifests.iter().map(|m| m.config.streams().len()).sum();
             println!(
-                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s)",
+                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s)",
                 cfg.file
                     .as_ref()
                     .map(|f| f.display().to_string())
                     .unwrap_or_else(|| "(built-in defaults)".into()),
                 c.manifests.len(),
                 streams,
-                c.mappings.len()
+                c.mappings.len(),
+                c.outbound.len()
             );
             ExitCode::SUCCESS
         }

@@ -12,7 +12,7 @@ use super::children::{Children, Into};
 use super::expr::Expr;
 use super::path::Path;
 use super::rule::{LookupPlan, Rule, Source, TimeFormat, ValueMap};
-use super::spec::{ChildrenSpec, FieldRule, LookupSpec, MAP_DEFAULT_KEY, MappingFile};
+use super::spec::{ChildrenSpec, Direction, FieldRule, LookupSpec, MAP_DEFAULT_KEY, MappingFile};
 use super::target::{FieldType, Shape, Target, lookup_of};
 use super::transform::Transform;
 use super::{Mapping, RuleSet};
@@ -21,6 +21,25 @@ use crate::model::Entity;
 
 pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping, Diagnostics> {
     let mut errors = Vec::new();
+    if file.direction == Direction::Outbound {
+        return Err(Diagnostics(vec![source.error_at_key(
+            "direction",
+            "this is an outbound mapping (canonical to native); it builds write-back bodies and is not applied to a stream",
+        )]));
+    }
+    if file.action.is_some() {
+        errors.push(source.error_at_key(
+            "action",
+            "`action` belongs in outbound mappings; add `direction = \"outbound\"` or remove it",
+        ));
+    }
+    let stream = file.stream.clone().unwrap_or_else(|| {
+        errors.push(source.error_at_key(
+            "system",
+            "an inbound mapping needs `stream = \"…\"`: the stream of the connector it maps",
+        ));
+        String::new()
+    });
     let maps = compile_maps(source, &file, &mut errors);
     let shape = Shape::Entity(file.entity);
     let mut rules = compile_rules(source, shape, "fields", &file.fields, &maps, &mut errors);
@@ -57,14 +76,14 @@ pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping,
         owns: file.owns,
         file: source.path.clone(),
         system: file.system,
-        stream: file.stream,
+        stream,
         entity: file.entity,
         version: super::content_version(&source.text),
     })
 }
 
 /// A rule set, knowing which record fields its CEL expressions read.
-fn rule_set(shape: Shape, rules: Vec<Rule>, extra: Option<&Expr>) -> RuleSet {
+pub(super) fn rule_set(shape: Shape, rules: Vec<Rule>, extra: Option<&Expr>) -> RuleSet {
     let exprs = rules
         .iter()
         .flat_map(|r| {
@@ -85,7 +104,7 @@ fn rule_set(shape: Shape, rules: Vec<Rule>, extra: Option<&Expr>) -> RuleSet {
 
 /// Compile `[<prefix>]` rules for the fields of `shape`; for an object
 /// shape every name is free.
-fn compile_rules(
+pub(super) fn compile_rules(
     source: &SourceFile,
     shape: Shape,
     prefix: &str,
@@ -224,7 +243,7 @@ fn compile_children(
     })
 }
 
-fn compile_maps(
+pub(super) fn compile_maps(
     source: &SourceFile,
     file: &MappingFile,
     errors: &mut Vec<Diagnostic>,
@@ -400,6 +419,7 @@ fn compile_rule(
         timestamp,
         ty: ty.unwrap_or(FieldType::Text),
         raw: ty.is_none(),
+        render_time: false,
     })
 }
 

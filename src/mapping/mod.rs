@@ -11,6 +11,7 @@
 mod children;
 mod compile;
 pub mod expr;
+mod outbound;
 pub mod path;
 mod rule;
 mod slot;
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::{Diagnostics, SourceFile};
 use crate::model::{Canonical, Entity, Lookup};
 use children::Children;
+pub use outbound::OutboundMapping;
 use rule::{Failure, Rule};
 pub use slot::MappingSlot;
 use target::{Filled, Shape};
@@ -278,6 +280,29 @@ impl Mapping {
             children.explain(record, &mut out);
         }
         out
+    }
+}
+
+/// A mapping file of either direction.
+#[derive(Debug, Clone)]
+pub enum AnyMapping {
+    Inbound(Mapping),
+    Outbound(OutboundMapping),
+}
+
+impl AnyMapping {
+    /// Read a mapping file, compiling it by its `direction`.
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        let source = SourceFile::read(path)?;
+        Self::from_source(&source)
+    }
+
+    pub fn from_source(source: &SourceFile) -> Result<Self, Diagnostics> {
+        let file: spec::MappingFile = source.parse()?;
+        match file.direction {
+            spec::Direction::Inbound => compile::compile(source, file).map(AnyMapping::Inbound),
+            spec::Direction::Outbound => outbound::compile(source, file).map(AnyMapping::Outbound),
+        }
     }
 }
 

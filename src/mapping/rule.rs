@@ -11,7 +11,7 @@ use super::path;
 use super::target::{FieldType, Target};
 use super::template::Template;
 use super::transform::Transform;
-use super::value::{Typed, convert, parse_time};
+use super::value::{Typed, convert, parse_time, render_time};
 use crate::model::{LookupEntity, LookupKey, LookupSlot, OnMissing};
 
 #[derive(Debug, Clone)]
@@ -92,6 +92,9 @@ pub(super) struct Rule {
     /// Confidentiality class of the field this rule fills.
     pub class: Option<String>,
     pub lookup: Option<LookupPlan>,
+    /// Outbound: `timestamp` is the format to write a canonical (RFC 3339)
+    /// time in, not the format to read.
+    pub render_time: bool,
 }
 
 /// Why a rule failed on a record, before the caller adds where.
@@ -171,6 +174,11 @@ impl Rule {
                     ));
                 }
             };
+        }
+        if let (Some(fmt), true) = (&self.timestamp, self.render_time) {
+            return render_time(&value, fmt)
+                .map(|s| Some(Typed::Raw(Value::String(s))))
+                .map_err(|m| Failure::new(m, Some(&value)));
         }
         if let Some(fmt) = &self.timestamp {
             return parse_time(&value, fmt)

@@ -16,11 +16,22 @@ use crate::model::{Entity, LookupKey, OnMissing};
 pub struct MappingFile {
     /// File format version; this build reads 1.
     pub version: u32,
-    /// The connector system this mapping reads from, as named in its manifest.
+    /// `inbound` (the default): a source stream's records to canonical
+    /// records. `outbound`: a canonical record to the body of one of the
+    /// system's write-back actions.
+    #[serde(default)]
+    pub direction: Direction,
+    /// The connector system this mapping reads from (or writes to), as
+    /// named in its manifest.
     pub system: String,
-    /// The stream of that system, as named in the manifest's `[[streams]]`.
-    pub stream: String,
-    /// The canonical entity produced: `work_item`, `person` or `org_unit`.
+    /// Inbound: the stream of that system, as named in the manifest's
+    /// `[[streams]]`.
+    pub stream: Option<String>,
+    /// Outbound: the write-back action whose body this builds, e.g.
+    /// `update_incident`.
+    pub action: Option<String>,
+    /// The canonical entity produced (inbound) or read (outbound):
+    /// `work_item`, `person` or `org_unit`.
     pub entity: Entity,
     /// Canonical fields this system is the authority for, e.g.
     /// `["department"]` in the HR mapping. Another system's value for an
@@ -87,6 +98,14 @@ pub struct FieldRule {
     /// Resolve the value to a canonical record in the store, e.g. a
     /// requester's email to a person.
     pub lookup: Option<LookupSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    Inbound,
+    Outbound,
 }
 
 /// `[children.<name>]`: map each element of an array.

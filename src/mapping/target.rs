@@ -280,3 +280,58 @@ impl Filled {
         }
     }
 }
+
+/// The top-level keys of a canonical record as serialized (and as outbound
+/// mappings read it): the columns, not the mapping field names, so
+/// `requester_ref` and `requester_id` rather than `requester`.
+pub(super) fn canonical_keys(entity: Entity) -> &'static [&'static str] {
+    match entity {
+        Entity::WorkItem => &[
+            "entity",
+            "kind",
+            "title",
+            "description",
+            "status",
+            "native_status",
+            "priority",
+            "requester_ref",
+            "requester_id",
+            "department",
+            "assignee_group",
+            "service",
+            "location_ref",
+            "external_url",
+            "opened_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+            "due_at",
+            "attributes",
+            "classified",
+            "activities",
+        ],
+        Entity::Person => &[
+            "entity",
+            "display_name",
+            "email",
+            "employee_number",
+            "department",
+            "org_unit_ref",
+            "org_unit_id",
+            "location_ref",
+            "manager_ref",
+            "manager_id",
+            "active",
+            "attributes",
+            "classified",
+        ],
+        Entity::OrgUnit => &[
+            "entity",
+            "name",
+            "code",
+            "parent_ref",
+            "parent_id",
+            "attributes",
+        ],
+    }
+}

@@ -95,6 +95,22 @@ pub(super) fn parse_time(value: &Value, fmt: &TimeFormat) -> Result<DateTime<Utc
     }
 }
 
+/// A canonical time (RFC 3339) written in a native format and zone.
+pub(super) fn render_time(value: &Value, fmt: &TimeFormat) -> Result<String, String> {
+    let Some(s) = value.as_str() else {
+        return Err(format!("expected a timestamp string, got {value}"));
+    };
+    let t = DateTime::parse_from_rfc3339(s)
+        .map_err(|e| format!("not an RFC 3339 timestamp: {e}"))?
+        .with_timezone(&Utc);
+    Ok(match fmt {
+        TimeFormat::Rfc3339 => t.to_rfc3339(),
+        TimeFormat::Pattern { pattern, zone, .. } => {
+            t.with_timezone(zone).format(pattern).to_string()
+        }
+    })
+}
+
 pub(super) fn typed_to_json(value: Typed) -> Value {
     match value {
         Typed::Raw(v) => v,

@@ -85,6 +85,7 @@ mod diagnostics;
 mod empty_values;
 mod lookups;
 mod maps;
+mod outbound;
 mod ownership;
 mod rules;
 mod shipped;
