@@ -219,26 +219,34 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// The span of a key named by a dotted path. A numeric segment indexes an
 /// array where the value is one, and is a plain key in a table (`maps.state.1`).
 fn find_key_span(doc: &Spanned<DeTable<'_>>, key_path: &str) -> Option<Range<usize>> {
-    let mut segments = key_path.split('.');
-    let first = segments.next()?;
-    let (key, mut value) = doc.get_ref().get_key_value(first)?;
-    let mut span = key.span();
-    for seg in segments {
-        value = match value.get_ref() {
-            DeValue::Array(items) => {
-                let item = items.get(seg.parse::<usize>().ok()?)?;
-                span = item.span();
-                item
+    let segments: Vec<&str> = key_path.split('.').collect();
+    find_in_table(doc.get_ref(), &segments)
+}
+
+/// A key may itself contain dots (`"fields.summary" = …`), so each table
+/// step tries the shortest run of segments that names a key, then longer.
+fn find_in_table(table: &DeTable<'_>, segments: &[&str]) -> Option<Range<usize>> {
+    (1..=segments.len()).find_map(|n| {
+        let (key, value) = table.get_key_value(segments[..n].join(".").as_str())?;
+        match &segments[n..] {
+            [] => Some(key.span()),
+            rest => find_in_value(value, rest),
+        }
+    })
+}
+
+fn find_in_value(value: &Spanned<DeValue<'_>>, segments: &[&str]) -> Option<Range<usize>> {
+    match value.get_ref() {
+        DeValue::Array(items) => {
+            let item = items.get(segments[0].parse::<usize>().ok()?)?;
+            match &segments[1..] {
+                [] => Some(item.span()),
+                rest => find_in_value(item, rest),
             }
-            DeValue::Table(table) => {
-                let (key, item) = table.get_key_value(seg)?;
-                span = key.span();
-                item
-            }
-            _ => return None,
-        };
+        }
+        DeValue::Table(table) => find_in_table(table, segments),
+        _ => None,
     }
-    Some(span)
 }
 
 /// The dotted key whose value sits exactly at `span`, searching nested tables and arrays.
@@ -388,6 +396,15 @@ mod tests {
         let f = file("version = 1\n[[streams]]\nname = \"a\"\n[[streams]]\nname = \"b\"\n");
         let d = f.error_at_key("streams.1.name", "bad");
         assert_eq!((d.line, d.col), (5, 1));
+    }
+
+    #[test]
+    fn error_at_key_finds_keys_with_dots_in_them() {
+        let f = file("version = 1\n[fields]\nstate = 1\n\"fields.summary\" = { path = \"x\" }\n");
+        let d = f.error_at_key("fields.fields.summary", "bad");
+        assert_eq!((d.line, d.col), (4, 1));
+        let d = f.error_at_key("fields.fields.summary.path", "bad");
+        assert_eq!((d.line, d.col), (4, 22));
     }
 
     #[test]

@@ -156,7 +156,7 @@ async fn comments_are_replaced_per_item(backend: Backend) {
     assert!(texts(s, bodies).await.is_empty());
     assert_eq!(
         texts(s, "SELECT external_id FROM activities").await,
-        ["ticket/T2/a"]
+        ["ticket/T2/comments:a"]
     );
 }
 
@@ -298,6 +298,56 @@ async fn placeholders_are_adopted_by_the_real_record(backend: Backend) {
     );
 }
 
+async fn references_within_one_page_resolve(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let s = &ts.store;
+    // `error` policy: a manager hired in the same export as her report is
+    // found, not quarantined; and no placeholder stands in for her.
+    let hr = mapping(&HR.replace("on_missing = \"null\"", "on_missing = \"error\""));
+    write(
+        s,
+        &hr,
+        vec![
+            staged(
+                &hr,
+                "E2",
+                json!({"name": "Bo", "number": "1002", "manager": "1001"}),
+            ),
+            staged(&hr, "E1", json!({"name": "Ada", "number": "1001"})),
+        ],
+    )
+    .await;
+    assert!(texts(s, "SELECT reason FROM quarantine").await.is_empty());
+    assert_eq!(
+        texts(s, "SELECT m.display_name FROM people p JOIN people m ON m.id = p.manager_id WHERE p.external_id = 'E2'").await,
+        ["Ada"]
+    );
+    assert!(
+        texts(s, "SELECT external_id FROM people WHERE placeholder")
+            .await
+            .is_empty()
+    );
+
+    let erp = mapping(DEPARTMENTS);
+    write(
+        s,
+        &erp,
+        vec![
+            staged(
+                &erp,
+                "D8",
+                json!({"name": "Payroll", "code": "PAY", "parent": "FIN"}),
+            ),
+            staged(&erp, "D7", json!({"name": "Finance", "code": "FIN"})),
+        ],
+    )
+    .await;
+    assert_eq!(
+        texts(s, "SELECT p.name FROM org_units o JOIN org_units p ON p.id = o.parent_id WHERE o.code = 'PAY'").await,
+        ["Finance"]
+    );
+}
+
 const ITSM_USERS: &str = r#"
 version = 1
 system = "itsm"
@@ -350,6 +400,7 @@ async fn the_owner_decides_an_owned_field(backend: Backend) {
 }
 
 on_every_backend!(
+    references_within_one_page_resolve,
     the_owner_decides_an_owned_field,
     comments_are_replaced_per_item,
     lookups_follow_their_policy,

@@ -15,6 +15,9 @@ use super::{At, Explained, RecordError, RuleSet};
 
 #[derive(Debug, Clone)]
 pub(super) struct Children {
+    /// `comments` in `[children.comments]`: activity keys are prefixed with
+    /// it, so two arrays into activities cannot collide.
+    pub name: String,
     /// The array in the source record.
     pub each: Path,
     pub into: Into,
@@ -68,9 +71,11 @@ impl Children {
             };
             match self.rules.fill(element, at)? {
                 Filled::Activity(mut a) => {
-                    if a.key.is_empty() {
-                        a.key = i.to_string();
-                    }
+                    a.key = if a.key.is_empty() {
+                        format!("{}:{i}", self.name)
+                    } else {
+                        format!("{}:{}", self.name, a.key)
+                    };
                     activities.push(a);
                 }
                 Filled::Object(o) => objects.push(Value::Object(o)),

@@ -51,6 +51,18 @@ pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping,
     }
     require_fields(source, shape, "fields", &file.fields, &mut errors);
     check_owns(source, &file, &mut errors);
+    if file.entity == Entity::OrgUnit {
+        let classified = [("fields", &file.fields), ("attributes", &file.attributes)]
+            .into_iter()
+            .flat_map(|(table, rules)| rules.iter().map(move |(name, rule)| (table, name, rule)))
+            .filter(|(_, _, rule)| rule.confidential.is_some());
+        for (table, name, _) in classified {
+            errors.push(source.error_at_key(
+                &format!("{table}.{name}.confidential"),
+                "org units carry no confidential fields; classify the data on the people or work items that hold it",
+            ));
+        }
+    }
     let skip_if = file
         .skip_if
         .as_ref()
@@ -237,6 +249,7 @@ fn compile_children(
         return None;
     }
     Some(Children {
+        name: name.to_string(),
         each: each?,
         into: into?,
         rules: rule_set(shape, rules, None),

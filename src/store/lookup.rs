@@ -85,6 +85,56 @@ impl Wanted {
     }
 }
 
+/// A reference to a record written in the same page (a manager hired in
+/// the same HR export as her reports): resolved once the page's rows are
+/// written, in the same transaction.
+#[derive(Debug)]
+pub(super) struct Deferred {
+    external_id: String,
+    slot: LookupSlot,
+    group: Group,
+    key: String,
+}
+
+/// The keys this page's own records can be found by, per group.
+fn provided(records: &[StagedRecord]) -> HashMap<Group, BTreeSet<String>> {
+    let mut out: HashMap<Group, BTreeSet<String>> = HashMap::new();
+    let mut add = |group: Group, key: Option<&String>| {
+        if let Some(k) = key.filter(|k| !k.trim().is_empty()) {
+            out.entry(group).or_default().insert(normalize(group.1, k));
+        }
+    };
+    for r in records {
+        let entity = match &r.outcome {
+            Ok(Canonical::Person(p)) => {
+                add((LookupEntity::Person, LookupKey::Email), p.email.as_ref());
+                add(
+                    (LookupEntity::Person, LookupKey::EmployeeNumber),
+                    p.employee_number.as_ref(),
+                );
+                LookupEntity::Person
+            }
+            Ok(Canonical::OrgUnit(o)) => {
+                add((LookupEntity::OrgUnit, LookupKey::Code), o.code.as_ref());
+                LookupEntity::OrgUnit
+            }
+            _ => continue,
+        };
+        add((entity, LookupKey::ExternalId), Some(&r.external_id));
+    }
+    out
+}
+
+/// The table and column a slot's resolved id is written to.
+fn slot_column(slot: LookupSlot) -> (&'static str, &'static str) {
+    match slot {
+        LookupSlot::Requester => ("work_items", "requester_id"),
+        LookupSlot::Manager => ("people", "manager_id"),
+        LookupSlot::OrgUnit => ("people", "org_unit_id"),
+        LookupSlot::Parent => ("org_units", "parent_id"),
+    }
+}
+
 fn set_id(c: &mut Canonical, slot: LookupSlot, id: Option<i64>) {
     match (c, slot) {
         (Canonical::WorkItem(w), LookupSlot::Requester) => w.requester_id = id,
@@ -96,15 +146,31 @@ fn set_id(c: &mut Canonical, slot: LookupSlot, id: Option<i64>) {
 }
 
 /// Set each record's resolved ids; a record with an unresolved `error`
-/// lookup becomes a rejection naming the rule and the value.
-fn apply(records: &mut [StagedRecord], found: &HashMap<(Group, String), i64>) {
+/// lookup becomes a rejection naming the rule and the value. References to
+/// records of this same page come back as deferrals.
+fn apply(
+    records: &mut [StagedRecord],
+    found: &HashMap<(Group, String), i64>,
+    in_page: &HashMap<Group, BTreeSet<String>>,
+) -> Vec<Deferred> {
+    let mut deferred = Vec::new();
     for r in records.iter_mut() {
         let Ok(c) = &mut r.outcome else { continue };
         let mut failed = None;
+        let mut mine = Vec::new();
         for l in c.lookups().to_vec() {
-            let id = found
-                .get(&((l.entity, l.by), normalize(l.by, &l.value)))
-                .copied();
+            let group = (l.entity, l.by);
+            let key = normalize(l.by, &l.value);
+            let id = found.get(&(group, key.clone())).copied();
+            if id.is_none() && in_page.get(&group).is_some_and(|keys| keys.contains(&key)) {
+                mine.push(Deferred {
+                    external_id: r.external_id.clone(),
+                    slot: l.slot,
+                    group,
+                    key,
+                });
+                continue;
+            }
             if id.is_none() && l.on_missing == OnMissing::Error && failed.is_none() {
                 let what = match l.entity {
                     LookupEntity::Person => "person",
@@ -119,10 +185,12 @@ fn apply(records: &mut [StagedRecord], found: &HashMap<(Group, String), i64>) {
             }
             set_id(c, l.slot, id);
         }
-        if let Some(reason) = failed {
-            r.outcome = Err(reason);
+        match failed {
+            Some(reason) => r.outcome = Err(reason),
+            None => deferred.extend(mine),
         }
     }
+    deferred
 }
 
 /// Pairs (placeholder id, real id) become one `CASE` per referencing column.
@@ -150,15 +218,18 @@ macro_rules! backend {
             type Conn = <$db as sqlx::Database>::Connection;
 
             /// Resolve the lookups of every mapped record in `records`.
+            /// References to records of this page are returned, to
+            /// [`settle`] once the page is written.
             pub async fn resolve(
                 tx: &mut Conn,
                 system: &str,
                 records: &mut [StagedRecord],
-            ) -> Result<(), sqlx::Error> {
+            ) -> Result<Vec<Deferred>, sqlx::Error> {
                 let wanted = Wanted::of(records);
                 if wanted.keys.is_empty() {
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
+                let in_page = provided(records);
                 let mut found = HashMap::new();
                 for (&group, keys) in &wanted.keys {
                     let keys: Vec<&String> = keys.iter().collect();
@@ -169,13 +240,62 @@ macro_rules! backend {
                         .into_iter()
                         .flatten()
                         .filter(|k| !found.contains_key(&(group, (*k).clone())))
+                        .filter(|k| !in_page.get(&group).is_some_and(|p| p.contains(*k)))
                         .collect();
                     if !missing.is_empty() {
                         create_placeholders(tx, system, group, &missing).await?;
                         find(tx, system, group, &missing, &mut found).await?;
                     }
                 }
-                apply(records, &found);
+                Ok(apply(records, &found, &in_page))
+            }
+
+            /// Fill in references to records written in this page.
+            pub async fn settle(
+                tx: &mut Conn,
+                system: &str,
+                stream: &str,
+                deferred: &[Deferred],
+            ) -> Result<(), sqlx::Error> {
+                let mut by_group: HashMap<Group, Vec<&String>> = HashMap::new();
+                for d in deferred {
+                    by_group.entry(d.group).or_default().push(&d.key);
+                }
+                let mut found = HashMap::new();
+                for (group, keys) in by_group {
+                    find(tx, system, group, &keys, &mut found).await?;
+                }
+                let mut by_slot: HashMap<LookupSlot, Vec<(&str, i64)>> = HashMap::new();
+                for d in deferred {
+                    if let Some(id) = found.get(&(d.group, d.key.clone())) {
+                        by_slot.entry(d.slot).or_default().push((&d.external_id, *id));
+                    }
+                }
+                for (slot, pairs) in by_slot {
+                    let (table, column) = slot_column(slot);
+                    for chunk in pairs.chunks(KEYS) {
+                        let mut qb = QueryBuilder::<$db>::new(format!(
+                            "UPDATE {table} SET {column} = CASE external_id"
+                        ));
+                        for (external_id, id) in chunk {
+                            qb.push(" WHEN ")
+                                .push_bind(external_id.to_string())
+                                .push(" THEN ")
+                                .push_bind(*id);
+                        }
+                        qb.push(" END WHERE source_system = ")
+                            .push_bind(system.to_string())
+                            .push(" AND source_stream = ")
+                            .push_bind(stream.to_string())
+                            .push(" AND external_id IN (");
+                        let mut list = qb.separated(", ");
+                        for (external_id, _) in chunk {
+                            list.push_bind(external_id.to_string());
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                }
                 Ok(())
             }
 

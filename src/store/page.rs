@@ -89,10 +89,11 @@ impl Store {
         let rows = match self {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                super::lookup::pg::resolve(&mut tx, system, &mut records).await?;
+                let deferred = super::lookup::pg::resolve(&mut tx, system, &mut records).await?;
                 let rows =
                     PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
                 super::pg::write(&mut tx, &rows).await?;
+                super::lookup::pg::settle(&mut tx, system, stream, &deferred).await?;
                 for (entity, ids) in rows.adoptable() {
                     super::lookup::pg::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }
@@ -101,10 +102,12 @@ impl Store {
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                super::lookup::sqlite::resolve(&mut tx, system, &mut records).await?;
+                let deferred =
+                    super::lookup::sqlite::resolve(&mut tx, system, &mut records).await?;
                 let rows =
                     PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
                 super::sqlite::write(&mut tx, &rows).await?;
+                super::lookup::sqlite::settle(&mut tx, system, stream, &deferred).await?;
                 for (entity, ids) in rows.adoptable() {
                     super::lookup::sqlite::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }

@@ -27,7 +27,8 @@ fn each_comment_becomes_an_activity() {
     let w = work_item(m.apply(&rec).expect("maps"));
     let acts = w.activities.expect("activities are set");
     assert_eq!(acts.len(), 2);
-    assert_eq!(acts[0].key, "c1");
+    // Keys are prefixed with the array's name: two arrays cannot collide.
+    assert_eq!(acts[0].key, "comments:c1");
     assert_eq!(acts[0].body.as_deref(), Some("first"));
     assert_eq!(acts[0].author_ref.as_deref(), Some("ada"));
     assert_eq!(acts[1].occurred_at, Some(utc(2026, 1, 1, 10, 0, 0)));
@@ -67,7 +68,40 @@ fn a_child_without_a_key_is_keyed_by_its_position() {
         .into_iter()
         .map(|a| a.key)
         .collect();
-    assert_eq!(keys, ["0", "1"]);
+    assert_eq!(keys, ["comments:0", "comments:1"]);
+}
+
+#[test]
+fn two_arrays_into_activities_keep_apart() {
+    let history = r#"
+[children.history]
+each = "state_changes"
+into = "activities"
+
+[children.history.fields]
+kind = { const = "status_change" }
+to_status = { path = "to" }
+occurred_at = { path = "at", timestamp = "rfc3339" }
+"#;
+    let m = mapping(&work_item_mapping(
+        "",
+        &format!(
+            "{}{history}",
+            COMMENTS.replace("key = { path = \"id\" }\n", "")
+        ),
+    ));
+    let at = "2026-01-01T10:00:00Z";
+    let rec = json!({
+        "comments": [{"text": "a", "at": at}],
+        "state_changes": [{"to": "2", "at": at}]
+    });
+    let keys: Vec<String> = work_item(m.apply(&rec).expect("maps"))
+        .activities
+        .expect("set")
+        .into_iter()
+        .map(|a| a.key)
+        .collect();
+    assert_eq!(keys, ["comments:0", "history:0"]);
 }
 
 #[test]

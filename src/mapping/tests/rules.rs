@@ -201,3 +201,11 @@ fn bad_class_name_is_located() {
         "{d}"
     );
 }
+
+#[test]
+fn org_units_refuse_confidential_fields() {
+    let text = "version = 1\nsystem = \"erp\"\nstream = \"d\"\nentity = \"org_unit\"\n\n[fields]\nname = { path = \"n\", confidential = \"hr\" }\n";
+    let diags = diagnostics(text);
+    let d = diag_with(&diags, "org units carry no confidential fields");
+    assert_eq!(d.line, 7);
+}
