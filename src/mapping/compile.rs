@@ -95,7 +95,27 @@ pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping,
 }
 
 /// A rule set, knowing which record fields its CEL expressions read.
-pub(super) fn rule_set(shape: Shape, rules: Vec<Rule>, extra: Option<&Expr>) -> RuleSet {
+pub(super) fn rule_set(shape: Shape, mut rules: Vec<Rule>, extra: Option<&Expr>) -> RuleSet {
+    let mut heads: Vec<String> = Vec::new();
+    for rule in &rules {
+        for p in paths_of(rule) {
+            heads.extend(p.head().map(str::to_string));
+        }
+    }
+    heads.sort();
+    heads.dedup();
+    for rule in &mut rules {
+        let paths: Vec<&mut Path> = match &mut rule.from {
+            Source::Path(p) => vec![p],
+            Source::Coalesce(ps) => ps.iter_mut().collect(),
+            _ => Vec::new(),
+        };
+        for p in paths {
+            if let Some(i) = p.head().and_then(|h| heads.iter().position(|x| x == h)) {
+                p.set_slot(i);
+            }
+        }
+    }
     let exprs = rules
         .iter()
         .flat_map(|r| {
@@ -111,6 +131,16 @@ pub(super) fn rule_set(shape: Shape, rules: Vec<Rule>, extra: Option<&Expr>) -> 
         shape,
         rules,
         cel_fields,
+        heads,
+    }
+}
+
+/// The paths a rule reads by itself (templates and CEL read the record).
+fn paths_of(rule: &Rule) -> Vec<&Path> {
+    match &rule.from {
+        Source::Path(p) => vec![p],
+        Source::Coalesce(ps) => ps.iter().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -395,7 +425,9 @@ fn compile_rule(
             let checked = match (ty, &timestamp) {
                 (FieldType::Timestamp, Some(fmt)) => super::value::parse_time(v, fmt).map(|_| ()),
                 (FieldType::Timestamp, None) => Ok(()), // reported above
-                _ => super::value::convert(v, ty).map(|_| ()),
+                _ => super::value::convert(std::borrow::Cow::Borrowed(v), ty)
+                    .map(|_| ())
+                    .map_err(|(m, _)| m),
             };
             if let Err(e) = checked {
                 errors.push(source.error_at_key(key, format!("{what} {v}: {e}")));
@@ -559,6 +591,7 @@ fn parse_time_format(fmt: &str, zone: chrono_tz::Tz) -> Option<TimeFormat> {
         return None;
     }
     Some(TimeFormat::Pattern {
+        items: std::sync::Arc::new(StrftimeItems::new(fmt).parse_to_owned().ok()?),
         pattern: fmt.to_string(),
         offset,
         date_only: !has_time,

@@ -11,6 +11,8 @@ use std::sync::{Arc, LazyLock};
 use cel::{Context, Env, Program};
 use serde_json::Value;
 
+use super::memo::Memo;
+
 /// The only variable an expression may use.
 pub const RECORD: &str = "record";
 
@@ -24,6 +26,8 @@ pub struct Expr {
     /// The top-level record fields it reads (`record.impact`), or `None`
     /// when it uses `record` some other way and needs all of it.
     fields: Option<Vec<String>>,
+    /// Results by the values of `fields`, when those are known.
+    memo: Option<Arc<Memo>>,
 }
 
 impl Expr {
@@ -40,10 +44,12 @@ impl Expr {
                 "CEL expression `{text}` uses unknown variable `{other}`; the source record is `{RECORD}` (e.g. `{RECORD}.{other}`)"
             ));
         }
+        let fields = fields_read(text);
         Ok(Expr {
             text: text.to_string(),
             program: Arc::new(program),
-            fields: fields_read(text),
+            memo: fields.is_some().then(|| Arc::new(Memo::default())),
+            fields,
         })
     }
 
@@ -57,6 +63,19 @@ impl Expr {
 
     /// Evaluate to JSON.
     pub fn eval(&self, scope: &Scope) -> Result<Value, String> {
+        match (&self.memo, &self.fields, scope.record()) {
+            (Some(memo), Some(fields), Value::Object(map)) if fields.len() <= 8 => {
+                let mut inputs = [None; 8];
+                for (slot, f) in inputs.iter_mut().zip(fields) {
+                    *slot = map.get(f);
+                }
+                memo.get_or(&inputs[..fields.len()], || self.run(scope))
+            }
+            _ => self.run(scope),
+        }
+    }
+
+    fn run(&self, scope: &Scope) -> Result<Value, String> {
         let ctx = scope.context()?;
         let value = self
             .program
@@ -160,11 +179,22 @@ impl<'r> Scope<'r> {
                 let mut ctx = Context::with_env(ENV.clone());
                 let value = match (self.fields, self.record) {
                     (Some(fields), Value::Object(map)) => {
-                        let picked: std::collections::HashMap<String, cel::Value> = fields
-                            .iter()
-                            .filter_map(|f| map.get(f).map(|v| (f.clone(), to_cel(v))))
-                            .collect();
-                        cel::Value::Map(picked.into())
+                        // Built as cel's own map type directly: going through
+                        // a `HashMap<String, _>` would hash every key twice.
+                        let picked: std::collections::HashMap<cel::objects::Key, cel::Value> =
+                            fields
+                                .iter()
+                                .filter_map(|f| {
+                                    let v = map.get(f)?;
+                                    Some((
+                                        cel::objects::Key::String(Arc::new(f.clone())),
+                                        to_cel(v),
+                                    ))
+                                })
+                                .collect();
+                        cel::Value::Map(cel::objects::Map {
+                            map: Arc::new(picked),
+                        })
                     }
                     _ => to_cel(self.record),
                 };
@@ -191,9 +221,11 @@ fn to_cel(value: &Value) -> cel::Value {
         Value::String(s) => cel::Value::String(Arc::new(s.clone())),
         Value::Array(items) => cel::Value::List(Arc::new(items.iter().map(to_cel).collect())),
         Value::Object(map) => {
-            let map: std::collections::HashMap<String, cel::Value> =
-                map.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect();
-            cel::Value::Map(map.into())
+            let map: std::collections::HashMap<cel::objects::Key, cel::Value> = map
+                .iter()
+                .map(|(k, v)| (cel::objects::Key::String(Arc::new(k.clone())), to_cel(v)))
+                .collect();
+            cel::Value::Map(cel::objects::Map { map: Arc::new(map) })
         }
     }
 }

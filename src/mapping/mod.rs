@@ -11,6 +11,7 @@
 mod children;
 mod compile;
 pub mod expr;
+mod memo;
 mod outbound;
 pub mod path;
 mod rule;
@@ -61,6 +62,9 @@ struct RuleSet {
     rules: Vec<Rule>,
     /// The fields of the value any CEL expression here reads (`None`: all).
     cel_fields: Option<Vec<String>>,
+    /// The top-level keys the rules' paths start at, sorted; each path
+    /// knows its index here (see [`path::Slots`]).
+    heads: Vec<String>,
 }
 
 /// One rule's part in mapping one record.
@@ -131,10 +135,11 @@ impl RuleSet {
     /// Fill a fresh shape from `value`.
     fn fill(&self, value: &Value, at: At) -> Result<Filled, RecordError> {
         let scope = expr::Scope::with_fields(value, self.cel_fields.as_deref());
+        let slots = path::Slots::collect(value, &self.heads);
         let mut out = Filled::empty(self.shape);
         for rule in &self.rules {
             let typed = rule
-                .input(&scope)
+                .input(&scope, &slots)
                 .and_then(|input| rule.finish(input))
                 .map_err(|f| at.error(rule, f))?;
             let Some(typed) = typed else { continue };
@@ -195,14 +200,15 @@ impl RuleSet {
 
     fn explain(&self, value: &Value, index: Option<usize>, out: &mut Vec<Explained>) {
         let scope = expr::Scope::with_fields(value, self.cel_fields.as_deref());
+        let slots = path::Slots::collect(value, &self.heads);
         for rule in &self.rules {
-            let (input, output) = match rule.input(&scope) {
+            let (input, output) = match rule.input(&scope, &slots) {
                 Ok(input) => {
                     let output = rule
                         .finish(input.clone())
                         .map(|t| t.map(typed_to_json))
                         .map_err(|f| f.message);
-                    (input, output)
+                    (input.map(std::borrow::Cow::into_owned), output)
                 }
                 Err(f) => (None, Err(f.message)),
             };

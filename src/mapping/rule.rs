@@ -2,12 +2,13 @@
 //! read (path, constant, coalesce, template or CEL), transform, default,
 //! value map, then convert to the target's type.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
 
 use super::expr::{self, Expr};
-use super::path;
+use super::path::{self, Slots};
 use super::target::{FieldType, Target};
 use super::template::Template;
 use super::transform::Transform;
@@ -48,6 +49,8 @@ pub(super) enum TimeFormat {
     /// without a time of day, as midnight UTC.
     Pattern {
         pattern: String,
+        /// `pattern` parsed once, not per value.
+        items: std::sync::Arc<Vec<chrono::format::Item<'static>>>,
         offset: bool,
         date_only: bool,
         /// Where wall-clock times without an offset were written.
@@ -60,6 +63,12 @@ pub(super) struct ValueMap {
     pub name: String,
     pub values: HashMap<String, Value>,
     pub default: Option<Value>,
+}
+
+impl ValueMap {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.values.get(key).or(self.default.as_ref())
+    }
 }
 
 /// A compiled lookup: which reference the value resolves to, and how.
@@ -116,8 +125,14 @@ impl Failure {
 
 impl Rule {
     /// What the rule reads from the record, before transforms; `None` when
-    /// the record has nothing for it or its `when` does not hold.
-    pub fn input(&self, scope: &expr::Scope) -> Result<Option<Value>, Failure> {
+    /// the record has nothing for it or its `when` does not hold. Borrowed
+    /// from the record where it can be: most fields are read, converted
+    /// once into the canonical value, and never copied in between.
+    pub fn input<'r>(
+        &self,
+        scope: &expr::Scope<'r>,
+        slots: &Slots<'r>,
+    ) -> Result<Option<Cow<'r, Value>>, Failure> {
         if let Some(when) = &self.when {
             let holds = when.eval_bool(scope).map_err(|m| Failure::new(m, None))?;
             if !holds {
@@ -126,28 +141,31 @@ impl Rule {
         }
         let record = scope.record();
         Ok(match &self.from {
-            Source::Const(v) => Some(v.clone()),
-            Source::Path(p) => p.find(record).to_value(),
+            Source::Const(v) => Some(Cow::Owned(v.clone())),
+            Source::Path(p) => slots.find(p, record).into_cow(),
             Source::Coalesce(paths) => paths
                 .iter()
-                .filter_map(|p| p.find(record).to_value())
+                .filter_map(|p| slots.find(p, record).into_cow())
                 .find(|v| !is_empty(v)),
-            Source::Template(t) => Some(Value::String(t.render(record))),
-            Source::Expr(e) => Some(e.eval(scope).map_err(|m| Failure::new(m, None))?),
+            Source::Template(t) => Some(Cow::Owned(Value::String(t.render(record)))),
+            Source::Expr(e) => Some(Cow::Owned(
+                e.eval(scope).map_err(|m| Failure::new(m, None))?,
+            )),
         })
     }
 
     /// Transforms, default, map, then the target's type.
-    pub fn finish(&self, raw: Option<Value>) -> Result<Option<Typed>, Failure> {
+    pub fn finish(&self, raw: Option<Cow<'_, Value>>) -> Result<Option<Typed>, Failure> {
         let from_record = !matches!(self.from, Source::Const(_));
         let mut raw = raw;
         if from_record {
             for t in &self.transforms {
                 let Some(v) = raw.take() else { break };
+                let v = v.into_owned();
                 let shown = v.clone();
-                raw = Some(t.apply(v).map_err(|m| {
+                raw = Some(Cow::Owned(t.apply(v).map_err(|m| {
                     Failure::new(format!("transform `{}`: {m}", t.name()), Some(&shown))
-                })?);
+                })?));
             }
         }
         // Only a value read from the record goes through the map: `const` and
@@ -156,19 +174,22 @@ impl Rule {
         let (mut value, mappable) = match raw {
             Some(v) if !is_empty(&v) => (v, from_record),
             _ => match &self.default {
-                Some(d) => (d.clone(), false),
+                Some(d) => (Cow::Borrowed(d), false),
                 None => return Ok(None),
             },
         };
         if let (Some(map), true) = (&self.map, mappable) {
-            let key = scalar_key(&value);
-            value = match map.values.get(&key).or(map.default.as_ref()) {
-                Some(mapped) => mapped.clone(),
+            let mapped = match value.as_ref() {
+                Value::String(s) => map.get(s),
+                other => map.get(&scalar_key(other)),
+            };
+            value = match mapped {
+                Some(mapped) => Cow::Borrowed(mapped),
                 None => {
                     return Err(Failure::new(
                         format!(
-                            "value {value} is not in map `{}`; add it to [maps.{}] or give the map a `default`",
-                            map.name, map.name
+                            "value {} is not in map `{}`; add it to [maps.{}] or give the map a `default`",
+                            value, map.name, map.name
                         ),
                         Some(&value),
                     ));
@@ -186,11 +207,11 @@ impl Rule {
                 .map_err(|m| Failure::new(m, Some(&value)));
         }
         if self.raw {
-            return Ok(Some(Typed::Raw(value)));
+            return Ok(Some(Typed::Raw(value.into_owned())));
         }
-        convert(&value, self.ty)
+        convert(value, self.ty)
             .map(Some)
-            .map_err(|m| Failure::new(m, Some(&value)))
+            .map_err(|(m, value)| Failure::new(m, Some(&value)))
     }
 }
 
