@@ -5,7 +5,7 @@ mod common;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use switchboard::diag::SourceFile;
-use switchboard::mapping::Mapping;
+use switchboard::mapping::{AnyMapping, Mapping, OutboundMapping};
 
 /// Every rule form and transform, over fields the generator fills with
 /// values of any type.
@@ -24,7 +24,7 @@ title = { template = "{number}: {short}", transforms = ["trim", { truncate = 20 
 description = { path = "body", transforms = ["html_to_text", { regex_replace = { pattern = "\\s+", with = " " } }] }
 status = { path = "state", transforms = ["lower"], map = "state" }
 priority = { coalesce = ["priority", "urgency"], map = "priority" }
-requester = { coalesce = ["caller.email", "caller", "opened_by"] }
+requester = { coalesce = ["caller.email", "caller", "opened_by"], lookup = { by = "email", on_missing = "placeholder" } }
 opened_at = { path = "opened_at", timestamp = "%Y-%m-%d %H:%M:%S" }
 updated_at = { path = "updated", timestamp = "rfc3339" }
 due_at = { path = "due", timestamp = "%Y-%m-%d" }
@@ -37,6 +37,25 @@ cost = { path = "cost", transforms = ["parse_number"] }
 flag = { path = "flag", transforms = ["parse_bool"] }
 code = { path = "number", transforms = [{ regex_extract = "INC(\\d+)" }] }
 first_comment = { path = "comments[0].body" }
+
+[children.notes]
+each = "comments"
+into = "activities"
+
+[children.notes.fields]
+key = { path = "id" }
+kind = { const = "comment" }
+body = { path = "body", transforms = ["html_to_text"] }
+author = { coalesce = ["by", "author.name"] }
+occurred_at = { path = "at", timestamp = "rfc3339", default = "2026-01-01T00:00:00Z" }
+
+[children.lines]
+each = "tags[*]"
+into = "attributes.lines"
+
+[children.lines.fields]
+text = { path = "x", transforms = ["trim"] }
+n = { expr = "has(record.n) ? record.n : 0" }
 
 [maps.state]
 new = "new"
@@ -74,6 +93,12 @@ const FIELDS: &[&str] = &[
     "resolved_at",
     "closed_at",
     "category",
+    "id",
+    "at",
+    "by",
+    "author",
+    "x",
+    "n",
 ];
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -126,6 +151,13 @@ fn mappings() -> Vec<Mapping> {
     vec![shipped, sink]
 }
 
+static OUTBOUND: std::sync::LazyLock<OutboundMapping> = std::sync::LazyLock::new(|| {
+    match AnyMapping::load(&common::repo().join("mappings/servicenow-update-incident.toml")) {
+        Ok(AnyMapping::Outbound(m)) => m,
+        other => panic!("shipped outbound mapping: {other:?}"),
+    }
+});
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
@@ -140,6 +172,11 @@ proptest! {
                 prop_assert!(explained.iter().any(|x| x.rule == e.rule && x.output.is_err())
                     || e.message.contains("required field"), "{e}");
             }
+            // Whatever a record maps to renders (or fails) without panicking.
+            if let Ok(canonical) = applied {
+                let _ = OUTBOUND.render(&canonical);
+            }
         }
+        let _ = OUTBOUND.render_value(&record);
     }
 }
