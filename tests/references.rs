@@ -256,11 +256,25 @@ async fn placeholders_are_adopted_by_the_real_record(backend: Backend) {
                 "E2",
                 json!({"name": "Bo", "number": "1002", "dept": "FIN"}),
             ),
+            // Blank is no reference: no placeholder with an empty code.
+            staged(
+                &hr,
+                "E3",
+                json!({"name": "Cy", "number": "1003", "dept": "  "}),
+            ),
         ],
     )
     .await;
     let placeholders = "SELECT code FROM org_units WHERE placeholder";
     assert_eq!(texts(s, placeholders).await, ["FIN"]);
+    assert_eq!(
+        texts(
+            s,
+            "SELECT CAST(org_unit_id AS TEXT) FROM people WHERE external_id = 'E3'"
+        )
+        .await,
+        ["NULL"]
+    );
     let dept_of = "SELECT o.name FROM people p JOIN org_units o ON o.id = p.org_unit_id ORDER BY p.external_id";
     assert_eq!(texts(s, dept_of).await, ["FIN", "FIN"]);
 

@@ -74,6 +74,9 @@ impl Wanted {
             let Ok(c) = &r.outcome else { continue };
             for l in c.lookups() {
                 let key = normalize(l.by, &l.value);
+                if key.is_empty() {
+                    continue;
+                }
                 let group = (l.entity, l.by);
                 if l.on_missing == OnMissing::Placeholder {
                     w.placeholders.entry(group).or_default().insert(key.clone());
@@ -161,6 +164,11 @@ fn apply(
         for l in c.lookups().to_vec() {
             let group = (l.entity, l.by);
             let key = normalize(l.by, &l.value);
+            if key.is_empty() {
+                // Blank is no reference at all, not a reference to "".
+                set_id(c, l.slot, None);
+                continue;
+            }
             let id = found.get(&(group, key.clone())).copied();
             if id.is_none() && in_page.get(&group).is_some_and(|keys| keys.contains(&key)) {
                 mine.push(Deferred {
