@@ -53,6 +53,8 @@ pub struct HttpClient {
 pub struct JsonResponse {
     pub body: Value,
     pub headers: HeaderMap,
+    /// A success status: some APIs page by it (206 Partial Content).
+    pub status: u16,
 }
 
 impl HttpClient {
@@ -178,6 +180,14 @@ impl HttpClient {
                 None,
             )
         })?;
+        // 204 No Content: nothing matched (TOPdesk answers an empty query so).
+        if status == StatusCode::NO_CONTENT {
+            return Ok(JsonResponse {
+                body: Value::Null,
+                headers,
+                status: status.as_u16(),
+            });
+        }
         if status.is_success() {
             let body = serde_json::from_str(&text).map_err(|e| {
                 Failure::Final(ConnectorError::Shape {
@@ -186,7 +196,11 @@ impl HttpClient {
                     message: format!("body is not JSON ({e}): {}", excerpt(&text)),
                 })
             })?;
-            return Ok(JsonResponse { body, headers });
+            return Ok(JsonResponse {
+                body,
+                headers,
+                status: status.as_u16(),
+            });
         }
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(Failure::Final(ConnectorError::Auth {

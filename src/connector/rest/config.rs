@@ -86,11 +86,19 @@ pub struct StreamConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Pagination {
-    /// `?limit=100&offset=200`; the run ends at a short page.
+    /// `?limit=100&offset=200`. The run ends at a short page, unless the
+    /// API says more plainly where the end is: `last_page_path` names a body
+    /// field that is true on the last page (Jira's `isLastPage`), and
+    /// `more_status` a status that means more pages follow (TOPdesk answers
+    /// 206 Partial Content until the last page, which is 200).
     Offset {
         limit_param: String,
         offset_param: String,
         page_size: u32,
+        #[serde(default)]
+        last_page_path: Option<String>,
+        #[serde(default)]
+        more_status: Option<u16>,
     },
     /// `?page=3&per_page=100`; the run ends at a short page.
     PageNumber {

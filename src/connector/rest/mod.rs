@@ -276,6 +276,7 @@ impl RestConnector {
                 limit_param,
                 offset_param,
                 page_size,
+                ..
             } => {
                 let offset = request_offset(s, token);
                 query.push((limit_param.clone(), page_size.to_string()));
@@ -341,6 +342,9 @@ impl RestConnector {
         url: &str,
         resp: &JsonResponse,
     ) -> Result<Vec<SourceRecord>, ConnectorError> {
+        if resp.status == 204 {
+            return Ok(Vec::new());
+        }
         let path = if s.records.is_empty() {
             Vec::new()
         } else {

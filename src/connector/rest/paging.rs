@@ -54,13 +54,23 @@ pub(super) fn next_token(
     resp: &JsonResponse,
 ) -> Option<PageToken> {
     match &s.pagination {
-        Pagination::Offset { page_size, .. } => {
+        Pagination::Offset {
+            page_size,
+            last_page_path,
+            more_status,
+            ..
+        } => {
             let next = request_offset(s, token) + received as u64;
-            // A server may cap pages below what we asked for; when it says how
-            // many records match, trust that over the page length.
-            let more = match total_count(&resp.headers) {
-                Some(total) => received > 0 && next < total,
-                None => received >= *page_size as usize,
+            // A server may cap pages below what we asked for; when it says
+            // where the end is, trust that over the page length.
+            let last_flag = last_page_path.as_ref().map(|p| {
+                lookup(&resp.body, &split_path(p)) == Some(&serde_json::Value::Bool(true))
+            });
+            let more = match (last_flag, more_status, total_count(&resp.headers)) {
+                (Some(last), _, _) => received > 0 && !last,
+                (None, Some(more), _) => received > 0 && resp.status == *more,
+                (None, None, Some(total)) => received > 0 && next < total,
+                (None, None, None) => received >= *page_size as usize,
             };
             more.then(|| PageToken::Offset {
                 at: next,

@@ -486,3 +486,85 @@ async fn offset_paging_trusts_total_count_over_a_capped_page() {
     // Pages of two that overlap by one bring one new record each.
     assert_eq!(hits(&log).len(), 4);
 }
+
+/// Read every page of `items`, returning the keys seen.
+async fn read_all(conn: &dyn Connector) -> Vec<Option<String>> {
+    let mut token = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = conn
+            .fetch_page("items", None, token.as_ref())
+            .await
+            .expect("page");
+        seen.extend(keys(&page));
+        token = page.next;
+        if token.is_none() {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test]
+async fn offset_paging_stops_where_the_body_says_the_last_page_is() {
+    // Jira Service Management: `isLastPage` is true on the last page, which
+    // here is full, so a short-page rule would ask once more.
+    let (base, log) = mock(|hit: &Hit| {
+        let start: usize = hit.q("start").and_then(|o| o.parse().ok()).unwrap_or(0);
+        let values: Vec<Value> = (start..(start + 3).min(6))
+            .map(|i| json!({"id": i.to_string()}))
+            .collect();
+        axum::Json(
+            json!({"start": start, "limit": 3, "isLastPage": start + 3 >= 6, "values": values}),
+        )
+        .into_response()
+    })
+    .await;
+    let stream = "name = \"items\"\npath = \"/items\"\nrecords = \"values\"\nkey = \"id\"\n\n[streams.pagination]\ntype = \"offset\"\nlimit_param = \"limit\"\noffset_param = \"start\"\npage_size = 3\nlast_page_path = \"isLastPage\"\n";
+    let conn = connect(&mock_manifest(&base, stream));
+    assert_eq!(
+        read_all(conn.as_ref()).await,
+        some(&["0", "1", "2", "3", "4", "5"])
+    );
+    let starts: Vec<String> = hits(&log)
+        .iter()
+        .map(|h| h.q("start").unwrap_or("").to_string())
+        .collect();
+    // Pages overlap by one record; no request after the last page.
+    assert_eq!(starts, ["0", "2", "4"]);
+}
+
+#[tokio::test]
+async fn offset_paging_follows_partial_content_until_a_plain_ok() {
+    // TOPdesk: 206 while more pages follow, 200 on the last, 204 when
+    // nothing matches at all.
+    let (base, log) = mock(|hit: &Hit| {
+        let start: usize = hit.q("pageStart").and_then(|o| o.parse().ok()).unwrap_or(0);
+        if hit.q("query") == Some("none") {
+            return axum::http::StatusCode::NO_CONTENT.into_response();
+        }
+        let ids: Vec<Value> = (start..(start + 2).min(5))
+            .map(|i| json!({"id": i.to_string()}))
+            .collect();
+        let status = if start + 2 < 5 { 206 } else { 200 };
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            axum::Json(json!(ids)),
+        )
+            .into_response()
+    })
+    .await;
+    let stream = "name = \"items\"\npath = \"/items\"\nkey = \"id\"\n\n[streams.pagination]\ntype = \"offset\"\nlimit_param = \"pageSize\"\noffset_param = \"pageStart\"\npage_size = 2\nmore_status = 206\n";
+    let conn = connect(&mock_manifest(&base, stream));
+    assert_eq!(
+        read_all(conn.as_ref()).await,
+        some(&["0", "1", "2", "3", "4"])
+    );
+    assert_eq!(hits(&log).len(), 4);
+
+    let empty = stream.replace("key = \"id\"", "key = \"id\"\nquery = { query = \"none\" }");
+    let conn = connect(&mock_manifest(&base, &empty));
+    assert!(
+        read_all(conn.as_ref()).await.is_empty(),
+        "204 is an empty page, not an error"
+    );
+}
