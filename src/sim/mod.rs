@@ -1,3 +1,6 @@
 //! Simulated vendor APIs, faithful to the real ones, for tests and `switchboard demo`.
 
+pub mod jira;
+pub mod personio;
 pub mod servicenow;
+pub mod topdesk;

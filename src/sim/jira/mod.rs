@@ -1,0 +1,1 @@
+//! Simulated jira API (in progress).

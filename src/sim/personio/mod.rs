@@ -1,0 +1,1 @@
+//! Simulated personio API (in progress).

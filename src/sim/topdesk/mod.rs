@@ -1,0 +1,1 @@
+//! Simulated topdesk API (in progress).
