@@ -15,6 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::ConnectorError;
+use super::oauth2::{TokenError, TokenSource};
 use crate::config::Secret;
 
 /// Longest response body excerpt kept in an error.
@@ -23,9 +24,17 @@ const BODY_EXCERPT: usize = 500;
 #[derive(Debug, Clone)]
 pub enum Auth {
     None,
-    Basic { username: String, password: Secret },
+    Basic {
+        username: String,
+        password: Secret,
+    },
     Bearer(Secret),
-    Header { name: String, value: Secret },
+    Header {
+        name: String,
+        value: Secret,
+    },
+    /// A bearer token from an OAuth 2.0 token endpoint.
+    OAuth2(std::sync::Arc<TokenSource>),
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +111,7 @@ impl HttpClient {
             ..Default::default()
         };
         let mut attempt = 1;
+        let mut token_renewed = false;
         loop {
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
@@ -109,6 +119,17 @@ impl HttpClient {
             let outcome = self.send(Method::GET, url, query).await;
             let (err, retry_after) = match outcome {
                 Ok(resp) => return Ok(resp),
+                // A token can be revoked or expire early: fetch a new one,
+                // once, before calling it an auth failure.
+                Err(Failure::Final(ConnectorError::Auth { .. }))
+                    if !token_renewed && matches!(self.auth, Auth::OAuth2(_)) =>
+                {
+                    if let Auth::OAuth2(source) = &self.auth {
+                        source.invalidate().await;
+                    }
+                    token_renewed = true;
+                    continue;
+                }
                 Err(Failure::Final(e)) => return Err(e),
                 Err(Failure::Transient(e, retry_after)) => (e, retry_after),
             };
@@ -150,6 +171,11 @@ impl HttpClient {
             Auth::Basic { username, password } => req.basic_auth(username, Some(password.expose())),
             Auth::Bearer(token) => req.bearer_auth(token.expose()),
             Auth::Header { name, value } => req.header(name.as_str(), value.expose()),
+            Auth::OAuth2(source) => match source.token(&self.client).await {
+                Ok(token) => req.bearer_auth(token.expose()),
+                Err(TokenError::Transient(e)) => return Err(Failure::Transient(e, None)),
+                Err(TokenError::Final(e)) => return Err(Failure::Final(e)),
+            },
         };
         let req = req.header(reqwest::header::ACCEPT, "application/json");
         let resp = match req.send().await {

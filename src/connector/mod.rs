@@ -10,6 +10,7 @@
 pub mod cursor;
 pub mod http;
 pub mod manifest;
+pub mod oauth2;
 pub mod rest;
 
 use std::fmt::Debug;

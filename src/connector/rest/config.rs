@@ -60,6 +60,19 @@ pub enum AuthConfig {
     Bearer { token: SecretRef },
     /// A key in a header, e.g. `header = "X-API-Key"`.
     ApiKey { header: String, value: SecretRef },
+    /// OAuth 2.0 client credentials: a bearer token from `token_url`, cached
+    /// until it expires. Overrides: `username` is the client id, `password`
+    /// the client secret.
+    Oauth2ClientCredentials {
+        token_url: String,
+        client_id: SecretRef,
+        client_secret: SecretRef,
+        #[serde(default)]
+        scope: Option<String>,
+        /// `body` (form fields, the default) or `basic` (HTTP Basic).
+        #[serde(default)]
+        client_auth: crate::connector::oauth2::ClientAuth,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,6 +17,7 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use super::http::{Auth, HttpClient, JsonResponse, RetryPolicy};
+use super::oauth2::TokenSource;
 use super::{
     Connector, ConnectorConfig, ConnectorError, CursorFormat, CursorSpec, ManifestHeader, Page,
     PageToken, SourceRecord, StreamSpec,
@@ -142,6 +143,14 @@ impl ConnectorConfig for RestConfig {
             }
             Some(AuthConfig::Bearer { token }) => set(token, &over.token),
             Some(AuthConfig::ApiKey { value, .. }) => set(value, &over.token),
+            Some(AuthConfig::Oauth2ClientCredentials {
+                client_id,
+                client_secret,
+                ..
+            }) => {
+                set(client_id, &over.username);
+                set(client_secret, &over.password);
+            }
             None => {}
         }
         Ok(())
@@ -166,6 +175,20 @@ impl ConnectorConfig for RestConfig {
                 name: header.clone(),
                 value: secret(value)?,
             },
+            Some(AuthConfig::Oauth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+                client_auth,
+            }) => Auth::OAuth2(Arc::new(TokenSource::new(
+                &system,
+                token_url.clone(),
+                secret(client_id)?.expose().to_string(),
+                secret(client_secret)?,
+                scope.clone(),
+                *client_auth,
+            ))),
         };
         let h = &self.http;
         let client = HttpClient::new(

@@ -75,3 +75,150 @@ fn override_with_bad_base_url_is_rejected() {
         .unwrap_err();
     assert!(err.contains("base_url `not a url` is not a URL"), "{err}");
 }
+
+/// A token endpoint and an API that accepts only its current token.
+struct OAuthServer {
+    base: String,
+    /// Tokens issued so far; the API accepts only the latest.
+    issued: Arc<Mutex<Vec<String>>>,
+    /// Form fields and Authorization header of each token request.
+    token_requests: Arc<Mutex<Vec<(BTreeMap<String, String>, Option<String>)>>>,
+}
+
+async fn oauth_server() -> OAuthServer {
+    use axum::routing::{get, post};
+    let issued: Arc<Mutex<Vec<String>>> = Arc::default();
+    let token_requests: Arc<Mutex<Vec<(BTreeMap<String, String>, Option<String>)>>> =
+        Arc::default();
+    let (iss, reqs) = (issued.clone(), token_requests.clone());
+    let token = post(
+        move |headers: HeaderMap, axum::Form(form): axum::Form<BTreeMap<String, String>>| {
+            let (iss, reqs) = (iss.clone(), reqs.clone());
+            async move {
+                let basic = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                reqs.lock().unwrap().push((form.clone(), basic.clone()));
+                let secret_ok = form.get("client_secret").map(String::as_str) == Some("s3cret")
+                    || basic.is_some();
+                if form.get("grant_type").map(String::as_str) != Some("client_credentials")
+                    || !secret_ok
+                {
+                    return (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        axum::Json(json!({"error": "invalid_client"})),
+                    )
+                        .into_response();
+                }
+                let mut iss = iss.lock().unwrap();
+                let t = format!("tok-{}", iss.len() + 1);
+                iss.push(t.clone());
+                axum::Json(json!({"access_token": t, "token_type": "Bearer", "expires_in": 3600}))
+                    .into_response()
+            }
+        },
+    );
+    let iss = issued.clone();
+    let api = get(move |headers: HeaderMap| {
+        let iss = iss.clone();
+        async move {
+            let current = iss.lock().unwrap().last().cloned().unwrap_or_default();
+            let sent = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if sent != format!("Bearer {current}") {
+                return (axum::http::StatusCode::UNAUTHORIZED, "expired").into_response();
+            }
+            axum::Json(json!([{"id": "1"}])).into_response()
+        }
+    });
+    let app = Router::new().route("/token", token).route("/s", api);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    OAuthServer {
+        base,
+        issued,
+        token_requests,
+    }
+}
+
+fn oauth_manifest(base: &str, extra: &str) -> String {
+    replace_once(
+        &mock_manifest(base, ONE_PAGE_STREAM),
+        "[[streams]]",
+        &format!(
+            "[auth]\ntype = \"oauth2_client_credentials\"\ntoken_url = \"{base}/token\"\nclient_id = \"sb\"\nclient_secret = \"s3cret\"\n{extra}\n[[streams]]"
+        ),
+    )
+}
+
+#[tokio::test]
+async fn oauth2_token_is_fetched_once_and_renewed_when_refused() {
+    let server = oauth_server().await;
+    let conn = connect(&oauth_manifest(
+        &server.base,
+        "scope = \"employees:read\"\n",
+    ));
+    for _ in 0..3 {
+        conn.fetch_page("s", None, None).await.expect("page");
+    }
+    assert_eq!(
+        server.issued.lock().unwrap().len(),
+        1,
+        "the token is cached"
+    );
+    let (form, basic) = server.token_requests.lock().unwrap()[0].clone();
+    assert_eq!(form.get("client_id").map(String::as_str), Some("sb"));
+    assert_eq!(
+        form.get("scope").map(String::as_str),
+        Some("employees:read")
+    );
+    assert_eq!(basic, None);
+
+    // The server revokes it (here: issues another behind our back); the
+    // next request is refused once, a new token is fetched, and it goes on.
+    server.issued.lock().unwrap().push("tok-rotated".into());
+    conn.fetch_page("s", None, None)
+        .await
+        .expect("page after renewal");
+    assert_eq!(server.token_requests.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn oauth2_refused_credentials_name_the_connector_and_the_endpoint() {
+    let server = oauth_server().await;
+    let text = oauth_manifest(&server.base, "").replace("s3cret", "wrong");
+    let err = connect(&text)
+        .fetch_page("s", None, None)
+        .await
+        .expect_err("bad secret");
+    let msg = err.to_string();
+    assert!(
+        matches!(&err, ConnectorError::Auth { system, .. } if system == "mock")
+            && msg.contains("/token refused the client credentials")
+            && msg.contains("invalid_client")
+            && !msg.contains("wrong"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn oauth2_client_can_authenticate_with_basic() {
+    let server = oauth_server().await;
+    let text = oauth_manifest(&server.base, "client_auth = \"basic\"\n");
+    connect(&text)
+        .fetch_page("s", None, None)
+        .await
+        .expect("page");
+    let (form, basic) = server.token_requests.lock().unwrap()[0].clone();
+    assert!(basic.is_some_and(|b| b.starts_with("Basic ")));
+    assert!(
+        !form.contains_key("client_secret"),
+        "the secret is not also in the body"
+    );
+}
