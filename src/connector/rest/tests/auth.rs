@@ -76,20 +76,22 @@ fn override_with_bad_base_url_is_rejected() {
     assert!(err.contains("base_url `not a url` is not a URL"), "{err}");
 }
 
+/// Form fields and Authorization header of one token request.
+type TokenRequests = Arc<Mutex<Vec<(BTreeMap<String, String>, Option<String>)>>>;
+
 /// A token endpoint and an API that accepts only its current token.
 struct OAuthServer {
     base: String,
     /// Tokens issued so far; the API accepts only the latest.
     issued: Arc<Mutex<Vec<String>>>,
     /// Form fields and Authorization header of each token request.
-    token_requests: Arc<Mutex<Vec<(BTreeMap<String, String>, Option<String>)>>>,
+    token_requests: TokenRequests,
 }
 
 async fn oauth_server() -> OAuthServer {
     use axum::routing::{get, post};
     let issued: Arc<Mutex<Vec<String>>> = Arc::default();
-    let token_requests: Arc<Mutex<Vec<(BTreeMap<String, String>, Option<String>)>>> =
-        Arc::default();
+    let token_requests: TokenRequests = Arc::default();
     let (iss, reqs) = (issued.clone(), token_requests.clone());
     let token = post(
         move |headers: HeaderMap, axum::Form(form): axum::Form<BTreeMap<String, String>>| {
