@@ -8,6 +8,7 @@
 //! Adding a kind is one folder here plus one line in [`KINDS`].
 
 pub mod cursor;
+pub mod file;
 pub mod http;
 pub mod manifest;
 pub mod oauth2;
@@ -36,10 +37,16 @@ pub struct Kind {
 }
 
 /// Every connector kind this build knows.
-pub const KINDS: &[Kind] = &[Kind {
-    name: "rest",
-    parse: rest::parse,
-}];
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: "rest",
+        parse: rest::parse,
+    },
+    Kind {
+        name: "file",
+        parse: file::parse,
+    },
+];
 
 /// A kind's validated settings, before any IO.
 pub trait ConnectorConfig: Debug + Send + Sync {
