@@ -158,7 +158,9 @@ impl Rule {
     pub fn finish(&self, raw: Option<Cow<'_, Value>>) -> Result<Option<Typed>, Failure> {
         let from_record = !matches!(self.from, Source::Const(_));
         let mut raw = raw;
-        if from_record {
+        // An empty value is a missing one: transforms do not see it (an
+        // empty cell is not a malformed number), the default applies.
+        if from_record && raw.as_deref().is_some_and(|v| !is_empty(v)) {
             for t in &self.transforms {
                 let Some(v) = raw.take() else { break };
                 let v = v.into_owned();

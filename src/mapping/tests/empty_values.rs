@@ -55,3 +55,19 @@ fn required_title_empty_without_default_fails_record() {
     let w = work_item(m.apply(&json!({"t": "Printer jam"})).expect("maps"));
     assert_eq!(w.title, "Printer jam");
 }
+
+#[test]
+fn empty_values_skip_transforms_and_take_the_default() {
+    let m = mapping(&work_item_mapping(
+        "",
+        "[attributes]\ncost = { path = \"cost\", transforms = [\"parse_number\"] }\nflag = { path = \"flag\", transforms = [\"parse_bool\"], default = false }\n",
+    ));
+    let w = work_item(
+        m.apply(&json!({"cost": "", "flag": null}))
+            .expect("empty is not malformed"),
+    );
+    assert_eq!(w.attributes.get("cost"), None);
+    assert_eq!(w.attributes["flag"], json!(false));
+    // A value that is there but malformed still fails.
+    assert!(m.apply(&json!({"cost": "12,x"})).is_err());
+}
