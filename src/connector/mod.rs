@@ -8,6 +8,7 @@
 //! Adding a kind is one folder here plus one line in [`KINDS`].
 
 pub mod cursor;
+pub mod exec;
 pub mod file;
 pub mod http;
 pub mod manifest;
@@ -45,6 +46,10 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "file",
         parse: file::parse,
+    },
+    Kind {
+        name: "exec",
+        parse: exec::parse,
     },
 ];
 
