@@ -478,3 +478,34 @@ fn map_runs_an_outbound_mapping_over_canonical_records() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_connect_reaches_each_enabled_system() {
+    let sim = ServiceNowSim::spawn(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_config(dir.path(), &sim, "sqlite://unused.db", "127.0.0.1:0");
+    let cfg = config.to_str().unwrap().to_string();
+    let (code, out, err) = output(dir.path(), &["--config", &cfg, "check", "--connect"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("ok   servicenow: read the first page of `incident`"),
+        "{out}"
+    );
+    // The shipped manifests of systems not configured here are off.
+    assert!(
+        out.contains("skip jira: disabled in its manifest") || !out.contains("jira"),
+        "{out}"
+    );
+
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("sim-password", "wrong");
+    std::fs::write(&config, text).unwrap();
+    let (code, out, _) = output(dir.path(), &["--config", &cfg, "check", "--connect"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("FAIL servicenow: servicenow:") && out.contains("401"),
+        "{out}"
+    );
+    sim.shutdown().await;
+}

@@ -68,7 +68,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Validate the config file, every connector manifest and every mapping,
     /// without contacting any system. Errors are `file:line:col: message`.
-    Check,
+    /// With `--connect`, also reach every enabled system: authenticate and
+    /// read one page (changing nothing), and report per connector.
+    Check(CheckArgs),
     /// Apply database migrations to the configured store, then exit.
     Migrate,
     /// Apply one mapping to sample records and print the results as JSON
@@ -83,6 +85,13 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Also contact each enabled connector's system and read one page.
+    #[arg(long)]
+    pub connect: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Sync every enabled connector once and exit, without serving HTTP: for
     /// cron jobs and Kubernetes CronJobs. Exits non-zero if a stream failed.
@@ -93,7 +102,7 @@ pub struct RunArgs {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check => return check(&cli),
+        Command::Check(ref args) => return check(&cli, args).await,
         Command::Run(ref args) => run(&cli, args).await,
         Command::Migrate => migrate(&cli).await,
         Command::Demo(ref args) => demo::run(&cli, args).await,
@@ -122,7 +131,7 @@ fn load_catalog(cfg: &LoadedConfig) -> anyhow::Result<Catalog> {
         .map_err(|d| anyhow::anyhow!("{d}\n{} problem(s) found; nothing was started", d.0.len()))
 }
 
-fn check(cli: &Cli) -> ExitCode {
+async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
     let cfg = match config::load(cli.config.as_deref()) {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -144,6 +153,9 @@ fn check(cli: &Cli) -> ExitCode {
                 c.mappings.len(),
                 c.outbound.len()
             );
+            if args.connect {
+                return check_connections(&c).await;
+            }
             ExitCode::SUCCESS
         }
         Err(d) => {
@@ -151,6 +163,43 @@ fn check(cli: &Cli) -> ExitCode {
             eprintln!("{} problem(s) found", d.0.len());
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Reach each enabled connector's system; one line per connector.
+async fn check_connections(catalog: &Catalog) -> ExitCode {
+    const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+    let mut failed = 0;
+    for m in &catalog.manifests {
+        let system = &m.header.system;
+        if !m.header.enabled {
+            println!("skip {system}: disabled in its manifest");
+            continue;
+        }
+        let outcome = match m.config.build(&m.header) {
+            Err(e) => Err(e.to_string()),
+            Ok(connector) => match tokio::time::timeout(PROBE_TIMEOUT, connector.probe()).await {
+                Ok(Ok(what)) => Ok(what),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!(
+                    "{system}: no answer within {}s",
+                    PROBE_TIMEOUT.as_secs()
+                )),
+            },
+        };
+        match outcome {
+            Ok(what) => println!("ok   {system}: {what}"),
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {system}: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} connector(s) could not be reached");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

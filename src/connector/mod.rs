@@ -116,6 +116,21 @@ pub trait Connector: Debug + Send + Sync {
         from: Option<&str>,
         token: Option<&PageToken>,
     ) -> Result<Page, ConnectorError>;
+
+    /// For `switchboard check --connect`: prove the system answers and
+    /// accepts our credentials, changing nothing. By default, read the first
+    /// page of the first stream.
+    async fn probe(&self) -> Result<String, ConnectorError> {
+        let Some(stream) = self.streams().into_iter().next() else {
+            return Ok("no streams to read".into());
+        };
+        let page = self.fetch_page(&stream.name, None, None).await?;
+        Ok(format!(
+            "read the first page of `{}`: {} record(s)",
+            stream.name,
+            page.records.len()
+        ))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

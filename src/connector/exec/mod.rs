@@ -372,6 +372,28 @@ impl Connector for ExecConnector {
         stream_specs(&self.cfg.streams)
     }
 
+    /// Running a tap would start a sync: only check it can be started.
+    async fn probe(&self) -> Result<String, ConnectorError> {
+        let command = std::path::Path::new(&self.cfg.command);
+        let found = if command.components().count() > 1 {
+            command.is_file().then(|| command.to_path_buf())
+        } else {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(command))
+                    .find(|p| p.is_file())
+            })
+        };
+        match found {
+            Some(path) => Ok(format!("tap found at {}", path.display())),
+            None => Err(ConnectorError::Transport {
+                system: self.system.clone(),
+                url: self.cfg.command.clone(),
+                message: "the tap is not a file and not on PATH".into(),
+            }),
+        }
+    }
+
     async fn fetch_page(
         &self,
         stream: &str,

@@ -375,6 +375,23 @@ impl Connector for FileConnector {
             .collect()
     }
 
+    /// Reading a page could move a broken file to `failed/`: only look.
+    async fn probe(&self) -> Result<String, ConnectorError> {
+        let mut waiting = Vec::new();
+        for s in &self.streams {
+            waiting.push(format!(
+                "{} waiting for `{}`",
+                self.waiting(s)?.len(),
+                s.name
+            ));
+        }
+        Ok(format!(
+            "folder {} is readable; {}",
+            self.dir.display(),
+            waiting.join(", ")
+        ))
+    }
+
     async fn fetch_page(
         &self,
         stream: &str,
