@@ -117,9 +117,7 @@ async fn a_failing_tap_fails_the_run_with_its_last_words() {
             && err.contains("upstream API went away"),
         "{err}"
     );
-    let missing = format!(
-        "version = 1\nsystem = \"singer\"\nkind = \"exec\"\ndepartment = \"hr\"\ncommand = \"/nonexistent/tap-nothing\"\n\n[[streams]]\nname = \"employees\"\nkey = \"id\"\n"
-    );
+    let missing = "version = 1\nsystem = \"singer\"\nkind = \"exec\"\ndepartment = \"hr\"\ncommand = \"/nonexistent/tap-nothing\"\n\n[[streams]]\nname = \"employees\"\nkey = \"id\"\n";
     let m = Manifest::from_source(&SourceFile::new("c.toml", missing)).unwrap();
     let err = m
         .config
