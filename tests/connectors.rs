@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use switchboard::store::{CountedTable, Store};
 
