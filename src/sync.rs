@@ -172,15 +172,7 @@ impl SyncJob {
                 let payload_json = serde_json::to_string(&rec.payload).unwrap_or_default();
                 let hash = content_hash(&payload_json);
                 let Some(key) = rec.key else {
-                    staged.push(StagedRecord {
-                        external_id: format!("missing-key:{}", &hash[..16]),
-                        content_hash: hash,
-                        payload_json,
-                        outcome: Err(
-                            "record has no key (the manifest's `key` path is missing or empty)"
-                                .into(),
-                        ),
-                    });
+                    staged.push(missing_key(hash, payload_json));
                     continue;
                 };
                 let same = existing.get(&key).is_some_and(|s| {
@@ -190,16 +182,9 @@ impl SyncJob {
                     report.unchanged += 1;
                     continue;
                 }
-                let outcome = match mapping.skips(&rec.payload) {
-                    Ok(true) => {
-                        report.skipped += 1;
-                        continue;
-                    }
-                    Ok(false) => mapping
-                        .apply(&rec.payload)
-                        .map(|c| self.with_defaults(c))
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
+                let Some(outcome) = map_record(&mapping, &self.department, &rec.payload) else {
+                    report.skipped += 1;
+                    continue;
                 };
                 staged.push(StagedRecord {
                     external_id: key,
@@ -221,6 +206,7 @@ impl SyncJob {
                     mapping_version: &mapping.version,
                     records: staged,
                     cursor: commit,
+                    delivery: None,
                 })
                 .await?;
             report.stored += outcome.stored;
@@ -269,23 +255,51 @@ impl SyncJob {
                     mapping_version: &mapping.version,
                     records: Vec::new(),
                     cursor: final_cursor.clone(),
+                    delivery: None,
                 })
                 .await?;
         }
         report.cursor = final_cursor;
         Ok(report)
     }
+}
 
-    fn with_defaults(&self, record: Canonical) -> Canonical {
-        match record {
-            Canonical::WorkItem(mut w) => {
-                if w.department.is_none() {
-                    w.department = Some(self.department.clone());
-                }
-                Canonical::WorkItem(w)
-            }
-            other => other,
-        }
+/// Map one record for the store: the canonical record, or why not.
+/// `None` when the mapping's `skip_if` leaves it out. Work items the mapping
+/// gives no department get the connector's.
+pub fn map_record(
+    mapping: &Mapping,
+    department: &str,
+    payload: &serde_json::Value,
+) -> Option<Result<Canonical, String>> {
+    match mapping.skips(payload) {
+        Ok(true) => None,
+        Ok(false) => Some(
+            mapping
+                .apply(payload)
+                .map(|c| match c {
+                    Canonical::WorkItem(mut w) => {
+                        if w.department.is_none() {
+                            w.department = Some(department.to_string());
+                        }
+                        Canonical::WorkItem(w)
+                    }
+                    other => other,
+                })
+                .map_err(|e| e.to_string()),
+        ),
+        Err(e) => Some(Err(e.to_string())),
+    }
+}
+
+/// A record without an id cannot be stored, only quarantined, under a
+/// name made from its content.
+pub fn missing_key(hash: String, payload_json: String) -> StagedRecord {
+    StagedRecord {
+        external_id: format!("missing-key:{}", &hash[..16]),
+        content_hash: hash,
+        payload_json,
+        outcome: Err("record has no key (the manifest's `key` path is missing or empty)".into()),
     }
 }
 
@@ -307,5 +321,9 @@ fn held_back(
 /// object keys are sorted: the same content hashes the same however the
 /// source ordered its keys.
 pub fn content_hash(payload_json: &str) -> String {
-    hex::encode(Sha256::digest(payload_json.as_bytes()))
+    content_hash_bytes(payload_json.as_bytes())
+}
+
+pub fn content_hash_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }

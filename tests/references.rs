@@ -33,6 +33,7 @@ async fn write(store: &Store, m: &Mapping, records: Vec<StagedRecord>) {
             mapping_version: &m.version,
             records,
             cursor: None,
+            delivery: None,
         })
         .await
         .expect("page writes");

@@ -36,6 +36,7 @@ fn page<'a>(records: Vec<StagedRecord>, cursor: Option<&str>) -> PageWrite<'a> {
         mapping_version: "v1",
         records,
         cursor: cursor.map(str::to_string),
+        delivery: None,
     }
 }
 

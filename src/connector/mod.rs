@@ -14,6 +14,7 @@ pub mod http;
 pub mod manifest;
 pub mod oauth2;
 pub mod rest;
+pub mod webhook;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -50,6 +51,10 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "exec",
         parse: exec::parse,
+    },
+    Kind {
+        name: "webhook",
+        parse: webhook::parse,
     },
 ];
 
@@ -120,6 +125,11 @@ pub trait Connector: Debug + Send + Sync {
     /// For `switchboard check --connect`: prove the system answers and
     /// accepts our credentials, changing nothing. By default, read the first
     /// page of the first stream.
+    /// The push side of a `webhook` connector, for the daemon's HTTP server.
+    fn as_webhook(&self) -> Option<&webhook::WebhookConnector> {
+        None
+    }
+
     async fn probe(&self) -> Result<String, ConnectorError> {
         let Some(stream) = self.streams().into_iter().next() else {
             return Ok("no streams to read".into());

@@ -1,27 +1,152 @@
-//! The daemon's HTTP surface: liveness, readiness, sync status, metrics.
+//! The daemon's HTTP surface: liveness, readiness, sync status, metrics,
+//! and the webhook endpoints `POST /hooks/{system}`.
 //!
 //! `/metrics` serves Prometheus text. Probes must stay cheap and honest: `/healthz` answers while the process
 //! runs; `/readyz` only when the store answers and is fully migrated.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
-use axum::routing::get;
-use serde_json::json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
 
-use crate::store::Store;
+use crate::connector::Connector;
+use crate::mapping::MappingSlot;
+use crate::store::{Delivery, PageWrite, StagedRecord, Store};
+use crate::sync::{content_hash, map_record, missing_key};
 
-pub fn router(store: Store) -> Router {
+/// A `webhook` connector's stream, ready to take deliveries.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub connector: Arc<dyn Connector>,
+    pub mapping: MappingSlot,
+    pub department: String,
+}
+
+#[derive(Clone)]
+struct App {
+    store: Store,
+    hooks: Arc<HashMap<String, Hook>>,
+}
+
+pub fn router(store: Store, hooks: HashMap<String, Hook>) -> Router {
+    let app = App {
+        store,
+        hooks: Arc::new(hooks),
+    };
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
         .route("/metrics", get(metrics))
-        .with_state(store)
+        .route("/hooks/{system}", post(hook))
+        .with_state(app)
 }
 
-async fn readyz(State(store): State<Store>) -> impl IntoResponse {
+/// Take one delivery: verify, map, and store it with its id in one
+/// transaction, then answer. Only a stored delivery gets a 2xx, so a sender
+/// that sees anything else retries it.
+async fn hook(
+    State(app): State<App>,
+    Path(system): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let error = |status: StatusCode, message: String| {
+        (status, Json(json!({ "error": message }))).into_response()
+    };
+    let Some((hook, wh)) = app
+        .hooks
+        .get(&system)
+        .and_then(|h| h.connector.as_webhook().map(|w| (h, w)))
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no webhook connector `{system}`"),
+        );
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Err(refused) = wh.verify(header(wh.signature_header()), &body) {
+        tracing::warn!(connector = %system, reason = %refused, "webhook delivery refused");
+        return error(StatusCode::UNAUTHORIZED, refused.to_string());
+    }
+    // Signed but malformed: the sender's data is wrong, a retry cannot help.
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {e}"),
+            );
+        }
+    };
+    let delivery_id = wh.delivery_id(wh.delivery_id_header().and_then(header), &value, &body);
+    let mapping = hook.mapping.current();
+    let records: Vec<StagedRecord> = wh
+        .records(&value)
+        .into_iter()
+        .filter_map(|rec| {
+            let payload_json = serde_json::to_string(&rec.payload).unwrap_or_default();
+            let hash = content_hash(&payload_json);
+            let Some(key) = rec.key else {
+                return Some(missing_key(hash, payload_json));
+            };
+            let outcome = map_record(&mapping, &hook.department, &rec.payload)?;
+            Some(StagedRecord {
+                external_id: key,
+                content_hash: hash,
+                payload_json,
+                outcome,
+            })
+        })
+        .collect();
+    let body_text = String::from_utf8_lossy(&body);
+    let written = app
+        .store
+        .apply_page(PageWrite {
+            system: &system,
+            stream: wh.stream(),
+            mapping_version: &mapping.version,
+            records,
+            cursor: None,
+            delivery: Some(Delivery {
+                id: &delivery_id,
+                body: &body_text,
+            }),
+        })
+        .await;
+    match written {
+        Ok(out) if out.duplicate => (
+            StatusCode::OK,
+            Json(json!({ "status": "duplicate", "delivery": delivery_id })),
+        )
+            .into_response(),
+        Ok(out) => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "status": "accepted",
+                "delivery": delivery_id,
+                "stored": out.stored,
+                "quarantined": out.quarantined,
+            })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(connector = %system, error = %e, "webhook delivery not stored");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the delivery could not be stored; send it again".into(),
+            )
+        }
+    }
+}
+
+async fn readyz(State(App { store, .. }): State<App>) -> impl IntoResponse {
     match store.ready().await {
         Ok(true) => (StatusCode::OK, "ready".to_string()),
         Ok(false) => (
@@ -47,7 +172,7 @@ async fn metrics() -> impl IntoResponse {
 }
 
 /// Cursor, last run and last error of every stream: what on-call looks at first.
-async fn status(State(store): State<Store>) -> impl IntoResponse {
+async fn status(State(App { store, .. }): State<App>) -> impl IntoResponse {
     match store.sync_states().await {
         Ok(streams) => (StatusCode::OK, Json(json!({ "streams": streams }))),
         Err(e) => (

@@ -45,11 +45,25 @@ pub async fn run(
             stop.clone(),
         ));
     }
+    // Webhook connectors take deliveries on the HTTP server.
+    let hooks = connectors
+        .iter()
+        .flat_map(|c| &c.jobs)
+        .filter(|j| j.connector.as_webhook().is_some())
+        .map(|j| {
+            let hook = http::Hook {
+                connector: j.connector.clone(),
+                mapping: j.mapping.clone(),
+                department: j.department.clone(),
+            };
+            (j.system().to_string(), hook)
+        })
+        .collect();
     for c in connectors {
         tasks.spawn(schedule_loop(store.clone(), Arc::new(c), stop.clone()));
     }
     let server_stop = stop.clone();
-    let server = axum::serve(listener, http::router(store.clone()))
+    let server = axum::serve(listener, http::router(store.clone(), hooks))
         .with_graceful_shutdown(async move { server_stop.cancelled().await });
     let server = tokio::spawn(async move { server.await });
 

@@ -7,6 +7,7 @@
 //! `sqlite.rs`) over the shared column lists below. The store knows nothing of connectors or mappings; it persists
 //! canonical records, raw payloads, cursors and quarantine, a page at a time.
 
+mod inbox;
 mod lookup;
 mod owners;
 mod page;
@@ -22,7 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use page::{PageOutcome, PageWrite, StagedRecord, Stored};
+pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use read::{CountedTable, QuarantineRow, StatusCount, SyncStateRow, WorkItemSummary};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

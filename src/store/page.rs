@@ -34,6 +34,16 @@ pub struct PageWrite<'a> {
     pub records: Vec<StagedRecord>,
     /// The cursor to commit with this page; `None` keeps the stored one.
     pub cursor: Option<String>,
+    /// The webhook delivery that carried these records: recorded in the
+    /// same transaction, and a delivery already recorded is not applied.
+    pub delivery: Option<Delivery<'a>>,
+}
+
+/// A webhook delivery, as the sender identified it.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub id: &'a str,
+    pub body: &'a str,
 }
 
 /// What the store already holds for a key.
@@ -48,6 +58,8 @@ pub struct Stored {
 pub struct PageOutcome {
     pub stored: usize,
     pub quarantined: usize,
+    /// The page's delivery had been taken before: nothing was written.
+    pub duplicate: bool,
 }
 
 impl Store {
@@ -82,6 +94,7 @@ impl Store {
             mapping_version,
             records,
             cursor,
+            delivery,
         } = page;
         let mut records = dedupe_last_wins(records);
         // Lookups resolve inside the transaction, so a placeholder exists
@@ -89,6 +102,14 @@ impl Store {
         let rows = match self {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                if let Some(d) = delivery
+                    && !super::inbox::pg::take(&mut tx, system, d).await?
+                {
+                    return Ok(PageOutcome {
+                        duplicate: true,
+                        ..PageOutcome::default()
+                    });
+                }
                 let deferred = super::lookup::pg::resolve(&mut tx, system, &mut records).await?;
                 let rows =
                     PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
@@ -102,6 +123,14 @@ impl Store {
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
+                if let Some(d) = delivery
+                    && !super::inbox::sqlite::take(&mut tx, system, d).await?
+                {
+                    return Ok(PageOutcome {
+                        duplicate: true,
+                        ..PageOutcome::default()
+                    });
+                }
                 let deferred =
                     super::lookup::sqlite::resolve(&mut tx, system, &mut records).await?;
                 let rows =
@@ -231,6 +260,7 @@ impl<'a> PageRows<'a> {
         PageOutcome {
             stored: self.mapped.len(),
             quarantined: self.rejected.len(),
+            duplicate: false,
         }
     }
 }
