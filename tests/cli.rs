@@ -157,7 +157,7 @@ fn check_rejects_two_systems_owning_one_person_field() {
     let ws = workspace();
     let person = |system: &str| {
         format!(
-            "version = 1\nsystem = \"{system}\"\nstream = \"incident\"\nentity = \"person\"\nowns = [\"department\"]\n\n[fields]\nemail = {{ path = \"caller_id\" }}\n"
+            "version = 1\nsystem = \"{system}\"\nstream = \"incident\"\nentity = \"person\"\nowns = [\"location\"]\n\n[fields]\nemail = {{ path = \"caller_id\" }}\n"
         )
     };
     // Two copies of the ServiceNow manifest under other names, each with a
@@ -181,7 +181,7 @@ fn check_rejects_two_systems_owning_one_person_field() {
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("mappings/itsm-incident.toml:5:")
-            && err.contains("`person.department` is already owned by system `hr`"),
+            && err.contains("`person.location` is already owned by system `hr`"),
         "{err}"
     );
 }

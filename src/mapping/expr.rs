@@ -39,7 +39,12 @@ impl Expr {
             )
         })?;
         let references = program.references();
-        if let Some(other) = references.variables().into_iter().find(|v| *v != RECORD) {
+        let bound = bound_variables(text);
+        if let Some(other) = references
+            .variables()
+            .into_iter()
+            .find(|v| *v != RECORD && !bound.iter().any(|b| b == v))
+        {
             return Err(format!(
                 "CEL expression `{text}` uses unknown variable `{other}`; the source record is `{RECORD}` (e.g. `{RECORD}.{other}`)"
             ));
@@ -97,6 +102,21 @@ impl Expr {
             )),
         }
     }
+}
+
+/// The names CEL's macros bind (`list.filter(f, f.id == 1)`): variables of
+/// the expression's own making, not unknown ones.
+fn bound_variables(text: &str) -> Vec<String> {
+    static MACRO: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"\.(?:all|exists|exists_one|filter|map)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,",
+        )
+        .expect("valid pattern")
+    });
+    MACRO
+        .captures_iter(text)
+        .map(|c| c[1].to_string())
+        .collect()
 }
 
 /// Which top-level fields `text` reads as `record.<field>`; `None` if it
@@ -277,6 +297,22 @@ mod tests {
         let fields = union_of_fields([&e]);
         let scope = Scope::with_fields(&rec, fields.as_deref());
         assert_eq!(e.eval_bool(&scope), Ok(true));
+    }
+
+    #[test]
+    fn macro_variables_are_not_unknown() {
+        let rec = json!({"values": [{"id": "summary", "v": "VPN"}, {"id": "x", "v": 1}]});
+        let e = Expr::compile("record.values.filter(f, f.id == 'summary')[0].v").unwrap();
+        assert_eq!(e.eval(&Scope::new(&rec)), Ok(json!("VPN")));
+        assert_eq!(e.fields(), Some(&["values".to_string()][..]));
+        let e = Expr::compile("record.values.exists(v, v.id == 'x')").unwrap();
+        assert_eq!(e.eval_bool(&Scope::new(&rec)), Ok(true));
+        // Outside a macro, `f` is still unknown.
+        assert!(
+            Expr::compile("f.id == 1")
+                .unwrap_err()
+                .contains("unknown variable `f`")
+        );
     }
 
     #[test]

@@ -212,3 +212,156 @@ macro_rules! on_every_backend {
         }
     };
 }
+
+/// The shipped Jira Service Management manifest, pointed at a simulator with
+/// its default credentials, with edits (`from`, `to`) applied to its text.
+pub fn jira_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+    jira_manifest_as(base_url, "sim-api-token", edits)
+}
+
+/// As [`jira_manifest`], authenticating with `api_token`.
+pub fn jira_manifest_as(base_url: &str, api_token: &str, edits: &[(&str, &str)]) -> Manifest {
+    let path = repo().join("connectors/jira.toml");
+    let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
+    for (from, to) in edits {
+        assert!(text.contains(from), "manifest has no `{from}` to edit");
+        text = text.replace(from, to);
+    }
+    let mut m = Manifest::from_source(&SourceFile::new(path, text)).expect("manifest parses");
+    m.config
+        .apply_override(&ConnectorOverride {
+            base_url: Some(base_url.into()),
+            username: Some(SecretRef::Literal("switchboard@example.com".into())),
+            password: Some(SecretRef::Literal(api_token.into())),
+            ..Default::default()
+        })
+        .expect("override applies");
+    m
+}
+
+pub fn jira_mapping() -> Arc<Mapping> {
+    Arc::new(Mapping::load(&repo().join("mappings/jira-request.toml")).expect("shipped mapping"))
+}
+
+/// A sync job for the request stream of the given Jira manifest.
+pub fn jira_request_job(manifest: &Manifest) -> SyncJob {
+    let connector = manifest
+        .config
+        .build(&manifest.header)
+        .expect("connector builds");
+    let stream: StreamSpec = connector
+        .streams()
+        .into_iter()
+        .find(|s| s.name == "request")
+        .expect("request stream");
+    SyncJob {
+        connector,
+        stream,
+        mapping: switchboard::mapping::MappingSlot::new(jira_mapping()),
+        department: manifest.header.department.clone(),
+    }
+}
+
+/// The shipped Personio manifest, pointed at a simulator: base URL and
+/// client credentials through the override, the token URL (an absolute URL in
+/// the manifest) by a text edit, then the test's own edits (`from`, `to`).
+pub fn personio_manifest(base_url: &str, client_secret: &str, edits: &[(&str, &str)]) -> Manifest {
+    let path = repo().join("connectors/personio.toml");
+    let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
+    // The token URL is relative to base_url, so the override moves it too.
+    for (from, to) in edits.iter().copied() {
+        assert!(text.contains(from), "manifest has no `{from}` to edit");
+        text = text.replace(from, to);
+    }
+    let mut m = Manifest::from_source(&SourceFile::new(path, text)).expect("manifest parses");
+    m.config
+        .apply_override(&ConnectorOverride {
+            base_url: Some(base_url.into()),
+            username: Some(SecretRef::Literal("papi-sim-client".into())),
+            password: Some(SecretRef::Literal(client_secret.into())),
+            ..Default::default()
+        })
+        .expect("override applies");
+    m
+}
+
+pub fn personio_mapping() -> Arc<Mapping> {
+    Arc::new(
+        Mapping::load(&repo().join("mappings/personio-employees.toml")).expect("shipped mapping"),
+    )
+}
+
+/// A sync job for the employees stream of the given Personio manifest.
+pub fn personio_employees_job(manifest: &Manifest) -> SyncJob {
+    let connector = manifest
+        .config
+        .build(&manifest.header)
+        .expect("connector builds");
+    let stream: StreamSpec = connector
+        .streams()
+        .into_iter()
+        .find(|s| s.name == "employees")
+        .expect("employees stream");
+    SyncJob {
+        connector,
+        stream,
+        mapping: switchboard::mapping::MappingSlot::new(personio_mapping()),
+        department: manifest.header.department.clone(),
+    }
+}
+
+/// The shipped TOPdesk manifest, pointed at a simulator and signed in with
+/// `username` and `password`, with edits (`from`, `to`) applied to its text.
+pub fn topdesk_manifest_as(
+    base_url: &str,
+    username: &str,
+    password: &str,
+    edits: &[(&str, &str)],
+) -> Manifest {
+    let path = repo().join("connectors/topdesk.toml");
+    let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
+    for (from, to) in edits {
+        assert!(text.contains(from), "manifest has no `{from}` to edit");
+        text = text.replace(from, to);
+    }
+    let mut m = Manifest::from_source(&SourceFile::new(path, text)).expect("manifest parses");
+    m.config
+        .apply_override(&ConnectorOverride {
+            base_url: Some(base_url.into()),
+            username: Some(SecretRef::Literal(username.into())),
+            password: Some(SecretRef::Literal(password.into())),
+            ..Default::default()
+        })
+        .expect("override applies");
+    m
+}
+
+/// The shipped TOPdesk manifest with the simulator's default credentials.
+pub fn topdesk_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+    topdesk_manifest_as(base_url, "switchboard", "sim-app-password", edits)
+}
+
+pub fn topdesk_mapping() -> Arc<Mapping> {
+    Arc::new(
+        Mapping::load(&repo().join("mappings/topdesk-incident.toml")).expect("shipped mapping"),
+    )
+}
+
+/// A sync job for the TOPdesk incident stream of the given manifest.
+pub fn topdesk_incident_job(manifest: &Manifest) -> SyncJob {
+    let connector = manifest
+        .config
+        .build(&manifest.header)
+        .expect("connector builds");
+    let stream: StreamSpec = connector
+        .streams()
+        .into_iter()
+        .find(|s| s.name == "incident")
+        .expect("incident stream");
+    SyncJob {
+        connector,
+        stream,
+        mapping: switchboard::mapping::MappingSlot::new(topdesk_mapping()),
+        department: manifest.header.department.clone(),
+    }
+}

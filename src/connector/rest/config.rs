@@ -60,8 +60,8 @@ pub enum AuthConfig {
     Bearer { token: SecretRef },
     /// A key in a header, e.g. `header = "X-API-Key"`.
     ApiKey { header: String, value: SecretRef },
-    /// OAuth 2.0 client credentials: a bearer token from `token_url`, cached
-    /// until it expires. Overrides: `username` is the client id, `password`
+    /// OAuth 2.0 client credentials: a bearer token from `token_url` (a
+    /// path starting with `/` is under `base_url`), cached until it expires. Overrides: `username` is the client id, `password`
     /// the client secret.
     Oauth2ClientCredentials {
         token_url: String,

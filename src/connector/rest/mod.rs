@@ -183,7 +183,12 @@ impl ConnectorConfig for RestConfig {
                 client_auth,
             }) => Auth::OAuth2(Arc::new(TokenSource::new(
                 &system,
-                token_url.clone(),
+                // `/v2/auth/token` lives beside the API, so it follows a
+                // `base_url` override (a sandbox, a simulator).
+                match token_url.strip_prefix('/') {
+                    Some(path) => format!("{}/{path}", self.base_url.trim_end_matches('/')),
+                    None => token_url.clone(),
+                },
                 secret(client_id)?.expose().to_string(),
                 secret(client_secret)?,
                 scope.clone(),

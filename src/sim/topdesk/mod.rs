@@ -1,1 +1,391 @@
-//! Simulated topdesk API (in progress).
+//! TOPdesk REST API simulator: an in-memory environment (incidents, their
+//! progress trails, the supporting lookup lists, a clock, a request log,
+//! injected faults and test hooks) behind the real API's paths
+//! (`/tas/api/incidents…`), parameters, status codes and error bodies, for
+//! integration tests and `switchboard demo`. This module owns the public
+//! handle and the shared state; `http` owns the wire behaviour (`http/list`
+//! the lists, `http/writes` create and update, `http/rules` what TOPdesk
+//! derives on write), `fiql` the `query` language and `seed` the initial data
+//! (`seed/catalog` the lookup lists and persons, `seed/data` the vocabulary).
+//!
+//! Followed: the TOPdesk API documentation at developers.topdesk.com (the
+//! incident API explorer: `GET/POST /incidents`, `GET/PATCH/PUT
+//! /incidents/id/{id}`, `…/actions`, `…/progresstrail`; the tutorial's FIQL
+//! query and application password sections; the fair-use terms), checked
+//! against clients that run against real environments (Cortex XSOAR's TOPdesk
+//! integration and its recorded incident and action payloads, TOPdeskPy,
+//! Pipedream's TOPdesk components). Assumptions where those are silent are
+//! noted where they are made.
+
+pub mod fiql;
+mod http;
+pub mod seed;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use seed::{Catalog, blank_incident, fmt_time};
+
+/// How the simulated environment is set up.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The operator's login name.
+    pub username: String,
+    /// An application password of that operator.
+    pub password: String,
+    /// Number of seeded incidents.
+    pub incidents: usize,
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            username: "switchboard".into(),
+            password: "sim-app-password".into(),
+            incidents: 50,
+            seed: 7,
+        }
+    }
+}
+
+/// A failure the next authenticated API requests answer with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// 429 with `Retry-After`: TOPdesk's fair-use policy reserves the right
+    /// to throttle; it documents no rate-limit headers, so none are sent.
+    TooManyRequests { retry_after_secs: u64 },
+    /// 500 with the API's JSON error body.
+    ServerError,
+    /// 503 from the front end (maintenance, an upgrade): HTML, not JSON.
+    Unavailable,
+}
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone)]
+pub struct RequestLog {
+    pub method: String,
+    pub path: String,
+    /// Query parameters, percent-decoded.
+    pub query: BTreeMap<String, String>,
+    pub status: u16,
+}
+
+type Hook = Box<dyn FnOnce(&TopdeskSim) + Send>;
+
+pub(crate) struct State {
+    config: SimConfig,
+    catalog: Catalog,
+    /// Incidents in insertion order.
+    incidents: Vec<Map<String, Value>>,
+    /// Incident id -> progress trail entries, oldest first.
+    trails: BTreeMap<String, Vec<Value>>,
+    /// `yymm` -> last incident number handed out that month.
+    numbers: BTreeMap<String, u32>,
+    clock: Option<DateTime<Utc>>,
+    faults: VecDeque<Fault>,
+    requests: Vec<RequestLog>,
+    list_requests: usize,
+    hooks: Vec<(usize, Hook)>,
+    /// Added before every response, to stand in for a slow environment.
+    latency: std::time::Duration,
+}
+
+impl State {
+    /// The clock, to the second: TOPdesk stores modification dates so.
+    fn now(&self) -> DateTime<Utc> {
+        let t = self.clock.unwrap_or_else(Utc::now);
+        DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.incidents
+            .iter()
+            .position(|r| r.get("id").and_then(Value::as_str) == Some(id))
+    }
+
+    fn find(&self, id: &str) -> Option<&Map<String, Value>> {
+        self.position(id).map(|i| &self.incidents[i])
+    }
+
+    /// Stores `record` over a blank incident, filling what it leaves out
+    /// (id, number, line, processing status, dates, creator) as the API does
+    /// on create; given values, such as an explicit `modificationDate`, stay.
+    fn insert(&mut self, record: Map<String, Value>) -> String {
+        let given = |k: &str| record.get(k).is_some_and(|v| !v.is_null() && v != "");
+        let id = match record.get("id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => uuid::Uuid::new_v4().to_string(),
+        };
+        let now = self.now();
+        let mut inc = blank_incident(&id);
+        if !given("number") {
+            let created = record
+                .get("creationDate")
+                .and_then(Value::as_str)
+                .and_then(seed::parse_time)
+                .unwrap_or(now);
+            let number = seed::next_number(&mut self.numbers, created);
+            inc.insert("number".into(), json!(number));
+        }
+        if !given("processingStatus")
+            && let Some((status, _)) = self.catalog.status("Logged")
+        {
+            inc.insert("processingStatus".into(), status);
+        }
+        for k in ["callDate", "creationDate", "modificationDate"] {
+            inc.insert(k.into(), json!(fmt_time(now)));
+        }
+        let me = self.catalog.api_operator.clone();
+        inc.insert("creator".into(), me.clone());
+        inc.insert("modifier".into(), me);
+        for (k, v) in record {
+            inc.insert(k, v);
+        }
+        inc.insert("id".into(), json!(id));
+        self.trails.entry(id.clone()).or_default();
+        self.incidents.push(inc);
+        id
+    }
+}
+
+/// A handle on one simulated environment; clones share the same state.
+#[derive(Clone)]
+pub struct TopdeskSim {
+    state: Arc<Mutex<State>>,
+}
+
+/// A simulator serving on a local port; dropping it (or `shutdown`) stops the server.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`; the API lives under `/tas/api`.
+    pub base_url: String,
+    pub sim: TopdeskSim,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// Stops the server and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TopdeskSim {
+    /// A seeded environment on the real clock.
+    pub fn new(config: SimConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// A seeded environment whose clock is frozen at `now`, so seed
+    /// timestamps (offsets back from the clock) are reproducible too.
+    pub fn with_clock(config: SimConfig, now: DateTime<Utc>) -> Self {
+        Self::build(config, Some(now))
+    }
+
+    fn build(config: SimConfig, clock: Option<DateTime<Utc>>) -> Self {
+        let seeded = seed::seed(
+            config.seed,
+            config.incidents,
+            clock.unwrap_or_else(Utc::now),
+        );
+        let state = State {
+            config,
+            catalog: seeded.catalog,
+            incidents: seeded.incidents,
+            trails: seeded.trails,
+            numbers: seeded.numbers,
+            clock,
+            faults: VecDeque::new(),
+            requests: Vec::new(),
+            list_requests: 0,
+            hooks: Vec::new(),
+            latency: std::time::Duration::ZERO,
+        };
+        TopdeskSim {
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test hook must not wedge every later request.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The API as an axum router, for embedding in another server.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Binds 127.0.0.1:0 and serves in a background task until the handle is
+    /// dropped or `shutdown` is called.
+    pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
+        Self::new(config).serve().await
+    }
+
+    /// Serves this (possibly pre-populated) environment on 127.0.0.1:0.
+    pub async fn serve(&self) -> std::io::Result<SimHandle> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = self.router();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+            if let Err(e) = server.await {
+                tracing::warn!(error = %e, "topdesk simulator stopped with an error");
+            }
+        });
+        Ok(SimHandle {
+            addr,
+            base_url: format!("http://{addr}"),
+            sim: self.clone(),
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// Stores an incident as it is given (see `seed::incident_modified_at`),
+    /// filling in id, number and whatever else it leaves out; returns the id.
+    pub fn insert(&self, record: Map<String, Value>) -> String {
+        self.lock().insert(record)
+    }
+
+    /// Changes an incident as an operator would through `PATCH
+    /// /tas/api/incidents/id/{id}`: `patch` is that request's body (lookups
+    /// by `{"id"}` or `{"name"}`, `action` adds to the progress trail), and
+    /// the same rules apply (flags follow the processing status, a new
+    /// `modificationDate`). Returns the incident, or the API's error message.
+    pub fn update(&self, id: &str, patch: Value) -> Result<Value, String> {
+        let mut st = self.lock();
+        http::apply_update(&mut st, id, &patch).map_err(|e| e.message)
+    }
+
+    /// Sets fields as they are, bypassing the API's rules (for data the API
+    /// would refuse, such as a processing status it does not know), and
+    /// stamps a new `modificationDate`. False when absent.
+    pub fn set_raw(&self, id: &str, fields: Map<String, Value>) -> bool {
+        let mut st = self.lock();
+        let now = fmt_time(st.now());
+        let Some(i) = st.position(id) else {
+            return false;
+        };
+        let inc = &mut st.incidents[i];
+        for (k, v) in fields {
+            if k != "id" {
+                inc.insert(k, v);
+            }
+        }
+        inc.insert("modificationDate".into(), json!(now));
+        true
+    }
+
+    /// Delete an incident, as archiving and purging would.
+    pub fn delete(&self, id: &str) -> bool {
+        let mut st = self.lock();
+        let Some(i) = st.position(id) else {
+            return false;
+        };
+        st.incidents.remove(i);
+        st.trails.remove(id);
+        true
+    }
+
+    /// The stored incident.
+    pub fn get(&self, id: &str) -> Option<Value> {
+        self.lock().find(id).map(|r| Value::Object(r.clone()))
+    }
+
+    pub fn count(&self) -> usize {
+        self.lock().incidents.len()
+    }
+
+    /// Every incident, in insertion order.
+    pub fn records(&self) -> Vec<Value> {
+        self.lock()
+            .incidents
+            .iter()
+            .cloned()
+            .map(Value::Object)
+            .collect()
+    }
+
+    /// An incident's progress trail (requests and actions), oldest first.
+    pub fn trail(&self, id: &str) -> Vec<Value> {
+        self.lock().trails.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The environment's registered persons, as incidents show them as callers.
+    pub fn persons(&self) -> Vec<Value> {
+        self.lock().catalog.persons.clone()
+    }
+
+    /// Entries of one supporting list (`priority`, `processingStatus`,
+    /// `operatorGroup`, `category`, …) as incidents show them.
+    pub fn lookup_list(&self, field: &str) -> Vec<Value> {
+        self.lock()
+            .catalog
+            .lists
+            .get(field)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Freezes the simulator clock at `now`.
+    pub fn set_now(&self, now: DateTime<Utc>) {
+        self.lock().clock = Some(now);
+    }
+
+    /// Returns the simulator to the real clock.
+    pub fn clear_now(&self) {
+        self.lock().clock = None;
+    }
+
+    /// The next `times` authenticated API requests answer with `fault`
+    /// (queued behind any faults injected earlier).
+    pub fn inject(&self, fault: Fault, times: usize) {
+        self.lock().faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Delay every response by `latency`, as a slow or distant environment would.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// Every request seen so far, in arrival order.
+    pub fn requests(&self) -> Vec<RequestLog> {
+        self.lock().requests.clone()
+    }
+
+    /// Runs `hook` once, right after the response to the `n`-th (1-based)
+    /// incident list request has been computed and before it is sent.
+    /// Counted are list requests that were answered with incidents or 204
+    /// (authenticated, not faulted, well-formed). The hook runs without the
+    /// state lock held, so it may call `update`, `insert`, etc.
+    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&TopdeskSim) + Send>) {
+        self.lock().hooks.push((n, hook));
+    }
+}
