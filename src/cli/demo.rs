@@ -1,10 +1,11 @@
 //! `switchboard demo`: the embedded first run.
 //!
-//! Honest by construction: the simulated ServiceNow is a real HTTP server on
-//! loopback, and everything after it is the production path (the shipped
-//! manifest and mapping, the `rest` connector, the sync engine, the SQLite
-//! store, the daemon). Only the instance URL and credentials are overridden,
-//! exactly as an admin would for their own instance.
+//! Honest by construction: the simulated ServiceNow, Jira Service
+//! Management, TOPdesk (IT) and Personio (HR) are real HTTP servers on
+//! loopback, and everything after them is the production path (the shipped
+//! manifests and mappings, the `rest` connector, the sync engine, the SQLite
+//! store, the daemon). Only the instance URLs and credentials are
+//! overridden, exactly as an admin would for their own instances.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Cli, load_catalog, load_config};
 use crate::config::{ConnectorOverride, SecretRef};
 use crate::sim::servicenow::{ServiceNowSim, SimConfig};
+use crate::sim::{jira, personio, topdesk};
 use crate::store::{CountedTable, Store};
 use crate::sync::{ProgressFn, SyncJob, SyncReport};
 
@@ -47,18 +49,57 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         "simulated ServiceNow at {} ({} incidents)",
         sim.base_url, args.incidents
     );
+    // Every 10 seconds, so incremental syncs show up while you watch.
+    let every_10s = Some("*/10 * * * * *".to_string());
+    let over = |base_url: &str, user: &str, password: &str| ConnectorOverride {
+        base_url: Some(base_url.to_string()),
+        username: Some(SecretRef::Literal(user.to_string())),
+        password: Some(SecretRef::Literal(password.to_string())),
+        schedule: every_10s.clone(),
+        enabled: Some(true),
+        token: None,
+    };
+    cfg.settings
+        .connectors
+        .insert("servicenow".into(), over(&sim.base_url, &user, &password));
 
+    // The other departments' systems, each a simulator of its real API,
+    // reached through its shipped manifest exactly as in production.
+    let jira_config = jira::SimConfig::default();
+    let jira = jira::JiraSim::spawn(jira_config.clone())
+        .await
+        .context("failed to start the Jira Service Management simulator")?;
     cfg.settings.connectors.insert(
-        "servicenow".into(),
-        ConnectorOverride {
-            base_url: Some(sim.base_url.clone()),
-            username: Some(SecretRef::Literal(user)),
-            password: Some(SecretRef::Literal(password)),
-            // Every 10 seconds, so incremental syncs show up while you watch.
-            schedule: Some("*/10 * * * * *".into()),
-            enabled: Some(true),
-            token: None,
-        },
+        "jira".into(),
+        over(&jira.base_url, &jira_config.email, &jira_config.api_token),
+    );
+    let topdesk_config = topdesk::SimConfig::default();
+    let topdesk = topdesk::TopdeskSim::spawn(topdesk_config.clone())
+        .await
+        .context("failed to start the TOPdesk simulator")?;
+    cfg.settings.connectors.insert(
+        "topdesk".into(),
+        over(
+            &topdesk.base_url,
+            &topdesk_config.username,
+            &topdesk_config.password,
+        ),
+    );
+    let personio_config = personio::SimConfig::default();
+    let personio = personio::PersonioSim::spawn(personio_config.clone())
+        .await
+        .context("failed to start the Personio simulator")?;
+    cfg.settings.connectors.insert(
+        "personio".into(),
+        over(
+            &personio.base_url,
+            &personio_config.client_id,
+            &personio_config.client_secret,
+        ),
+    );
+    println!(
+        "simulated Jira Service Management at {}, TOPdesk at {}, Personio at {}",
+        jira.base_url, topdesk.base_url, personio.base_url
     );
     let catalog = load_catalog(&cfg)?;
     reset_sqlite(&args.store)?;
@@ -158,7 +199,13 @@ async fn print_summary(store: &Store) -> anyhow::Result<()> {
     let counts = store.status_counts().await?;
     let total = store.count(CountedTable::WorkItems).await?;
     let quarantined = store.count(CountedTable::Quarantine).await?;
-    println!("\nwork items in the store: {total} ({quarantined} records in quarantine)");
+    let people = store.count(CountedTable::People).await?;
+    let placeholders = store.count(CountedTable::Placeholders).await?;
+    println!(
+        "\nwork items in the store: {total} ({quarantined} records in quarantine)\n\
+         people: {} from HR, {placeholders} requesters known only by email so far",
+        people - placeholders
+    );
     println!("  {:<12} {:<12} {:>6}", "department", "status", "count");
     for c in counts {
         println!(

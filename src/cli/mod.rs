@@ -21,7 +21,7 @@ use crate::store::Store;
 
 const EXAMPLES: &str = "\
 Examples:
-  switchboard demo --once                 try it: simulated ServiceNow -> SQLite, then a summary
+  switchboard demo --once                 try it: simulated IT and HR systems -> SQLite, then a summary
   switchboard check                       validate switchboard.toml, connectors/ and mappings/
   SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
   switchboard run --once                  one sync of every connector, for cron jobs
@@ -63,8 +63,9 @@ pub enum Command {
     /// schedule, and serve /healthz, /readyz, /status and /metrics. Stops cleanly on
     /// Ctrl-C or SIGTERM, never leaving a half-written page.
     Run(RunArgs),
-    /// Start a simulated ServiceNow on loopback and run the real pipeline
-    /// against it into a fresh SQLite file, then show what landed.
+    /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT) and
+    /// Personio (HR) on loopback, run the real pipeline against them into a
+    /// fresh SQLite file, and show what landed.
     Demo(demo::DemoArgs),
     /// Validate the config file, every connector manifest and every mapping,
     /// without contacting any system. Errors are `file:line:col: message`.

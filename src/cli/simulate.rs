@@ -6,46 +6,98 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::sim::servicenow::{ServiceNowSim, SimConfig};
+use crate::sim::{jira, personio, servicenow, topdesk};
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     #[command(subcommand)]
     system: SimulatedSystem,
+    /// Address to serve on; port 0 picks a free one (printed on stdout).
+    #[arg(long, global = true, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// How many records the simulator starts with.
+    #[arg(long, global = true)]
+    records: Option<usize>,
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum SimulatedSystem {
     /// The ServiceNow Table API (basic auth admin / sim-password).
     Servicenow {
-        /// Seeded incidents.
-        #[arg(long, default_value_t = 500)]
-        incidents: usize,
-        /// Address to serve on; port 0 picks a free one (printed on stdout).
-        #[arg(long, default_value = "127.0.0.1:0")]
-        listen: SocketAddr,
+        /// Seeded incidents (same as --records).
+        #[arg(long)]
+        incidents: Option<usize>,
     },
+    /// Jira Service Management Cloud's servicedeskapi (basic auth
+    /// switchboard@example.com / sim-api-token).
+    Jira,
+    /// TOPdesk's /tas/api (basic auth switchboard / sim-app-password).
+    Topdesk,
+    /// Personio's v1 employees and v2 token endpoint (client papi-sim-client /
+    /// papi-sim-secret).
+    Personio,
 }
 
 pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
-    let SimulatedSystem::Servicenow { incidents, listen } = &args.system;
-    let config = SimConfig {
-        incidents: *incidents,
-        ..SimConfig::default()
+    let (name, router, credentials) = match &args.system {
+        SimulatedSystem::Servicenow { incidents } => {
+            let mut config = servicenow::SimConfig::default();
+            config.incidents = incidents.or(args.records).unwrap_or(500);
+            let creds = format!(
+                "{} incidents, basic auth {} / {}",
+                config.incidents, config.username, config.password
+            );
+            (
+                "ServiceNow",
+                servicenow::ServiceNowSim::new(config).router(),
+                creds,
+            )
+        }
+        SimulatedSystem::Jira => {
+            let mut config = jira::SimConfig::default();
+            config.requests = args.records.unwrap_or(config.requests);
+            let creds = format!(
+                "{} requests, basic auth {} / {}",
+                config.requests, config.email, config.api_token
+            );
+            (
+                "Jira Service Management",
+                jira::JiraSim::new(config).router(),
+                creds,
+            )
+        }
+        SimulatedSystem::Topdesk => {
+            let mut config = topdesk::SimConfig::default();
+            config.incidents = args.records.unwrap_or(config.incidents);
+            let creds = format!(
+                "{} incidents, basic auth {} / {}",
+                config.incidents, config.username, config.password
+            );
+            ("TOPdesk", topdesk::TopdeskSim::new(config).router(), creds)
+        }
+        SimulatedSystem::Personio => {
+            let mut config = personio::SimConfig::default();
+            config.employees = args.records.unwrap_or(config.employees);
+            let creds = format!(
+                "{} employees, OAuth client {} / {}",
+                config.employees, config.client_id, config.client_secret
+            );
+            (
+                "Personio",
+                personio::PersonioSim::new(config).router(),
+                creds,
+            )
+        }
     };
-    let (user, password) = (config.username.clone(), config.password.clone());
-    let sim = ServiceNowSim::new(config);
-    let listener = tokio::net::TcpListener::bind(listen)
+    let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("failed to listen on {listen}"))?;
+        .with_context(|| format!("failed to listen on {}", args.listen))?;
     // The first stdout line is the base URL, so scripts can read it.
     println!("http://{}", listener.local_addr()?);
-    eprintln!(
-        "simulated ServiceNow: {incidents} incidents, basic auth {user} / {password}; Ctrl-C to stop"
-    );
+    eprintln!("simulated {name}: {credentials}; Ctrl-C to stop");
     let stop = CancellationToken::new();
     tokio::spawn(super::stop_on_signal(stop.clone()));
-    axum::serve(listener, sim.router())
+    axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;
     Ok(())

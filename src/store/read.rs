@@ -104,6 +104,7 @@ impl Store {
         let sql = match table {
             CountedTable::WorkItems => "SELECT COUNT(*) FROM work_items",
             CountedTable::People => "SELECT COUNT(*) FROM people",
+            CountedTable::Placeholders => "SELECT COUNT(*) FROM people WHERE placeholder",
             CountedTable::SourceRecords => "SELECT COUNT(*) FROM source_records",
             CountedTable::Quarantine => "SELECT COUNT(*) FROM quarantine",
         };
@@ -149,6 +150,8 @@ impl Store {
 pub enum CountedTable {
     WorkItems,
     People,
+    /// People only referenced so far (see mapping lookups), included in `People`.
+    Placeholders,
     SourceRecords,
     Quarantine,
 }
