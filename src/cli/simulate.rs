@@ -41,8 +41,10 @@ enum SimulatedSystem {
 pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     let (name, router, credentials) = match &args.system {
         SimulatedSystem::Servicenow { incidents } => {
-            let mut config = servicenow::SimConfig::default();
-            config.incidents = incidents.or(args.records).unwrap_or(500);
+            let config = servicenow::SimConfig {
+                incidents: incidents.or(args.records).unwrap_or(500),
+                ..Default::default()
+            };
             let creds = format!(
                 "{} incidents, basic auth {} / {}",
                 config.incidents, config.username, config.password
@@ -54,8 +56,11 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             )
         }
         SimulatedSystem::Jira => {
-            let mut config = jira::SimConfig::default();
-            config.requests = args.records.unwrap_or(config.requests);
+            let defaults = jira::SimConfig::default();
+            let config = jira::SimConfig {
+                requests: args.records.unwrap_or(defaults.requests),
+                ..defaults
+            };
             let creds = format!(
                 "{} requests, basic auth {} / {}",
                 config.requests, config.email, config.api_token
@@ -67,8 +72,11 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             )
         }
         SimulatedSystem::Topdesk => {
-            let mut config = topdesk::SimConfig::default();
-            config.incidents = args.records.unwrap_or(config.incidents);
+            let defaults = topdesk::SimConfig::default();
+            let config = topdesk::SimConfig {
+                incidents: args.records.unwrap_or(defaults.incidents),
+                ..defaults
+            };
             let creds = format!(
                 "{} incidents, basic auth {} / {}",
                 config.incidents, config.username, config.password
@@ -76,8 +84,11 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             ("TOPdesk", topdesk::TopdeskSim::new(config).router(), creds)
         }
         SimulatedSystem::Personio => {
-            let mut config = personio::SimConfig::default();
-            config.employees = args.records.unwrap_or(config.employees);
+            let defaults = personio::SimConfig::default();
+            let config = personio::SimConfig {
+                employees: args.records.unwrap_or(defaults.employees),
+                ..defaults
+            };
             let creds = format!(
                 "{} employees, OAuth client {} / {}",
                 config.employees, config.client_id, config.client_secret
