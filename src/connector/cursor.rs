@@ -101,9 +101,12 @@ impl CursorSpec {
             CursorFormat::Rfc3339 => DateTime::parse_from_rfc3339(value)
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
-            CursorFormat::DateTime(fmt) => NaiveDateTime::parse_from_str(value, fmt)
-                .ok()
-                .map(|t| t.and_utc()),
+            // A format with an offset (`%z`) is read with it; one without,
+            // as UTC.
+            CursorFormat::DateTime(fmt) => DateTime::parse_from_str(value, fmt)
+                .map(|t| t.with_timezone(&Utc))
+                .or_else(|_| NaiveDateTime::parse_from_str(value, fmt).map(|t| t.and_utc()))
+                .ok(),
             _ => None,
         }
     }
@@ -121,6 +124,26 @@ mod tests {
             initial: "1970-01-01 00:00:00".into(),
             ordered: true,
         }
+    }
+
+    #[test]
+    fn offsets_in_the_format_are_honoured() {
+        let spec = CursorSpec {
+            format: CursorFormat::parse("%Y-%m-%dT%H:%M:%S%.f%z").unwrap(),
+            ..sn()
+        };
+        // 10:00 in Amsterdam is before 09:30 UTC.
+        assert_eq!(
+            spec.compare(
+                "2026-01-01T10:00:00.000+0100",
+                "2026-01-01T09:30:00.000+0000"
+            ),
+            Ordering::Less
+        );
+        assert_eq!(
+            spec.rewind("2026-01-01T10:00:30.000+0100"),
+            "2026-01-01T08:59:30+0000"
+        );
     }
 
     #[test]
