@@ -2,5 +2,6 @@
 
 pub mod jira;
 pub mod personio;
+pub mod server;
 pub mod servicenow;
 pub mod topdesk;

@@ -22,15 +22,12 @@ pub mod seed;
 mod tests;
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use model::{Comment, Customer, Request, StatusChange};
 
@@ -161,35 +158,8 @@ pub struct JiraSim {
     state: Arc<Mutex<State>>,
 }
 
-/// A simulator serving on a local port; dropping it (or `shutdown`) stops the server.
-pub struct SimHandle {
-    pub addr: SocketAddr,
-    /// `http://127.0.0.1:PORT`
-    pub base_url: String,
-    pub sim: JiraSim,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl SimHandle {
-    /// Stops the server and waits for it to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
+/// `JiraSim` serving on a local port (see [`crate::sim::server`]).
+pub type SimHandle = crate::sim::server::SimHandle<JiraSim>;
 
 impl JiraSim {
     /// A seeded site on the real clock.
@@ -257,25 +227,7 @@ impl JiraSim {
 
     /// Serves this (possibly pre-populated) site on 127.0.0.1:0.
     pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = self.router();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
-            if let Err(e) = server.await {
-                tracing::warn!(error = %e, "jira simulator stopped with an error");
-            }
-        });
-        Ok(SimHandle {
-            addr,
-            base_url: format!("http://{addr}"),
-            sim: self.clone(),
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        crate::sim::server::serve(self.clone(), self.router(), "jira").await
     }
 
     /// A new, unsaved request of `request_type_id` raised now by the first

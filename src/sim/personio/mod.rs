@@ -25,14 +25,11 @@ pub mod seed;
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use model::{BIRTHDAY_ATTRIBUTE, Employee, Unit};
 
@@ -180,35 +177,8 @@ pub struct PersonioSim {
     state: Arc<Mutex<State>>,
 }
 
-/// A simulator serving on a local port; dropping it (or `shutdown`) stops the server.
-pub struct SimHandle {
-    pub addr: SocketAddr,
-    /// `http://127.0.0.1:PORT`
-    pub base_url: String,
-    pub sim: PersonioSim,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl SimHandle {
-    /// Stops the server and waits for it to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
+/// `PersonioSim` serving on a local port (see [`crate::sim::server`]).
+pub type SimHandle = crate::sim::server::SimHandle<PersonioSim>;
 
 impl PersonioSim {
     /// A seeded company on the real clock.
@@ -263,25 +233,7 @@ impl PersonioSim {
 
     /// Serves this (possibly pre-populated) company on 127.0.0.1:0.
     pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = self.router();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
-            if let Err(e) = server.await {
-                tracing::warn!(error = %e, "personio simulator stopped with an error");
-            }
-        });
-        Ok(SimHandle {
-            addr,
-            base_url: format!("http://{addr}"),
-            sim: self.clone(),
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        crate::sim::server::serve(self.clone(), self.router(), "personio").await
     }
 
     /// Adds an employee as HR would: a new id, `created_at` and

@@ -13,13 +13,10 @@ pub mod seed;
 mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use seed::{Tables, fmt_time};
 
@@ -228,35 +225,8 @@ pub struct ServiceNowSim {
     state: Arc<Mutex<State>>,
 }
 
-/// A simulator serving on a local port; dropping it (or `shutdown`) stops the server.
-pub struct SimHandle {
-    pub addr: SocketAddr,
-    /// `http://127.0.0.1:PORT`
-    pub base_url: String,
-    pub sim: ServiceNowSim,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl SimHandle {
-    /// Stops the server and waits for it to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
+/// `ServiceNowSim` serving on a local port (see [`crate::sim::server`]).
+pub type SimHandle = crate::sim::server::SimHandle<ServiceNowSim>;
 
 impl ServiceNowSim {
     /// A seeded instance on the real clock.
@@ -325,25 +295,7 @@ impl ServiceNowSim {
 
     /// Serves this (possibly pre-populated) instance on 127.0.0.1:0.
     pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = self.router();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
-            if let Err(e) = server.await {
-                tracing::warn!(error = %e, "servicenow simulator stopped with an error");
-            }
-        });
-        Ok(SimHandle {
-            addr,
-            base_url: format!("http://{addr}"),
-            sim: self.clone(),
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        crate::sim::server::serve(self.clone(), self.router(), "servicenow").await
     }
 
     /// Inserts a record (creating the table if needed) and returns its
