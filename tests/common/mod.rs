@@ -138,10 +138,17 @@ async fn fresh_pg_database() -> (String, String) {
     (url.to_string(), name)
 }
 
-/// The shipped ServiceNow manifest, pointed at a simulator, with edits
-/// (`from`, `to`) applied to its text for the test at hand.
-pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
-    let path = repo().join("connectors/servicenow.toml");
+/// A shipped manifest (`connectors/<file>`), with edits (`from`, `to`)
+/// applied to its text for the test at hand, pointed at a simulator and
+/// signed in with `username` and `password`.
+pub fn shipped_manifest(
+    file: &str,
+    base_url: &str,
+    username: &str,
+    password: &str,
+    edits: &[(&str, &str)],
+) -> Manifest {
+    let path = repo().join("connectors").join(file);
     let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
     for (from, to) in edits {
         assert!(text.contains(from), "manifest has no `{from}` to edit");
@@ -151,37 +158,51 @@ pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
     m.config
         .apply_override(&ConnectorOverride {
             base_url: Some(base_url.into()),
-            username: Some(SecretRef::Literal("admin".into())),
-            password: Some(SecretRef::Literal("sim-password".into())),
+            username: Some(SecretRef::Literal(username.into())),
+            password: Some(SecretRef::Literal(password.into())),
             ..Default::default()
         })
         .expect("override applies");
     m
 }
 
-pub fn servicenow_mapping() -> Arc<Mapping> {
-    Arc::new(
-        Mapping::load(&repo().join("mappings/servicenow-incident.toml")).expect("shipped mapping"),
-    )
+/// A shipped mapping, `mappings/<file>`.
+pub fn shipped_mapping(file: &str) -> Arc<Mapping> {
+    Arc::new(Mapping::load(&repo().join("mappings").join(file)).expect("shipped mapping"))
 }
 
-/// A sync job for the incident stream of the given manifest.
-pub fn incident_job(manifest: &Manifest) -> SyncJob {
+/// A sync job for `stream` of a manifest, mapped by `mapping`.
+pub fn stream_job(manifest: &Manifest, stream: &str, mapping: Arc<Mapping>) -> SyncJob {
     let connector = manifest
         .config
         .build(&manifest.header)
         .expect("connector builds");
-    let stream: StreamSpec = connector
+    let spec: StreamSpec = connector
         .streams()
         .into_iter()
-        .find(|s| s.name == "incident")
-        .expect("incident stream");
+        .find(|s| s.name == stream)
+        .unwrap_or_else(|| panic!("no stream `{stream}`"));
     SyncJob {
         connector,
-        stream,
-        mapping: switchboard::mapping::MappingSlot::new(servicenow_mapping()),
+        stream: spec,
+        mapping: switchboard::mapping::MappingSlot::new(mapping),
         department: manifest.header.department.clone(),
     }
+}
+
+/// The shipped ServiceNow manifest, pointed at a simulator, with edits
+/// (`from`, `to`) applied to its text for the test at hand.
+pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+    shipped_manifest("servicenow.toml", base_url, "admin", "sim-password", edits)
+}
+
+pub fn servicenow_mapping() -> Arc<Mapping> {
+    shipped_mapping("servicenow-incident.toml")
+}
+
+/// A sync job for the incident stream of the given manifest.
+pub fn incident_job(manifest: &Manifest) -> SyncJob {
+    stream_job(manifest, "incident", servicenow_mapping())
 }
 
 /// Write a file, creating its folder.
@@ -221,93 +242,43 @@ pub fn jira_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
 
 /// As [`jira_manifest`], authenticating with `api_token`.
 pub fn jira_manifest_as(base_url: &str, api_token: &str, edits: &[(&str, &str)]) -> Manifest {
-    let path = repo().join("connectors/jira.toml");
-    let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
-    for (from, to) in edits {
-        assert!(text.contains(from), "manifest has no `{from}` to edit");
-        text = text.replace(from, to);
-    }
-    let mut m = Manifest::from_source(&SourceFile::new(path, text)).expect("manifest parses");
-    m.config
-        .apply_override(&ConnectorOverride {
-            base_url: Some(base_url.into()),
-            username: Some(SecretRef::Literal("switchboard@example.com".into())),
-            password: Some(SecretRef::Literal(api_token.into())),
-            ..Default::default()
-        })
-        .expect("override applies");
-    m
+    shipped_manifest(
+        "jira.toml",
+        base_url,
+        "switchboard@example.com",
+        api_token,
+        edits,
+    )
 }
 
 pub fn jira_mapping() -> Arc<Mapping> {
-    Arc::new(Mapping::load(&repo().join("mappings/jira-request.toml")).expect("shipped mapping"))
+    shipped_mapping("jira-request.toml")
 }
 
 /// A sync job for the request stream of the given Jira manifest.
 pub fn jira_request_job(manifest: &Manifest) -> SyncJob {
-    let connector = manifest
-        .config
-        .build(&manifest.header)
-        .expect("connector builds");
-    let stream: StreamSpec = connector
-        .streams()
-        .into_iter()
-        .find(|s| s.name == "request")
-        .expect("request stream");
-    SyncJob {
-        connector,
-        stream,
-        mapping: switchboard::mapping::MappingSlot::new(jira_mapping()),
-        department: manifest.header.department.clone(),
-    }
+    stream_job(manifest, "request", jira_mapping())
 }
 
-/// The shipped Personio manifest, pointed at a simulator: base URL and
-/// client credentials through the override, the token URL (an absolute URL in
-/// the manifest) by a text edit, then the test's own edits (`from`, `to`).
+/// The shipped Personio manifest, pointed at a simulator (the token URL is
+/// relative to `base_url`, so it follows), then the test's own edits.
 pub fn personio_manifest(base_url: &str, client_secret: &str, edits: &[(&str, &str)]) -> Manifest {
-    let path = repo().join("connectors/personio.toml");
-    let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
-    // The token URL is relative to base_url, so the override moves it too.
-    for (from, to) in edits.iter().copied() {
-        assert!(text.contains(from), "manifest has no `{from}` to edit");
-        text = text.replace(from, to);
-    }
-    let mut m = Manifest::from_source(&SourceFile::new(path, text)).expect("manifest parses");
-    m.config
-        .apply_override(&ConnectorOverride {
-            base_url: Some(base_url.into()),
-            username: Some(SecretRef::Literal("papi-sim-client".into())),
-            password: Some(SecretRef::Literal(client_secret.into())),
-            ..Default::default()
-        })
-        .expect("override applies");
-    m
+    shipped_manifest(
+        "personio.toml",
+        base_url,
+        "papi-sim-client",
+        client_secret,
+        edits,
+    )
 }
 
 pub fn personio_mapping() -> Arc<Mapping> {
-    Arc::new(
-        Mapping::load(&repo().join("mappings/personio-employees.toml")).expect("shipped mapping"),
-    )
+    shipped_mapping("personio-employees.toml")
 }
 
 /// A sync job for the employees stream of the given Personio manifest.
 pub fn personio_employees_job(manifest: &Manifest) -> SyncJob {
-    let connector = manifest
-        .config
-        .build(&manifest.header)
-        .expect("connector builds");
-    let stream: StreamSpec = connector
-        .streams()
-        .into_iter()
-        .find(|s| s.name == "employees")
-        .expect("employees stream");
-    SyncJob {
-        connector,
-        stream,
-        mapping: switchboard::mapping::MappingSlot::new(personio_mapping()),
-        department: manifest.header.department.clone(),
-    }
+    stream_job(manifest, "employees", personio_mapping())
 }
 
 /// The shipped TOPdesk manifest, pointed at a simulator and signed in with
@@ -318,22 +289,7 @@ pub fn topdesk_manifest_as(
     password: &str,
     edits: &[(&str, &str)],
 ) -> Manifest {
-    let path = repo().join("connectors/topdesk.toml");
-    let mut text = std::fs::read_to_string(&path).expect("shipped manifest");
-    for (from, to) in edits {
-        assert!(text.contains(from), "manifest has no `{from}` to edit");
-        text = text.replace(from, to);
-    }
-    let mut m = Manifest::from_source(&SourceFile::new(path, text)).expect("manifest parses");
-    m.config
-        .apply_override(&ConnectorOverride {
-            base_url: Some(base_url.into()),
-            username: Some(SecretRef::Literal(username.into())),
-            password: Some(SecretRef::Literal(password.into())),
-            ..Default::default()
-        })
-        .expect("override applies");
-    m
+    shipped_manifest("topdesk.toml", base_url, username, password, edits)
 }
 
 /// The shipped TOPdesk manifest with the simulator's default credentials.
@@ -342,26 +298,10 @@ pub fn topdesk_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
 }
 
 pub fn topdesk_mapping() -> Arc<Mapping> {
-    Arc::new(
-        Mapping::load(&repo().join("mappings/topdesk-incident.toml")).expect("shipped mapping"),
-    )
+    shipped_mapping("topdesk-incident.toml")
 }
 
 /// A sync job for the TOPdesk incident stream of the given manifest.
 pub fn topdesk_incident_job(manifest: &Manifest) -> SyncJob {
-    let connector = manifest
-        .config
-        .build(&manifest.header)
-        .expect("connector builds");
-    let stream: StreamSpec = connector
-        .streams()
-        .into_iter()
-        .find(|s| s.name == "incident")
-        .expect("incident stream");
-    SyncJob {
-        connector,
-        stream,
-        mapping: switchboard::mapping::MappingSlot::new(topdesk_mapping()),
-        department: manifest.header.department.clone(),
-    }
+    stream_job(manifest, "incident", topdesk_mapping())
 }
