@@ -142,6 +142,40 @@ async fn full_then_incremental(backend: Backend) {
 
     let third = sync(&job, &ts).await;
     assert_eq!((third.stored, third.unchanged), (0, 31), "{third:?}");
+
+    // A day on, every relative "friendly" date reads differently, but
+    // nothing changed: the manifest's `ignore_fields` keeps them out of
+    // the hash, so nothing is written again.
+    jira.sim.set_now(now() + chrono::Duration::days(1));
+    let next_day = sync(&job, &ts).await;
+    assert_eq!(
+        (next_day.stored, next_day.unchanged),
+        (0, 31),
+        "{next_day:?}"
+    );
+}
+
+/// The manifest's `ignore_fields`, as shipped.
+const IGNORE_FIELDS: &str = "ignore_fields = [
+    \"createdDate.friendly\",
+    \"currentStatus.statusDate.friendly\",
+    \"status.values.*.statusDate.friendly\",
+]
+";
+
+/// The other side of the last check in `full_then_incremental`: without
+/// `ignore_fields`, the relative dates alone make requests look changed.
+async fn without_ignore_fields_a_new_day_rewrites_requests(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let jira = sim(12).await;
+    let job = jira_request_job(&jira_manifest(
+        &jira.base_url,
+        &[PAGE_10, (IGNORE_FIELDS, "")],
+    ));
+    sync(&job, &ts).await;
+    jira.sim.set_now(now() + chrono::Duration::days(1));
+    let later = sync(&job, &ts).await;
+    assert!(later.stored > 0, "{later:?}");
 }
 
 async fn pages_through_the_list(backend: Backend) {
@@ -396,4 +430,5 @@ on_every_backend!(
     rejected_credentials_fail_the_run_and_store_nothing,
     rate_limits_and_server_errors_are_retried,
     canonical_records_land_in_the_store,
+    without_ignore_fields_a_new_day_rewrites_requests,
 );

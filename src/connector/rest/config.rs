@@ -90,6 +90,12 @@ pub struct StreamConfig {
     /// Fixed query parameters sent with every request.
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    /// Dotted paths removed from each record before it is hashed and
+    /// stored: values that change while the record does not, such as Jira's
+    /// relative "friendly" dates. `*` stands for every element of an array:
+    /// `status.values.*.statusDate.friendly`.
+    #[serde(default)]
+    pub ignore_fields: Vec<String>,
     pub pagination: Pagination,
     /// Incremental reads; absent means a full read every run.
     #[serde(default)]

@@ -57,6 +57,16 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
             Pagination::CursorToken { page_size, .. } => *page_size,
             Pagination::NextLink { .. } => None,
         };
+        if let Some(path) = s
+            .ignore_fields
+            .iter()
+            .find(|p| **p == s.key || s.cursor.as_ref().is_some_and(|c| c.field == **p))
+        {
+            return Err(source.error_at_key(
+                &at("ignore_fields"),
+                format!("`{path}` is the stream's key or cursor field; it cannot be ignored"),
+            ));
+        }
         if page_size == Some(0) {
             return Err(source.error_at_key(&at("pagination"), "`page_size` must be at least 1"));
         }
@@ -396,17 +406,44 @@ impl RestConnector {
         };
         let key_path = split_path(&s.key);
         let cursor_path = s.cursor.as_ref().map(|c| split_path(&c.field));
+        let ignored: Vec<Vec<String>> = s.ignore_fields.iter().map(|p| split_path(p)).collect();
         Ok(array
             .iter()
-            .map(|payload| SourceRecord {
-                key: lookup(payload, &key_path).and_then(scalar_string),
-                cursor: cursor_path
-                    .as_ref()
-                    .and_then(|p| lookup(payload, p))
-                    .and_then(scalar_string),
-                payload: payload.clone(),
+            .map(|payload| {
+                let mut payload = payload.clone();
+                for path in &ignored {
+                    remove_path(&mut payload, path);
+                }
+                SourceRecord {
+                    key: lookup(&payload, &key_path).and_then(scalar_string),
+                    cursor: cursor_path
+                        .as_ref()
+                        .and_then(|p| lookup(&payload, p))
+                        .and_then(scalar_string),
+                    payload,
+                }
             })
             .collect())
+    }
+}
+
+/// Remove the value at `path`; `*` walks every element of an array.
+fn remove_path(value: &mut Value, path: &[String]) {
+    match (path, value) {
+        ([last], Value::Object(m)) => {
+            m.remove(last);
+        }
+        ([star, rest @ ..], Value::Array(items)) if star == "*" => {
+            for item in items {
+                remove_path(item, rest);
+            }
+        }
+        ([head, rest @ ..], Value::Object(m)) => {
+            if let Some(next) = m.get_mut(head) {
+                remove_path(next, rest);
+            }
+        }
+        _ => {}
     }
 }
 
