@@ -2,6 +2,7 @@
 
 pub mod jira;
 pub mod personio;
+mod request;
 pub mod server;
 pub mod servicenow;
 pub mod topdesk;

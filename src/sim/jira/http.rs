@@ -6,6 +6,8 @@
 //! Routing is done by hand in one fallback handler so that every path,
 //! including unknown ones, gets an answer shaped like the real API's.
 
+use crate::sim::request::{Req, due_hooks};
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State as AxumState;
@@ -58,11 +60,7 @@ async fn handle(
         if list_served {
             st.list_requests += 1;
             let n = st.list_requests;
-            let (now_due, later) = std::mem::take(&mut st.hooks)
-                .into_iter()
-                .partition(|(at, _)| *at == n);
-            st.hooks = later;
-            due = now_due;
+            due = due_hooks(&mut st.hooks, n);
         }
         (response, due, st.latency)
     };
@@ -75,23 +73,7 @@ async fn handle(
     response
 }
 
-struct Req<'a> {
-    method: &'a Method,
-    uri: &'a Uri,
-    headers: &'a HeaderMap,
-    params: &'a [(String, String)],
-    body: &'a Bytes,
-}
-
 impl Req<'_> {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Every value of a multi-value parameter: repeated, comma-separated, or both.
     fn values(&self, name: &str) -> Vec<String> {
         self.params

@@ -22,7 +22,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::State;
-use super::http::{Req, error, respond, set_header};
+use super::http::{error, respond, set_header};
+use crate::sim::request::Req;
 
 pub(super) fn v1_auth(st: &mut State, req: &Req) -> Response {
     let body = form_or_json(req);

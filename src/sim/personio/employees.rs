@@ -29,8 +29,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::State;
-use super::http::{Req, error, respond};
+use super::http::{error, respond};
 use super::model::{BIRTHDAY_ATTRIBUTE, Employee, Unit, is_attribute};
+use crate::sim::request::Req;
 
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 100;

@@ -12,6 +12,8 @@
 //! `Retry-After` on a 429 (the changelog only says to wait at least a
 //! second; no rate-limit headers are documented, so none are sent).
 
+use crate::sim::request::Req;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State as AxumState;
@@ -40,7 +42,7 @@ async fn handle(
         let mut st = sim.lock();
         let req = Req {
             method: &method,
-            path: uri.path(),
+            uri: &uri,
             headers: &headers,
             params: &params,
             body: &body,
@@ -60,23 +62,7 @@ async fn handle(
     response
 }
 
-pub(super) struct Req<'a> {
-    pub(super) method: &'a Method,
-    pub(super) path: &'a str,
-    pub(super) headers: &'a HeaderMap,
-    pub(super) params: &'a [(String, String)],
-    pub(super) body: &'a Bytes,
-}
-
 impl Req<'_> {
-    pub(super) fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Every value of a repeated parameter such as `attributes[]`.
     pub(super) fn params_named(&self, name: &str) -> Vec<String> {
         self.params
@@ -148,7 +134,7 @@ fn fault_response(fault: &Fault) -> Response {
 }
 
 fn process(st: &mut State, req: &Req) -> Response {
-    let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let segs: Vec<&str> = req.path().trim_matches('/').split('/').collect();
     let m = req.method;
     match segs.as_slice() {
         ["v1", "auth"] if m == Method::POST => return auth::v1_auth(st, req),

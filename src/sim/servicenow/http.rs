@@ -9,6 +9,8 @@
 //! including unknown ones, gets the platform's own error shape rather than
 //! axum's.
 
+use crate::sim::request::{Req, due_hooks};
+
 use std::collections::HashSet;
 
 use axum::Router;
@@ -64,11 +66,7 @@ async fn handle(
         if list_served {
             st.list_requests += 1;
             let n = st.list_requests;
-            let (now_due, later) = std::mem::take(&mut st.hooks)
-                .into_iter()
-                .partition(|(at, _)| *at == n);
-            st.hooks = later;
-            due = now_due;
+            due = due_hooks(&mut st.hooks, n);
         }
         (response, due, st.latency)
     };
@@ -82,23 +80,7 @@ async fn handle(
     response
 }
 
-struct Req<'a> {
-    method: &'a Method,
-    uri: &'a Uri,
-    headers: &'a HeaderMap,
-    params: &'a [(String, String)],
-    body: &'a Bytes,
-}
-
 impl Req<'_> {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     fn flag(&self, name: &str) -> bool {
         self.param(name)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))

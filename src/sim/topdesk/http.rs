@@ -10,6 +10,8 @@
 //! Routing is done by hand in one fallback handler so that every path gets
 //! the API's own answers rather than axum's.
 
+use crate::sim::request::{Req, due_hooks};
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State as AxumState;
@@ -52,7 +54,7 @@ async fn handle(
         let mut st = sim.lock();
         let req = Req {
             method: &method,
-            path: uri.path(),
+            uri: &uri,
             headers: &headers,
             params: &params,
             body: &body,
@@ -68,11 +70,7 @@ async fn handle(
         if list_served {
             st.list_requests += 1;
             let n = st.list_requests;
-            let (now_due, later) = std::mem::take(&mut st.hooks)
-                .into_iter()
-                .partition(|(at, _)| *at == n);
-            st.hooks = later;
-            due = now_due;
+            due = due_hooks(&mut st.hooks, n);
         }
         (response, due, st.latency)
     };
@@ -84,24 +82,6 @@ async fn handle(
         hook(&sim);
     }
     response
-}
-
-pub(super) struct Req<'a> {
-    method: &'a Method,
-    path: &'a str,
-    headers: &'a HeaderMap,
-    params: &'a [(String, String)],
-    body: &'a Bytes,
-}
-
-impl Req<'_> {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 const JSON_CT: &str = "application/json";
@@ -237,7 +217,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
         return (unauthorized(), false);
     }
     let decoded: Vec<String> = req
-        .path
+        .path()
         .trim_matches('/')
         .split('/')
         .map(percent_decode)
