@@ -102,6 +102,14 @@ impl HttpClient {
         url: &str,
         query: &[(String, String)],
     ) -> Result<JsonResponse, ConnectorError> {
+        self.call(&HttpRequest::get(url, query.to_vec())).await
+    }
+
+    /// Send a request and decode its JSON body (an empty body reads as
+    /// null). Transient failures are retried; for a request that is not
+    /// idempotent only those the server cannot have acted on are (connect
+    /// errors, 429, 503), so a timed-out create is never sent twice.
+    pub async fn call(&self, request: &HttpRequest) -> Result<JsonResponse, ConnectorError> {
         let mut backoff = backoff::ExponentialBackoff {
             initial_interval: self.retry.initial_backoff,
             max_interval: self.retry.max_backoff,
@@ -116,7 +124,7 @@ impl HttpClient {
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
             }
-            let outcome = self.send(Method::GET, url, query).await;
+            let outcome = self.send(request).await;
             let (err, retry_after) = match outcome {
                 Ok(resp) => return Ok(resp),
                 // A token can be revoked or expire early: fetch a new one,
@@ -131,7 +139,12 @@ impl HttpClient {
                     continue;
                 }
                 Err(Failure::Final(e)) => return Err(e),
-                Err(Failure::Transient(e, retry_after)) => (e, retry_after),
+                Err(Failure::Transient(e, _)) if !request.idempotent() && !refused_unseen(&e) => {
+                    return Err(e);
+                }
+                Err(Failure::Transient(e, retry_after) | Failure::Unsent(e, retry_after)) => {
+                    (e, retry_after)
+                }
             };
             if attempt >= self.retry.max_attempts {
                 return Err(err);
@@ -159,13 +172,12 @@ impl HttpClient {
         }
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        url: &str,
-        query: &[(String, String)],
-    ) -> Result<JsonResponse, Failure> {
-        let mut req = self.client.request(method.clone(), url).query(query);
+    async fn send(&self, request: &HttpRequest) -> Result<JsonResponse, Failure> {
+        let url = request.url.as_str();
+        let mut req = self
+            .client
+            .request(request.method.clone(), url)
+            .query(&request.query);
         req = match &self.auth {
             Auth::None => req,
             Auth::Basic { username, password } => req.basic_auth(username, Some(password.expose())),
@@ -177,7 +189,19 @@ impl HttpClient {
                 Err(TokenError::Final(e)) => return Err(Failure::Final(e)),
             },
         };
-        let req = req.header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &request.headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &request.body {
+            req = req.json(body);
+        }
+        if !request
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
+            req = req.header(reqwest::header::ACCEPT, "application/json");
+        }
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -189,6 +213,8 @@ impl HttpClient {
                 // Connect errors and timeouts are worth another try; a bad URL is not.
                 return Err(if e.is_builder() {
                     Failure::Final(err)
+                } else if e.is_connect() {
+                    Failure::Unsent(err, None)
                 } else {
                     Failure::Transient(err, None)
                 });
@@ -208,6 +234,15 @@ impl HttpClient {
         })?;
         // 204 No Content: nothing matched (TOPdesk answers an empty query so).
         if status == StatusCode::NO_CONTENT {
+            return Ok(JsonResponse {
+                body: Value::Null,
+                headers,
+                status: status.as_u16(),
+            });
+        }
+        // An update answered 204, or a create answered 201 with only a
+        // `Location`, has no body to decode.
+        if status.is_success() && text.trim().is_empty() {
             return Ok(JsonResponse {
                 body: Value::Null,
                 headers,
@@ -235,26 +270,103 @@ impl HttpClient {
                 body: excerpt(&text),
             }));
         }
-        let err = ConnectorError::Status {
-            system: self.system.clone(),
-            method: method.to_string(),
-            url: url.to_string(),
-            status: status.as_u16(),
-            body: excerpt(&text),
-        };
         let transient = status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT;
         if transient {
-            Err(Failure::Transient(err, retry_after(&headers)))
-        } else {
-            Err(Failure::Final(err))
+            let err = ConnectorError::Status {
+                system: self.system.clone(),
+                method: request.method.to_string(),
+                url: url.to_string(),
+                status: status.as_u16(),
+                body: excerpt(&text),
+            };
+            return Err(Failure::Transient(err, retry_after(&headers)));
+        }
+        // A data error: retrying cannot fix it, and whoever handles it (an
+        // admin reading the run's error, the dead-letter queue) needs the
+        // whole exchange to see why.
+        Err(Failure::Final(ConnectorError::Rejected {
+            system: self.system.clone(),
+            exchange: Box::new(Exchange {
+                method: request.method.to_string(),
+                url: url.to_string(),
+                query: request.query.clone(),
+                request_body: request.body.clone(),
+                status: status.as_u16(),
+                response_body: capped(&text),
+            }),
+        }))
+    }
+}
+
+/// A request for [`HttpClient::call`]. Auth is the client's; `Accept:
+/// application/json` is added unless `headers` names another.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+    read_only: bool,
+}
+
+impl HttpRequest {
+    pub fn new(method: Method, url: &str) -> Self {
+        Self {
+            method,
+            url: url.to_string(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            read_only: false,
         }
     }
+
+    pub fn get(url: &str, query: Vec<(String, String)>) -> Self {
+        Self {
+            query,
+            ..Self::new(Method::GET, url)
+        }
+    }
+
+    /// Whether sending it twice does no more than sending it once. A
+    /// read-only POST (a search, a report) opts in with `read_only`.
+    fn idempotent(&self) -> bool {
+        self.method.is_idempotent() || self.read_only
+    }
+
+    /// Mark a POST that only reads (a search, a report, a JSON-RPC read),
+    /// so it is retried like a GET.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+}
+
+/// The request and response of a refused call, kept whole (up to a cap) for
+/// quarantine and the dead-letter queue.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub query: Vec<(String, String)>,
+    pub request_body: Option<Value>,
+    pub status: u16,
+    pub response_body: String,
+}
+
+/// Did the server refuse this before acting on it? Only then may a
+/// non-idempotent request go again (a connect error never reached it).
+fn refused_unseen(err: &ConnectorError) -> bool {
+    matches!(err, ConnectorError::Status { status, .. } if *status == 429 || *status == 503)
 }
 
 enum Failure {
     Transient(ConnectorError, Option<Duration>),
+    /// The request never reached the server: safe to send again, whatever it is.
+    Unsent(ConnectorError, Option<Duration>),
     Final(ConnectorError),
 }
 
@@ -269,7 +381,21 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
-fn excerpt(text: &str) -> String {
+/// Largest response body kept whole in a [`Exchange`].
+const BODY_CAP: usize = 64 * 1024;
+
+fn capped(text: &str) -> String {
+    if text.len() <= BODY_CAP {
+        return text.to_string();
+    }
+    let mut end = BODY_CAP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+pub(super) fn excerpt(text: &str) -> String {
     let mut s: String = text.chars().take(BODY_EXCERPT).collect();
     if s.len() < text.len() {
         s.push('…');

@@ -63,6 +63,10 @@ pub trait ConnectorConfig: Debug + Send + Sync {
     fn streams(&self) -> Vec<StreamSpec>;
     /// Apply the environment's overrides from `switchboard.toml`.
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String>;
+    /// The write-back actions the manifest declares, by name.
+    fn actions(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Resolve secrets and build clients (IO happens here, not in parse).
     fn build(&self, header: &ManifestHeader) -> Result<Arc<dyn Connector>, ConnectorError>;
 }
@@ -85,6 +89,8 @@ pub enum PageToken {
         last_key: Option<String>,
     },
     Page(u64),
+    /// The first item of the next `Range` request.
+    Range(u64),
     Url(String),
     Token(String),
 }
@@ -109,6 +115,26 @@ pub struct Page {
     pub shifted: bool,
 }
 
+/// What a write-back action is given.
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    /// The target record's id in this system, for updates and comments.
+    pub target_id: Option<String>,
+    /// The body, as the outbound mapping for this system and action
+    /// rendered it from the canonical record.
+    pub body: Value,
+}
+
+/// What a write-back action did.
+#[derive(Debug, Clone)]
+pub struct ActionOutcome {
+    /// The affected record's id in this system: the new record's for a
+    /// create, else the target's.
+    pub id: Option<String>,
+    pub status: u16,
+    pub response: Value,
+}
+
 #[async_trait::async_trait]
 pub trait Connector: Debug + Send + Sync {
     fn system(&self) -> &str;
@@ -128,6 +154,25 @@ pub trait Connector: Debug + Send + Sync {
     /// The push side of a `webhook` connector, for the daemon's HTTP server.
     fn as_webhook(&self) -> Option<&webhook::WebhookConnector> {
         None
+    }
+
+    /// The write-back actions this connector can perform.
+    fn actions(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Perform a write-back action. Data errors come back as
+    /// [`ConnectorError::Rejected`] with the whole exchange.
+    async fn perform(
+        &self,
+        action: &str,
+        _input: &ActionInput,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        Err(ConnectorError::UnknownAction {
+            system: self.system().to_string(),
+            action: action.to_string(),
+            known: self.actions().join(", "),
+        })
     }
 
     async fn probe(&self) -> Result<String, ConnectorError> {
@@ -159,6 +204,13 @@ pub enum ConnectorError {
         status: u16,
         body: String,
     },
+    /// A data error (400, 404, 409, 422, …): never retried. The whole
+    /// exchange goes with it, for quarantine and the dead-letter queue.
+    #[error("{system}: {} {} was refused with {}: {}", exchange.method, exchange.url, exchange.status, http::excerpt(&exchange.response_body))]
+    Rejected {
+        system: String,
+        exchange: Box<http::Exchange>,
+    },
     #[error("{system}: request to {url} failed: {message}")]
     Transport {
         system: String,
@@ -179,6 +231,18 @@ pub enum ConnectorError {
         url: String,
         message: String,
     },
+    #[error("{system}: no action named `{action}` (actions: {known})")]
+    UnknownAction {
+        system: String,
+        action: String,
+        known: String,
+    },
+    #[error("{system}: action `{action}`: {message}")]
+    Action {
+        system: String,
+        action: String,
+        message: String,
+    },
     #[error("{system}: no stream named `{stream}`")]
     UnknownStream { system: String, stream: String },
     #[error("{system}: secret: {source}")]
@@ -189,6 +253,17 @@ pub enum ConnectorError {
     },
     #[error("{system}: {message}")]
     Build { system: String, message: String },
+}
+
+impl ConnectorError {
+    /// Worth trying again later (the server was down, slow or busy), as
+    /// opposed to a refusal that only a change of data or config can fix.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Status { .. } | Self::Transport { .. } | Self::RateLimited { .. }
+        )
+    }
 }
 
 fn auth_hint(status: u16) -> &'static str {

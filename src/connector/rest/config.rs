@@ -16,7 +16,60 @@ pub struct RestConfig {
     /// How requests authenticate; absent means anonymous.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// Static headers sent with every request (an API version, a tenant).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     pub streams: Vec<StreamConfig>,
+    /// Write-back actions, by name: `[actions.create_incident]`.
+    #[serde(default)]
+    pub actions: BTreeMap<String, ActionConfig>,
+}
+
+/// One write-back call. Its body is what the outbound mapping for this
+/// system and action renders from the canonical record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionConfig {
+    /// `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: String,
+    /// Path under `base_url`. `{id}` is the target record's id in this
+    /// system (for updates and comments); `{body.<field>}` a value of the
+    /// rendered body. Both are URL-escaped.
+    pub path: String,
+    /// Fixed query parameters.
+    #[serde(default)]
+    pub query: BTreeMap<String, QueryValue>,
+    /// Fixed headers, e.g. Maximo's `x-method-override = "PATCH"`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Dotted path of the affected record's id in the response body.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A response header holding the new record's URL (`Location`); its
+    /// last path segment is the id.
+    #[serde(default)]
+    pub id_header: Option<String>,
+    /// Send no body (a transition named only by its path).
+    #[serde(default)]
+    pub no_body: bool,
+}
+
+/// A query parameter's value; a list repeats the parameter
+/// (`?fields=a&fields=b`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum QueryValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl QueryValue {
+    pub fn values(&self) -> &[String] {
+        match self {
+            Self::One(v) => std::slice::from_ref(v),
+            Self::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,14 +135,27 @@ pub struct StreamConfig {
     pub name: String,
     /// Path under `base_url`, e.g. `/api/now/table/incident`.
     pub path: String,
-    /// Dotted path of the record array in the response body; "" when the body is the array.
+    /// Dotted path of the records in the response body; "" when the body is
+    /// the array. An object there is read as its values (records keyed by id).
     #[serde(default)]
     pub records: String,
     /// Dotted path of each record's external id.
     pub key: String,
-    /// Fixed query parameters sent with every request.
+    /// `GET` (the default), or `POST` for APIs that search with a body.
+    #[serde(default = "get")]
+    pub method: String,
+    /// The request body for a `POST` search, as JSON text. `{cursor}`,
+    /// `{limit}`, `{offset}` and `{page}` in it are replaced by the cursor's
+    /// lower bound and the paging values (and those then leave the query).
     #[serde(default)]
-    pub query: BTreeMap<String, String>,
+    pub body: Option<String>,
+    /// Fixed query parameters sent with every request; a list repeats the
+    /// parameter.
+    #[serde(default)]
+    pub query: BTreeMap<String, QueryValue>,
+    /// Fixed headers for this stream's requests.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// Dotted paths removed from each record before it is hashed and
     /// stored: values that change while the record does not, such as Jira's
     /// relative "friendly" dates. `*` stands for every element of an array:
@@ -133,6 +199,14 @@ pub enum Pagination {
         #[serde(default)]
         next_path: Option<String>,
     },
+    /// `Range: items=0-99` request headers, answered `206` with
+    /// `Content-Range: items 0-99/250` (or `*` for an unknown total) until
+    /// the last page. The run ends at the total, a short page or a 200.
+    Range {
+        #[serde(default = "items")]
+        unit: String,
+        page_size: u32,
+    },
     /// An opaque token from the body, sent back as a parameter.
     CursorToken {
         token_path: String,
@@ -144,6 +218,14 @@ pub enum Pagination {
     },
 }
 
+fn items() -> String {
+    "items".into()
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
 fn one() -> u64 {
     1
 }
@@ -153,8 +235,10 @@ fn one() -> u64 {
 pub struct CursorConfig {
     /// Dotted path of the field that orders changes, e.g. `sys_updated_on`.
     pub field: String,
-    /// Request parameter that carries the lower bound.
-    pub param: String,
+    /// Request parameter that carries the lower bound; omitted when the
+    /// stream's `body` carries `{cursor}`.
+    #[serde(default)]
+    pub param: Option<String>,
     /// The parameter's value; `{cursor}` is replaced by the lower bound.
     #[serde(default = "plain_template")]
     pub template: String,

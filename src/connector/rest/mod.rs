@@ -4,30 +4,35 @@
 //! array, key, paging style and incremental cursor. This kind turns that into
 //! requests; it knows nothing of any one vendor.
 
+mod actions;
 pub mod config;
 mod paging;
+mod records;
+mod request;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use toml::Spanned;
 use toml::de::DeTable;
 
-use super::http::{Auth, HttpClient, JsonResponse, RetryPolicy};
+use super::http::{Auth, HttpClient, RetryPolicy};
 use super::oauth2::TokenSource;
+use super::split_path;
 use super::{
-    Connector, ConnectorConfig, ConnectorError, CursorFormat, CursorSpec, ManifestHeader, Page,
-    PageToken, SourceRecord, StreamSpec,
+    ActionInput, ActionOutcome, Connector, ConnectorConfig, ConnectorError, CursorFormat,
+    CursorSpec, ManifestHeader, Page, PageToken, StreamSpec,
 };
-use super::{lookup, split_path};
 use crate::config::{ConnectorOverride, SecretRef};
 use crate::diag::{Diagnostic, SourceFile};
-use config::{AuthConfig, Pagination, RestConfig, StreamConfig};
+use actions::PathTemplate;
+use config::{ActionConfig, AuthConfig, Pagination, RestConfig, StreamConfig};
 pub use paging::link_next;
-use paging::{current_page, next_token, overlap_key, request_offset};
+use paging::{next_token, overlap_key};
+pub(crate) use records::scalar_string;
+use request::{BODY_PLACEHOLDERS, check_body, page_request};
 
 /// Parse and validate a `rest` manifest's own keys.
 pub fn parse(
@@ -50,10 +55,26 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
         if cfg.streams[..i].iter().any(|o| o.name == s.name) {
             return Err(source.error_at_key(&at("name"), format!("duplicate stream `{}`", s.name)));
         }
-        let page_size = match &s.pagination {
-            Pagination::Offset { page_size, .. } | Pagination::PageNumber { page_size, .. } => {
-                Some(*page_size)
+        if !["GET", "POST"].contains(&s.method.as_str()) {
+            return Err(source.error_at_key(
+                &at("method"),
+                format!("`{}`: a stream reads with `GET` or `POST`", s.method),
+            ));
+        }
+        match (&s.body, s.method.as_str()) {
+            (Some(body), "POST") => {
+                check_body(body).map_err(|e| source.error_at_key(&at("body"), e))?
             }
+            (Some(_), _) => {
+                return Err(source.error_at_key(&at("body"), "a `body` needs `method = \"POST\"`"));
+            }
+            (None, _) => {}
+        }
+        let body_has = |p: &str| s.body.as_deref().is_some_and(|b| b.contains(p));
+        let page_size = match &s.pagination {
+            Pagination::Offset { page_size, .. }
+            | Pagination::PageNumber { page_size, .. }
+            | Pagination::Range { page_size, .. } => Some(*page_size),
             Pagination::CursorToken { page_size, .. } => *page_size,
             Pagination::NextLink { .. } => None,
         };
@@ -79,16 +100,25 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
                     "the template must contain `{cursor}`",
                 ));
             }
-            if s.query.contains_key(&c.param) {
-                return Err(source.error_at_key(
-                    &at("cursor.param"),
-                    format!(
-                        "`{}` is also set in `query`; put the whole value in `cursor.template`",
-                        c.param
-                    ),
-                ));
+            match &c.param {
+                Some(param) if s.query.contains_key(param) => {
+                    return Err(source.error_at_key(
+                        &at("cursor.param"),
+                        format!(
+                            "`{param}` is also set in `query`; put the whole value in `cursor.template`"
+                        ),
+                    ));
+                }
+                None if !body_has("{cursor}") => {
+                    return Err(source.error_at_key(
+                        &at("cursor"),
+                        "set `param` (the query parameter for the lower bound), or put `{cursor}` in the stream's `body`",
+                    ));
+                }
+                _ => {}
             }
             let spec = cursor_spec(c, format);
+            let _ = BODY_PLACEHOLDERS;
             if !spec.is_valid(&spec.initial) {
                 return Err(source.error_at_key(
                     &at("cursor.initial"),
@@ -99,6 +129,31 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
                 ));
             }
         }
+    }
+    for (name, action) in &cfg.actions {
+        validate_action(source, name, action)?;
+    }
+    Ok(())
+}
+
+fn validate_action(source: &SourceFile, name: &str, a: &ActionConfig) -> Result<(), Diagnostic> {
+    let at = |k: &str| format!("actions.{name}.{k}");
+    if !actions::METHODS.contains(&a.method.as_str()) {
+        return Err(source.error_at_key(
+            &at("method"),
+            format!(
+                "`{}`: an action writes with one of {}",
+                a.method,
+                actions::METHODS.join(", ")
+            ),
+        ));
+    }
+    PathTemplate::parse(&a.path).map_err(|e| source.error_at_key(&at("path"), e))?;
+    if a.id.is_some() && a.id_header.is_some() {
+        return Err(source.error_at_key(
+            &at("id_header"),
+            "set `id` (a path in the response body) or `id_header`, not both",
+        ));
     }
     Ok(())
 }
@@ -134,6 +189,10 @@ fn stream_spec(s: &StreamConfig) -> StreamSpec {
 impl ConnectorConfig for RestConfig {
     fn streams(&self) -> Vec<StreamSpec> {
         self.streams.iter().map(stream_spec).collect()
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.actions.keys().cloned().collect()
     }
 
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
@@ -219,11 +278,30 @@ impl ConnectorConfig for RestConfig {
                 max_retry_after: Duration::from_secs(h.max_retry_after_secs),
             },
         )?;
+        let actions = self
+            .actions
+            .iter()
+            .map(|(name, a)| {
+                // Validated in parse().
+                let path =
+                    PathTemplate::parse(&a.path).map_err(|message| ConnectorError::Build {
+                        system: system.clone(),
+                        message,
+                    })?;
+                Ok((name.clone(), (a.clone(), path)))
+            })
+            .collect::<Result<_, ConnectorError>>()?;
         Ok(Arc::new(RestConnector {
             system,
             base_url: self.base_url.trim_end_matches('/').to_string(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             client,
             streams: self.streams.clone(),
+            actions,
         }))
     }
 }
@@ -232,8 +310,10 @@ impl ConnectorConfig for RestConfig {
 pub struct RestConnector {
     system: String,
     base_url: String,
+    headers: Vec<(String, String)>,
     client: HttpClient,
     streams: Vec<StreamConfig>,
+    actions: std::collections::BTreeMap<String, (ActionConfig, PathTemplate)>,
 }
 
 #[async_trait::async_trait]
@@ -260,9 +340,10 @@ impl Connector for RestConnector {
                 system: self.system.clone(),
                 stream: stream.to_string(),
             })?;
-        let (url, query) = self.request(s, from, token);
-        let resp = self.client.get_json(&url, &query).await?;
-        let mut records = self.records(s, &url, &resp)?;
+        let request = page_request(&self.base_url, &self.headers, s, from, token);
+        let url = request.url.clone();
+        let resp = self.client.call(&request).await?;
+        let mut records = records::records(&self.system, s, &url, &resp)?;
         let received = records.len();
         let shifted = match overlap_key(s, token) {
             // We asked again for the last record of the previous page: if it
@@ -286,68 +367,38 @@ impl Connector for RestConnector {
             shifted,
         })
     }
+
+    fn actions(&self) -> Vec<String> {
+        self.actions.keys().cloned().collect()
+    }
+
+    async fn perform(
+        &self,
+        name: &str,
+        input: &ActionInput,
+    ) -> Result<ActionOutcome, ConnectorError> {
+        let Some((action, path)) = self.actions.get(name) else {
+            return Err(ConnectorError::UnknownAction {
+                system: self.system.clone(),
+                action: name.to_string(),
+                known: self.actions().join(", "),
+            });
+        };
+        let request = actions::action_request(
+            &self.system,
+            &self.base_url,
+            &self.headers,
+            name,
+            action,
+            path,
+            input,
+        )?;
+        let resp = self.client.call(&request).await?;
+        Ok(actions::outcome(action, input, resp))
+    }
 }
 
 impl RestConnector {
-    /// The URL and query of a page request.
-    fn request(
-        &self,
-        s: &StreamConfig,
-        from: Option<&str>,
-        token: Option<&PageToken>,
-    ) -> (String, Vec<(String, String)>) {
-        // A next link (made absolute by `resolve_next`) already carries
-        // every parameter the server wants back.
-        if let Some(PageToken::Url(next)) = token {
-            return (next.clone(), Vec::new());
-        }
-        let mut query: Vec<(String, String)> = s
-            .query
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if let (Some(c), Some(from)) = (&s.cursor, from) {
-            query.push((c.param.clone(), c.template.replace("{cursor}", from)));
-        }
-        match &s.pagination {
-            Pagination::Offset {
-                limit_param,
-                offset_param,
-                page_size,
-                ..
-            } => {
-                let offset = request_offset(s, token);
-                query.push((limit_param.clone(), page_size.to_string()));
-                query.push((offset_param.clone(), offset.to_string()));
-            }
-            Pagination::PageNumber {
-                page_param,
-                size_param,
-                page_size,
-                first_page,
-            } => {
-                let page = current_page(token, *first_page);
-                query.push((page_param.clone(), page.to_string()));
-                query.push((size_param.clone(), page_size.to_string()));
-            }
-            Pagination::CursorToken {
-                token_param,
-                size_param,
-                page_size,
-                ..
-            } => {
-                if let Some(PageToken::Token(t)) = token {
-                    query.push((token_param.clone(), t.clone()));
-                }
-                if let (Some(p), Some(n)) = (size_param, page_size) {
-                    query.push((p.clone(), n.to_string()));
-                }
-            }
-            Pagination::NextLink { .. } => {}
-        }
-        (format!("{}{}", self.base_url, s.path), query)
-    }
-
     /// Make a next link absolute against the request that returned it, and
     /// refuse one that leaves the configured origin: we would send it our
     /// credentials.
@@ -372,96 +423,5 @@ impl RestConnector {
             )));
         }
         Ok(resolved.to_string())
-    }
-
-    fn records(
-        &self,
-        s: &StreamConfig,
-        url: &str,
-        resp: &JsonResponse,
-    ) -> Result<Vec<SourceRecord>, ConnectorError> {
-        if resp.status == 204 {
-            return Ok(Vec::new());
-        }
-        let path = if s.records.is_empty() {
-            Vec::new()
-        } else {
-            split_path(&s.records)
-        };
-        let shape = |message: String| ConnectorError::Shape {
-            system: self.system.clone(),
-            url: url.to_string(),
-            message,
-        };
-        let array = match lookup(&resp.body, &path) {
-            Some(Value::Array(a)) => a,
-            Some(other) => {
-                return Err(shape(format!(
-                    "`{}` is not an array but {}",
-                    s.records,
-                    type_name(other)
-                )));
-            }
-            None => return Err(shape(format!("no `{}` in the response body", s.records))),
-        };
-        let key_path = split_path(&s.key);
-        let cursor_path = s.cursor.as_ref().map(|c| split_path(&c.field));
-        let ignored: Vec<Vec<String>> = s.ignore_fields.iter().map(|p| split_path(p)).collect();
-        Ok(array
-            .iter()
-            .map(|payload| {
-                let mut payload = payload.clone();
-                for path in &ignored {
-                    remove_path(&mut payload, path);
-                }
-                SourceRecord {
-                    key: lookup(&payload, &key_path).and_then(scalar_string),
-                    cursor: cursor_path
-                        .as_ref()
-                        .and_then(|p| lookup(&payload, p))
-                        .and_then(scalar_string),
-                    payload,
-                }
-            })
-            .collect())
-    }
-}
-
-/// Remove the value at `path`; `*` walks every element of an array.
-fn remove_path(value: &mut Value, path: &[String]) {
-    match (path, value) {
-        ([last], Value::Object(m)) => {
-            m.remove(last);
-        }
-        ([star, rest @ ..], Value::Array(items)) if star == "*" => {
-            for item in items {
-                remove_path(item, rest);
-            }
-        }
-        ([head, rest @ ..], Value::Object(m)) => {
-            if let Some(next) = m.get_mut(head) {
-                remove_path(next, rest);
-            }
-        }
-        _ => {}
-    }
-}
-
-pub(super) fn scalar_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -26,6 +26,9 @@ pub(super) fn overlap_key<'t>(s: &StreamConfig, token: Option<&'t PageToken>) ->
 /// The offset actually requested: one before the next unread position when
 /// overlapping.
 pub(super) fn request_offset(s: &StreamConfig, token: Option<&PageToken>) -> u64 {
+    if let Some(PageToken::Range(at)) = token {
+        return *at;
+    }
     let at = match token {
         Some(PageToken::Offset { at, .. }) => *at,
         _ => 0,
@@ -92,6 +95,16 @@ pub(super) fn next_token(
             };
             next.filter(|n| !n.is_empty()).map(PageToken::Url)
         }
+        Pagination::Range { page_size, .. } => {
+            let next = request_offset(s, token) + received as u64;
+            // 200 means the server sent the whole set, not a range.
+            let more = match content_range_total(&resp.headers) {
+                _ if resp.status != 206 || received == 0 => false,
+                Some(Some(total)) => next < total,
+                _ => received >= *page_size as usize,
+            };
+            more.then_some(PageToken::Range(next))
+        }
         Pagination::CursorToken { token_path, .. } => lookup(&resp.body, &split_path(token_path))
             .and_then(scalar_string)
             .filter(|t| !t.is_empty() && received > 0)
@@ -140,6 +153,14 @@ fn parse_links(value: &str) -> Vec<(String, Vec<String>)> {
         rest = &rest[params_end.map(|i| i + 1).unwrap_or(rest.len())..];
     }
     links
+}
+
+/// The total of `Content-Range: items 0-99/250`: `Some(None)` when the
+/// server writes `*` (it does not know), `None` without the header.
+pub(super) fn content_range_total(headers: &reqwest::header::HeaderMap) -> Option<Option<u64>> {
+    let value = headers.get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
+    let (_, total) = value.rsplit_once('/')?;
+    Some(total.trim().parse().ok())
 }
 
 /// `X-Total-Count`, as ServiceNow and many JSON APIs send it.

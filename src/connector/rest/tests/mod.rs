@@ -10,10 +10,10 @@ use std::time::Instant;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
-use crate::connector::Manifest;
+use crate::connector::{Manifest, SourceRecord};
 use crate::sim::servicenow::{Fault, ServiceNowSim, SimConfig, SimHandle};
 
 const SERVICENOW: &str = include_str!("../../../../connectors/servicenow.toml");
@@ -64,6 +64,7 @@ mod manifest;
 mod scripted;
 mod servicenow;
 mod shapes;
+mod writes;
 
 #[allow(unused_imports)]
 use auth::*;

@@ -252,19 +252,26 @@ async fn servicenow_client_error_is_not_retried() {
         .await
         .unwrap_err();
     match &err {
-        ConnectorError::Status {
-            system,
-            status,
-            url,
-            body,
-            ..
-        } => {
+        ConnectorError::Rejected { system, exchange } => {
             assert_eq!(system, "servicenow");
-            assert_eq!(*status, 400);
-            assert_eq!(url, &format!("{}/api/now/table/nope", h.base_url));
-            assert!(body.contains("Invalid table nope"), "{body}");
+            assert_eq!(exchange.status, 400);
+            assert_eq!(exchange.method, "GET");
+            assert_eq!(exchange.url, format!("{}/api/now/table/nope", h.base_url));
+            // The whole exchange is kept, query included, for whoever
+            // handles the refusal.
+            assert!(
+                exchange.query.iter().any(|(k, _)| k == "sysparm_limit"),
+                "{:?}",
+                exchange.query
+            );
+            assert!(
+                exchange.response_body.contains("Invalid table nope"),
+                "{}",
+                exchange.response_body
+            );
+            assert!(!err.is_transient());
         }
-        other => panic!("expected a status error, got {other:?}"),
+        other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(h.sim.requests().len(), 1);
 }

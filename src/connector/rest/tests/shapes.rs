@@ -19,14 +19,35 @@ async fn records_path_not_an_array_is_shape_error() {
         } => {
             assert_eq!(system, "mock");
             assert_eq!(url, &format!("{base}/s"));
-            assert_eq!(message, "`result` is not an array but an object");
+            assert_eq!(
+                message,
+                "`result` is neither an array nor an object of records but an object"
+            );
         }
         other => panic!("expected a shape error, got {other:?}"),
     }
     assert_eq!(
         err.to_string(),
-        format!("mock: unexpected response from {base}/s: `result` is not an array but an object")
+        format!(
+            "mock: unexpected response from {base}/s: `result` is neither an array nor an object of records but an object"
+        )
     );
+}
+
+#[tokio::test]
+async fn records_keyed_by_id_are_read_as_the_object_values() {
+    let (base, _log) = mock(|_: &Hit| {
+        ok(json!({"result": {
+            "7": {"id": "7", "updated": "b"},
+            "3": {"id": "3", "updated": "a"},
+        }}))
+    })
+    .await;
+    let conn = connect(&mock_manifest(&base, RESULT_STREAM));
+    let page = conn.fetch_page("s", None, None).await.unwrap();
+    let mut keys: Vec<_> = page.records.iter().filter_map(|r| r.key.clone()).collect();
+    keys.sort();
+    assert_eq!(keys, ["3", "7"]);
 }
 
 #[tokio::test]
