@@ -190,7 +190,7 @@ impl Catalog {
                     ),
                 ));
             }
-            if !systems.contains_key(out.system.as_str()) {
+            let Some(manifest) = systems.get(out.system.as_str()) else {
                 let known: Vec<String> = systems.keys().map(|s| s.to_string()).collect();
                 let mut d = self.at(
                     &out.file,
@@ -200,6 +200,41 @@ impl Catalog {
                 d.hint = crate::diag::suggest(&out.system, &known)
                     .map(|s| format!("did you mean `{s}`?"));
                 errors.push(d);
+                continue;
+            };
+            let declared: Vec<String> = manifest
+                .config
+                .actions()
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+            if !declared.contains(&out.action) {
+                let mut d = self.at(
+                    &out.file,
+                    "action",
+                    format!(
+                        "connector `{}` has no action `{}` (it has: {}); declare `[actions.{}]` in {}",
+                        out.system,
+                        out.action,
+                        if declared.is_empty() { "none".to_string() } else { declared.join(", ") },
+                        out.action,
+                        manifest.file.display()
+                    ),
+                );
+                d.hint = crate::diag::suggest(&out.action, &declared)
+                    .map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+            }
+        }
+        // An action that sends a body needs the mapping that renders it.
+        for m in self.manifests.iter().filter(|m| m.header.enabled) {
+            for a in m.config.actions().into_iter().filter(|a| a.body) {
+                if !actions.contains_key(&(m.header.system.as_str(), a.name.as_str())) {
+                    errors.push(self.at(&m.file, &format!("actions.{}", a.name), format!(
+                        "action `{}` has no body mapping; add mappings/{}-{}.toml with `direction = \"outbound\"` and `action = \"{}\"`",
+                        a.name, m.header.system, a.name, a.name
+                    )));
+                }
             }
         }
         if let Err(conflicts) = crate::mapping::owners(&self.mappings) {

@@ -153,6 +153,34 @@ fn check_rejects_a_mapping_for_an_unknown_stream() {
 }
 
 #[test]
+fn check_ties_outbound_mappings_to_declared_actions() {
+    let ws = workspace();
+    let mapping = ws.path().join("mappings/servicenow-comment-incident.toml");
+    edit(
+        mapping.clone(),
+        "action = \"comment_incident\"",
+        "action = \"coment_incident\"",
+    );
+    let (code, _, err) = output(ws.path(), &["check"]);
+    assert_eq!(code, 1);
+    let line = line_of(&mapping, "action = ");
+    assert!(
+        err.contains(&format!("servicenow-comment-incident.toml:{line}:"))
+            && err.contains("connector `servicenow` has no action `coment_incident`")
+            && err.contains("did you mean `comment_incident`?"),
+        "{err}"
+    );
+    // The action the mapping no longer feeds has nothing to render its body.
+    let manifest = ws.path().join("connectors/servicenow.toml");
+    let line = line_of(&manifest, "[actions.comment_incident]");
+    assert!(
+        err.contains(&format!("servicenow.toml:{line}:"))
+            && err.contains("action `comment_incident` has no body mapping"),
+        "{err}"
+    );
+}
+
+#[test]
 fn check_rejects_two_systems_owning_one_person_field() {
     let ws = workspace();
     let person = |system: &str| {

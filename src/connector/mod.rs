@@ -63,8 +63,8 @@ pub trait ConnectorConfig: Debug + Send + Sync {
     fn streams(&self) -> Vec<StreamSpec>;
     /// Apply the environment's overrides from `switchboard.toml`.
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String>;
-    /// The write-back actions the manifest declares, by name.
-    fn actions(&self) -> Vec<String> {
+    /// The write-back actions the manifest declares.
+    fn actions(&self) -> Vec<ActionSpec> {
         Vec::new()
     }
     /// Resolve secrets and build clients (IO happens here, not in parse).
@@ -113,6 +113,14 @@ pub struct Page {
     /// The source's result set moved under us since the previous page
     /// (records changed or deleted), so records may have been skipped.
     pub shifted: bool,
+}
+
+/// A declared write-back action, as `check` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionSpec {
+    pub name: String,
+    /// Whether it sends a body, which an outbound mapping must render.
+    pub body: bool,
 }
 
 /// What a write-back action is given.

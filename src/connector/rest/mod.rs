@@ -22,8 +22,8 @@ use super::http::{Auth, HttpClient, RetryPolicy};
 use super::oauth2::TokenSource;
 use super::split_path;
 use super::{
-    ActionInput, ActionOutcome, Connector, ConnectorConfig, ConnectorError, CursorFormat,
-    CursorSpec, ManifestHeader, Page, PageToken, StreamSpec,
+    ActionInput, ActionOutcome, ActionSpec, Connector, ConnectorConfig, ConnectorError,
+    CursorFormat, CursorSpec, ManifestHeader, Page, PageToken, StreamSpec,
 };
 use crate::config::{ConnectorOverride, SecretRef};
 use crate::diag::{Diagnostic, SourceFile};
@@ -191,8 +191,14 @@ impl ConnectorConfig for RestConfig {
         self.streams.iter().map(stream_spec).collect()
     }
 
-    fn actions(&self) -> Vec<String> {
-        self.actions.keys().cloned().collect()
+    fn actions(&self) -> Vec<ActionSpec> {
+        self.actions
+            .iter()
+            .map(|(name, a)| ActionSpec {
+                name: name.clone(),
+                body: !a.no_body,
+            })
+            .collect()
     }
 
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
