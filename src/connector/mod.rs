@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod exec;
 pub mod file;
 pub mod http;
+pub mod jsonrpc;
 pub mod manifest;
 pub mod oauth2;
 pub mod rest;
@@ -55,6 +56,10 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "webhook",
         parse: webhook::parse,
+    },
+    Kind {
+        name: "jsonrpc",
+        parse: jsonrpc::parse,
     },
 ];
 

@@ -32,7 +32,7 @@ use config::{ActionConfig, AuthConfig, Pagination, RestConfig, StreamConfig};
 pub use paging::link_next;
 use paging::{next_token, overlap_key};
 pub(crate) use records::scalar_string;
-use request::{BODY_PLACEHOLDERS, check_body, page_request};
+use request::{check_body, page_request};
 
 /// Parse and validate a `rest` manifest's own keys.
 pub fn parse(
@@ -118,7 +118,6 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
                 _ => {}
             }
             let spec = cursor_spec(c, format);
-            let _ = BODY_PLACEHOLDERS;
             if !spec.is_valid(&spec.initial) {
                 return Err(source.error_at_key(
                     &at("cursor.initial"),

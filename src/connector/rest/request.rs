@@ -10,7 +10,7 @@ use crate::connector::PageToken;
 use crate::connector::http::HttpRequest;
 
 /// The placeholders a stream's `body` may carry.
-pub(super) const BODY_PLACEHOLDERS: [&str; 4] = ["{cursor}", "{limit}", "{offset}", "{page}"];
+const BODY_PLACEHOLDERS: [&str; 4] = ["{cursor}", "{limit}", "{offset}", "{page}"];
 
 /// Pairs for the request's query string, a list value repeated.
 pub(super) fn query_pairs<'a>(

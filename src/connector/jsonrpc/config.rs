@@ -1,0 +1,122 @@
+//! The `jsonrpc` kind's manifest keys (no IO).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::SecretRef;
+use crate::connector::rest::config::HttpOptions;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRpcConfig {
+    /// The server's root, e.g. `https://acme.odoo.com`.
+    pub base_url: String,
+    /// Path of the JSON-RPC endpoint under `base_url`, e.g. `/jsonrpc`.
+    pub endpoint: String,
+    /// `"2.0"` (the default) or `"1.0"`.
+    #[serde(default = "two")]
+    pub protocol: String,
+    #[serde(default)]
+    pub http: HttpOptions,
+    /// Values templates use as `${vars.<name>}`: a database name, a login,
+    /// an API key (`env:` and `file:` values are secrets, masked in errors).
+    #[serde(default)]
+    pub vars: BTreeMap<String, SecretRef>,
+    /// A login call made once; its result is `${session}` in later calls.
+    #[serde(default)]
+    pub session: Option<SessionConfig>,
+    #[serde(default)]
+    pub errors: ErrorConfig,
+    pub streams: Vec<StreamConfig>,
+    #[serde(default)]
+    pub actions: BTreeMap<String, ActionConfig>,
+}
+
+fn two() -> String {
+    "2.0".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    pub method: String,
+    pub params: Value,
+    /// Dotted path of the session value in the result; `""` for the result.
+    #[serde(default)]
+    pub result: String,
+}
+
+/// How to read a JSON-RPC error object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErrorConfig {
+    /// Dotted path, in the error object, of the error's type name.
+    pub name: String,
+    /// Names meaning the credentials or session were refused.
+    pub auth: Vec<String>,
+    /// Names worth retrying later (a lock, a serialisation failure).
+    pub transient: Vec<String>,
+}
+
+impl Default for ErrorConfig {
+    fn default() -> Self {
+        Self {
+            name: "data.name".into(),
+            auth: Vec::new(),
+            transient: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    pub name: String,
+    /// The JSON-RPC method, e.g. `call` or `execute_kw`.
+    pub method: String,
+    /// The params, with `${cursor}`, `${offset}`, `${limit}`, `${page}`,
+    /// `${session}` and `${vars.<name>}` placeholders.
+    pub params: Value,
+    /// Dotted path of the record array in the result; `""` when the result is it.
+    #[serde(default)]
+    pub records: String,
+    /// Dotted path of each record's id.
+    pub key: String,
+    /// Records per call; the run ends at a short page.
+    pub page_size: u32,
+    #[serde(default)]
+    pub cursor: Option<CursorConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CursorConfig {
+    /// Dotted path of the field that orders changes, e.g. `write_date`.
+    pub field: String,
+    /// As the `rest` kind's: `rfc3339`, `integer`, `string` or a chrono
+    /// format such as `%Y-%m-%d %H:%M:%S` (UTC).
+    pub format: String,
+    #[serde(default)]
+    pub initial: Option<String>,
+    #[serde(default = "sixty")]
+    pub overlap_secs: u64,
+}
+
+fn sixty() -> u64 {
+    60
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionConfig {
+    pub method: String,
+    /// The params, with `${body}` (the outbound mapping's output), `${id}`
+    /// (the target record's id), `${session}` and `${vars.<name>}`.
+    pub params: Value,
+    /// Dotted path of the affected record's id in the result; `""` when
+    /// the result is the id (Odoo's `create`). Absent: the target's id.
+    #[serde(default)]
+    pub id: Option<String>,
+}

@@ -1,0 +1,366 @@
+//! JSON templates for JSON-RPC params: `"${cursor}"` and friends inside a
+//! JSON value. A string that is exactly one placeholder takes the value's
+//! own JSON type (a number stays a number, `${body}` an object); inside
+//! longer text it is interpolated. Parsed once, when the manifest loads.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::connector::{lookup, split_path};
+
+/// What a placeholder names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Var {
+    /// `${vars.db}`: a manifest value.
+    Vars(String),
+    /// `${session}` or `${session.uid}`: the login call's result.
+    Session(Vec<String>),
+    Cursor,
+    Offset,
+    Limit,
+    Page,
+    /// `${body}` or `${body.partner_id}`: the outbound mapping's output.
+    Body(Vec<String>),
+    /// `${id}`: the target record's id.
+    Id,
+}
+
+/// Which placeholders a template may use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Context {
+    Session,
+    Stream,
+    Action,
+}
+
+impl Var {
+    fn parse(name: &str) -> Option<Self> {
+        let (head, rest) = match name.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (name, None),
+        };
+        let path = |r: Option<&str>| r.map(split_path).unwrap_or_default();
+        Some(match (head, rest) {
+            ("vars", Some(v)) if !v.is_empty() => Self::Vars(v.to_string()),
+            ("session", r) => Self::Session(path(r)),
+            ("cursor", None) => Self::Cursor,
+            ("offset", None) => Self::Offset,
+            ("limit", None) => Self::Limit,
+            ("page", None) => Self::Page,
+            ("body", r) => Self::Body(path(r)),
+            ("id", None) => Self::Id,
+            _ => return None,
+        })
+    }
+
+    fn allowed_in(&self, context: Context) -> bool {
+        match self {
+            Self::Vars(_) => true,
+            Self::Session(_) => context != Context::Session,
+            Self::Cursor | Self::Offset | Self::Limit | Self::Page => context == Context::Stream,
+            Self::Body(_) | Self::Id => context == Context::Action,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Var(Var),
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Literal(Value),
+    /// A string that is exactly one placeholder.
+    Slot(Var),
+    Text(Vec<Piece>),
+    Array(Vec<Node>),
+    Object(Vec<(String, Node)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Template(Node);
+
+/// A manifest value, resolved at build time.
+#[derive(Clone)]
+pub struct Resolved {
+    pub value: String,
+    /// From `env:` or `file:`: masked wherever a request is shown.
+    pub secret: bool,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.secret {
+            f.write_str("Resolved(***)")
+        } else {
+            write!(f, "Resolved({:?})", self.value)
+        }
+    }
+}
+
+/// The values one render may read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Scope<'a> {
+    pub vars: Option<&'a BTreeMap<String, Resolved>>,
+    pub session: Option<&'a Value>,
+    pub cursor: Option<&'a str>,
+    pub offset: u64,
+    pub limit: u64,
+    pub page: u64,
+    pub body: Option<&'a Value>,
+    pub id: Option<&'a str>,
+    /// Mask secrets: for the copy of a request kept in an error.
+    pub redact: bool,
+}
+
+impl Template {
+    /// Compile `value`, refusing placeholders `context` cannot fill and
+    /// `${vars.x}` the manifest does not define.
+    pub fn compile(value: &Value, context: Context, vars: &[String]) -> Result<Self, String> {
+        compile(value, context, vars).map(Self)
+    }
+
+    /// Fill the template. Fails naming a placeholder that has no value.
+    pub fn render(&self, scope: &Scope) -> Result<Value, String> {
+        render(&self.0, scope)
+    }
+}
+
+fn compile(value: &Value, context: Context, vars: &[String]) -> Result<Node, String> {
+    Ok(match value {
+        Value::String(s) => {
+            let pieces = pieces(s, context, vars)?;
+            match pieces.as_slice() {
+                [] => Node::Literal(value.clone()),
+                [Piece::Var(v)] => Node::Slot(v.clone()),
+                _ if pieces.iter().all(|p| matches!(p, Piece::Text(_))) => {
+                    Node::Literal(value.clone())
+                }
+                _ => Node::Text(pieces),
+            }
+        }
+        Value::Array(items) => Node::Array(
+            items
+                .iter()
+                .map(|v| compile(v, context, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Node::Object(
+            m.iter()
+                .map(|(k, v)| Ok((k.clone(), compile(v, context, vars)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => Node::Literal(other.clone()),
+    })
+}
+
+fn pieces(s: &str, context: Context, vars: &[String]) -> Result<Vec<Piece>, String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find("${") {
+        let close = rest[open..]
+            .find('}')
+            .map(|i| open + i)
+            .ok_or_else(|| format!("`{s}`: `${{` without `}}`"))?;
+        if open > 0 {
+            out.push(Piece::Text(rest[..open].to_string()));
+        }
+        let name = rest[open + 2..close].trim();
+        let var = Var::parse(name).ok_or_else(|| {
+            format!(
+                "`${{{name}}}` is not a placeholder; use vars.<name>, session, cursor, offset, limit, page, body or id"
+            )
+        })?;
+        if !var.allowed_in(context) {
+            return Err(format!(
+                "`${{{name}}}` has no value here ({})",
+                match context {
+                    Context::Session => "a login call has only `vars`",
+                    Context::Stream =>
+                        "a stream call has vars, session, cursor, offset, limit and page",
+                    Context::Action => "an action call has vars, session, body and id",
+                }
+            ));
+        }
+        if let Var::Vars(v) = &var
+            && !vars.contains(v)
+        {
+            return Err(format!(
+                "`${{{name}}}`: no `{v}` in `[vars]` (it has: {})",
+                vars.join(", ")
+            ));
+        }
+        out.push(Piece::Var(var));
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest.to_string()));
+    }
+    Ok(out)
+}
+
+fn render(node: &Node, scope: &Scope) -> Result<Value, String> {
+    Ok(match node {
+        Node::Literal(v) => v.clone(),
+        Node::Slot(var) => value_of(var, scope)?,
+        Node::Text(pieces) => {
+            let mut s = String::new();
+            for p in pieces {
+                match p {
+                    Piece::Text(t) => s.push_str(t),
+                    Piece::Var(v) => match value_of(v, scope)? {
+                        Value::String(text) => s.push_str(&text),
+                        other => s.push_str(&other.to_string()),
+                    },
+                }
+            }
+            Value::String(s)
+        }
+        Node::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|n| render(n, scope))
+                .collect::<Result<_, _>>()?,
+        ),
+        Node::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, n)| Ok((k.clone(), render(n, scope)?)))
+                .collect::<Result<Map<_, _>, String>>()?,
+        ),
+    })
+}
+
+fn value_of(var: &Var, scope: &Scope) -> Result<Value, String> {
+    let missing = |what: &str| format!("`${{{what}}}` has no value");
+    Ok(match var {
+        Var::Vars(name) => {
+            let v = scope
+                .vars
+                .and_then(|vars| vars.get(name))
+                .ok_or_else(|| missing(&format!("vars.{name}")))?;
+            if scope.redact && v.secret {
+                Value::String("***".into())
+            } else {
+                Value::String(v.value.clone())
+            }
+        }
+        Var::Session(path) => scope
+            .session
+            .and_then(|s| lookup(s, path))
+            .cloned()
+            .ok_or_else(|| missing("session"))?,
+        Var::Cursor => Value::String(scope.cursor.unwrap_or_default().to_string()),
+        Var::Offset => Value::from(scope.offset),
+        Var::Limit => Value::from(scope.limit),
+        Var::Page => Value::from(scope.page),
+        Var::Body(path) => scope
+            .body
+            .and_then(|b| lookup(b, path))
+            .cloned()
+            .ok_or_else(|| missing(&format!("body.{}", path.join("."))))?,
+        Var::Id => {
+            let id = scope.id.ok_or_else(|| missing("id"))?;
+            // JSON-RPC systems number their records: a plain integer goes
+            // as a number, anything else (`00123`, `SO-1`) as text.
+            match id.parse::<i64>() {
+                Ok(n) if n.to_string() == id => Value::from(n),
+                _ => Value::String(id.to_string()),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars() -> BTreeMap<String, Resolved> {
+        BTreeMap::from([
+            (
+                "db".to_string(),
+                Resolved {
+                    value: "acme".into(),
+                    secret: false,
+                },
+            ),
+            (
+                "key".to_string(),
+                Resolved {
+                    value: "s3cret".into(),
+                    secret: true,
+                },
+            ),
+        ])
+    }
+
+    #[test]
+    fn whole_placeholders_keep_their_type_and_text_interpolates() {
+        let names = vec!["db".to_string(), "key".to_string()];
+        let t = Template::compile(
+            &json!({"args": ["${vars.db}", "${session}", "${vars.key}", "hr.employee",
+                [[["write_date", ">=", "${cursor}"]]],
+                {"offset": "${offset}", "limit": "${limit}", "note": "page ${page} of ${vars.db}"}]}),
+            Context::Stream,
+            &names,
+        )
+        .unwrap();
+        let vars = vars();
+        let session = json!(7);
+        let mut scope = Scope {
+            vars: Some(&vars),
+            session: Some(&session),
+            cursor: Some("2024-01-01 00:00:00"),
+            offset: 200,
+            limit: 100,
+            page: 3,
+            ..Scope::default()
+        };
+        assert_eq!(
+            t.render(&scope).unwrap(),
+            json!({"args": ["acme", 7, "s3cret", "hr.employee",
+                [[["write_date", ">=", "2024-01-01 00:00:00"]]],
+                {"offset": 200, "limit": 100, "note": "page 3 of acme"}]})
+        );
+        scope.redact = true;
+        assert_eq!(scope.vars.unwrap()["key"].value, "s3cret");
+        assert_eq!(t.render(&scope).unwrap()["args"][2], json!("***"));
+        assert!(!format!("{vars:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn ids_that_are_integers_go_as_numbers() {
+        let t = Template::compile(&json!([["${id}"], "${body}"]), Context::Action, &[]).unwrap();
+        let body = json!({"name": "x"});
+        let render = |id| {
+            t.render(&Scope {
+                id: Some(id),
+                body: Some(&body),
+                ..Scope::default()
+            })
+            .unwrap()
+        };
+        assert_eq!(render("42"), json!([[42], {"name": "x"}]));
+        assert_eq!(render("0042"), json!([["0042"], {"name": "x"}]));
+        let err = t.render(&Scope::default()).unwrap_err();
+        assert_eq!(err, "`${id}` has no value");
+    }
+
+    #[test]
+    fn placeholders_are_checked_where_they_are_used() {
+        let err = Template::compile(&json!("${cursor}"), Context::Action, &[]).unwrap_err();
+        assert!(err.contains("an action call has"), "{err}");
+        let err = Template::compile(&json!("${session}"), Context::Session, &[]).unwrap_err();
+        assert!(err.contains("a login call has only `vars`"), "{err}");
+        let err =
+            Template::compile(&json!("${vars.pw}"), Context::Stream, &["db".into()]).unwrap_err();
+        assert!(err.contains("no `pw` in `[vars]` (it has: db)"), "{err}");
+        let err = Template::compile(&json!("${curser}"), Context::Stream, &[]).unwrap_err();
+        assert!(err.contains("is not a placeholder"), "{err}");
+        assert!(Template::compile(&json!("${cursor"), Context::Stream, &[]).is_err());
+    }
+}
