@@ -1,7 +1,8 @@
-//! Write-back into ServiceNow through the shipped manifest's actions and
-//! outbound mappings, against the simulator: an incident created from a
-//! canonical work item, updated, commented, then synced back into both
-//! stores; refusals keep the whole exchange.
+//! ServiceNow beyond the incident sync the other suites cover: catalogue
+//! requests (full, incremental, paged), and write-back through the shipped
+//! manifest's actions and outbound mappings, against the simulator: an
+//! incident created from a canonical work item, updated, commented, then
+//! synced back into both stores; refusals keep the whole exchange.
 
 mod common;
 
@@ -13,7 +14,9 @@ use switchboard::sync::SyncJob;
 use switchboard::writeback::{WriteError, write_back};
 use tokio_util::sync::CancellationToken;
 
-use common::{Backend, TestStore, incident_job, servicenow_manifest};
+use common::{Backend, TestStore, incident_job, servicenow_manifest, shipped_mapping, stream_job};
+use serde_json::Map;
+use switchboard::store::CountedTable;
 
 const QUICK: [(&str, &str); 1] = [("max_attempts = 5", "max_attempts = 3")];
 
@@ -127,7 +130,87 @@ async fn create_update_comment_then_sync(backend: Backend) {
     assert_eq!(stored.priority, Some(2));
 }
 
-on_every_backend!(create_update_comment_then_sync);
+async fn sync(job: &SyncJob, ts: &TestStore) -> switchboard::sync::SyncReport {
+    job.run(&ts.store, &CancellationToken::new(), &|_, _| {})
+        .await
+        .expect("sync succeeds")
+}
+
+/// Catalogue requests: read in full, then only what changed, one record a
+/// page so the run crosses several pages.
+async fn catalogue_requests_full_then_incremental(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let h = sim().await;
+    let manifest = servicenow_manifest(
+        &h.base_url,
+        &[QUICK[0], ("page_size = 100", "page_size = 1")],
+    );
+    let job = stream_job(
+        &manifest,
+        "request",
+        shipped_mapping("servicenow-request.toml"),
+    );
+    let first = sync(&job, &ts).await;
+    assert_eq!(
+        (first.fetched, first.stored, first.quarantined),
+        (3, 3, 0),
+        "{first:?}"
+    );
+    let pages = h
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/now/table/sc_request")
+        .count();
+    assert!(pages >= 3, "one request a page: {pages} requests");
+    assert_eq!(ts.store.count(CountedTable::WorkItems).await.unwrap(), 3);
+    for rec in h.sim.records("sc_request") {
+        let id = field(&rec, "sys_id");
+        let stored = ts
+            .store
+            .work_item_summary("servicenow", "request", id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("request {id} stored"));
+        assert_eq!(stored.title, field(&rec, "short_description"));
+        let want = match field(&rec, "request_state") {
+            "in_process" => "in_progress",
+            "requested" => "new",
+            "closed_complete" => "closed",
+            other => panic!("unexpected seed state {other}"),
+        };
+        assert_eq!(stored.status, want);
+        assert_eq!(stored.department.as_deref(), Some("it"));
+    }
+
+    // One request is fulfilled; the next run stores that change alone.
+    let open = h
+        .sim
+        .records("sc_request")
+        .into_iter()
+        .find(|r| field(r, "request_state") == "in_process")
+        .expect("an open request");
+    let id = field(&open, "sys_id").to_string();
+    let mut change = Map::new();
+    change.insert("request_state".into(), json!("closed_complete"));
+    h.sim
+        .set_now(chrono::Utc::now() + chrono::TimeDelta::hours(1));
+    assert!(h.sim.update("sc_request", &id, change));
+    let second = sync(&job, &ts).await;
+    assert_eq!(second.stored, 1, "{second:?}");
+    let stored = ts
+        .store
+        .work_item_summary("servicenow", "request", &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "closed");
+}
+
+on_every_backend!(
+    create_update_comment_then_sync,
+    catalogue_requests_full_then_incremental
+);
 
 #[tokio::test]
 async fn a_create_survives_a_busy_instance_and_is_sent_once() {
