@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::sim::{jira, personio, servicenow, topdesk};
+use crate::sim::{bamboohr, jira, maximo, odoo, personio, servicenow, topdesk};
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
@@ -33,9 +33,18 @@ enum SimulatedSystem {
     Jira,
     /// TOPdesk's /tas/api (basic auth switchboard / sim-app-password).
     Topdesk,
+    /// IBM Maximo Manage's REST API, work orders at /maximo/oslc/os/mxwo
+    /// (header `apikey: sim-maximo-api-key`).
+    Maximo,
+    /// Odoo's /jsonrpc external API (database switchboard, login admin /
+    /// sim-password or the API key); --records sets the employees.
+    Odoo,
     /// Personio's v1 employees and v2 token endpoint (client papi-sim-client /
     /// papi-sim-secret).
     Personio,
+    /// BambooHR's API under /api/gateway.php/acme (API key sim-api-key as
+    /// the Basic user name, any password).
+    Bamboohr,
 }
 
 pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
@@ -83,6 +92,35 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             );
             ("TOPdesk", topdesk::TopdeskSim::new(config).router(), creds)
         }
+        SimulatedSystem::Maximo => {
+            let defaults = maximo::SimConfig::default();
+            let config = maximo::SimConfig {
+                work_orders: args.records.unwrap_or(defaults.work_orders),
+                ..defaults
+            };
+            let creds = format!(
+                "{} work orders at /maximo/oslc/os/mxwo, header apikey: {}",
+                config.work_orders, config.api_key
+            );
+            ("Maximo", maximo::MaximoSim::new(config).router(), creds)
+        }
+        SimulatedSystem::Odoo => {
+            let defaults = odoo::SimConfig::default();
+            let config = odoo::SimConfig {
+                employees: args.records.unwrap_or(defaults.employees),
+                ..defaults
+            };
+            let creds = format!(
+                "{} employees, {} purchase orders, database {}, login {} / {}, API key {}",
+                config.employees,
+                config.purchase_orders,
+                config.db,
+                config.login,
+                config.password,
+                config.api_key
+            );
+            ("Odoo", odoo::OdooSim::new(config).router(), creds)
+        }
         SimulatedSystem::Personio => {
             let defaults = personio::SimConfig::default();
             let config = personio::SimConfig {
@@ -98,6 +136,18 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
                 personio::PersonioSim::new(config).router(),
                 creds,
             )
+        }
+        SimulatedSystem::Bamboohr => {
+            let defaults = bamboohr::SimConfig::default();
+            let config = bamboohr::SimConfig {
+                employees: args.records.unwrap_or(defaults.employees),
+                ..defaults
+            };
+            let creds = format!(
+                "{} employees, company domain {} (base path /api/gateway.php/{}), API key {} as the Basic user name",
+                config.employees, config.company_domain, config.company_domain, config.api_key
+            );
+            ("BambooHR", bamboohr::BambooSim::new(config).router(), creds)
         }
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

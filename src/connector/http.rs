@@ -294,7 +294,7 @@ impl HttpClient {
                 query: request.query.clone(),
                 request_body: request.body.clone(),
                 status: status.as_u16(),
-                response_body: capped(&text),
+                response_body: capped(&explained(&text, &headers)),
             }),
         }))
     }
@@ -379,6 +379,20 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let when = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
     Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Some APIs answer errors with an empty body and the reason in a header
+/// (BambooHR's `X-BambooHR-Error-Message`): keep that reason.
+fn explained(text: &str, headers: &HeaderMap) -> String {
+    if !text.trim().is_empty() {
+        return text.to_string();
+    }
+    headers
+        .iter()
+        .filter(|(name, _)| name.as_str().contains("error"))
+        .filter_map(|(name, value)| Some(format!("{name}: {}", value.to_str().ok()?)))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Largest response body kept whole in a [`Exchange`].

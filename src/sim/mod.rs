@@ -1,6 +1,9 @@
 //! Simulated vendor APIs, faithful to the real ones, for tests and `switchboard demo`.
 
+pub mod bamboohr;
 pub mod jira;
+pub mod maximo;
+pub mod odoo;
 pub mod personio;
 mod request;
 pub mod server;

@@ -305,3 +305,58 @@ pub fn topdesk_mapping() -> Arc<Mapping> {
 pub fn topdesk_incident_job(manifest: &Manifest) -> SyncJob {
     stream_job(manifest, "incident", topdesk_mapping())
 }
+
+/// The shipped Maximo manifest, pointed at a simulator and authenticating
+/// with `api_key`, with edits (`from`, `to`) applied to its text.
+pub fn maximo_manifest_as(base_url: &str, api_key: &str, edits: &[(&str, &str)]) -> Manifest {
+    // API-key auth ignores the user name and password; the key is the token.
+    let mut m = shipped_manifest("maximo.toml", base_url, "", "", edits);
+    m.config
+        .apply_override(&ConnectorOverride {
+            token: Some(SecretRef::Literal(api_key.into())),
+            ..Default::default()
+        })
+        .expect("override applies");
+    m
+}
+
+/// The shipped Maximo manifest with the simulator's default API key.
+pub fn maximo_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+    maximo_manifest_as(base_url, "sim-maximo-api-key", edits)
+}
+
+pub fn maximo_mapping() -> Arc<Mapping> {
+    shipped_mapping("maximo-workorders.toml")
+}
+
+/// A sync job for the Maximo work order stream of the given manifest.
+pub fn maximo_workorder_job(manifest: &Manifest) -> SyncJob {
+    stream_job(manifest, "workorder", maximo_mapping())
+}
+
+/// The shipped BambooHR manifest, pointed at a simulator's company
+/// (`api_base` is `{base_url}/api/gateway.php/{companyDomain}`, see
+/// `BambooSim::api_base`) and signed in with `api_key` (the password is
+/// BambooHR's ignored "x"), then the test's own edits.
+pub fn bamboohr_manifest(api_base: &str, api_key: &str, edits: &[(&str, &str)]) -> Manifest {
+    shipped_manifest("bamboohr.toml", api_base, api_key, "x", edits)
+}
+
+/// The mapping of the `employees` stream (the `employee` dataset).
+pub fn bamboohr_mapping() -> Arc<Mapping> {
+    shipped_mapping("bamboohr-employees.toml")
+}
+
+pub fn bamboohr_directory_mapping() -> Arc<Mapping> {
+    shipped_mapping("bamboohr-directory.toml")
+}
+
+/// A sync job for the `employees` stream of the given BambooHR manifest.
+pub fn bamboohr_employees_job(manifest: &Manifest) -> SyncJob {
+    stream_job(manifest, "employees", bamboohr_mapping())
+}
+
+/// A sync job for the `directory` stream of the given BambooHR manifest.
+pub fn bamboohr_directory_job(manifest: &Manifest) -> SyncJob {
+    stream_job(manifest, "directory", bamboohr_directory_mapping())
+}

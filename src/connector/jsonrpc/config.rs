@@ -32,6 +32,9 @@ pub struct JsonRpcConfig {
     pub streams: Vec<StreamConfig>,
     #[serde(default)]
     pub actions: BTreeMap<String, ActionConfig>,
+    /// Vars set from credential overrides: masked like `env:` values.
+    #[serde(skip)]
+    pub overridden: Vec<String>,
 }
 
 fn two() -> String {
@@ -86,6 +89,13 @@ pub struct StreamConfig {
     pub key: String,
     /// Records per call; the run ends at a short page.
     pub page_size: u32,
+    /// The server writes `false` for an empty field of any type (Odoo
+    /// does): read such a top-level `false` as null, except in the fields
+    /// that really are booleans, listed in `keep_false`.
+    #[serde(default)]
+    pub false_is_null: bool,
+    #[serde(default)]
+    pub keep_false: Vec<String>,
     #[serde(default)]
     pub cursor: Option<CursorConfig>,
 }

@@ -162,6 +162,7 @@ impl ConnectorConfig for JsonRpcConfig {
         ] {
             if let (Some(v), Some(slot)) = (value, self.vars.get_mut(name)) {
                 *slot = v.clone();
+                self.overridden.push(name.to_string());
             }
         }
         Ok(())
@@ -175,7 +176,9 @@ impl ConnectorConfig for JsonRpcConfig {
                 system: system.clone(),
                 source,
             })?;
-            let secret = !matches!(r, crate::config::SecretRef::Literal(_));
+            let secret = !matches!(r, crate::config::SecretRef::Literal(_))
+                || self.overridden.contains(name)
+                || looks_secret(name);
             vars.insert(
                 name.clone(),
                 Resolved {
@@ -250,6 +253,15 @@ impl ConnectorConfig for JsonRpcConfig {
             next_id: AtomicU64::new(1),
         }))
     }
+}
+
+/// A var named like a credential is masked even when written in the
+/// manifest itself.
+fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "secret", "token", "key"]
+        .iter()
+        .any(|w| name.contains(w))
 }
 
 fn split_path_or_root(p: &str) -> Vec<String> {
@@ -617,13 +629,25 @@ impl JsonRpcConnector {
         let cursor = s.cursor.as_ref().map(|c| split_path(&c.field));
         Ok(items
             .iter()
-            .map(|payload| SourceRecord {
-                key: lookup(payload, &key).and_then(scalar_string),
-                cursor: cursor
-                    .as_ref()
-                    .and_then(|p| lookup(payload, p))
-                    .and_then(scalar_string),
-                payload: payload.clone(),
+            .map(|payload| {
+                let mut payload = payload.clone();
+                if s.false_is_null
+                    && let Value::Object(fields) = &mut payload
+                {
+                    for (name, value) in fields.iter_mut() {
+                        if *value == Value::Bool(false) && !s.keep_false.contains(name) {
+                            *value = Value::Null;
+                        }
+                    }
+                }
+                SourceRecord {
+                    key: lookup(&payload, &key).and_then(scalar_string),
+                    cursor: cursor
+                        .as_ref()
+                        .and_then(|p| lookup(&payload, p))
+                        .and_then(scalar_string),
+                    payload,
+                }
             })
             .collect())
     }

@@ -345,6 +345,10 @@ impl Connector for RestConnector {
                 system: self.system.clone(),
                 stream: stream.to_string(),
             })?;
+        // A search body must say something for `{cursor}` even on a first
+        // read without a bound (`check --connect`): the cursor's start.
+        let initial = stream_spec(s).cursor.map(|c| c.initial);
+        let from = from.or(initial.as_deref().filter(|_| s.body.is_some()));
         let request = page_request(&self.base_url, &self.headers, s, from, token);
         let url = request.url.clone();
         let resp = self.client.call(&request).await?;

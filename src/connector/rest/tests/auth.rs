@@ -45,7 +45,7 @@ async fn bearer_and_api_key_auth_send_their_headers() {
 #[test]
 fn unresolvable_secret_fails_build_naming_system() {
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "env:SERVICENOW_PASSWORD",
         "env:SWITCHBOARD_TEST_SURELY_UNSET_3F9A",
     );
@@ -65,7 +65,7 @@ fn unresolvable_secret_fails_build_naming_system() {
 
 #[test]
 fn override_with_bad_base_url_is_rejected() {
-    let mut m = manifest(SERVICENOW);
+    let mut m = manifest(*SERVICENOW);
     let err = m
         .config
         .apply_override(&ConnectorOverride {

@@ -6,7 +6,7 @@ use super::*;
 
 #[test]
 fn unknown_stream_key_is_located_with_did_you_mean() {
-    let text = replace_once(SERVICENOW, "records = \"result\"", "recrods = \"result\"");
+    let text = replace_once(*SERVICENOW, "records = \"result\"", "recrods = \"result\"");
     let d = manifest_error(&text);
     assert!(d.message.contains("unknown field `recrods`"), "{d}");
     assert_eq!(d.hint.as_deref(), Some("did you mean `records`?"));
@@ -16,7 +16,7 @@ fn unknown_stream_key_is_located_with_did_you_mean() {
 
 #[test]
 fn unknown_top_level_key_suggests_kind_key() {
-    let text = replace_once(SERVICENOW, "base_url =", "base_ulr =");
+    let text = replace_once(*SERVICENOW, "base_url =", "base_ulr =");
     let d = manifest_error(&text);
     assert!(d.message.contains("unknown field `base_ulr`"), "{d}");
     assert_eq!(d.hint.as_deref(), Some("did you mean `base_url`?"));
@@ -26,7 +26,7 @@ fn unknown_top_level_key_suggests_kind_key() {
 #[test]
 fn bad_cursor_format_is_located() {
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "format = \"%Y-%m-%d %H:%M:%S\"",
         "format = \"YYYY-MM-DD HH:mm:ss\"",
     );
@@ -42,7 +42,7 @@ fn bad_cursor_format_is_located() {
 #[test]
 fn cursor_template_without_placeholder_is_rejected() {
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "template = \"sys_updated_on>={cursor}^ORDERBYsys_updated_on^ORDERBYsys_id\"",
         "template = \"sys_updated_on>=javascript:gs.daysAgo(1)\"",
     );
@@ -57,7 +57,7 @@ fn cursor_template_without_placeholder_is_rejected() {
 #[test]
 fn cursor_initial_not_matching_format_is_rejected() {
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "overlap_secs = 60",
         "overlap_secs = 60\ninitial = \"2024-06-01T00:00:00Z\"",
     );
@@ -73,7 +73,7 @@ fn cursor_initial_not_matching_format_is_rejected() {
 #[test]
 fn duplicate_stream_names_are_rejected_at_the_second() {
     let second = "\n[[streams]]\nname = \"incident\"\npath = \"/api/now/table/incident_task\"\nrecords = \"result\"\nkey = \"sys_id\"\n\n[streams.pagination]\ntype = \"next_link\"\n";
-    let text = format!("{SERVICENOW}{second}");
+    let text = format!("{}{second}", *SERVICENOW);
     let d = manifest_error(&text);
     assert_eq!(d.message, "`streams.1.name`: duplicate stream `incident`");
     let first_line = pos(&text, "name = \"incident\"").0;
@@ -91,7 +91,7 @@ fn duplicate_stream_names_are_rejected_at_the_second() {
 #[test]
 fn bad_base_url_is_rejected() {
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "base_url = \"https://your-instance.service-now.com\"",
         "base_url = \"your-instance.service-now.com\"",
     );
@@ -103,7 +103,7 @@ fn bad_base_url_is_rejected() {
 #[test]
 fn cursor_param_also_in_query_is_rejected() {
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "sysparm_exclude_reference_link = \"true\"\n",
         "sysparm_exclude_reference_link = \"true\"\nsysparm_query = \"active=true\"\n",
     );
@@ -118,7 +118,7 @@ fn cursor_param_also_in_query_is_rejected() {
 
 #[test]
 fn unknown_pagination_type_is_rejected_with_hint() {
-    let text = replace_once(SERVICENOW, "type = \"offset\"", "type = \"offest\"");
+    let text = replace_once(*SERVICENOW, "type = \"offset\"", "type = \"offest\"");
     let d = manifest_error(&text);
     assert!(d.message.contains("unknown variant `offest`"), "{d}");
     assert_eq!(d.hint.as_deref(), Some("did you mean `offset`?"));
@@ -128,7 +128,7 @@ fn unknown_pagination_type_is_rejected_with_hint() {
 
 #[test]
 fn zero_page_size_is_rejected() {
-    let text = replace_once(SERVICENOW, "page_size = 100", "page_size = 0");
+    let text = replace_once(*SERVICENOW, "page_size = 100", "page_size = 0");
     let d = manifest_error(&text);
     assert_eq!(
         d.message,

@@ -16,7 +16,16 @@ use super::*;
 use crate::connector::{Manifest, SourceRecord};
 use crate::sim::servicenow::{Fault, ServiceNowSim, SimConfig, SimHandle};
 
-const SERVICENOW: &str = include_str!("../../../../connectors/servicenow.toml");
+const SERVICENOW_FILE: &str = include_str!("../../../../connectors/servicenow.toml");
+
+/// The shipped ServiceNow manifest up to its first stream's end: the
+/// incident stream alone, so a test's edit has exactly one place to go.
+static SERVICENOW: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| {
+    let end = SERVICENOW_FILE
+        .find("\n# Catalogue requests")
+        .expect("the shipped manifest's request stream follows its incidents");
+    &SERVICENOW_FILE[..end]
+});
 
 /// Lower bound early enough to include every seeded incident.
 const FROM: &str = "2000-01-01 00:00:00";

@@ -7,7 +7,7 @@ use super::*;
 /// The shipped manifest with a smaller page and extra `[http]` settings.
 pub(super) fn servicenow_text(page_size: u32, http_extra: &str) -> String {
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "page_size = 100",
         &format!("page_size = {page_size}"),
     );
@@ -46,7 +46,7 @@ pub(super) fn statuses(h: &SimHandle) -> Vec<u16> {
 
 #[test]
 fn shipped_servicenow_manifest_declares_incident_stream_with_cursor() {
-    let m = manifest(SERVICENOW);
+    let m = manifest(*SERVICENOW);
     assert_eq!(m.header.system, "servicenow");
     assert_eq!(m.header.kind, "rest");
     let streams = m.config.streams();
@@ -336,7 +336,7 @@ async fn servicenow_429_longer_than_allowed_fails_rate_limited() {
 async fn servicenow_next_link_follows_link_header() {
     let h = sim(25).await;
     let text = replace_once(
-        SERVICENOW,
+        *SERVICENOW,
         "type = \"offset\"\nlimit_param = \"sysparm_limit\"\noffset_param = \"sysparm_offset\"\npage_size = 100",
         "type = \"next_link\"",
     );
