@@ -227,17 +227,29 @@ fn demo_once_syncs_and_reports() {
         out.contains("synced servicenow/incident: 2 pages, 120 fetched, 120 stored"),
         "{out}"
     );
-    // ServiceNow's 3 catalogue requests, Jira Service Management (40) and
-    // TOPdesk (50) add to its 120 incidents; Personio brings the people.
+    // IT: ServiceNow's 3 catalogue requests, Jira Service Management (40)
+    // and TOPdesk (50) add to its 120 incidents. Facilities: Maximo's 60
+    // work orders. Finance: Odoo's 30 purchase orders, with its departments
+    // and employees. HR: Personio's people.
     for line in [
         "synced jira/request: 1 pages, 40 fetched, 40 stored",
         "synced topdesk/incident: 1 pages, 50 fetched, 50 stored",
-        "synced personio/employees: 1 pages, 40 fetched, 40 stored",
         "synced servicenow/request: 1 pages, 3 fetched, 3 stored",
-        "work items in the store: 213 (0 records in quarantine)",
-        "people: 40 from HR",
+        "synced maximo/workorder: 1 pages, 60 fetched, 60 stored",
+        "synced odoo/departments: 1 pages, 8 fetched, 8 stored",
+        "synced odoo/employees: 1 pages, 60 fetched, 60 stored",
+        "synced odoo/purchase_orders: 1 pages, 30 fetched, 30 stored",
+        "synced personio/employees: 1 pages, 40 fetched, 40 stored",
+        "work items in the store: 303 (0 records in quarantine)",
+        "people: 100 from HR and ERP",
     ] {
         assert!(out.contains(line), "no `{line}` in:\n{out}");
+    }
+    for department in ["it", "facilities", "finance"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(department)),
+            "no {department} work in:\n{out}"
+        );
     }
     assert!(out.contains("it           closed"), "{out}");
 }

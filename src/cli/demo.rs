@@ -1,9 +1,9 @@
 //! `switchboard demo`: the embedded first run.
 //!
 //! Honest by construction: the simulated ServiceNow, Jira Service
-//! Management, TOPdesk (IT) and Personio (HR) are real HTTP servers on
-//! loopback, and everything after them is the production path (the shipped
-//! manifests and mappings, the `rest` connector, the sync engine, the SQLite
+//! Management, TOPdesk (IT), Personio (HR), Odoo (Finance) and Maximo
+//! (Facilities) are real HTTP servers on loopback, and everything after them is the production path (the shipped
+//! manifests and mappings, the `rest` and `jsonrpc` connectors, the sync engine, the SQLite
 //! store, the daemon). Only the instance URLs and credentials are
 //! overridden, exactly as an admin would for their own instances.
 
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Cli, load_catalog, load_config};
 use crate::config::{ConnectorOverride, SecretRef};
 use crate::sim::servicenow::{ServiceNowSim, SimConfig};
-use crate::sim::{jira, personio, topdesk};
+use crate::sim::{jira, maximo, odoo, personio, topdesk};
 use crate::store::{CountedTable, Store};
 use crate::sync::{ProgressFn, SyncJob, SyncReport};
 
@@ -58,6 +58,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         schedule: every_10s.clone(),
         enabled: Some(true),
         token: None,
+        vars: Default::default(),
     };
     cfg.settings
         .connectors
@@ -97,9 +98,29 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             &personio_config.client_secret,
         ),
     );
+    // Finance: Odoo over JSON-RPC, signed in with an API key.
+    let odoo_config = odoo::SimConfig::default();
+    let odoo = odoo::OdooSim::spawn(odoo_config.clone())
+        .await
+        .context("failed to start the Odoo simulator")?;
+    let mut odoo_over = over(&odoo.base_url, &odoo_config.login, &odoo_config.api_key);
+    odoo_over
+        .vars
+        .insert("db".into(), SecretRef::Literal(odoo_config.db.clone()));
+    cfg.settings.connectors.insert("odoo".into(), odoo_over);
+    // Facilities: Maximo work orders, with an API key header.
+    let maximo_config = maximo::SimConfig::default();
+    let maximo = maximo::MaximoSim::spawn(maximo_config.clone())
+        .await
+        .context("failed to start the Maximo simulator")?;
+    let mut maximo_over = over(&maximo.base_url, "", "");
+    maximo_over.username = None;
+    maximo_over.password = None;
+    maximo_over.token = Some(SecretRef::Literal(maximo_config.api_key.clone()));
+    cfg.settings.connectors.insert("maximo".into(), maximo_over);
     println!(
-        "simulated Jira Service Management at {}, TOPdesk at {}, Personio at {}",
-        jira.base_url, topdesk.base_url, personio.base_url
+        "simulated Jira Service Management at {}, TOPdesk at {}, Personio at {}, Odoo at {}, Maximo at {}",
+        jira.base_url, topdesk.base_url, personio.base_url, odoo.base_url, maximo.base_url
     );
     let catalog = load_catalog(&cfg)?;
     reset_sqlite(&args.store)?;
@@ -203,7 +224,7 @@ async fn print_summary(store: &Store) -> anyhow::Result<()> {
     let placeholders = store.count(CountedTable::Placeholders).await?;
     println!(
         "\nwork items in the store: {total} ({quarantined} records in quarantine)\n\
-         people: {} from HR, {placeholders} requesters known only by email so far",
+         people: {} from HR and ERP, {placeholders} known only by reference so far",
         people - placeholders
     );
     println!("  {:<12} {:<12} {:>6}", "department", "status", "count");

@@ -63,9 +63,10 @@ pub enum Command {
     /// schedule, and serve /healthz, /readyz, /status and /metrics. Stops cleanly on
     /// Ctrl-C or SIGTERM, never leaving a half-written page.
     Run(RunArgs),
-    /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT) and
-    /// Personio (HR) on loopback, run the real pipeline against them into a
-    /// fresh SQLite file, and show what landed.
+    /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT),
+    /// Personio (HR), Odoo (Finance) and Maximo (Facilities) on loopback,
+    /// run the real pipeline against them into a fresh SQLite file, and show
+    /// what landed, per department.
     Demo(demo::DemoArgs),
     /// Validate the config file, every connector manifest and every mapping,
     /// without contacting any system. Errors are `file:line:col: message`.

@@ -175,6 +175,9 @@ pub struct ConnectorOverride {
     pub password: Option<SecretRef>,
     /// Token (bearer) or key (API-key header).
     pub token: Option<SecretRef>,
+    /// Values of a `jsonrpc` manifest's `[vars]`, such as the database name.
+    #[serde(default)]
+    pub vars: std::collections::BTreeMap<String, SecretRef>,
 }
 
 /// Settings plus where they came from, for resolving relative paths.

@@ -116,6 +116,9 @@ impl ConnectorConfig for ExecConfig {
     }
 
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
+        if !over.vars.is_empty() {
+            return Err("`vars` sets a jsonrpc manifest's [vars]; this connector has none".into());
+        }
         if over.base_url.is_some() || over.username.is_some() || over.password.is_some() {
             return Err("an `exec` connector takes its settings in the manifest's [config]".into());
         }

@@ -96,6 +96,9 @@ impl ConnectorConfig for FileConfig {
     }
 
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
+        if !over.vars.is_empty() {
+            return Err("`vars` sets a jsonrpc manifest's [vars]; this connector has none".into());
+        }
         if over.base_url.is_some()
             || over.username.is_some()
             || over.password.is_some()

@@ -148,12 +148,23 @@ impl ConnectorConfig for JsonRpcConfig {
             .collect()
     }
 
-    /// `username` and `password` override `vars.login` and `vars.password`
-    /// when the manifest has them; `token` overrides `vars.api_key`.
+    /// `vars` override the manifest's vars by name; `username` and
+    /// `password` override `vars.login` and `vars.password` when the
+    /// manifest has them, and `token` `vars.api_key`.
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
         if let Some(url) = &over.base_url {
             url::Url::parse(url).map_err(|e| format!("base_url `{url}` is not a URL: {e}"))?;
             self.base_url = url.clone();
+        }
+        for (name, value) in &over.vars {
+            let Some(slot) = self.vars.get_mut(name) else {
+                let known: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "vars.{name}: the manifest has no such var (it has: {})",
+                    known.join(", ")
+                ));
+            };
+            *slot = value.clone();
         }
         for (name, value) in [
             ("login", &over.username),

@@ -201,6 +201,9 @@ impl ConnectorConfig for RestConfig {
     }
 
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
+        if !over.vars.is_empty() {
+            return Err("`vars` sets a jsonrpc manifest's [vars]; this connector has none".into());
+        }
         if let Some(url) = &over.base_url {
             url::Url::parse(url).map_err(|e| format!("base_url `{url}` is not a URL: {e}"))?;
             self.base_url = url.clone();

@@ -82,6 +82,9 @@ impl ConnectorConfig for WebhookConfig {
     }
 
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
+        if !over.vars.is_empty() {
+            return Err("`vars` sets a jsonrpc manifest's [vars]; this connector has none".into());
+        }
         if let Some(token) = &over.token {
             self.secret = token.clone();
         }

@@ -19,6 +19,9 @@ use super::super::render;
 use super::read::{page_of, page_params};
 use super::{Req, ctx, empty, error, not_found, respond};
 
+/// The longest summary Jira stores.
+const MAX_SUMMARY: usize = 254;
+
 fn bad(message: &str) -> Response {
     error(
         StatusCode::BAD_REQUEST,
@@ -106,6 +109,10 @@ pub(super) fn create(st: &mut State, req: &Req, site: &str) -> Response {
             .map(str::to_string)
     };
     let summary = match (text("summary"), request_type.preset_summary) {
+        // Jira's own message; the summary field holds at most 254 characters.
+        (Some(s), _) if s.chars().count() > MAX_SUMMARY => {
+            return bad("summary: Summary must be less than 255 characters.");
+        }
         (Some(s), _) => s,
         (None, Some(preset)) => preset.to_string(),
         // Jira's own message for a missing summary.
@@ -192,7 +199,12 @@ pub(super) fn comment(st: &mut State, req: &Req, id: &str, site: &str) -> Respon
         return bad("body: The comment body must not be empty.");
     };
     // `public` is optional in the DTO; public is assumed when it is left out.
-    let public = body.get("public").and_then(Value::as_bool).unwrap_or(true);
+    // Anything but a boolean fails the JSON binding.
+    let public = match body.get("public") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return bad(&format!("public: '{other}' is not a boolean.")),
+    };
     let Some(c) = st.add_comment(id, text, public) else {
         return not_found();
     };

@@ -66,6 +66,7 @@ async fn create_validates_like_the_api() {
         json!({"serviceDeskId": "1", "requestTypeId": "1", "requestFieldValues": {"summary": "x", "priority": {"name": "High"}}}),
         json!({"serviceDeskId": "1", "requestTypeId": "2", "requestFieldValues": {"summary": "x", "priority": {"name": "Urgent"}}}),
         json!({"serviceDeskId": "1", "requestTypeId": "1", "requestFieldValues": {"summary": "x"}, "raiseOnBehalfOf": "nobody"}),
+        json!({"serviceDeskId": "1", "requestTypeId": "1", "requestFieldValues": {"summary": "x".repeat(255)}}),
     ];
     for case in &cases {
         let resp = post(&h, LIST, case).await;
@@ -76,6 +77,15 @@ async fn create_validates_like_the_api() {
         );
     }
     assert_eq!(h.sim.count(), 0, "nothing was created");
+    // The longest summary Jira takes is stored whole.
+    let longest = post(
+        &h,
+        LIST,
+        &json!({"serviceDeskId": "1", "requestTypeId": "1", "requestFieldValues": {"summary": "y".repeat(254)}}),
+    )
+    .await;
+    assert_eq!(longest.status(), 201);
+    assert_eq!(h.sim.records().pop().expect("created").summary.len(), 254);
     // A hidden summary takes its preset value; the reporter defaults to the caller.
     let reset = post(
         &h,
@@ -122,6 +132,18 @@ async fn comments_are_added_and_listed() {
     );
     let empty = post(&h, &format!("{LIST}/{id}/comment"), &json!({"body": " "})).await;
     assert_eq!(empty.status(), 400);
+    let not_a_flag = post(
+        &h,
+        &format!("{LIST}/{id}/comment"),
+        &json!({"body": "x", "public": "yes"}),
+    )
+    .await;
+    assert_eq!(not_a_flag.status(), 400);
+    assert_eq!(
+        h.sim.get(&id).expect("still there").comments.len(),
+        before + 1,
+        "refused comments are not added"
+    );
     let nowhere = post(&h, &format!("{LIST}/IT-404/comment"), &json!({"body": "x"})).await;
     assert_eq!(nowhere.status(), 404);
     h.shutdown().await;

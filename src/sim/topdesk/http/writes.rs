@@ -345,7 +345,11 @@ fn apply(
                         ));
                     }
                 }
-                "actionInvisibleForCaller" => {}
+                "actionInvisibleForCaller" => {
+                    if !value.is_boolean() && !value.is_null() {
+                        return Err(bad("'actionInvisibleForCaller' must be true or false."));
+                    }
+                }
                 "feedbackRating" => {
                     let ok =
                         value.is_null() || value.as_u64().is_some_and(|r| (1..=5).contains(&r));

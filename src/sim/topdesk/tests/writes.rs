@@ -108,6 +108,10 @@ async fn refuses_bad_write_bodies() {
             json!({"caller": {"dynamicName": "Visitor"}, "colour": "red"}),
             "Unrecognized field 'colour'.",
         ),
+        (
+            json!({"caller": {"dynamicName": "Visitor"}, "action": "x", "actionInvisibleForCaller": "no"}),
+            "'actionInvisibleForCaller' must be true or false.",
+        ),
         (json!(["not", "an", "object"]), "JSON object"),
     ];
     for (payload, expected) in cases {
