@@ -232,7 +232,7 @@ impl Catalog {
                 if !actions.contains_key(&(m.header.system.as_str(), a.name.as_str())) {
                     errors.push(self.at(&m.file, &format!("actions.{}", a.name), format!(
                         "action `{}` has no body mapping; add mappings/{}-{}.toml with `direction = \"outbound\"` and `action = \"{}\"`",
-                        a.name, m.header.system, a.name, a.name
+                        a.name, m.header.system, a.name.replace('_', "-"), a.name
                     )));
                 }
             }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 use switchboard::connector::{Connector, ConnectorError, Manifest};
-use switchboard::mapping::{AnyMapping, OutboundMapping};
 use switchboard::sim::odoo::{Fault, OdooSim, SimConfig, SimHandle};
 use switchboard::store::Store;
 use switchboard::sync::{SyncJob, SyncReport};
@@ -198,7 +197,7 @@ async fn a_created_order_syncs_back(backend: Backend) {
     let (vendor, product) = vendor_and_product(&h);
     let made = write_back(
         conn.as_ref(),
-        &outbound("odoo-create-purchase-order.toml"),
+        &common::shipped_outbound("odoo-create-purchase-order.toml"),
         &laptop(Some(vendor), Some(product)),
         None,
     )
@@ -221,7 +220,7 @@ async fn a_created_order_syncs_back(backend: Backend) {
 on_every_backend!(full_then_incremental, a_created_order_syncs_back);
 
 fn build(m: &Manifest) -> Arc<dyn Connector> {
-    m.config.build(&m.header).expect("connector builds")
+    common::connector_of(m)
 }
 
 #[tokio::test]
@@ -272,13 +271,6 @@ async fn busy_and_failing_servers_are_retried() {
     assert!(err.is_transient(), "{err:?}");
 }
 
-fn outbound(file: &str) -> OutboundMapping {
-    match AnyMapping::load(&common::repo().join("mappings").join(file)) {
-        Ok(AnyMapping::Outbound(m)) => m,
-        other => panic!("{file}: expected an outbound mapping, got {other:?}"),
-    }
-}
-
 fn vendor_and_product(h: &SimHandle) -> (i64, i64) {
     let vendor = h
         .sim
@@ -311,7 +303,7 @@ async fn purchase_orders_are_created_updated_and_commented() {
     let (vendor, product) = vendor_and_product(&h);
     let made = write_back(
         conn.as_ref(),
-        &outbound("odoo-create-purchase-order.toml"),
+        &common::shipped_outbound("odoo-create-purchase-order.toml"),
         &laptop(Some(vendor), Some(product)),
         None,
     )
@@ -332,7 +324,7 @@ async fn purchase_orders_are_created_updated_and_commented() {
     changed["description"] = json!("16in laptop after all");
     let updated = write_back(
         conn.as_ref(),
-        &outbound("odoo-update-purchase-order.toml"),
+        &common::shipped_outbound("odoo-update-purchase-order.toml"),
         &changed,
         Some(&id.to_string()),
     )
@@ -347,7 +339,7 @@ async fn purchase_orders_are_created_updated_and_commented() {
     progress["status"] = json!("in_progress");
     write_back(
         conn.as_ref(),
-        &outbound("odoo-comment-purchase-order.toml"),
+        &common::shipped_outbound("odoo-comment-purchase-order.toml"),
         &progress,
         Some(&id.to_string()),
     )
@@ -371,7 +363,7 @@ async fn an_order_odoo_refuses_is_a_dead_letter_without_the_key() {
     let before = h.sim.count("purchase.order");
     let err = write_back(
         conn.as_ref(),
-        &outbound("odoo-create-purchase-order.toml"),
+        &common::shipped_outbound("odoo-create-purchase-order.toml"),
         &laptop(None, None),
         None,
     )

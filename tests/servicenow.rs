@@ -8,7 +8,6 @@ mod common;
 
 use serde_json::{Value, json};
 use switchboard::connector::{Connector, ConnectorError};
-use switchboard::mapping::{AnyMapping, OutboundMapping};
 use switchboard::sim::servicenow::{Fault, ServiceNowSim, SimConfig, SimHandle};
 use switchboard::sync::SyncJob;
 use switchboard::writeback::{WriteError, write_back};
@@ -19,13 +18,6 @@ use serde_json::Map;
 use switchboard::store::CountedTable;
 
 const QUICK: [(&str, &str); 1] = [("max_attempts = 5", "max_attempts = 3")];
-
-fn outbound(file: &str) -> OutboundMapping {
-    match AnyMapping::load(&common::repo().join("mappings").join(file)) {
-        Ok(AnyMapping::Outbound(m)) => m,
-        other => panic!("{file}: expected an outbound mapping, got {other:?}"),
-    }
-}
 
 async fn sim() -> SimHandle {
     ServiceNowSim::spawn(SimConfig {
@@ -38,7 +30,7 @@ async fn sim() -> SimHandle {
 
 fn connector(h: &SimHandle) -> std::sync::Arc<dyn Connector> {
     let m = servicenow_manifest(&h.base_url, &QUICK);
-    m.config.build(&m.header).expect("connector builds")
+    common::connector_of(&m)
 }
 
 /// A facilities work order as the hub holds it, routed to IT.
@@ -62,7 +54,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
 
     let created = write_back(
         conn.as_ref(),
-        &outbound("servicenow-create-incident.toml"),
+        &common::shipped_outbound("servicenow-create-incident.toml"),
         &work_order("new"),
         None,
     )
@@ -82,7 +74,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
 
     let updated = write_back(
         conn.as_ref(),
-        &outbound("servicenow-update-incident.toml"),
+        &common::shipped_outbound("servicenow-update-incident.toml"),
         &work_order("resolved"),
         Some(&sys_id),
     )
@@ -97,7 +89,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
 
     let commented = write_back(
         conn.as_ref(),
-        &outbound("servicenow-comment-incident.toml"),
+        &common::shipped_outbound("servicenow-comment-incident.toml"),
         &work_order("in_progress"),
         Some(&sys_id),
     )
@@ -225,7 +217,7 @@ async fn a_create_survives_a_busy_instance_and_is_sent_once() {
     );
     let created = write_back(
         conn.as_ref(),
-        &outbound("servicenow-create-incident.toml"),
+        &common::shipped_outbound("servicenow-create-incident.toml"),
         &work_order("new"),
         None,
     )
@@ -239,7 +231,7 @@ async fn a_create_survives_a_busy_instance_and_is_sent_once() {
     h.sim.inject(Fault::ServerError, 1);
     let err = write_back(
         conn.as_ref(),
-        &outbound("servicenow-create-incident.toml"),
+        &common::shipped_outbound("servicenow-create-incident.toml"),
         &work_order("new"),
         None,
     )
@@ -261,7 +253,7 @@ async fn a_refused_update_is_a_dead_letter_with_the_whole_exchange() {
     let conn = connector(&h);
     let err = write_back(
         conn.as_ref(),
-        &outbound("servicenow-update-incident.toml"),
+        &common::shipped_outbound("servicenow-update-incident.toml"),
         &work_order("in_progress"),
         Some("0123456789abcdef0123456789abcdef"),
     )
@@ -296,7 +288,7 @@ async fn a_status_the_target_cannot_express_is_not_sent() {
     let conn = connector(&h);
     let err = write_back(
         conn.as_ref(),
-        &outbound("servicenow-update-incident.toml"),
+        &common::shipped_outbound("servicenow-update-incident.toml"),
         &work_order("on_hold"),
         Some("x"),
     )

@@ -8,7 +8,6 @@ mod common;
 
 use serde_json::{Value, json};
 use switchboard::connector::{Connector, ConnectorError};
-use switchboard::mapping::{AnyMapping, OutboundMapping};
 use switchboard::sim::jira::{Fault, JiraSim, SimConfig, SimHandle};
 use switchboard::writeback::{WriteError, write_back};
 use tokio_util::sync::CancellationToken;
@@ -19,13 +18,6 @@ const QUICK: [(&str, &str); 2] = [
     ("max_attempts = 5", "max_attempts = 3"),
     ("initial_backoff_ms = 1000", "initial_backoff_ms = 50"),
 ];
-
-fn outbound(file: &str) -> OutboundMapping {
-    match AnyMapping::load(&common::repo().join("mappings").join(file)) {
-        Ok(AnyMapping::Outbound(m)) => m,
-        other => panic!("{file}: expected an outbound mapping, got {other:?}"),
-    }
-}
 
 async fn sim() -> SimHandle {
     JiraSim::spawn(SimConfig {
@@ -38,7 +30,7 @@ async fn sim() -> SimHandle {
 
 fn connector(h: &SimHandle) -> std::sync::Arc<dyn Connector> {
     let m = jira_manifest(&h.base_url, &QUICK);
-    m.config.build(&m.header).expect("connector builds")
+    common::connector_of(&m)
 }
 
 /// A facilities work order as the hub holds it, routed to IT.
@@ -64,7 +56,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
 
     let created = write_back(
         conn.as_ref(),
-        &outbound("jira-create-request.toml"),
+        &common::shipped_outbound("jira-create-request.toml"),
         &work_order("new"),
         None,
     )
@@ -95,7 +87,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
     let before = h.sim.requests().len();
     let skipped = write_back(
         conn.as_ref(),
-        &outbound("jira-transition-request.toml"),
+        &common::shipped_outbound("jira-transition-request.toml"),
         &work_order("open"),
         Some(&issue_id),
     )
@@ -107,7 +99,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
     for (status, jira_status) in [("in_progress", "In progress"), ("resolved", "Resolved")] {
         let moved = write_back(
             conn.as_ref(),
-            &outbound("jira-transition-request.toml"),
+            &common::shipped_outbound("jira-transition-request.toml"),
             &work_order(status),
             Some(&issue_id),
         )
@@ -132,7 +124,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
 
     let commented = write_back(
         conn.as_ref(),
-        &outbound("jira-comment-request.toml"),
+        &common::shipped_outbound("jira-comment-request.toml"),
         &work_order("closed"),
         Some(&issue_id),
     )
@@ -182,7 +174,7 @@ async fn per_record_attributes_pick_the_request_type_and_the_customer() {
     );
     let created = write_back(
         conn.as_ref(),
-        &outbound("jira-create-request.toml"),
+        &common::shipped_outbound("jira-create-request.toml"),
         &record,
         None,
     )
@@ -210,7 +202,7 @@ async fn a_create_survives_a_busy_site_and_is_sent_once() {
     );
     let created = write_back(
         conn.as_ref(),
-        &outbound("jira-create-request.toml"),
+        &common::shipped_outbound("jira-create-request.toml"),
         &work_order("new"),
         None,
     )
@@ -224,7 +216,7 @@ async fn a_create_survives_a_busy_site_and_is_sent_once() {
     h.sim.inject(Fault::ServerError, 1);
     let err = write_back(
         conn.as_ref(),
-        &outbound("jira-create-request.toml"),
+        &common::shipped_outbound("jira-create-request.toml"),
         &work_order("new"),
         None,
     )
@@ -252,7 +244,7 @@ async fn a_refused_create_is_a_dead_letter_with_the_whole_exchange() {
     let conn = connector(&h);
     let err = write_back(
         conn.as_ref(),
-        &outbound("jira-create-request.toml"),
+        &common::shipped_outbound("jira-create-request.toml"),
         &with_attribute(work_order("new"), "jira_request_type_id", "77"),
         None,
     )
@@ -288,7 +280,7 @@ async fn a_comment_on_a_missing_request_is_a_dead_letter() {
     let conn = connector(&h);
     let err = write_back(
         conn.as_ref(),
-        &outbound("jira-comment-request.toml"),
+        &common::shipped_outbound("jira-comment-request.toml"),
         &work_order("in_progress"),
         Some("IT-404"),
     )
@@ -322,7 +314,7 @@ async fn a_transition_the_workflow_does_not_offer_is_a_dead_letter() {
     // Resolve is offered from In progress only; the request waits for support.
     let err = write_back(
         conn.as_ref(),
-        &outbound("jira-transition-request.toml"),
+        &common::shipped_outbound("jira-transition-request.toml"),
         &work_order("resolved"),
         Some(&id),
     )

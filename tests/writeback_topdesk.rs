@@ -7,7 +7,6 @@ mod common;
 
 use serde_json::{Value, json};
 use switchboard::connector::{Connector, ConnectorError};
-use switchboard::mapping::{AnyMapping, OutboundMapping};
 use switchboard::sim::topdesk::{Fault, SimConfig, SimHandle, TopdeskSim};
 use switchboard::writeback::{WriteError, write_back};
 use tokio_util::sync::CancellationToken;
@@ -18,13 +17,6 @@ const QUICK: [(&str, &str); 2] = [
     ("max_attempts = 5", "max_attempts = 3"),
     ("initial_backoff_ms = 1000", "initial_backoff_ms = 50"),
 ];
-
-fn outbound(file: &str) -> OutboundMapping {
-    match AnyMapping::load(&common::repo().join("mappings").join(file)) {
-        Ok(AnyMapping::Outbound(m)) => m,
-        other => panic!("{file}: expected an outbound mapping, got {other:?}"),
-    }
-}
 
 async fn sim() -> SimHandle {
     TopdeskSim::spawn(SimConfig {
@@ -37,7 +29,7 @@ async fn sim() -> SimHandle {
 
 fn connector(h: &SimHandle) -> std::sync::Arc<dyn Connector> {
     let m = topdesk_manifest(&h.base_url, &QUICK);
-    m.config.build(&m.header).expect("connector builds")
+    common::connector_of(&m)
 }
 
 /// A facilities work order as the hub holds it, routed to IT.
@@ -69,7 +61,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
 
     let created = write_back(
         conn.as_ref(),
-        &outbound("topdesk-create-incident.toml"),
+        &common::shipped_outbound("topdesk-create-incident.toml"),
         &work_order("new"),
         None,
     )
@@ -96,7 +88,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
 
     let updated = write_back(
         conn.as_ref(),
-        &outbound("topdesk-update-incident.toml"),
+        &common::shipped_outbound("topdesk-update-incident.toml"),
         &work_order("resolved"),
         Some(&id),
     )
@@ -128,7 +120,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
 
     let commented = write_back(
         conn.as_ref(),
-        &outbound("topdesk-comment-incident.toml"),
+        &common::shipped_outbound("topdesk-comment-incident.toml"),
         &work_order("in_progress"),
         Some(&id),
     )
@@ -190,7 +182,7 @@ async fn per_record_attributes_pick_the_caller_group_and_category() {
     }
     let created = write_back(
         conn.as_ref(),
-        &outbound("topdesk-create-incident.toml"),
+        &common::shipped_outbound("topdesk-create-incident.toml"),
         &record,
         None,
     )
@@ -220,7 +212,7 @@ async fn a_create_survives_a_busy_environment_and_is_sent_once() {
     );
     let created = write_back(
         conn.as_ref(),
-        &outbound("topdesk-create-incident.toml"),
+        &common::shipped_outbound("topdesk-create-incident.toml"),
         &work_order("new"),
         None,
     )
@@ -234,7 +226,7 @@ async fn a_create_survives_a_busy_environment_and_is_sent_once() {
     h.sim.inject(Fault::ServerError, 1);
     let err = write_back(
         conn.as_ref(),
-        &outbound("topdesk-create-incident.toml"),
+        &common::shipped_outbound("topdesk-create-incident.toml"),
         &work_order("new"),
         None,
     )
@@ -262,7 +254,7 @@ async fn a_refused_create_is_a_dead_letter_with_the_whole_exchange() {
     let conn = connector(&h);
     let err = write_back(
         conn.as_ref(),
-        &outbound("topdesk-create-incident.toml"),
+        &common::shipped_outbound("topdesk-create-incident.toml"),
         &with_attribute(work_order("new"), "topdesk_operator_group", "Plumbing"),
         None,
     )
@@ -296,7 +288,7 @@ async fn an_update_of_a_missing_incident_is_a_dead_letter() {
     let missing = "00000000-0000-4000-8000-000000000000";
     let err = write_back(
         conn.as_ref(),
-        &outbound("topdesk-update-incident.toml"),
+        &common::shipped_outbound("topdesk-update-incident.toml"),
         &work_order("in_progress"),
         Some(missing),
     )

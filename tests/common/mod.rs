@@ -171,6 +171,23 @@ pub fn shipped_mapping(file: &str) -> Arc<Mapping> {
     Arc::new(Mapping::load(&repo().join("mappings").join(file)).expect("shipped mapping"))
 }
 
+/// A shipped outbound mapping, `mappings/<file>`: a write-back body.
+pub fn shipped_outbound(file: &str) -> switchboard::mapping::OutboundMapping {
+    use switchboard::mapping::AnyMapping;
+    match AnyMapping::load(&repo().join("mappings").join(file)) {
+        Ok(AnyMapping::Outbound(m)) => m,
+        other => panic!("{file}: expected an outbound mapping, got {other:?}"),
+    }
+}
+
+/// Build a manifest's connector, as the daemon does.
+pub fn connector_of(manifest: &Manifest) -> Arc<dyn switchboard::connector::Connector> {
+    manifest
+        .config
+        .build(&manifest.header)
+        .expect("connector builds")
+}
+
 /// A sync job for `stream` of a manifest, mapped by `mapping`.
 pub fn stream_job(manifest: &Manifest, stream: &str, mapping: Arc<Mapping>) -> SyncJob {
     let connector = manifest

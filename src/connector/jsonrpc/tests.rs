@@ -9,7 +9,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::connector::Manifest;
+use crate::connector::{ActionInput, Manifest};
 
 type Log = Arc<Mutex<Vec<Value>>>;
 
