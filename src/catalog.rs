@@ -14,6 +14,7 @@ use crate::connector::Manifest;
 use crate::connector::manifest::parse_schedule;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::mapping::{AnyMapping, Mapping, MappingSlot, OutboundMapping};
+use crate::routing::Routing;
 use crate::sync::SyncJob;
 
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub struct Catalog {
     pub mappings: Vec<Arc<Mapping>>,
     /// Outbound mappings: write-back bodies, one per system action.
     pub outbound: Vec<Arc<OutboundMapping>>,
+    /// The routing rules, when `routing.toml` exists.
+    pub routing: Option<Routing>,
 }
 
 /// One connector ready to schedule: its jobs (one per stream) and its schedule.
@@ -53,13 +56,29 @@ impl Catalog {
                 Err(d) => errors.extend(d.0),
             }
         }
+        let routing_file = config.routing_file();
+        let routing = if routing_file.is_file() {
+            match Routing::load(&routing_file) {
+                Ok(r) => Some(r),
+                Err(d) => {
+                    errors.extend(d.0);
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let mut catalog = Catalog {
             manifests,
             mappings,
             outbound,
+            routing,
         };
         catalog.apply_overrides(config, &mut errors);
         catalog.cross_check(&mut errors);
+        if let Some(r) = &catalog.routing {
+            errors.extend(r.check_targets(&catalog.manifests));
+        }
         if errors.is_empty() {
             Ok(catalog)
         } else {

@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod diag;
 pub mod mapping;
 pub mod model;
+pub mod routing;
 pub mod sim;
 pub mod store;
 pub mod sync;

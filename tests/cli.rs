@@ -181,6 +181,53 @@ fn check_ties_outbound_mappings_to_declared_actions() {
 }
 
 #[test]
+fn route_shows_which_rule_takes_the_work_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("items.jsonl");
+    write(
+        &input,
+        "{\"entity\":\"work_item\",\"kind\":\"incident\",\"title\":\"No heating on floor 3\",\"status\":\"new\",\"department\":\"it\",\"attributes\":{}}\n\
+         {\"entity\":\"work_item\",\"kind\":\"incident\",\"title\":\"VPN drops\",\"status\":\"new\",\"department\":\"it\",\"attributes\":{}}\n",
+    );
+    let input = input.to_str().unwrap();
+    let (code, out, err) = output(&repo(), &["route", "--input", input]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("1. heating-and-leaks-to-facilities: matched")
+            && out.contains("-> facilities / maximo / create_workorder (SLA 8 h)")
+            && out.contains("-> no rule matched; it stays where it was raised"),
+        "{out}"
+    );
+    let (code, _, err) = output(&repo(), &["route", "--input", input, "--event", "hired"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("events are created, updated"), "{err}");
+}
+
+#[test]
+fn check_validates_the_routing_rules_against_the_manifests() {
+    let ws = workspace();
+    let routing = ws.path().join("routing.toml");
+    write(
+        &routing,
+        &std::fs::read_to_string(repo().join("routing.toml"))
+            .unwrap()
+            .replace(
+                "action = \"create_workorder\"",
+                "action = \"create_work_order\"",
+            ),
+    );
+    let (code, _, err) = output(ws.path(), &["check"]);
+    assert_eq!(code, 1);
+    let line = line_of(&routing, "create_work_order");
+    assert!(
+        err.contains(&format!("routing.toml:{line}:"))
+            && err.contains("connector `maximo` has no action `create_work_order`")
+            && err.contains("did you mean `create_workorder`?"),
+        "{err}"
+    );
+}
+
+#[test]
 fn check_rejects_two_systems_owning_one_person_field() {
     let ws = workspace();
     let person = |system: &str| {

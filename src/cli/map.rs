@@ -120,7 +120,7 @@ fn write_explanation(
 
 /// Every record of the input, each parsed on its own so one bad line is
 /// reported with its line number and the rest still map.
-fn read_records(input: &PathBuf) -> anyhow::Result<Vec<Result<Value, String>>> {
+pub(super) fn read_records(input: &PathBuf) -> anyhow::Result<Vec<Result<Value, String>>> {
     let lines = |reader: Box<dyn BufRead>| -> anyhow::Result<Vec<Result<Value, String>>> {
         let mut records = Vec::new();
         for (i, line) in reader.lines().enumerate() {

@@ -6,6 +6,7 @@
 
 mod demo;
 mod map;
+mod route;
 mod simulate;
 
 use std::path::PathBuf;
@@ -81,6 +82,9 @@ pub enum Command {
     /// mapping prints them). Exits non-zero if any record fails. `--explain`
     /// shows, per rule, the value read and the value produced.
     Map(map::MapArgs),
+    /// Try canonical records against the routing rules (`routing.toml`) and
+    /// show, rule by rule, which one takes the work and why. Changes nothing.
+    Route(route::RouteArgs),
     /// Serve a simulated vendor API on its own, e.g. to try a manifest
     /// against before pointing it at the real system.
     Simulate(simulate::SimulateArgs),
@@ -110,6 +114,7 @@ pub async fn main() -> ExitCode {
         Command::Demo(ref args) => demo::run(&cli, args).await,
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Map(ref args) => map::run(args),
+        Command::Route(ref args) => route::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -145,7 +150,7 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
         Ok(c) => {
             let streams: usize = c.manifests.iter().map(|m| m.config.streams().len()).sum();
             println!(
-                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s)",
+                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}",
                 cfg.file
                     .as_ref()
                     .map(|f| f.display().to_string())
@@ -153,7 +158,11 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
                 c.manifests.len(),
                 streams,
                 c.mappings.len(),
-                c.outbound.len()
+                c.outbound.len(),
+                match &c.routing {
+                    Some(r) => format!("{} routing rule(s)", r.rules.len()),
+                    None => format!("no routing file ({})", cfg.routing_file().display()),
+                }
             );
             if args.connect {
                 return check_connections(&c).await;

@@ -112,6 +112,8 @@ pub struct PathSettings {
     pub connectors: PathBuf,
     /// Folder of mapping files; relative paths are taken from the config file's folder.
     pub mappings: PathBuf,
+    /// The routing rules; without the file, nothing is routed.
+    pub routing: PathBuf,
     /// How often the daemon checks mapping files for edits, in seconds; an
     /// edit that compiles replaces the running version. 0 turns this off.
     pub reload_secs: u64,
@@ -122,6 +124,7 @@ impl Default for PathSettings {
         Self {
             connectors: PathBuf::from("connectors"),
             mappings: PathBuf::from("mappings"),
+            routing: PathBuf::from("routing.toml"),
             reload_secs: 2,
         }
     }
@@ -197,6 +200,10 @@ impl LoadedConfig {
 
     pub fn mappings_dir(&self) -> PathBuf {
         self.resolve(&self.settings.paths.mappings)
+    }
+
+    pub fn routing_file(&self) -> PathBuf {
+        self.resolve(&self.settings.paths.routing)
     }
 
     fn resolve(&self, path: &Path) -> PathBuf {

@@ -106,7 +106,7 @@ impl Expr {
 
 /// The names CEL's macros bind (`list.filter(f, f.id == 1)`): variables of
 /// the expression's own making, not unknown ones.
-fn bound_variables(text: &str) -> Vec<String> {
+pub(crate) fn bound_variables(text: &str) -> Vec<String> {
     static MACRO: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(
             r"\.(?:all|exists|exists_one|filter|map)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,",
@@ -229,7 +229,7 @@ impl<'r> Scope<'r> {
 /// JSON to CEL. Whole numbers become `int` (not `uint`, which is what
 /// serde would pick for positive ones): CEL refuses to mix the two, and
 /// `record.count * 2` must just work.
-fn to_cel(value: &Value) -> cel::Value {
+pub(crate) fn to_cel(value: &Value) -> cel::Value {
     match value {
         Value::Null => cel::Value::Null,
         Value::Bool(b) => cel::Value::Bool(*b),

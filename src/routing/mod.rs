@@ -1,0 +1,276 @@
+//! Routing: which department, system and write-back action must act on a
+//! piece of work. `routing.toml` holds ordered rules, each a CEL condition
+//! over the canonical record and the change event, and a default route.
+//!
+//! Parse (`spec.rs`), then validate (pure, here), then check targets
+//! against the connector manifests (`check_targets`, for the catalog).
+//! Evaluating is pure too: [`Routing::route`] returns the decision and, for
+//! `switchboard route`, why each rule did or did not match.
+
+mod condition;
+pub mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::connector::Manifest;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
+pub use condition::Condition;
+use spec::{RoutingFile, TargetSpec};
+
+/// The change events a rule can react to.
+pub const EVENT_KINDS: &[&str] = &[
+    "created",
+    "updated",
+    "status_changed",
+    "person_hired",
+    "person_leaving",
+];
+
+/// Where routed work goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub department: String,
+    pub connector: String,
+    pub action: String,
+}
+
+impl From<&TargetSpec> for Target {
+    fn from(t: &TargetSpec) -> Self {
+        Self {
+            department: t.department.clone(),
+            connector: t.connector.clone(),
+            action: t.action.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub description: Option<String>,
+    on: Option<Vec<String>>,
+    when: Option<Condition>,
+    pub to: Target,
+    pub priority: Option<i64>,
+    pub sla_hours: Option<u32>,
+}
+
+/// The change that brought a record to routing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// One of [`EVENT_KINDS`].
+    pub kind: String,
+    /// The system and stream the record came from.
+    pub system: String,
+    pub stream: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+}
+
+/// Why a rule did or did not take the work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rule does not consider this kind of event.
+    OtherEvent,
+    NoMatch,
+    Matched,
+    /// The condition failed; the rule does not match, and the error says why.
+    Error(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Step<'r> {
+    pub rule: &'r Rule,
+    pub outcome: Outcome,
+}
+
+/// Where the work goes, and the trail of rules tried.
+#[derive(Debug, Clone)]
+pub struct Decision<'r> {
+    /// The matching rule; `None` when the default route applies.
+    pub rule: Option<&'r Rule>,
+    /// `None`: nothing is routed (the default keeps work where it is).
+    pub target: Option<&'r Target>,
+    pub steps: Vec<Step<'r>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Routing {
+    pub file: PathBuf,
+    pub rules: Vec<Rule>,
+    pub default: Option<Target>,
+}
+
+impl Routing {
+    /// Read, parse and validate `routing.toml`; every problem at once.
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        Self::from_source(&SourceFile::read(path)?)
+    }
+
+    pub fn from_source(source: &SourceFile) -> Result<Self, Diagnostics> {
+        let file: RoutingFile = source.parse()?;
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        for (i, r) in file.rules.iter().enumerate() {
+            let at = |k: &str| format!("rules.{i}.{k}");
+            if file.rules[..i].iter().any(|o| o.name == r.name) {
+                errors.push(source.error_at_key(
+                    &at("name"),
+                    format!("a rule named `{}` comes earlier", r.name),
+                ));
+            }
+            for (j, kind) in r.on.iter().flatten().enumerate() {
+                if !EVENT_KINDS.contains(&kind.as_str()) {
+                    let known: Vec<String> = EVENT_KINDS.iter().map(|k| k.to_string()).collect();
+                    let mut d = source.error_at_key(
+                        &format!("rules.{i}.on.{j}"),
+                        format!(
+                            "unknown event `{kind}`; events are {}",
+                            EVENT_KINDS.join(", ")
+                        ),
+                    );
+                    d.hint = suggest(kind, &known).map(|s| format!("did you mean `{s}`?"));
+                    errors.push(d);
+                }
+            }
+            let when = match r.when.as_deref().map(Condition::compile) {
+                Some(Err(e)) => {
+                    errors.push(source.error_at_key(&at("when"), e));
+                    None
+                }
+                Some(Ok(c)) => Some(c),
+                None => None,
+            };
+            if let Some(p) = r.priority
+                && !(1..=4).contains(&p)
+            {
+                errors.push(source.error_at_key(
+                    &at("priority"),
+                    format!("{p}: a priority runs from 1 (critical) to 4 (low)"),
+                ));
+            }
+            if r.sla_hours == Some(0) {
+                errors.push(source.error_at_key(&at("sla_hours"), "at least 1 hour"));
+            }
+            rules.push(Rule {
+                name: r.name.clone(),
+                description: r.description.clone(),
+                on: r.on.clone(),
+                when,
+                to: Target::from(&r.to),
+                priority: r.priority,
+                sla_hours: r.sla_hours,
+            });
+        }
+        if errors.is_empty() {
+            Ok(Self {
+                file: source.path.clone(),
+                rules,
+                default: file.default.to.as_ref().map(Target::from),
+            })
+        } else {
+            Err(Diagnostics(errors))
+        }
+    }
+
+    /// Every target must be a declared action of a known connector, in the
+    /// department that connector serves.
+    pub fn check_targets(&self, manifests: &[Manifest]) -> Vec<Diagnostic> {
+        let Ok(source) = SourceFile::read(&self.file) else {
+            return Vec::new();
+        };
+        let systems: Vec<String> = manifests.iter().map(|m| m.header.system.clone()).collect();
+        let targets = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("rules.{i}.to"), &r.to))
+            .chain(self.default.iter().map(|t| ("default.to".to_string(), t)));
+        let mut errors = Vec::new();
+        for (key, t) in targets {
+            let Some(m) = manifests.iter().find(|m| m.header.system == t.connector) else {
+                let mut d = source.error_at_key(
+                    &format!("{key}.connector"),
+                    format!("no connector manifest has system `{}`", t.connector),
+                );
+                d.hint = suggest(&t.connector, &systems).map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+                continue;
+            };
+            let actions: Vec<String> = m.config.actions().into_iter().map(|a| a.name).collect();
+            if !actions.contains(&t.action) {
+                let mut d = source.error_at_key(
+                    &format!("{key}.action"),
+                    format!(
+                        "connector `{}` has no action `{}` (it has: {})",
+                        t.connector,
+                        t.action,
+                        if actions.is_empty() {
+                            "none".to_string()
+                        } else {
+                            actions.join(", ")
+                        }
+                    ),
+                );
+                d.hint = suggest(&t.action, &actions).map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+            }
+            if m.header.department != t.department {
+                errors.push(source.error_at_key(
+                    &format!("{key}.department"),
+                    format!(
+                        "connector `{}` serves department `{}`, not `{}`",
+                        t.connector, m.header.department, t.department
+                    ),
+                ));
+            }
+        }
+        errors
+    }
+
+    /// Route one record: the first rule whose events and condition match.
+    pub fn route(&self, record: &Value, event: &Event) -> Decision<'_> {
+        let event_value = serde_json::to_value(event).unwrap_or(Value::Null);
+        let mut steps = Vec::new();
+        for rule in &self.rules {
+            let outcome = if rule.on.as_ref().is_some_and(|on| !on.contains(&event.kind)) {
+                Outcome::OtherEvent
+            } else {
+                match rule.when.as_ref().map(|c| c.eval(record, &event_value)) {
+                    None | Some(Ok(true)) => Outcome::Matched,
+                    Some(Ok(false)) => Outcome::NoMatch,
+                    Some(Err(e)) => Outcome::Error(e),
+                }
+            };
+            let matched = outcome == Outcome::Matched;
+            steps.push(Step { rule, outcome });
+            if matched {
+                return Decision {
+                    rule: Some(rule),
+                    target: Some(&rule.to),
+                    steps,
+                };
+            }
+        }
+        Decision {
+            rule: None,
+            target: self.default.as_ref(),
+            steps,
+        }
+    }
+}
+
+impl Rule {
+    pub fn condition(&self) -> Option<&str> {
+        self.when.as_ref().map(Condition::as_str)
+    }
+
+    pub fn events(&self) -> Option<&[String]> {
+        self.on.as_deref()
+    }
+}

@@ -1,0 +1,55 @@
+//! `routing.toml` as written: ordered rules and a default route.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingFile {
+    /// File format version; this build reads 1.
+    pub version: u32,
+    /// Tried in order; the first that matches routes the work.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    /// Where work that no rule matches goes.
+    pub default: DefaultSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique; shown by `switchboard route` and kept with routed work.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The change events the rule considers; absent: every event.
+    #[serde(default)]
+    pub on: Option<Vec<String>>,
+    /// A CEL condition over `record` (the canonical record) and `event`.
+    #[serde(default)]
+    pub when: Option<String>,
+    pub to: TargetSpec,
+    /// Overrides the routed work's priority, 1 (critical) to 4 (low).
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// Hours the target has to resolve it, carried with the work.
+    #[serde(default)]
+    pub sla_hours: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    pub department: String,
+    /// The system that must act: a connector's `system`.
+    pub connector: String,
+    /// One of that connector's write-back actions.
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultSpec {
+    /// Absent: unmatched work stays where it was raised, and nothing is routed.
+    #[serde(default)]
+    pub to: Option<TargetSpec>,
+}

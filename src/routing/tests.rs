@@ -1,0 +1,160 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::catalog::Catalog;
+use crate::config::LoadedConfig;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn shipped() -> Routing {
+    Routing::load(&repo().join("routing.toml")).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn event(kind: &str) -> Event {
+    Event {
+        kind: kind.into(),
+        system: "servicenow".into(),
+        stream: "incident".into(),
+        from_status: None,
+        to_status: None,
+    }
+}
+
+fn incident(title: &str) -> Value {
+    json!({"entity": "work_item", "kind": "incident", "title": title, "status": "new",
+        "department": "it", "attributes": {}})
+}
+
+#[test]
+fn a_heating_fault_goes_to_facilities_and_the_rest_stays() {
+    let routing = shipped();
+    let d = routing.route(&incident("No heating on floor 3"), &event("created"));
+    assert_eq!(
+        d.rule.map(|r| r.name.as_str()),
+        Some("heating-and-leaks-to-facilities")
+    );
+    assert_eq!(
+        d.target,
+        Some(&Target {
+            department: "facilities".into(),
+            connector: "maximo".into(),
+            action: "create_workorder".into(),
+        })
+    );
+    assert_eq!(d.rule.and_then(|r| r.sla_hours), Some(8));
+
+    // Updates are not routed again; an unrelated incident stays in IT.
+    let d = routing.route(&incident("No heating on floor 3"), &event("updated"));
+    assert!(d.rule.is_none() && d.target.is_none());
+    assert!(d.steps.iter().all(|s| s.outcome == Outcome::OtherEvent));
+    let d = routing.route(&incident("VPN drops every hour"), &event("created"));
+    assert!(d.target.is_none());
+    assert_eq!(d.steps[0].outcome, Outcome::NoMatch);
+}
+
+#[test]
+fn a_laptop_request_becomes_a_purchase_order() {
+    let mut laptop = incident("New laptop for Finance analyst");
+    laptop["kind"] = json!("request");
+    let routing = shipped();
+    let d = routing.route(&laptop, &event("created"));
+    assert_eq!(d.target.map(|t| t.connector.as_str()), Some("odoo"));
+    assert_eq!(d.rule.and_then(|r| r.priority), Some(3));
+    assert_eq!(
+        d.steps.len(),
+        2,
+        "the first rule was tried and did not match"
+    );
+}
+
+#[test]
+fn a_failing_condition_is_reported_and_does_not_match() {
+    let text = "version = 1\n[[rules]]\nname = \"r\"\nwhen = \"record.attributes.site == 'HQ'\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n[default]\n";
+    let routing = Routing::from_source(&SourceFile::new("routing.toml", text)).unwrap();
+    let d = routing.route(&incident("x"), &event("created"));
+    assert!(d.target.is_none());
+    assert!(
+        matches!(&d.steps[0].outcome, Outcome::Error(e) if e.contains("site")),
+        "{:?}",
+        d.steps
+    );
+}
+
+#[test]
+fn mistakes_are_named_with_their_line_and_a_hint() {
+    let text = "version = 1\n\n[[rules]]\nname = \"r\"\non = [\"crated\"]\nwhen = \"record.kind == 'incident' &&\"\npriority = 7\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n\n[[rules]]\nname = \"r\"\nwhen = \"ticket.kind == 'x'\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n\n[default]\n";
+    let errs = Routing::from_source(&SourceFile::new("routing.toml", text)).unwrap_err();
+    let shown = errs.to_string();
+    for needle in [
+        "routing.toml:5:",
+        "unknown event `crated`",
+        "did you mean `created`?",
+        "routing.toml:6:",
+        "invalid CEL expression",
+        "routing.toml:7:",
+        "7: a priority runs from 1 (critical) to 4 (low)",
+        "routing.toml:11:",
+        "a rule named `r` comes earlier",
+        "routing.toml:12:",
+        "unknown variable `ticket`",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
+    let unknown_key = "version = 1\n[[rules]]\nname = \"r\"\nwhen_ = \"true\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n[default]\n";
+    let shown = Routing::from_source(&SourceFile::new("routing.toml", unknown_key))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        shown.contains("routing.toml:4:") && shown.contains("did you mean `when`?"),
+        "{shown}"
+    );
+}
+
+fn shipped_manifests() -> Vec<Manifest> {
+    let config = LoadedConfig {
+        settings: Default::default(),
+        file: None,
+        base_dir: repo(),
+    };
+    Catalog::load(&config)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .manifests
+}
+
+#[test]
+fn targets_must_be_declared_actions_of_known_connectors() {
+    let manifests = shipped_manifests();
+    assert!(shipped().check_targets(&manifests).is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("routing.toml");
+    let text = std::fs::read_to_string(repo().join("routing.toml"))
+        .unwrap()
+        .replace(
+            "connector = \"maximo\", action = \"create_workorder\"",
+            "connector = \"maximoo\", action = \"create_workorder\"",
+        )
+        .replace(
+            "action = \"create_purchase_order\"",
+            "action = \"create_po\"",
+        )
+        .replace("department = \"finance\"", "department = \"it\"");
+    std::fs::write(&file, text).unwrap();
+    let shown: Vec<String> = Routing::load(&file)
+        .unwrap()
+        .check_targets(&manifests)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let shown = shown.join("\n");
+    for needle in [
+        "no connector manifest has system `maximoo`",
+        "did you mean `maximo`?",
+        "connector `odoo` has no action `create_po`",
+        "connector `odoo` serves department `finance`, not `it`",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
+}
