@@ -8,6 +8,7 @@
 //! `switchboard route`, why each rule did or did not match.
 
 mod condition;
+pub mod message;
 pub mod spec;
 #[cfg(test)]
 mod tests;
@@ -104,6 +105,8 @@ pub struct Routing {
     pub file: PathBuf,
     pub rules: Vec<Rule>,
     pub default: Option<Target>,
+    /// Department -> the confidentiality classes it may receive.
+    pub clearance: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Routing {
@@ -172,6 +175,7 @@ impl Routing {
                 file: source.path.clone(),
                 rules,
                 default: file.default.to.as_ref().map(Target::from),
+                clearance: file.clearance,
             })
         } else {
             Err(Diagnostics(errors))

@@ -12,6 +12,10 @@ pub struct RoutingFile {
     pub rules: Vec<RuleSpec>,
     /// Where work that no rule matches goes.
     pub default: DefaultSpec,
+    /// The confidentiality classes each department may receive
+    /// (`hr = ["hr"]`); a department not listed is cleared for none.
+    #[serde(default)]
+    pub clearance: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -44,6 +44,8 @@ fn a_heating_fault_goes_to_facilities_and_the_rest_stays() {
         })
     );
     assert_eq!(d.rule.and_then(|r| r.sla_hours), Some(8));
+    assert_eq!(routing.clearance.get("hr"), Some(&vec!["hr".to_string()]));
+    assert!(!routing.clearance.contains_key("facilities"));
 
     // Updates are not routed again; an unrelated incident stays in IT.
     let d = routing.route(&incident("No heating on floor 3"), &event("updated"));
