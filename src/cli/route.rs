@@ -62,10 +62,18 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
 
 fn print_decision(n: usize, record: &Value, routing: &Routing, event: &Event) {
     let text = |k: &str| record.get(k).and_then(Value::as_str).unwrap_or("-");
+    let name = record
+        .get("title")
+        .or_else(|| record.get("display_name"))
+        .and_then(Value::as_str)
+        .unwrap_or("-");
+    let kind = record
+        .get("kind")
+        .or_else(|| record.get("entity"))
+        .and_then(Value::as_str)
+        .unwrap_or("-");
     println!(
-        "record {n}: \"{}\" ({}, {}), event {}",
-        text("title"),
-        text("kind"),
+        "record {n}: \"{name}\" ({kind}, {}), event {}",
         text("department"),
         event.kind
     );
@@ -114,6 +122,23 @@ fn print_decision(n: usize, record: &Value, routing: &Routing, event: &Event) {
             t.department, t.connector, t.action
         ),
         _ => println!("  -> no rule matched; it stays where it was raised"),
+    }
+    let (started, errors) = routing.streams_started(record, event);
+    for v in started {
+        let tasks: Vec<String> = v
+            .tasks
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({} / {} / {})",
+                    t.name, t.to.department, t.to.connector, t.to.action
+                )
+            })
+            .collect();
+        println!("  starts value stream `{}`: {}", v.name, tasks.join(", "));
+    }
+    for e in errors {
+        println!("  {e}");
     }
 }
 

@@ -18,7 +18,7 @@ mod rule;
 mod slot;
 pub mod spec;
 mod target;
-mod template;
+pub(crate) mod template;
 pub mod transform;
 mod value;
 

@@ -10,6 +10,7 @@
 mod condition;
 pub mod message;
 pub mod spec;
+mod streams;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use crate::connector::Manifest;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
 pub use condition::Condition;
 use spec::{RoutingFile, TargetSpec};
+pub use streams::{Started, Task, ValueStream, case_status};
 
 /// The change events a rule can react to.
 pub const EVENT_KINDS: &[&str] = &[
@@ -105,6 +107,7 @@ pub struct Routing {
     pub file: PathBuf,
     pub rules: Vec<Rule>,
     pub default: Option<Target>,
+    pub value_streams: Vec<ValueStream>,
     /// Department -> the confidentiality classes it may receive.
     pub clearance: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -170,8 +173,21 @@ impl Routing {
                 sla_hours: r.sla_hours,
             });
         }
+        let mut value_streams = Vec::new();
+        for (i, v) in file.value_streams.iter().enumerate() {
+            if file.value_streams[..i].iter().any(|o| o.name == v.name) {
+                errors.push(source.error_at_key(
+                    &format!("value_streams.{i}.name"),
+                    format!("a value stream named `{}` comes earlier", v.name),
+                ));
+            }
+            if let Some(stream) = ValueStream::compile(source, i, v, &mut errors) {
+                value_streams.push(stream);
+            }
+        }
         if errors.is_empty() {
             Ok(Self {
+                value_streams,
                 file: source.path.clone(),
                 rules,
                 default: file.default.to.as_ref().map(Target::from),
@@ -194,7 +210,13 @@ impl Routing {
             .iter()
             .enumerate()
             .map(|(i, r)| (format!("rules.{i}.to"), &r.to))
-            .chain(self.default.iter().map(|t| ("default.to".to_string(), t)));
+            .chain(self.default.iter().map(|t| ("default.to".to_string(), t)))
+            .chain(self.value_streams.iter().enumerate().flat_map(|(i, v)| {
+                v.tasks
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, t)| (format!("value_streams.{i}.tasks.{j}.to"), &t.to))
+            }));
         let mut errors = Vec::new();
         for (key, t) in targets {
             let Some(m) = manifests.iter().find(|m| m.header.system == t.connector) else {
@@ -266,6 +288,28 @@ impl Routing {
             target: self.default.as_ref(),
             steps,
         }
+    }
+}
+
+impl Routing {
+    /// The value streams this change starts (a failing condition starts
+    /// none; the error is returned beside the streams that did start).
+    pub fn streams_started(
+        &self,
+        record: &Value,
+        event: &Event,
+    ) -> (Vec<&ValueStream>, Vec<String>) {
+        let event_value = serde_json::to_value(event).unwrap_or(Value::Null);
+        let mut started = Vec::new();
+        let mut errors = Vec::new();
+        for v in &self.value_streams {
+            match v.starts(record, event, &event_value) {
+                Ok(true) => started.push(v),
+                Ok(false) => {}
+                Err(e) => errors.push(format!("value stream `{}`: {e}", v.name)),
+            }
+        }
+        (started, errors)
     }
 }
 

@@ -12,6 +12,10 @@ pub struct RoutingFile {
     pub rules: Vec<RuleSpec>,
     /// Where work that no rule matches goes.
     pub default: DefaultSpec,
+    /// Templated sets of tasks for several departments under one parent
+    /// case, such as onboarding.
+    #[serde(default)]
+    pub value_streams: Vec<ValueStreamSpec>,
     /// The confidentiality classes each department may receive
     /// (`hr = ["hr"]`); a department not listed is cleared for none.
     #[serde(default)]
@@ -56,4 +60,34 @@ pub struct DefaultSpec {
     /// Absent: unmatched work stays where it was raised, and nothing is routed.
     #[serde(default)]
     pub to: Option<TargetSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueStreamSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The change events that start it.
+    pub on: Vec<String>,
+    #[serde(default)]
+    pub when: Option<String>,
+    /// The parent case's title, a template over the record: `"Onboarding: {display_name}"`.
+    pub case_title: String,
+    pub tasks: Vec<TaskSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    /// Unique within the stream.
+    pub name: String,
+    pub to: TargetSpec,
+    /// A template over the record that started the stream.
+    pub title: String,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// Days from the start the task is due.
+    #[serde(default)]
+    pub due_in_days: Option<u32>,
 }

@@ -160,3 +160,93 @@ fn targets_must_be_declared_actions_of_known_connectors() {
         assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
     }
 }
+
+fn hire() -> Value {
+    json!({"entity": "person", "display_name": "Ada Lovelace", "email": "ada@example.com",
+        "department": "Engineering", "attributes": {}, "classified": {}})
+}
+
+#[test]
+fn a_hire_starts_onboarding_with_a_task_per_department() {
+    let routing = shipped();
+    let mut hired = event("person_hired");
+    hired.system = "personio".into();
+    let (started, errors) = routing.streams_started(&hire(), &hired);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        started.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        ["onboarding"]
+    );
+    let (none, _) = routing.streams_started(&hire(), &event("updated"));
+    assert!(none.is_empty(), "an update starts nothing");
+
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let s = started[0].start(&hire(), "personio:employees:42", now);
+    assert_eq!(s.case["title"], "Onboarding: Ada Lovelace");
+    assert_eq!(s.case["kind"], "case");
+    let tasks: Vec<(String, String, Value)> = s
+        .tasks
+        .iter()
+        .map(|(t, item)| {
+            (
+                t.to.department.clone(),
+                t.to.connector.clone(),
+                item.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tasks
+            .iter()
+            .map(|(d, c, _)| format!("{d}/{c}"))
+            .collect::<Vec<_>>(),
+        ["it/servicenow", "facilities/maximo", "finance/odoo"]
+    );
+    assert_eq!(
+        tasks[0].2["title"],
+        "Create accounts for Ada Lovelace (ada@example.com)"
+    );
+    assert_eq!(tasks[0].2["priority"], 2);
+    assert_eq!(tasks[0].2["due_at"], "2026-11-26T09:00:00Z");
+    assert_eq!(
+        tasks[2].2["attributes"]["origin_ref"],
+        "personio:employees:42"
+    );
+    assert_eq!(tasks[2].2["attributes"]["value_stream"], "onboarding");
+}
+
+#[test]
+fn a_case_follows_its_tasks() {
+    for (tasks, want) in [
+        (&[][..], "new"),
+        (&["new", "new", "new"][..], "new"),
+        (&["new", "in_progress", "new"][..], "in_progress"),
+        (&["closed", "new", "new"][..], "in_progress"),
+        (&["waiting", "new", "closed"][..], "waiting"),
+        (&["waiting", "in_progress"][..], "in_progress"),
+        (&["closed", "resolved", "cancelled"][..], "closed"),
+        (&["cancelled", "cancelled"][..], "cancelled"),
+    ] {
+        assert_eq!(case_status(tasks), want, "{tasks:?}");
+    }
+}
+
+#[test]
+fn value_stream_mistakes_are_named() {
+    let text = "version = 1\n[default]\n\n[[value_streams]]\nname = \"onboarding\"\non = [\"person_hire\"]\ncase_title = \"Onboarding\"\n\n[[value_streams.tasks]]\nname = \"a\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\ntitle = \"Accounts for {display_name\"\n";
+    let shown = Routing::from_source(&SourceFile::new("routing.toml", text))
+        .unwrap_err()
+        .to_string();
+    for needle in [
+        "routing.toml:6:",
+        "did you mean `person_hired`?",
+        "routing.toml:7:",
+        "has no `{path}`",
+        "routing.toml:12:",
+        "without",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
+}
