@@ -207,6 +207,7 @@ impl SyncJob {
                     records: staged,
                     cursor: commit,
                     delivery: None,
+                    outbox: Vec::new(),
                 })
                 .await?;
             report.stored += outcome.stored;
@@ -256,6 +257,7 @@ impl SyncJob {
                     records: Vec::new(),
                     cursor: final_cursor.clone(),
                     delivery: None,
+                    outbox: Vec::new(),
                 })
                 .await?;
         }

@@ -34,6 +34,7 @@ async fn write(store: &Store, m: &Mapping, records: Vec<StagedRecord>) {
             records,
             cursor: None,
             delivery: None,
+            outbox: Vec::new(),
         })
         .await
         .expect("page writes");

@@ -37,6 +37,7 @@ fn page<'a>(records: Vec<StagedRecord>, cursor: Option<&str>) -> PageWrite<'a> {
         records,
         cursor: cursor.map(str::to_string),
         delivery: None,
+        outbox: Vec::new(),
     }
 }
 

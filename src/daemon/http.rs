@@ -118,6 +118,7 @@ async fn hook(
                 id: &delivery_id,
                 body: &body_text,
             }),
+            outbox: Vec::new(),
         })
         .await;
     match written {

@@ -9,6 +9,7 @@
 
 mod inbox;
 mod lookup;
+mod outbox;
 mod owners;
 mod page;
 mod pg;
@@ -23,6 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use outbox::{Claimed, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use read::{CountedTable, QuarantineRow, StatusCount, SyncStateRow, WorkItemSummary};
 

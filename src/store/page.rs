@@ -37,6 +37,8 @@ pub struct PageWrite<'a> {
     /// The webhook delivery that carried these records: recorded in the
     /// same transaction, and a delivery already recorded is not applied.
     pub delivery: Option<Delivery<'a>>,
+    /// Routed work this page caused: enqueued in the page's transaction.
+    pub outbox: Vec<super::OutboxMessage>,
 }
 
 /// A webhook delivery, as the sender identified it.
@@ -95,6 +97,7 @@ impl Store {
             records,
             cursor,
             delivery,
+            outbox,
         } = page;
         let mut records = dedupe_last_wins(records);
         // Lookups resolve inside the transaction, so a placeholder exists
@@ -118,6 +121,7 @@ impl Store {
                 for (entity, ids) in rows.adoptable() {
                     super::lookup::pg::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }
+                super::outbox::pg::enqueue(&mut tx, &outbox).await?;
                 tx.commit().await?;
                 rows.counts()
             }
@@ -140,6 +144,7 @@ impl Store {
                 for (entity, ids) in rows.adoptable() {
                     super::lookup::sqlite::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }
+                super::outbox::sqlite::enqueue(&mut tx, &outbox).await?;
                 tx.commit().await?;
                 rows.counts()
             }

@@ -1,0 +1,232 @@
+//! The transactional outbox: routed work written in the transaction of
+//! the change that caused it, then claimed by relays under a lease, and
+//! marked sent only once the broker has confirmed it.
+//!
+//! A claim moves `available_at` a lease into the future, so a relay that
+//! dies mid-publish leaves its rows to be claimed again when the lease
+//! runs out, and two relays never hold the same row at once (PostgreSQL
+//! skips rows another claim has locked; SQLite has one writer at a time).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::QueryBuilder;
+
+use super::{Store, StoreError};
+
+/// A message to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    /// The idempotency key: a second enqueue of the same id is ignored.
+    pub event_id: String,
+    pub routing_key: String,
+    pub payload: Value,
+}
+
+/// A message claimed for publishing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub message: OutboxMessage,
+    /// Claims so far, this one included.
+    pub attempts: i32,
+}
+
+/// SQLite keeps times as ISO text in UTC; the format sorts as it reads.
+fn sqlite_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub(super) mod pg {
+    use super::*;
+
+    pub async fn enqueue(
+        tx: &mut sqlx::PgConnection,
+        messages: &[OutboxMessage],
+    ) -> Result<u64, sqlx::Error> {
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let mut qb = QueryBuilder::new("INSERT INTO outbox (event_id, routing_key, payload) ");
+        qb.push_values(messages, |mut b, m| {
+            b.push_bind(&m.event_id)
+                .push_bind(&m.routing_key)
+                .push_bind(sqlx::types::Json(&m.payload));
+        });
+        qb.push(" ON CONFLICT (event_id) DO NOTHING");
+        Ok(qb.build().execute(&mut *tx).await?.rows_affected())
+    }
+}
+
+pub(super) mod sqlite {
+    use super::*;
+
+    pub async fn enqueue(
+        tx: &mut sqlx::SqliteConnection,
+        messages: &[OutboxMessage],
+    ) -> Result<u64, sqlx::Error> {
+        let mut inserted = 0;
+        // SQLite binds at most 32766 parameters a statement: 3 per row.
+        for chunk in messages.chunks(10_000) {
+            let mut qb = QueryBuilder::new("INSERT INTO outbox (event_id, routing_key, payload) ");
+            qb.push_values(chunk, |mut b, m| {
+                b.push_bind(&m.event_id)
+                    .push_bind(&m.routing_key)
+                    .push_bind(m.payload.to_string());
+            });
+            qb.push(" ON CONFLICT (event_id) DO NOTHING");
+            inserted += qb.build().execute(&mut *tx).await?.rows_affected();
+        }
+        Ok(inserted)
+    }
+}
+
+type Row = (i64, String, String, String, i32);
+
+fn claimed(rows: Vec<Row>) -> Result<Vec<Claimed>, StoreError> {
+    let mut out: Vec<Claimed> = rows
+        .into_iter()
+        .map(|(id, event_id, routing_key, payload, attempts)| {
+            Ok(Claimed {
+                id,
+                message: OutboxMessage {
+                    event_id,
+                    routing_key,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?,
+                },
+                attempts,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    // Publish in the order the changes happened.
+    out.sort_by_key(|c| c.id);
+    Ok(out)
+}
+
+impl Store {
+    /// Enqueue messages in their own transaction; ids already present are
+    /// ignored. Returns how many were new.
+    pub async fn enqueue(&self, messages: &[OutboxMessage]) -> Result<u64, StoreError> {
+        Ok(match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let n = pg::enqueue(&mut tx, messages).await?;
+                tx.commit().await?;
+                n
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let n = sqlite::enqueue(&mut tx, messages).await?;
+                tx.commit().await?;
+                n
+            }
+        })
+    }
+
+    /// Claim up to `limit` unsent messages whose time has come, for
+    /// `lease`: until then no other claim returns them.
+    pub async fn claim_outbox(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let rows: Vec<Row> = match self {
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "UPDATE outbox SET available_at = $2, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND available_at <= $1 \
+                                  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING id, event_id, routing_key, payload::text, attempts",
+                )
+                .bind(now)
+                .bind(until)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as(
+                    "UPDATE outbox SET available_at = $2, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND available_at <= $1 \
+                                  ORDER BY id LIMIT $3) \
+                     RETURNING id, event_id, routing_key, payload, attempts",
+                )
+                .bind(sqlite_time(now))
+                .bind(sqlite_time(until))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        claimed(rows)
+    }
+
+    /// The broker confirmed these: never publish them again.
+    pub async fn mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Postgres(pool) => {
+                sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = ANY($2)")
+                    .bind(Utc::now())
+                    .bind(ids)
+                    .execute(pool)
+                    .await?;
+            }
+            Store::Sqlite(pool) => {
+                let mut qb = QueryBuilder::new("UPDATE outbox SET last_error = NULL, sent_at = ");
+                qb.push_bind(sqlite_time(Utc::now())).push(" WHERE id IN (");
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(id);
+                }
+                list.push_unseparated(")");
+                qb.build().execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishing failed: keep the reason, and try again after `retry_in`.
+    pub async fn release_outbox(
+        &self,
+        id: i64,
+        error: &str,
+        retry_in: Duration,
+    ) -> Result<(), StoreError> {
+        let at = Utc::now() + chrono::Duration::from_std(retry_in).unwrap_or(chrono::Duration::MAX);
+        match self {
+            Store::Postgres(pool) => {
+                sqlx::query("UPDATE outbox SET available_at = $1, last_error = $2 WHERE id = $3 AND sent_at IS NULL")
+                    .bind(at)
+                    .bind(error)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query("UPDATE outbox SET available_at = $1, last_error = $2 WHERE id = $3 AND sent_at IS NULL")
+                    .bind(sqlite_time(at))
+                    .bind(error)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Messages not yet confirmed by the broker.
+    pub async fn outbox_pending(&self) -> Result<i64, StoreError> {
+        Ok(super::on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+}
