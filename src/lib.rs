@@ -18,4 +18,5 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod transport;
 pub mod writeback;

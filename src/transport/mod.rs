@@ -1,0 +1,86 @@
+//! The transport: the outbox relay that publishes routed work to RabbitMQ.
+//!
+//! A relay claims outbox rows under a lease, publishes each as a persistent
+//! message on the topic exchange `switchboard.work` with publisher
+//! confirms, and marks a row sent only once the broker has confirmed it. A
+//! nack or a lost connection releases the row with its error for a later
+//! try, so a message can be published twice but never lost; consumers
+//! deduplicate by the message id (the CloudEvents id).
+
+pub mod amqp;
+
+use std::time::Duration;
+
+use crate::store::{Store, StoreError};
+pub use amqp::{AmqpError, Publisher};
+
+/// The topic exchange routed work is published on.
+pub const EXCHANGE: &str = "switchboard.work";
+
+/// What one relay pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelayReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Broker(#[from] AmqpError),
+}
+
+/// How a relay paces itself.
+#[derive(Debug, Clone)]
+pub struct RelayOptions {
+    pub batch: i64,
+    /// How long a claim is ours: longer than a batch takes to confirm.
+    pub lease: Duration,
+    /// When a publish failed, how long before the row is tried again.
+    pub retry_in: Duration,
+}
+
+impl Default for RelayOptions {
+    fn default() -> Self {
+        Self {
+            batch: 200,
+            lease: Duration::from_secs(60),
+            retry_in: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Claim one batch, publish it, record what the broker confirmed.
+pub async fn relay_once(
+    store: &Store,
+    publisher: &Publisher,
+    options: &RelayOptions,
+) -> Result<RelayReport, RelayError> {
+    let claimed = store.claim_outbox(options.batch, options.lease).await?;
+    let mut report = RelayReport {
+        claimed: claimed.len(),
+        ..RelayReport::default()
+    };
+    if claimed.is_empty() {
+        return Ok(report);
+    }
+    let outcomes = publisher.publish_confirmed(&claimed).await;
+    let mut sent = Vec::new();
+    for (row, outcome) in claimed.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => sent.push(row.id),
+            Err(e) => {
+                report.failed += 1;
+                store
+                    .release_outbox(row.id, &e.to_string(), options.retry_in)
+                    .await?;
+            }
+        }
+    }
+    store.mark_sent(&sent).await?;
+    report.sent = sent.len();
+    Ok(report)
+}

@@ -1,0 +1,119 @@
+//! The outbox relay against a real RabbitMQ (127.0.0.1:5672, or
+//! SWITCHBOARD_TEST_AMQP_URL) and both stores: every routed message is
+//! published persistent, under its routing key and id, confirmed, and then
+//! never published again.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties};
+use serde_json::{Value, json};
+use switchboard::store::OutboxMessage;
+use switchboard::transport::{EXCHANGE, Publisher, RelayOptions, relay_once};
+
+use common::{Backend, TestStore};
+
+fn amqp_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+fn message(run: &str, department: &str, i: usize) -> OutboxMessage {
+    let id = format!("{run}-{department}-{i}");
+    OutboxMessage {
+        event_id: id.clone(),
+        routing_key: format!("{department}.system.create"),
+        payload: json!({"specversion": "1.0", "id": id, "data": {"n": i}}),
+    }
+}
+
+async fn relays_every_message_once_with_confirms(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let run = format!("{backend:?}-{}", std::process::id());
+    let publisher = Publisher::connect(&amqp_url())
+        .await
+        .expect("RabbitMQ answers (scripts/services starts it)");
+
+    // A consumer's queue for Facilities work only.
+    let conn = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("consumer connects");
+    let channel = conn.create_channel().await.unwrap();
+    let queue = format!("test-facilities-{run}");
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            queue.as_str().into(),
+            EXCHANGE.into(),
+            "facilities.#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+
+    let mut messages: Vec<_> = (0..50).map(|i| message(&run, "facilities", i)).collect();
+    messages.extend((0..5).map(|i| message(&run, "finance", i)));
+    ts.store.enqueue(&messages).await.unwrap();
+
+    let options = RelayOptions {
+        batch: 20,
+        ..RelayOptions::default()
+    };
+    let mut sent = 0;
+    loop {
+        let r = relay_once(&ts.store, &publisher, &options).await.unwrap();
+        assert_eq!(r.failed, 0, "{r:?}");
+        sent += r.sent;
+        if r.claimed == 0 {
+            break;
+        }
+    }
+    assert_eq!(sent, 55);
+    assert_eq!(ts.store.outbox_pending().await.unwrap(), 0);
+
+    let mut ids = BTreeSet::new();
+    while let Some(got) = channel
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        let d = got.delivery;
+        assert!(d.routing_key.as_str().starts_with("facilities."));
+        assert_eq!(*d.properties.delivery_mode(), Some(2), "persistent");
+        let id = d
+            .properties
+            .message_id()
+            .clone()
+            .expect("message id")
+            .to_string();
+        let body: Value = serde_json::from_slice(&d.data).unwrap();
+        assert_eq!(
+            body["id"],
+            json!(id),
+            "the CloudEvents id is the message id"
+        );
+        assert!(ids.insert(id), "each message once");
+    }
+    assert_eq!(ids.len(), 50, "the finance messages went elsewhere");
+
+    // Sent rows are never published again.
+    let again = relay_once(&ts.store, &publisher, &options).await.unwrap();
+    assert_eq!(again.claimed, 0);
+}
+
+on_every_backend!(relays_every_message_once_with_confirms);
