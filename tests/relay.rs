@@ -6,13 +6,16 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use serde_json::{Value, json};
+use switchboard::config::Secret;
 use switchboard::store::OutboxMessage;
-use switchboard::transport::{EXCHANGE, Publisher, RelayOptions, relay_once};
+use switchboard::transport::{EXCHANGE, Publisher, RelayOptions, relay_once, run_relay};
+use tokio_util::sync::CancellationToken;
 
 use common::{Backend, TestStore};
 
@@ -116,4 +119,59 @@ async fn relays_every_message_once_with_confirms(backend: Backend) {
     assert_eq!(again.claimed, 0);
 }
 
-on_every_backend!(relays_every_message_once_with_confirms);
+/// The daemon's relay loop drains the outbox, and stops when told.
+async fn the_relay_loop_drains_the_outbox(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let run = format!("loop-{backend:?}-{}", std::process::id());
+    let stop = CancellationToken::new();
+    let relay = tokio::spawn(run_relay(
+        ts.store.clone(),
+        Secret::new(amqp_url()),
+        RelayOptions::default(),
+        stop.clone(),
+    ));
+    let messages: Vec<_> = (0..30).map(|i| message(&run, "it", i)).collect();
+    ts.store.enqueue(&messages).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ts.store.outbox_pending().await.unwrap() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not drain the outbox"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), relay)
+        .await
+        .expect("the relay stops promptly")
+        .unwrap();
+}
+
+/// With no broker the relay keeps trying and loses nothing.
+async fn without_a_broker_nothing_is_lost(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let stop = CancellationToken::new();
+    let relay = tokio::spawn(run_relay(
+        ts.store.clone(),
+        Secret::new("amqp://guest:guest@127.0.0.1:1/%2f"),
+        RelayOptions::default(),
+        stop.clone(),
+    ));
+    ts.store
+        .enqueue(&[message("nobroker", "it", 0)])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(ts.store.outbox_pending().await.unwrap(), 1);
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), relay)
+        .await
+        .expect("the relay stops promptly")
+        .unwrap();
+}
+
+on_every_backend!(
+    relays_every_message_once_with_confirms,
+    the_relay_loop_drains_the_outbox,
+    without_a_broker_nothing_is_lost,
+);

@@ -234,12 +234,6 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let store = connect_store(&cfg).await?;
     store.declare_owners(&catalog.owners()).await?;
     let connectors = catalog.jobs().context("failed to build connectors")?;
-    if cfg.settings.broker.is_some() {
-        // Said plainly so nobody waits for messages that this version does not send.
-        tracing::warn!(
-            "[broker] is configured, but this version publishes nothing yet: routing and AMQP delivery are not built"
-        );
-    }
     if args.once {
         return run_once(&store, &connectors).await;
     }
@@ -248,8 +242,29 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("failed to listen on {}", cfg.settings.http.listen))?;
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
+    let relay = match &cfg.settings.broker {
+        Some(broker) => {
+            let url = broker.url.resolve().context("[broker] url")?;
+            // Said plainly so nobody waits for work that is not routed yet.
+            tracing::warn!(
+                "outbox relay started; routing does not fill the outbox yet, so nothing is published until it does"
+            );
+            Some(tokio::spawn(crate::transport::run_relay(
+                store.clone(),
+                url,
+                crate::transport::RelayOptions::default(),
+                stop.clone(),
+            )))
+        }
+        None => None,
+    };
     let reload = cfg.settings.paths.reload_every();
-    crate::daemon::run(store, connectors, listener, reload, stop).await
+    let result = crate::daemon::run(store, connectors, listener, reload, stop.clone()).await;
+    stop.cancel();
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
+    result
 }
 
 async fn run_once(

@@ -18,6 +18,8 @@ pub enum AmqpError {
         #[source]
         source: lapin::Error,
     },
+    #[error("the connection to the broker was lost")]
+    Lost,
     #[error("publish of `{event_id}` failed: {message}")]
     Publish { event_id: String, message: String },
 }
@@ -67,6 +69,11 @@ impl Publisher {
             _connection: connection,
             channel,
         })
+    }
+
+    /// Whether the channel can still publish.
+    pub fn is_connected(&self) -> bool {
+        self.channel.status().connected()
     }
 
     /// Publish every row, then wait for the broker's answer to each: one

@@ -68,6 +68,7 @@ pub async fn relay_once(
         return Ok(report);
     }
     let outcomes = publisher.publish_confirmed(&claimed).await;
+    let lost = !publisher.is_connected();
     let mut sent = Vec::new();
     for (row, outcome) in claimed.iter().zip(outcomes) {
         match outcome {
@@ -82,5 +83,76 @@ pub async fn relay_once(
     }
     store.mark_sent(&sent).await?;
     report.sent = sent.len();
+    if lost {
+        return Err(RelayError::Broker(AmqpError::Lost));
+    }
     Ok(report)
+}
+
+/// Relay until `stop`: publish whatever the outbox holds, reconnecting
+/// after a lost broker with a doubling pause (up to 30 s). Rows claimed by
+/// a connection that died come back when their lease runs out.
+pub async fn run_relay(
+    store: Store,
+    url: crate::config::Secret,
+    options: RelayOptions,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    const IDLE: Duration = Duration::from_millis(500);
+    const MAX_PAUSE: Duration = Duration::from_secs(30);
+    let mut pause = Duration::from_millis(250);
+    while !stop.is_cancelled() {
+        let publisher = match Publisher::connect(url.expose()).await {
+            Ok(p) => {
+                tracing::info!(exchange = EXCHANGE, "outbox relay connected");
+                pause = Duration::from_millis(250);
+                p
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "outbox relay cannot reach the broker");
+                sleep_or_stop(pause, &stop).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+                continue;
+            }
+        };
+        loop {
+            match relay_once(&store, &publisher, &options).await {
+                Ok(r) if r.claimed == 0 => {
+                    if sleep_or_stop(IDLE, &stop).await {
+                        return;
+                    }
+                }
+                Ok(r) => {
+                    if r.failed > 0 {
+                        tracing::warn!(
+                            sent = r.sent,
+                            failed = r.failed,
+                            "outbox relay: some messages were not confirmed"
+                        );
+                    }
+                    if stop.is_cancelled() {
+                        return;
+                    }
+                }
+                Err(RelayError::Broker(e)) => {
+                    tracing::warn!(error = %e, "outbox relay lost the broker; reconnecting");
+                    break;
+                }
+                Err(RelayError::Store(e)) => {
+                    tracing::warn!(error = %e, "outbox relay cannot read the store");
+                    if sleep_or_stop(pause, &stop).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sleep, or return `true` at once if `stop` fires first.
+async fn sleep_or_stop(d: Duration, stop: &tokio_util::sync::CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => stop.is_cancelled(),
+        _ = stop.cancelled() => true,
+    }
 }
