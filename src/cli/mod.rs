@@ -61,8 +61,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: sync every enabled connector at start and on its cron
-    /// schedule, and serve /healthz, /readyz, /status and /metrics. Stops cleanly on
-    /// Ctrl-C or SIGTERM, never leaving a half-written page.
+    /// schedule, serve /healthz, /readyz, /status and /metrics, and, with
+    /// [broker] set, relay the outbox to RabbitMQ. Stops cleanly on Ctrl-C or
+    /// SIGTERM, never leaving a half-written page.
     Run(RunArgs),
     /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT),
     /// Personio (HR), Odoo (Finance) and Maximo (Facilities) on loopback,
