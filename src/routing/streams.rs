@@ -98,6 +98,9 @@ impl ValueStream {
                     format!("{p}: a priority runs from 1 (critical) to 4 (low)"),
                 ));
             }
+            if t.due_in_days.is_some_and(|d| d > 3650) {
+                errors.push(source.error_at_key(&key("due_in_days"), "at most 3650 days"));
+            }
             let title = template(errors, key("title"), &t.title);
             if let Some(title) = title {
                 tasks.push(Task {

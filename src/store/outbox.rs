@@ -33,6 +33,14 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
+/// `now + d`, saturating: a lease too long to represent is "never".
+fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// SQLite keeps times as ISO text in UTC; the format sorts as it reads.
 fn sqlite_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -133,7 +141,7 @@ impl Store {
         lease: Duration,
     ) -> Result<Vec<Claimed>, StoreError> {
         let now = Utc::now();
-        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let until = later(now, lease);
         let rows: Vec<Row> = match self {
             Store::Postgres(pool) => {
                 sqlx::query_as(
@@ -199,7 +207,7 @@ impl Store {
         error: &str,
         retry_in: Duration,
     ) -> Result<(), StoreError> {
-        let at = Utc::now() + chrono::Duration::from_std(retry_in).unwrap_or(chrono::Duration::MAX);
+        let at = later(Utc::now(), retry_in);
         match self {
             Store::Postgres(pool) => {
                 sqlx::query("UPDATE outbox SET available_at = $1, last_error = $2 WHERE id = $3 AND sent_at IS NULL")
