@@ -33,16 +33,6 @@ fn connector(h: &SimHandle) -> std::sync::Arc<dyn Connector> {
     common::connector_of(&m)
 }
 
-/// A facilities work order as the hub holds it, routed to IT.
-fn work_order(status: &str) -> Value {
-    json!({
-        "entity": "work_item", "kind": "work_order", "title": "No heating on floor 3",
-        "description": "Radiators cold since 7:00", "status": status, "priority": 2,
-        "department": "facilities", "due_at": "2026-11-21T17:00:00+00:00",
-        "attributes": {"number": "WO-1042", "origin_ref": "maximo:WO-1042"}, "classified": {}
-    })
-}
-
 fn field<'v>(rec: &'v Value, name: &str) -> &'v str {
     rec.get(name).and_then(Value::as_str).unwrap_or_default()
 }
@@ -55,7 +45,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
     let created = write_back(
         conn.as_ref(),
         &common::shipped_outbound("servicenow-create-incident.toml"),
-        &work_order("new"),
+        &common::facilities_work_order("new"),
         None,
     )
     .await
@@ -75,7 +65,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
     let updated = write_back(
         conn.as_ref(),
         &common::shipped_outbound("servicenow-update-incident.toml"),
-        &work_order("resolved"),
+        &common::facilities_work_order("resolved"),
         Some(&sys_id),
     )
     .await
@@ -90,7 +80,7 @@ async fn create_update_comment_then_sync(backend: Backend) {
     let commented = write_back(
         conn.as_ref(),
         &common::shipped_outbound("servicenow-comment-incident.toml"),
-        &work_order("in_progress"),
+        &common::facilities_work_order("in_progress"),
         Some(&sys_id),
     )
     .await
@@ -218,7 +208,7 @@ async fn a_create_survives_a_busy_instance_and_is_sent_once() {
     let created = write_back(
         conn.as_ref(),
         &common::shipped_outbound("servicenow-create-incident.toml"),
-        &work_order("new"),
+        &common::facilities_work_order("new"),
         None,
     )
     .await
@@ -232,7 +222,7 @@ async fn a_create_survives_a_busy_instance_and_is_sent_once() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("servicenow-create-incident.toml"),
-        &work_order("new"),
+        &common::facilities_work_order("new"),
         None,
     )
     .await
@@ -254,7 +244,7 @@ async fn a_refused_update_is_a_dead_letter_with_the_whole_exchange() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("servicenow-update-incident.toml"),
-        &work_order("in_progress"),
+        &common::facilities_work_order("in_progress"),
         Some("0123456789abcdef0123456789abcdef"),
     )
     .await
@@ -289,7 +279,7 @@ async fn a_status_the_target_cannot_express_is_not_sent() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("servicenow-update-incident.toml"),
-        &work_order("on_hold"),
+        &common::facilities_work_order("on_hold"),
         Some("x"),
     )
     .await

@@ -6,7 +6,7 @@
 
 mod common;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use switchboard::connector::{Connector, ConnectorError};
 use switchboard::sim::jira::{Fault, JiraSim, SimConfig, SimHandle};
 use switchboard::writeback::{WriteError, write_back};
@@ -33,22 +33,6 @@ fn connector(h: &SimHandle) -> std::sync::Arc<dyn Connector> {
     common::connector_of(&m)
 }
 
-/// A facilities work order as the hub holds it, routed to IT.
-fn work_order(status: &str) -> Value {
-    json!({
-        "entity": "work_item", "kind": "work_order", "title": "No heating on floor 3",
-        "description": "Radiators cold since 7:00", "status": status, "priority": 2,
-        "department": "facilities", "due_at": "2026-11-21T17:00:00+00:00",
-        "attributes": {"number": "WO-1042", "origin_ref": "maximo:WO-1042"}, "classified": {}
-    })
-}
-
-/// `work_order` with `attributes.<name>` set, as the writer passes per-record values.
-fn with_attribute(mut record: Value, name: &str, value: &str) -> Value {
-    record["attributes"][name] = json!(value);
-    record
-}
-
 async fn create_transition_comment_then_sync(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let h = sim().await;
@@ -57,7 +41,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
     let created = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-create-request.toml"),
-        &work_order("new"),
+        &common::facilities_work_order("new"),
         None,
     )
     .await
@@ -88,7 +72,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
     let skipped = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-transition-request.toml"),
-        &work_order("open"),
+        &common::facilities_work_order("open"),
         Some(&issue_id),
     )
     .await
@@ -100,7 +84,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
         let moved = write_back(
             conn.as_ref(),
             &common::shipped_outbound("jira-transition-request.toml"),
-            &work_order(status),
+            &common::facilities_work_order(status),
             Some(&issue_id),
         )
         .await
@@ -125,7 +109,7 @@ async fn create_transition_comment_then_sync(backend: Backend) {
     let commented = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-comment-request.toml"),
-        &work_order("closed"),
+        &common::facilities_work_order("closed"),
         Some(&issue_id),
     )
     .await
@@ -167,8 +151,12 @@ async fn per_record_attributes_pick_the_request_type_and_the_customer() {
     let h = sim().await;
     let conn = connector(&h);
     let customer = h.sim.customers()[2].clone();
-    let record = with_attribute(
-        with_attribute(work_order("new"), "jira_request_type_id", "3"),
+    let record = common::with_attribute(
+        common::with_attribute(
+            common::facilities_work_order("new"),
+            "jira_request_type_id",
+            "3",
+        ),
         "jira_account_id",
         &customer.account_id,
     );
@@ -203,7 +191,7 @@ async fn a_create_survives_a_busy_site_and_is_sent_once() {
     let created = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-create-request.toml"),
-        &work_order("new"),
+        &common::facilities_work_order("new"),
         None,
     )
     .await
@@ -217,7 +205,7 @@ async fn a_create_survives_a_busy_site_and_is_sent_once() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-create-request.toml"),
-        &work_order("new"),
+        &common::facilities_work_order("new"),
         None,
     )
     .await
@@ -245,7 +233,11 @@ async fn a_refused_create_is_a_dead_letter_with_the_whole_exchange() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-create-request.toml"),
-        &with_attribute(work_order("new"), "jira_request_type_id", "77"),
+        &common::with_attribute(
+            common::facilities_work_order("new"),
+            "jira_request_type_id",
+            "77",
+        ),
         None,
     )
     .await
@@ -281,7 +273,7 @@ async fn a_comment_on_a_missing_request_is_a_dead_letter() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-comment-request.toml"),
-        &work_order("in_progress"),
+        &common::facilities_work_order("in_progress"),
         Some("IT-404"),
     )
     .await
@@ -315,7 +307,7 @@ async fn a_transition_the_workflow_does_not_offer_is_a_dead_letter() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("jira-transition-request.toml"),
-        &work_order("resolved"),
+        &common::facilities_work_order("resolved"),
         Some(&id),
     )
     .await

@@ -32,20 +32,13 @@ fn connector(h: &SimHandle) -> std::sync::Arc<dyn Connector> {
     common::connector_of(&m)
 }
 
-/// A facilities work order as the hub holds it, routed to IT.
+/// The shared work order, with a description that needs HTML escaping.
 fn work_order(status: &str) -> Value {
-    json!({
-        "entity": "work_item", "kind": "work_order", "title": "No heating on floor 3",
-        "description": "Radiators cold since 7:00.\nThermostat reads <10 °C & falling.",
-        "status": status, "priority": 2,
-        "department": "facilities", "due_at": "2026-11-21T17:00:00+00:00",
-        "attributes": {"number": "WO-1042", "origin_ref": "maximo:WO-1042"}, "classified": {}
-    })
-}
-
-/// `record` with `attributes.<name>` set, as the writer passes per-record values.
-fn with_attribute(mut record: Value, name: &str, value: &str) -> Value {
-    record["attributes"][name] = json!(value);
+    let mut record = common::facilities_work_order(status);
+    record["description"] = json!(
+        "Radiators cold since 7:00.
+Thermostat reads <10 °C & falling."
+    );
     record
 }
 
@@ -178,7 +171,7 @@ async fn per_record_attributes_pick_the_caller_group_and_category() {
         ("topdesk_category", "Hardware"),
         ("topdesk_subcategory", "Docking station"),
     ] {
-        record = with_attribute(record, k, v);
+        record = common::with_attribute(record, k, v);
     }
     let created = write_back(
         conn.as_ref(),
@@ -255,7 +248,7 @@ async fn a_refused_create_is_a_dead_letter_with_the_whole_exchange() {
     let err = write_back(
         conn.as_ref(),
         &common::shipped_outbound("topdesk-create-incident.toml"),
-        &with_attribute(work_order("new"), "topdesk_operator_group", "Plumbing"),
+        &common::with_attribute(work_order("new"), "topdesk_operator_group", "Plumbing"),
         None,
     )
     .await

@@ -180,6 +180,23 @@ pub fn shipped_outbound(file: &str) -> switchboard::mapping::OutboundMapping {
     }
 }
 
+/// A Facilities work order as the hub holds it, routed to another
+/// department: the canonical record the write-back suites send.
+pub fn facilities_work_order(status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "entity": "work_item", "kind": "work_order", "title": "No heating on floor 3",
+        "description": "Radiators cold since 7:00", "status": status, "priority": 2,
+        "department": "facilities", "due_at": "2026-11-21T17:00:00+00:00",
+        "attributes": {"number": "WO-1042", "origin_ref": "maximo:WO-1042"}, "classified": {}
+    })
+}
+
+/// `record` with `attributes.<name>` set, as the writer passes per-record values.
+pub fn with_attribute(mut record: serde_json::Value, name: &str, value: &str) -> serde_json::Value {
+    record["attributes"][name] = serde_json::json!(value);
+    record
+}
+
 /// Build a manifest's connector, as the daemon does.
 pub fn connector_of(manifest: &Manifest) -> Arc<dyn switchboard::connector::Connector> {
     manifest
