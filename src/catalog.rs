@@ -32,6 +32,8 @@ pub struct Catalog {
 #[derive(Debug)]
 pub struct ConnectorJobs {
     pub system: String,
+    /// Shared by the jobs and the writer, so they share one rate limit.
+    pub connector: Arc<dyn crate::connector::Connector>,
     pub schedule: Option<cron::Schedule>,
     pub jobs: Vec<SyncJob>,
 }
@@ -293,6 +295,16 @@ impl Catalog {
 
     /// Build the enabled connectors' jobs: resolves secrets, creates clients.
     pub fn jobs(&self) -> Result<Vec<ConnectorJobs>, crate::connector::ConnectorError> {
+        let router = self.routing.as_ref().map(|r| {
+            Arc::new(crate::sync::Router {
+                routing: Arc::new(r.clone()),
+                departments: self
+                    .manifests
+                    .iter()
+                    .map(|m| (m.header.system.clone(), m.header.department.clone()))
+                    .collect(),
+            })
+        });
         let mut out = Vec::new();
         for m in self.manifests.iter().filter(|m| m.header.enabled) {
             let connector = m.config.build(&m.header)?;
@@ -309,11 +321,13 @@ impl Catalog {
                         stream,
                         mapping: MappingSlot::new(mapping.clone()),
                         department: m.header.department.clone(),
+                        router: router.clone(),
                     })
                 })
                 .collect();
             out.push(ConnectorJobs {
                 system: m.header.system.clone(),
+                connector: connector.clone(),
                 schedule: m
                     .header
                     .schedule
@@ -323,6 +337,32 @@ impl Catalog {
             });
         }
         Ok(out)
+    }
+}
+
+impl Catalog {
+    /// A writer per built connector that has outbound mappings: what the
+    /// transports deliver routed work to.
+    pub fn writers(
+        &self,
+        store: &crate::store::Store,
+        built: &[ConnectorJobs],
+    ) -> crate::writer::Writers {
+        built
+            .iter()
+            .filter(|c| self.outbound.iter().any(|o| o.system == c.system))
+            .map(|c| {
+                let w = crate::writer::Writer::new(
+                    store.clone(),
+                    c.connector.clone(),
+                    self.outbound.iter().cloned(),
+                );
+                (
+                    c.system.clone(),
+                    Arc::new(w) as Arc<dyn crate::transport::WorkHandler>,
+                )
+            })
+            .collect()
     }
 }
 

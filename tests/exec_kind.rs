@@ -53,6 +53,7 @@ fn job(n: u64) -> SyncJob {
         connector,
         mapping: MappingSlot::new(Arc::new(mapping)),
         department: m.header.department.clone(),
+        router: None,
     }
 }
 

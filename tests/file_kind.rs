@@ -33,6 +33,7 @@ fn job(dir: &Path, page_size: usize) -> SyncJob {
         stream,
         mapping: MappingSlot::new(Arc::new(mapping)),
         department: manifest.header.department.clone(),
+        router: None,
     }
 }
 

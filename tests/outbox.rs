@@ -158,6 +158,7 @@ async fn a_page_enqueues_in_its_own_transaction(backend: Backend) {
         cursor: None,
         delivery,
         outbox: vec![message(1)],
+        effects: Vec::new(),
     };
     let d = Delivery {
         id: "delivery-1",

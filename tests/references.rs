@@ -35,6 +35,7 @@ async fn write(store: &Store, m: &Mapping, records: Vec<StagedRecord>) {
             cursor: None,
             delivery: None,
             outbox: Vec::new(),
+            effects: Vec::new(),
         })
         .await
         .expect("page writes");

@@ -38,6 +38,7 @@ fn page<'a>(records: Vec<StagedRecord>, cursor: Option<&str>) -> PageWrite<'a> {
         cursor: cursor.map(str::to_string),
         delivery: None,
         outbox: Vec::new(),
+        effects: Vec::new(),
     }
 }
 
@@ -94,7 +95,8 @@ async fn existing_reports_hash_and_mapping_version(backend: Backend) {
         found["a"],
         Stored {
             content_hash: "hash-a-open-x".into(),
-            mapping_version: "v1".into()
+            mapping_version: "v1".into(),
+            state: Some("open".into()),
         }
     );
     assert!(

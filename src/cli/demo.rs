@@ -15,9 +15,8 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Cli, load_catalog, load_config};
-use crate::config::{ConnectorOverride, SecretRef};
-use crate::sim::servicenow::{ServiceNowSim, SimConfig};
-use crate::sim::{jira, maximo, odoo, personio, topdesk};
+use crate::sim::estate::Estate;
+use crate::sim::servicenow::ServiceNowSim;
 use crate::store::{CountedTable, Store};
 use crate::sync::{ProgressFn, SyncJob, SyncReport};
 
@@ -37,90 +36,21 @@ pub struct DemoArgs {
 
 pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     let mut cfg = load_config(cli)?;
-    let sim_config = SimConfig {
-        incidents: args.incidents,
-        ..SimConfig::default()
-    };
-    let (user, password) = (sim_config.username.clone(), sim_config.password.clone());
-    let sim = ServiceNowSim::spawn(sim_config)
-        .await
-        .context("failed to start the ServiceNow simulator")?;
-    println!(
-        "simulated ServiceNow at {} ({} incidents)",
-        sim.base_url, args.incidents
-    );
     // Every 10 seconds, so incremental syncs show up while you watch.
-    let every_10s = Some("*/10 * * * * *".to_string());
-    let over = |base_url: &str, user: &str, password: &str| ConnectorOverride {
-        base_url: Some(base_url.to_string()),
-        username: Some(SecretRef::Literal(user.to_string())),
-        password: Some(SecretRef::Literal(password.to_string())),
-        schedule: every_10s.clone(),
-        enabled: Some(true),
-        token: None,
-        vars: Default::default(),
-    };
-    cfg.settings
-        .connectors
-        .insert("servicenow".into(), over(&sim.base_url, &user, &password));
-
-    // The other departments' systems, each a simulator of its real API,
-    // reached through its shipped manifest exactly as in production.
-    let jira_config = jira::SimConfig::default();
-    let jira = jira::JiraSim::spawn(jira_config.clone())
+    let estate = Estate::spawn(args.incidents, Some("*/10 * * * * *".to_string()))
         .await
-        .context("failed to start the Jira Service Management simulator")?;
-    cfg.settings.connectors.insert(
-        "jira".into(),
-        over(&jira.base_url, &jira_config.email, &jira_config.api_token),
-    );
-    let topdesk_config = topdesk::SimConfig::default();
-    let topdesk = topdesk::TopdeskSim::spawn(topdesk_config.clone())
-        .await
-        .context("failed to start the TOPdesk simulator")?;
-    cfg.settings.connectors.insert(
-        "topdesk".into(),
-        over(
-            &topdesk.base_url,
-            &topdesk_config.username,
-            &topdesk_config.password,
-        ),
-    );
-    let personio_config = personio::SimConfig::default();
-    let personio = personio::PersonioSim::spawn(personio_config.clone())
-        .await
-        .context("failed to start the Personio simulator")?;
-    cfg.settings.connectors.insert(
-        "personio".into(),
-        over(
-            &personio.base_url,
-            &personio_config.client_id,
-            &personio_config.client_secret,
-        ),
-    );
-    // Finance: Odoo over JSON-RPC, signed in with an API key.
-    let odoo_config = odoo::SimConfig::default();
-    let odoo = odoo::OdooSim::spawn(odoo_config.clone())
-        .await
-        .context("failed to start the Odoo simulator")?;
-    let mut odoo_over = over(&odoo.base_url, &odoo_config.login, &odoo_config.api_key);
-    odoo_over
-        .vars
-        .insert("db".into(), SecretRef::Literal(odoo_config.db.clone()));
-    cfg.settings.connectors.insert("odoo".into(), odoo_over);
-    // Facilities: Maximo work orders, with an API key header.
-    let maximo_config = maximo::SimConfig::default();
-    let maximo = maximo::MaximoSim::spawn(maximo_config.clone())
-        .await
-        .context("failed to start the Maximo simulator")?;
-    let mut maximo_over = over(&maximo.base_url, "", "");
-    maximo_over.username = None;
-    maximo_over.password = None;
-    maximo_over.token = Some(SecretRef::Literal(maximo_config.api_key.clone()));
-    cfg.settings.connectors.insert("maximo".into(), maximo_over);
+        .context("failed to start the simulators")?;
+    estate.configure(&mut cfg.settings);
     println!(
-        "simulated Jira Service Management at {}, TOPdesk at {}, Personio at {}, Odoo at {}, Maximo at {}",
-        jira.base_url, topdesk.base_url, personio.base_url, odoo.base_url, maximo.base_url
+        "simulated ServiceNow at {} ({} incidents), Jira Service Management at {}, TOPdesk at {}, \
+         Personio at {}, Odoo at {}, Maximo at {}",
+        estate.servicenow.base_url,
+        args.incidents,
+        estate.jira.base_url,
+        estate.topdesk.base_url,
+        estate.personio.base_url,
+        estate.odoo.base_url,
+        estate.maximo.base_url
     );
     let catalog = load_catalog(&cfg)?;
     reset_sqlite(&args.store)?;
@@ -172,7 +102,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         anyhow::bail!("{failed} stream(s) failed to sync");
     }
     if args.once {
-        sim.shutdown().await;
+        estate.shutdown().await;
         return Ok(());
     }
 
@@ -186,10 +116,13 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     );
     let stop = CancellationToken::new();
     tokio::spawn(super::stop_on_signal(stop.clone()));
-    tokio::spawn(simulate_activity(sim.sim.clone(), stop.clone()));
+    tokio::spawn(simulate_activity(
+        estate.servicenow.sim.clone(),
+        stop.clone(),
+    ));
     let reload = cfg.settings.paths.reload_every();
     crate::daemon::run(store, connectors, listener, reload, stop).await?;
-    sim.shutdown().await;
+    estate.shutdown().await;
     Ok(())
 }
 

@@ -205,10 +205,20 @@ impl HttpClient {
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                let err = ConnectorError::Transport {
-                    system: self.system.clone(),
-                    url: url.to_string(),
-                    message: error_chain(&e),
+                let (system, url, message) =
+                    (self.system.clone(), url.to_string(), error_chain(&e));
+                let err = if e.is_connect() {
+                    ConnectorError::Unreachable {
+                        system,
+                        url,
+                        message,
+                    }
+                } else {
+                    ConnectorError::Transport {
+                        system,
+                        url,
+                        message,
+                    }
                 };
                 // Connect errors and timeouts are worth another try; a bad URL is not.
                 return Err(if e.is_builder() {

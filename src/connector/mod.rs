@@ -224,6 +224,13 @@ pub enum ConnectorError {
         system: String,
         exchange: Box<http::Exchange>,
     },
+    /// No connection could be made: the request surely did not arrive.
+    #[error("{system}: cannot connect to {url}: {message}")]
+    Unreachable {
+        system: String,
+        url: String,
+        message: String,
+    },
     #[error("{system}: request to {url} failed: {message}")]
     Transport {
         system: String,
@@ -274,8 +281,22 @@ impl ConnectorError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Status { .. } | Self::Transport { .. } | Self::RateLimited { .. }
+            Self::Status { .. }
+                | Self::Transport { .. }
+                | Self::Unreachable { .. }
+                | Self::RateLimited { .. }
         )
+    }
+
+    /// Whether a write that failed this way may still have been applied:
+    /// the server may have acted before the timeout or the 500. Only a
+    /// refusal, a 429 or 503, or no connection at all says it did not.
+    pub fn may_have_applied(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => !matches!(status, 429 | 503),
+            Self::Transport { .. } | Self::Shape { .. } => true,
+            _ => false,
+        }
     }
 }
 

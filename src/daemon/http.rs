@@ -119,6 +119,7 @@ async fn hook(
                 body: &body_text,
             }),
             outbox: Vec::new(),
+            effects: Vec::new(),
         })
         .await;
     match written {

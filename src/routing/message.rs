@@ -13,14 +13,36 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Event, Rule, Target};
+use serde::Serialize;
+
+use super::{Event, Target};
 
 /// Where the routed record lives.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Origin<'a> {
     pub system: &'a str,
     pub stream: &'a str,
     pub external_id: &'a str,
+}
+
+/// One routing decision, ready to become a message.
+#[derive(Debug, Clone)]
+pub struct Routed<'a> {
+    pub origin: Origin<'a>,
+    /// The canonical record as `switchboard map` prints it.
+    pub record: &'a Value,
+    pub event: &'a Event,
+    /// What chose the target: a rule's name, `default`, a value stream's
+    /// `<stream>/<task>`, or `progress`.
+    pub by: &'a str,
+    pub target: &'a Target,
+    /// The target system's id of the record the action changes; `None`
+    /// when the action creates one.
+    pub target_id: Option<&'a str>,
+    pub priority: Option<i64>,
+    pub sla_hours: Option<u32>,
+    /// Values the target needs that the record lacks, by dotted path.
+    pub set: &'a BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,49 +57,74 @@ pub struct WorkMessage {
 /// The CloudEvents `type` of routed work.
 pub const EVENT_TYPE: &str = "io.switchboard.work.routed";
 
-/// Build the message for one routing decision. `rule` is `None` for the
-/// default route.
-pub fn work_message(
-    origin: &Origin,
-    record: &Value,
-    event: &Event,
-    rule: Option<&Rule>,
-    target: &Target,
-    clearance: &BTreeMap<String, Vec<String>>,
-    now: DateTime<Utc>,
-) -> WorkMessage {
-    let cleared = clearance
-        .get(&target.department)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let (mut data_record, withheld) = withhold(record, cleared);
-    if let (Some(p), Value::Object(m)) = (rule.and_then(|r| r.priority), &mut data_record) {
-        m.insert("priority".into(), json!(p));
+impl Routed<'_> {
+    /// The CloudEvents message, with classified fields the target's
+    /// department is not cleared for left out.
+    pub fn message(
+        &self,
+        clearance: &BTreeMap<String, Vec<String>>,
+        now: DateTime<Utc>,
+    ) -> WorkMessage {
+        let cleared = clearance
+            .get(&self.target.department)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let (mut data_record, withheld) = withhold(self.record, cleared);
+        for (path, value) in self.set {
+            let path: Vec<&str> = path.split('.').collect();
+            put(&mut data_record, &path, value.clone());
+        }
+        if let (Some(p), Value::Object(m)) = (self.priority, &mut data_record) {
+            m.insert("priority".into(), json!(p));
+        }
+        let id = self.stable_id();
+        let body = json!({
+            "specversion": "1.0",
+            "id": id,
+            "source": format!("/switchboard/{}/{}", self.origin.system, self.origin.stream),
+            "type": EVENT_TYPE,
+            "subject": self.origin.external_id,
+            "time": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "datacontenttype": "application/json",
+            // Extension attributes: lower-case letters and digits only.
+            "sbrule": self.by,
+            "sbtarget": routing_key(self.target),
+            "data": {
+                "origin": self.origin,
+                "event": self.event,
+                "target": self.target,
+                "target_id": self.target_id,
+                "sla_hours": self.sla_hours,
+                "record": data_record,
+                "withheld": withheld,
+            },
+        });
+        WorkMessage {
+            id,
+            routing_key: routing_key(self.target),
+            body,
+        }
     }
-    let id = stable_id(origin, record, event, target);
-    let body = json!({
-        "specversion": "1.0",
-        "id": id,
-        "source": format!("/switchboard/{}/{}", origin.system, origin.stream),
-        "type": EVENT_TYPE,
-        "subject": origin.external_id,
-        "time": now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "datacontenttype": "application/json",
-        // Extension attributes: lower-case letters and digits only.
-        "sbrule": rule.map_or("default", |r| r.name.as_str()),
-        "sbtarget": routing_key(target),
-        "data": {
-            "event": event,
-            "target": target,
-            "sla_hours": rule.and_then(|r| r.sla_hours),
-            "record": data_record,
-            "withheld": withheld,
-        },
-    });
-    WorkMessage {
-        id,
-        routing_key: routing_key(target),
-        body,
+
+    /// The same change of the same record to the same target gives the
+    /// same id; any other change, or another target, a different one.
+    fn stable_id(&self) -> String {
+        let mut h = Sha256::new();
+        let key = routing_key(self.target);
+        for part in [
+            self.origin.system,
+            self.origin.stream,
+            self.origin.external_id,
+            &self.event.kind,
+            self.by,
+            &key,
+            self.target_id.unwrap_or_default(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(self.record.to_string().as_bytes());
+        hex::encode(&h.finalize()[..16])
     }
 }
 
@@ -88,22 +135,24 @@ pub fn routing_key(target: &Target) -> String {
     )
 }
 
-/// The same change of the same record to the same target gives the same
-/// id; any other change, or another target, a different one.
-fn stable_id(origin: &Origin, record: &Value, event: &Event, target: &Target) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        origin.system,
-        origin.stream,
-        origin.external_id,
-        &event.kind,
-        &routing_key(target),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
+/// Set `path` in `value`, making objects on the way.
+fn put(value: &mut Value, path: &[&str], new: Value) {
+    let Value::Object(m) = value else { return };
+    match path {
+        [last] => {
+            m.insert((*last).to_string(), new);
+        }
+        [head, rest @ ..] => {
+            let child = m
+                .entry((*head).to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+            if !child.is_object() {
+                *child = Value::Object(Default::default());
+            }
+            put(child, rest, new);
+        }
+        [] => {}
     }
-    h.update(record.to_string().as_bytes());
-    hex::encode(&h.finalize()[..16])
 }
 
 /// The record without the fields whose class `cleared` lacks, and the
@@ -185,6 +234,30 @@ mod tests {
         stream: "incident",
         external_id: "abc",
     };
+
+    fn work_message(
+        origin: &Origin,
+        record: &Value,
+        event: &Event,
+        _rule: Option<()>,
+        target: &Target,
+        clearance: &BTreeMap<String, Vec<String>>,
+        now: DateTime<Utc>,
+    ) -> WorkMessage {
+        let none = BTreeMap::new();
+        Routed {
+            origin: *origin,
+            record,
+            event,
+            by: "default",
+            target,
+            target_id: None,
+            priority: None,
+            sla_hours: None,
+            set: &none,
+        }
+        .message(clearance, now)
+    }
 
     fn clearance() -> BTreeMap<String, Vec<String>> {
         BTreeMap::from([("hr".to_string(), vec!["hr".to_string()])])

@@ -14,6 +14,7 @@ mod streams;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -61,6 +62,34 @@ pub struct Rule {
     pub to: Target,
     pub priority: Option<i64>,
     pub sla_hours: Option<u32>,
+    /// Values set on the routed record for the target, by dotted path.
+    pub set: BTreeMap<String, Value>,
+}
+
+/// A `set` table as JSON values, its keys checked to be dotted names.
+pub(crate) fn compile_set(
+    source: &SourceFile,
+    key: &str,
+    set: &BTreeMap<String, toml::Value>,
+    errors: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (path, value) in set {
+        let named =
+            |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !path.split('.').all(named) || path == "classified" || path.starts_with("classified.") {
+            errors.push(source.error_at_key(
+                key,
+                format!("`{path}`: a `set` key is a dotted field name such as `attributes.site`, and never `classified`"),
+            ));
+            continue;
+        }
+        out.insert(
+            path.clone(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
+    }
+    out
 }
 
 /// The change that brought a record to routing.
@@ -109,7 +138,9 @@ pub struct Routing {
     pub default: Option<Target>,
     pub value_streams: Vec<ValueStream>,
     /// Department -> the confidentiality classes it may receive.
-    pub clearance: std::collections::BTreeMap<String, Vec<String>>,
+    pub clearance: BTreeMap<String, Vec<String>>,
+    /// Origin system -> the action that posts progress back to it.
+    pub progress: BTreeMap<String, String>,
 }
 
 impl Routing {
@@ -163,7 +194,9 @@ impl Routing {
             if r.sla_hours == Some(0) {
                 errors.push(source.error_at_key(&at("sla_hours"), "at least 1 hour"));
             }
+            let set = compile_set(source, &at("set"), &r.set, &mut errors);
             rules.push(Rule {
+                set,
                 name: r.name.clone(),
                 description: r.description.clone(),
                 on: r.on.clone(),
@@ -192,6 +225,7 @@ impl Routing {
                 rules,
                 default: file.default.to.as_ref().map(Target::from),
                 clearance: file.clearance,
+                progress: file.progress,
             })
         } else {
             Err(Diagnostics(errors))
@@ -254,6 +288,25 @@ impl Routing {
                         t.connector, m.header.department, t.department
                     ),
                 ));
+            }
+        }
+        for (system, action) in &self.progress {
+            let key = format!("progress.{system}");
+            let Some(m) = manifests.iter().find(|m| &m.header.system == system) else {
+                let mut d = source
+                    .error_at_key(&key, format!("no connector manifest has system `{system}`"));
+                d.hint = suggest(system, &systems).map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
+                continue;
+            };
+            let actions: Vec<String> = m.config.actions().into_iter().map(|a| a.name).collect();
+            if !actions.contains(action) {
+                let mut d = source.error_at_key(
+                    &key,
+                    format!("connector `{system}` has no action `{action}`"),
+                );
+                d.hint = suggest(action, &actions).map(|s| format!("did you mean `{s}`?"));
+                errors.push(d);
             }
         }
         errors

@@ -20,6 +20,11 @@ pub struct RoutingFile {
     /// (`hr = ["hr"]`); a department not listed is cleared for none.
     #[serde(default)]
     pub clearance: std::collections::BTreeMap<String, Vec<String>>,
+    /// Progress back to where work came from: per origin system, the
+    /// write-back action that posts it (`servicenow = "comment_incident"`).
+    /// An origin system not listed gets progress in the store only.
+    #[serde(default)]
+    pub progress: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -42,6 +47,10 @@ pub struct RuleSpec {
     /// Hours the target has to resolve it, carried with the work.
     #[serde(default)]
     pub sla_hours: Option<u32>,
+    /// Values the target needs that the record lacks, by dotted path into
+    /// the record (`"attributes.maximo_siteid" = "BEDFORD"`).
+    #[serde(default)]
+    pub set: std::collections::BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,4 +99,7 @@ pub struct TaskSpec {
     /// Days from the start the task is due.
     #[serde(default)]
     pub due_in_days: Option<u32>,
+    /// As a rule's `set`: values the target needs, by dotted path.
+    #[serde(default)]
+    pub set: std::collections::BTreeMap<String, toml::Value>,
 }

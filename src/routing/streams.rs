@@ -29,6 +29,8 @@ pub struct Task {
     title: Template,
     pub priority: Option<i64>,
     pub due_in_days: Option<u32>,
+    /// Values set on the task's record for the target, by dotted path.
+    pub set: std::collections::BTreeMap<String, Value>,
 }
 
 /// A stream started for one record: the parent case and its tasks, as
@@ -102,8 +104,10 @@ impl ValueStream {
                 errors.push(source.error_at_key(&key("due_in_days"), "at most 3650 days"));
             }
             let title = template(errors, key("title"), &t.title);
+            let set = super::compile_set(source, &key("set"), &t.set, errors);
             if let Some(title) = title {
                 tasks.push(Task {
+                    set,
                     name: t.name.clone(),
                     to: Target::from(&t.to),
                     title,

@@ -8,6 +8,7 @@
 //! canonical records, raw payloads, cursors and quarantine, a page at a time.
 
 mod inbox;
+mod journey;
 mod lookup;
 mod outbox;
 mod owners;
@@ -24,7 +25,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use outbox::{Claimed, OutboxMessage};
+pub use journey::{Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, TASKS};
+pub use outbox::{Claimed, DeadRow, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use read::{CountedTable, QuarantineRow, StatusCount, SyncStateRow, WorkItemSummary};
 

@@ -39,6 +39,9 @@ pub struct PageWrite<'a> {
     pub delivery: Option<Delivery<'a>>,
     /// Routed work this page caused: enqueued in the page's transaction.
     pub outbox: Vec<super::OutboxMessage>,
+    /// What routing changes beyond the page's records (cases and tasks
+    /// started, progress noted on origins): in the page's transaction too.
+    pub effects: Vec<super::Effect>,
 }
 
 /// A webhook delivery, as the sender identified it.
@@ -53,7 +56,22 @@ pub struct Delivery<'a> {
 pub struct Stored {
     pub content_hash: String,
     pub mapping_version: String,
+    /// A work item's status, or `active` / `inactive` for a person: what a
+    /// change event compares against. `None` for other records and for
+    /// records that were quarantined.
+    pub state: Option<String>,
 }
+
+pub(super) type ExistingRow = (String, String, String, Option<String>);
+
+/// The state column of [`Stored`], read with the joins below. Both joins
+/// hit unique indexes, so the page's one query stays one query.
+pub(super) const EXISTING_STATE: &str = "COALESCE(w.status, CASE WHEN p.active = FALSE THEN 'inactive' \
+    WHEN p.external_id IS NOT NULL THEN 'active' END)";
+pub(super) const EXISTING_JOINS: &str = "LEFT JOIN work_items w ON w.source_system = s.source_system \
+    AND w.source_stream = s.source_stream AND w.external_id = s.external_id \
+    LEFT JOIN people p ON p.source_system = s.source_system \
+    AND p.source_stream = s.source_stream AND p.external_id = s.external_id";
 
 /// Counts of what a page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,10 +96,11 @@ impl Store {
         };
         Ok(rows
             .into_iter()
-            .map(|(key, content_hash, mapping_version)| {
+            .map(|(key, content_hash, mapping_version, state)| {
                 let stored = Stored {
                     content_hash,
                     mapping_version,
+                    state,
                 };
                 (key, stored)
             })
@@ -98,6 +117,7 @@ impl Store {
             cursor,
             delivery,
             outbox,
+            effects,
         } = page;
         let mut records = dedupe_last_wins(records);
         // Lookups resolve inside the transaction, so a placeholder exists
@@ -122,6 +142,7 @@ impl Store {
                     super::lookup::pg::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }
                 super::outbox::pg::enqueue(&mut tx, &outbox).await?;
+                super::journey::pg::apply(&mut tx, &effects).await?;
                 tx.commit().await?;
                 rows.counts()
             }
@@ -145,6 +166,7 @@ impl Store {
                     super::lookup::sqlite::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }
                 super::outbox::sqlite::enqueue(&mut tx, &outbox).await?;
+                super::journey::sqlite::apply(&mut tx, &effects).await?;
                 tx.commit().await?;
                 rows.counts()
             }

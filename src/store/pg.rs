@@ -13,11 +13,13 @@ pub(super) async fn existing(
     system: &str,
     stream: &str,
     keys: &[String],
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT external_id, content_hash, mapping_version FROM source_records \
-         WHERE source_system = $1 AND source_stream = $2 AND external_id = ANY($3)",
-    )
+) -> Result<Vec<super::page::ExistingRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT s.external_id, s.content_hash, s.mapping_version, {} FROM source_records s {} \
+         WHERE s.source_system = $1 AND s.source_stream = $2 AND s.external_id = ANY($3)",
+        super::page::EXISTING_STATE,
+        super::page::EXISTING_JOINS
+    ))
     .bind(system)
     .bind(stream)
     .bind(keys)

@@ -77,6 +77,41 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a run of the stream has completed since routing began:
+    /// until then its changes are a baseline and route nothing.
+    pub async fn baseline_done(&self, system: &str, stream: &str) -> Result<bool, StoreError> {
+        let n: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sync_state WHERE source_system = $1 AND source_stream = $2 \
+                 AND baseline_at IS NOT NULL",
+            )
+            .bind(system)
+            .bind(stream)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(n > 0)
+    }
+
+    /// A run completed: later changes of the stream are routed.
+    pub async fn mark_baseline(&self, system: &str, stream: &str) -> Result<(), StoreError> {
+        let now = Utc::now();
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO sync_state (source_system, source_stream, baseline_at, updated_at) \
+                 VALUES ($1, $2, $3, $3) ON CONFLICT (source_system, source_stream) \
+                 DO UPDATE SET baseline_at = COALESCE(sync_state.baseline_at, excluded.baseline_at)",
+            )
+            .bind(system)
+            .bind(stream)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
     pub async fn sync_states(&self) -> Result<Vec<SyncStateRow>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(

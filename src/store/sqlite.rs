@@ -17,16 +17,19 @@ pub(super) async fn existing(
     system: &str,
     stream: &str,
     keys: &[String],
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+) -> Result<Vec<super::page::ExistingRow>, sqlx::Error> {
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT external_id, content_hash, mapping_version FROM source_records WHERE source_system = ",
-        );
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT s.external_id, s.content_hash, s.mapping_version, {} FROM source_records s {} \
+             WHERE s.source_system = ",
+            super::page::EXISTING_STATE,
+            super::page::EXISTING_JOINS
+        ));
         qb.push_bind(system)
-            .push(" AND source_stream = ")
+            .push(" AND s.source_stream = ")
             .push_bind(stream)
-            .push(" AND external_id IN (");
+            .push(" AND s.external_id IN (");
         let mut list = qb.separated(", ");
         for key in chunk {
             list.push_bind(key);

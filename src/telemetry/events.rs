@@ -123,3 +123,73 @@ impl ShiftDetected<'_> {
             .increment(1);
     }
 }
+
+/// A routing rule's condition failed on a record: the rule did not match.
+pub struct RuleFailed<'a> {
+    pub rule: &'a str,
+    pub connector: &'a str,
+    pub external_id: &'a str,
+    pub error: &'a str,
+}
+
+impl RuleFailed<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            rule = %self.rule, connector = %self.connector, external_id = %self.external_id,
+            error = %self.error, "routing rule failed; treated as no match"
+        );
+        counter!("switchboard_routing_rule_errors_total", "rule" => self.rule.to_string())
+            .increment(1);
+    }
+}
+
+/// A confidential case was not routed to a department not cleared for it.
+pub struct RouteWithheld<'a> {
+    pub connector: &'a str,
+    pub external_id: &'a str,
+    pub department: &'a str,
+    pub class: &'a str,
+}
+
+impl RouteWithheld<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            connector = %self.connector, external_id = %self.external_id,
+            department = %self.department, class = %self.class,
+            "confidential work not routed: the department is not cleared for its class"
+        );
+        counter!("switchboard_routes_withheld_total", "department" => self.department.to_string())
+            .increment(1);
+    }
+}
+
+/// Routed work applied to, retried on, or given up on by a target.
+pub struct WorkDelivered<'a> {
+    pub connector: &'a str,
+    pub action: &'a str,
+    pub event_id: &'a str,
+    /// `applied`, `duplicate`, `retry` or `dead`.
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+impl WorkDelivered<'_> {
+    pub fn emit(&self) {
+        match self.reason {
+            Some(reason) => tracing::warn!(
+                connector = %self.connector, action = %self.action, event_id = %self.event_id,
+                outcome = %self.outcome, reason = %reason, "routed work not applied"
+            ),
+            None => tracing::info!(
+                connector = %self.connector, action = %self.action, event_id = %self.event_id,
+                outcome = %self.outcome, "routed work delivered"
+            ),
+        }
+        counter!(
+            "switchboard_deliveries_total",
+            "connector" => self.connector.to_string(),
+            "outcome" => self.outcome.to_string()
+        )
+        .increment(1);
+    }
+}

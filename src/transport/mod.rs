@@ -156,3 +156,45 @@ async fn sleep_or_stop(d: Duration, stop: &tokio_util::sync::CancellationToken) 
         _ = stop.cancelled() => true,
     }
 }
+
+/// One piece of routed work, as a writer receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    /// The CloudEvents id: the idempotency key.
+    pub event_id: String,
+    /// `<department>.<connector>.<action>`.
+    pub routing_key: String,
+    /// The CloudEvents JSON event.
+    pub payload: serde_json::Value,
+    /// 1 on the first try; one more for each retry through a delay queue.
+    pub attempt: u32,
+}
+
+/// Why a writer could not apply a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Nothing was applied and a later try may succeed (the target was
+    /// down, slow or busy): retry after a delay, up to the attempt limit.
+    Retry(String),
+    /// Retrying cannot help (the target refused the data, or the outcome
+    /// is unknown and a retry could apply it twice): a dead letter.
+    Dead(String),
+}
+
+impl Failure {
+    pub fn reason(&self) -> &str {
+        match self {
+            Failure::Retry(r) | Failure::Dead(r) => r,
+        }
+    }
+}
+
+/// What applies routed work to one target connector. The same handler
+/// serves the RabbitMQ consumer and the in-process transport, so both
+/// give the same guarantees.
+#[async_trait::async_trait]
+pub trait WorkHandler: Send + Sync {
+    /// Apply one message. Must be idempotent on `event_id`: a message
+    /// already applied returns `Ok` without applying it again.
+    async fn handle(&self, message: &Inbound) -> Result<(), Failure>;
+}

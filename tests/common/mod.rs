@@ -221,6 +221,7 @@ pub fn stream_job(manifest: &Manifest, stream: &str, mapping: Arc<Mapping>) -> S
         stream: spec,
         mapping: switchboard::mapping::MappingSlot::new(mapping),
         department: manifest.header.department.clone(),
+        router: None,
     }
 }
 

@@ -119,7 +119,7 @@ async fn unknown_stream_is_an_error() {
 }
 
 #[tokio::test]
-async fn connection_refused_is_retried_then_transport_error() {
+async fn connection_refused_is_retried_then_unreachable() {
     // Bind and drop to find a port nothing listens on.
     let addr = {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -131,7 +131,8 @@ async fn connection_refused_is_retried_then_transport_error() {
     let conn = connect(&mock_manifest(&base, RESULT_STREAM));
     let err = conn.fetch_page("s", None, None).await.unwrap_err();
     assert!(
-        matches!(&err, ConnectorError::Transport { system, url, .. } if system == "mock" && url == &format!("{base}/s")),
+        matches!(&err, ConnectorError::Unreachable { system, url, .. } if system == "mock" && url == &format!("{base}/s")),
         "{err:?}"
     );
+    assert!(err.is_transient() && !err.may_have_applied());
 }

@@ -14,6 +14,8 @@
 //! costs no memory per record. Late-committing sources are covered by the
 //! overlap window ([`CursorSpec::rewind`]).
 
+mod route;
+
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ use crate::mapping::{Mapping, MappingSlot};
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
 use crate::telemetry::events;
+pub use route::{Change, Plan, Router};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -44,6 +47,8 @@ pub struct SyncJob {
     pub mapping: MappingSlot,
     /// Filled into work items whose mapping sets no department.
     pub department: String,
+    /// Routing rules for this stream's changes; `None` routes nothing.
+    pub router: Option<Arc<Router>>,
 }
 
 /// What one run did.
@@ -124,6 +129,11 @@ impl SyncJob {
             None => c.initial.clone(),
         });
 
+        // Until a run has completed, changes are a baseline (see `route`).
+        let router = match &self.router {
+            Some(r) if store.baseline_done(&system, stream).await? => Some(r.as_ref()),
+            _ => None,
+        };
         let mut report = SyncReport::default();
         let mut high = committed.clone();
         // The lowest cursor the next run must re-read from, when a shift was seen.
@@ -199,6 +209,10 @@ impl SyncJob {
             let commit = cursor_spec
                 .filter(|c| c.ordered)
                 .and_then(|spec| held_back(spec, &high, &rewind));
+            let plan = match router {
+                Some(r) => plan_page(r, store, &system, stream, &staged, &existing).await?,
+                None => Plan::default(),
+            };
             let outcome = store
                 .apply_page(PageWrite {
                     system: &system,
@@ -207,7 +221,8 @@ impl SyncJob {
                     records: staged,
                     cursor: commit,
                     delivery: None,
-                    outbox: Vec::new(),
+                    outbox: plan.outbox,
+                    effects: plan.effects,
                 })
                 .await?;
             report.stored += outcome.stored;
@@ -258,12 +273,49 @@ impl SyncJob {
                     cursor: final_cursor.clone(),
                     delivery: None,
                     outbox: Vec::new(),
+                    effects: Vec::new(),
                 })
                 .await?;
         }
         report.cursor = final_cursor;
+        if self.router.is_some() && router.is_none() && !report.interrupted {
+            store.mark_baseline(&system, stream).await?;
+        }
         Ok(report)
     }
+}
+
+/// Route a page's changed records: their links read in one query.
+pub async fn plan_page(
+    router: &Router,
+    store: &Store,
+    system: &str,
+    stream: &str,
+    staged: &[StagedRecord],
+    existing: &std::collections::HashMap<String, crate::store::Stored>,
+) -> Result<Plan, StoreError> {
+    let keys: Vec<String> = staged
+        .iter()
+        .filter(|r| r.outcome.is_ok())
+        .map(|r| r.external_id.clone())
+        .collect();
+    if keys.is_empty() {
+        return Ok(Plan::default());
+    }
+    let links = store.link_ends(system, &keys).await?;
+    let changes: Vec<Change> = staged
+        .iter()
+        .filter_map(|r| {
+            let canonical = r.outcome.as_ref().ok()?;
+            Some(Change {
+                external_id: &r.external_id,
+                canonical,
+                before: existing.get(&r.external_id),
+                link: links.get(&r.external_id),
+            })
+        })
+        .collect();
+    Ok(router.plan(system, stream, &changes, Utc::now()))
 }
 
 /// Map one record for the store: the canonical record, or why not.

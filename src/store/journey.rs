@@ -1,0 +1,428 @@
+//! A piece of work's journey across systems: the cases and tasks value
+//! streams create, the links writers record between an origin and what
+//! they created for it, progress notes on the origin, and the deliveries
+//! that keep a writer from applying one message twice.
+//!
+//! Everything here runs inside a transaction someone else owns: a sync
+//! page's (progress seen on a target's next poll) or a writer's (a
+//! delivery applied). Few rows each, so plain statements, the same SQL on
+//! both backends.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{Store, StoreError};
+use crate::routing::case_status;
+
+/// The system name under which Switchboard keeps its own work items.
+pub const HUB: &str = "switchboard";
+/// The streams of [`HUB`]: a value stream's parent case, and its tasks.
+pub const CASES: &str = "cases";
+pub const TASKS: &str = "tasks";
+
+/// What routing changes in the store beyond a page's own records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// A value stream's case or task, created once (a second spawn of the
+    /// same id changes nothing).
+    Spawn {
+        stream: &'static str,
+        external_id: String,
+        /// The canonical work item as JSON (kind, title, status, …).
+        item: Value,
+    },
+    Progress(Progress),
+}
+
+/// Something happened to work routed from `origin`: a note on the origin
+/// item and, when the origin is a value stream's task, its new status,
+/// with the parent case's status derived again from its tasks'.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub origin_system: String,
+    pub origin_stream: String,
+    pub origin_id: String,
+    /// Unique per note, so the same progress seen twice notes once.
+    pub note_id: String,
+    pub body: String,
+    pub status: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A link from an origin item to what a writer created for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLink {
+    pub from_system: String,
+    pub from_stream: String,
+    pub from_id: String,
+    pub to_system: String,
+    pub to_id: String,
+    /// `routed` (a rule sent it) or `task` (a value stream's task).
+    pub relation: String,
+    pub event_id: String,
+}
+
+/// How a record of a synced page is linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEnd {
+    /// Work was routed from this record: it is an origin.
+    Origin,
+    /// A writer created this record for work routed from elsewhere.
+    Target {
+        origin_system: String,
+        origin_stream: String,
+        origin_id: String,
+        relation: String,
+    },
+}
+
+/// Whether a writer may apply a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// Never seen: go ahead (the row now says `applying`).
+    Fresh,
+    /// Applied before: acknowledge without calling the target.
+    Applied,
+    /// A call was cut off mid-way: it may have been applied.
+    InDoubt,
+}
+
+/// A delivery applied: recorded in one transaction with its link and note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub event_id: String,
+    pub target_id: Option<String>,
+    pub link: Option<NewLink>,
+    pub note: Option<Progress>,
+}
+
+macro_rules! backend {
+    ($module:ident, $db:ty) => {
+        pub(super) mod $module {
+            use super::*;
+
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            pub async fn apply(tx: &mut Conn, effects: &[Effect]) -> Result<(), sqlx::Error> {
+                for effect in effects {
+                    match effect {
+                        Effect::Spawn {
+                            stream,
+                            external_id,
+                            item,
+                        } => spawn(tx, stream, external_id, item).await?,
+                        Effect::Progress(p) => progress(tx, p).await?,
+                    }
+                }
+                Ok(())
+            }
+
+            async fn spawn(
+                tx: &mut Conn,
+                stream: &str,
+                external_id: &str,
+                item: &Value,
+            ) -> Result<(), sqlx::Error> {
+                let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
+                let due: Option<DateTime<Utc>> = text("due_at")
+                    .and_then(|d| DateTime::parse_from_rfc3339(&d).ok())
+                    .map(|d| d.with_timezone(&Utc));
+                let now = Utc::now();
+                sqlx::query(
+                    "INSERT INTO work_items (source_system, source_stream, external_id, kind, title, \
+                     status, priority, department, due_at, attributes, mapping_version, opened_at, \
+                     updated_at, synced_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'routing', $11, $11, $11) \
+                     ON CONFLICT (source_system, source_stream, external_id) DO NOTHING",
+                )
+                .bind(HUB)
+                .bind(stream)
+                .bind(external_id)
+                .bind(text("kind").unwrap_or_else(|| "task".into()))
+                .bind(text("title").unwrap_or_default())
+                .bind(text("status").unwrap_or_else(|| "new".into()))
+                .bind(item.get("priority").and_then(Value::as_i64).map(|p| p as i16))
+                .bind(text("department"))
+                .bind(due)
+                .bind(sqlx::types::Json(item.get("attributes").cloned().unwrap_or(Value::Null)))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn progress(tx: &mut Conn, p: &Progress) -> Result<(), sqlx::Error> {
+                let item: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM work_items WHERE source_system = $1 AND source_stream = $2 \
+                     AND external_id = $3",
+                )
+                .bind(&p.origin_system)
+                .bind(&p.origin_stream)
+                .bind(&p.origin_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                // The origin may have been quarantined since: the note has
+                // nowhere to go, and the target keeps the work.
+                let Some((item_id,)) = item else {
+                    return Ok(());
+                };
+                sqlx::query(
+                    "INSERT INTO activities (work_item_id, kind, author_ref, body, to_status, \
+                     occurred_at, source_system, external_id) VALUES ($1, $2, $3, $4, $5, $6, $3, $7) \
+                     ON CONFLICT (source_system, external_id) DO NOTHING",
+                )
+                .bind(item_id)
+                .bind(if p.status.is_some() { "status_change" } else { "comment" })
+                .bind(HUB)
+                .bind(&p.body)
+                .bind(&p.status)
+                .bind(p.at)
+                .bind(&p.note_id)
+                .execute(&mut *tx)
+                .await?;
+                if p.origin_system != HUB || p.origin_stream != TASKS {
+                    return Ok(());
+                }
+                let Some(status) = &p.status else {
+                    return Ok(());
+                };
+                sqlx::query(
+                    "UPDATE work_items SET status = $1, updated_at = $2 WHERE id = $3",
+                )
+                .bind(status)
+                .bind(p.at)
+                .bind(item_id)
+                .execute(&mut *tx)
+                .await?;
+                let Some((case, _)) = p.origin_id.rsplit_once('#') else {
+                    return Ok(());
+                };
+                let statuses: Vec<(String,)> = sqlx::query_as(
+                    "SELECT status FROM work_items WHERE source_system = $1 AND source_stream = $2 \
+                     AND external_id LIKE $3 ESCAPE '!'",
+                )
+                .bind(HUB)
+                .bind(TASKS)
+                .bind(format!("{}#%", case.replace('!', "!!").replace('%', "!%").replace('_', "!_")))
+                .fetch_all(&mut *tx)
+                .await?;
+                let statuses: Vec<&str> = statuses.iter().map(|(s,)| s.as_str()).collect();
+                let derived = case_status(&statuses);
+                let closed = matches!(derived, "closed" | "cancelled").then_some(p.at);
+                sqlx::query(
+                    "UPDATE work_items SET status = $1, updated_at = $2, \
+                     closed_at = COALESCE(closed_at, $3) \
+                     WHERE source_system = $4 AND source_stream = $5 AND external_id = $6",
+                )
+                .bind(derived)
+                .bind(p.at)
+                .bind(closed)
+                .bind(HUB)
+                .bind(CASES)
+                .bind(case)
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn begin(
+                tx: &mut Conn,
+                event_id: &str,
+                connector: &str,
+                action: &str,
+            ) -> Result<Begin, sqlx::Error> {
+                let inserted = sqlx::query(
+                    "INSERT INTO deliveries (event_id, connector, action, state) \
+                     VALUES ($1, $2, $3, 'applying') ON CONFLICT (event_id) DO NOTHING",
+                )
+                .bind(event_id)
+                .bind(connector)
+                .bind(action)
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 1 {
+                    return Ok(Begin::Fresh);
+                }
+                let state: Option<(String,)> =
+                    sqlx::query_as("SELECT state FROM deliveries WHERE event_id = $1")
+                        .bind(event_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                Ok(match state {
+                    Some((s,)) if s == "applied" => Begin::Applied,
+                    _ => Begin::InDoubt,
+                })
+            }
+
+            pub async fn finish(tx: &mut Conn, applied: &Applied) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'applied', target_id = $1, applied_at = $2 \
+                     WHERE event_id = $3",
+                )
+                .bind(&applied.target_id)
+                .bind(Utc::now())
+                .bind(&applied.event_id)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(l) = &applied.link {
+                    sqlx::query(
+                        "INSERT INTO links (from_system, from_stream, from_id, to_system, to_id, \
+                         relation, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (from_system, from_id, to_system, to_id, relation) DO NOTHING",
+                    )
+                    .bind(&l.from_system)
+                    .bind(&l.from_stream)
+                    .bind(&l.from_id)
+                    .bind(&l.to_system)
+                    .bind(&l.to_id)
+                    .bind(&l.relation)
+                    .bind(&l.event_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if let Some(note) = &applied.note {
+                    progress(tx, note).await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+backend!(pg, sqlx::Postgres);
+backend!(sqlite, sqlx::Sqlite);
+
+type LinkRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+);
+
+impl Store {
+    /// How each of `keys` (records of `system`) is linked, in one query.
+    /// A record that is both an origin and a target reads as a target.
+    pub async fn link_ends(
+        &self,
+        system: &str,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, LinkEnd>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        for chunk in keys.chunks(4000) {
+            let rows: Vec<LinkRow> = super::on_pool!(self, |pool| {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "SELECT from_system, from_id, from_stream, to_system, to_id, relation, \
+                     CASE WHEN to_system = ",
+                );
+                qb.push_bind(system)
+                    .push(" THEN 'target' ELSE 'origin' END FROM links WHERE (to_system = ")
+                    .push_bind(system)
+                    .push(" AND to_id IN (");
+                let mut list = qb.separated(", ");
+                for k in chunk {
+                    list.push_bind(k);
+                }
+                qb.push(")) OR (from_system = ")
+                    .push_bind(system)
+                    .push(" AND from_id IN (");
+                let mut list = qb.separated(", ");
+                for k in chunk {
+                    list.push_bind(k);
+                }
+                qb.push("))");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            for (from_system, from_id, from_stream, to_system, to_id, relation, end) in rows {
+                if end == "target" && to_system == system {
+                    out.insert(
+                        to_id,
+                        LinkEnd::Target {
+                            origin_system: from_system,
+                            origin_stream: from_stream.unwrap_or_default(),
+                            origin_id: from_id,
+                            relation,
+                        },
+                    );
+                } else {
+                    out.entry(from_id).or_insert(LinkEnd::Origin);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Start applying `event_id`, unless it was applied or is in doubt.
+    pub async fn begin_delivery(
+        &self,
+        event_id: &str,
+        connector: &str,
+        action: &str,
+    ) -> Result<Begin, StoreError> {
+        Ok(match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let b = pg::begin(&mut tx, event_id, connector, action).await?;
+                tx.commit().await?;
+                b
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let b = sqlite::begin(&mut tx, event_id, connector, action).await?;
+                tx.commit().await?;
+                b
+            }
+        })
+    }
+
+    /// The target refused or surely never saw the call: the delivery may
+    /// be tried again from the start.
+    pub async fn abandon_delivery(&self, event_id: &str) -> Result<(), StoreError> {
+        super::on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM deliveries WHERE event_id = $1 AND state = 'applying'")
+                .bind(event_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Deliveries in doubt that a person has checked: `dlq replay` lets
+    /// them be applied again. Returns how many were forgotten.
+    pub async fn forget_in_doubt(&self, event_ids: &[String]) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for id in event_ids {
+            n += super::on_pool!(self, |pool| {
+                sqlx::query("DELETE FROM deliveries WHERE event_id = $1 AND state = 'applying'")
+                    .bind(id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+        }
+        Ok(n)
+    }
+
+    /// Record a delivery as applied, with its link and note, atomically.
+    pub async fn finish_delivery(&self, applied: &Applied) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                pg::finish(&mut tx, applied).await?;
+                tx.commit().await?;
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlite::finish(&mut tx, applied).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+}

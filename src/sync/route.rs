@@ -1,0 +1,338 @@
+//! Routing during a sync: each changed record becomes a change event; the
+//! rules and value streams turn events into routed work (outbox messages)
+//! and journey effects (cases, tasks, progress notes), which the page
+//! writes in its own transaction.
+//!
+//! Loop prevention lives here. A record a writer created for routed work
+//! (a link target) is never routed by the rules: its changes only travel
+//! back along the link, as progress. A record work was already routed from
+//! (a link origin) is not routed again either, so the progress note the
+//! writer posts on it cannot start a second round. Without both, the
+//! heating ticket and its work order would route each other forever.
+//!
+//! The first run of a stream is a baseline: records are stored and no
+//! events fire, so connecting a desk with years of history does not route
+//! years of tickets.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::model::Canonical;
+use crate::routing::message::{Origin, Routed};
+use crate::routing::{Event, Routing, Target};
+use crate::store::{CASES, Effect, HUB, LinkEnd, OutboxMessage, Progress, Stored, TASKS};
+use crate::telemetry::events;
+
+/// What a sync job routes with.
+#[derive(Debug)]
+pub struct Router {
+    pub routing: Arc<Routing>,
+    /// Each connector's department: progress goes back under the origin
+    /// system's department.
+    pub departments: BTreeMap<String, String>,
+}
+
+/// What one page routes.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub outbox: Vec<OutboxMessage>,
+    pub effects: Vec<Effect>,
+}
+
+/// One changed record of the page, as routing sees it.
+pub struct Change<'a> {
+    pub external_id: &'a str,
+    pub canonical: &'a Canonical,
+    pub before: Option<&'a Stored>,
+    pub link: Option<&'a LinkEnd>,
+}
+
+impl Router {
+    pub fn plan(&self, system: &str, stream: &str, changes: &[Change], now: DateTime<Utc>) -> Plan {
+        let mut plan = Plan::default();
+        for c in changes {
+            let Some(event) = event_of(system, stream, c) else {
+                continue;
+            };
+            let mut record = serde_json::to_value(c.canonical).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut record {
+                // What a target needs is the record, not its history or the
+                // store's bookkeeping.
+                m.remove("activities");
+                m.remove("lookups");
+                m.insert("external_id".into(), json!(c.external_id));
+            }
+            let origin = Origin {
+                system,
+                stream,
+                external_id: c.external_id,
+            };
+            match c.link {
+                Some(LinkEnd::Target {
+                    origin_system,
+                    origin_stream,
+                    origin_id,
+                    ..
+                }) => self.progress(
+                    &mut plan,
+                    &origin,
+                    &record,
+                    &event,
+                    (origin_system, origin_stream, origin_id),
+                    now,
+                ),
+                Some(LinkEnd::Origin) => {}
+                None => self.route(&mut plan, &origin, &record, &event, now),
+            }
+        }
+        plan
+    }
+
+    fn route(
+        &self,
+        plan: &mut Plan,
+        origin: &Origin,
+        record: &Value,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) {
+        let routing = &self.routing;
+        let decision = routing.route(record, event);
+        for step in &decision.steps {
+            if let crate::routing::Outcome::Error(e) = &step.outcome {
+                events::RuleFailed {
+                    rule: &step.rule.name,
+                    connector: origin.system,
+                    external_id: origin.external_id,
+                    error: e,
+                }
+                .emit();
+            }
+        }
+        if let Some(target) = decision.target {
+            let rule = decision.rule;
+            let empty = BTreeMap::new();
+            let routed = Routed {
+                origin: *origin,
+                record,
+                event,
+                by: rule.map_or("default", |r| r.name.as_str()),
+                target,
+                target_id: None,
+                priority: rule.and_then(|r| r.priority),
+                sla_hours: rule.and_then(|r| r.sla_hours),
+                set: rule.map_or(&empty, |r| &r.set),
+            };
+            self.enqueue(plan, &routed, now);
+        }
+        let (started, errors) = routing.streams_started(record, event);
+        for e in &errors {
+            events::RuleFailed {
+                rule: "value stream",
+                connector: origin.system,
+                external_id: origin.external_id,
+                error: e,
+            }
+            .emit();
+        }
+        for stream in started {
+            let case_id = format!(
+                "{}:{}:{}:{}",
+                stream.name, origin.system, origin.stream, origin.external_id
+            );
+            let s = stream.start(record, &case_id, now);
+            plan.effects.push(Effect::Spawn {
+                stream: CASES,
+                external_id: case_id.clone(),
+                item: s.case,
+            });
+            for (task, item) in s.tasks {
+                let task_id = format!("{case_id}#{}", task.name);
+                let mut item = item;
+                if let Some(attrs) = item.get_mut("attributes").and_then(Value::as_object_mut) {
+                    attrs.insert("case".into(), json!(case_id));
+                }
+                plan.effects.push(Effect::Spawn {
+                    stream: TASKS,
+                    external_id: task_id.clone(),
+                    item: item.clone(),
+                });
+                let by = format!("{}/{}", stream.name, task.name);
+                let routed = Routed {
+                    origin: Origin {
+                        system: HUB,
+                        stream: TASKS,
+                        external_id: &task_id,
+                    },
+                    record: &item,
+                    event,
+                    by: &by,
+                    target: &task.to,
+                    target_id: None,
+                    priority: task.priority,
+                    sla_hours: None,
+                    set: &task.set,
+                };
+                self.enqueue(plan, &routed, now);
+            }
+        }
+    }
+
+    /// A record a writer created moved: note it on the origin, and post it
+    /// to the origin system when `[progress]` names an action for it.
+    fn progress(
+        &self,
+        plan: &mut Plan,
+        here: &Origin,
+        record: &Value,
+        event: &Event,
+        (origin_system, origin_stream, origin_id): (&str, &str, &str),
+        now: DateTime<Utc>,
+    ) {
+        // The first sight of the record counts: it may have moved before
+        // the target's first poll after the writer created it.
+        if !matches!(event.kind.as_str(), "created" | "status_changed") {
+            return;
+        }
+        let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
+        let body = progress_text(here.system, record, status);
+        let note_id = format!(
+            "progress:{}:{}:{}:{}",
+            here.system, here.stream, here.external_id, status
+        );
+        plan.effects.push(Effect::Progress(Progress {
+            origin_system: origin_system.into(),
+            origin_stream: origin_stream.into(),
+            origin_id: origin_id.into(),
+            note_id,
+            body,
+            status: (origin_system == HUB && origin_stream == TASKS).then(|| status.to_string()),
+            at: now,
+        }));
+        let (Some(action), Some(department)) = (
+            self.routing.progress.get(origin_system),
+            self.departments.get(origin_system),
+        ) else {
+            return;
+        };
+        let target = Target {
+            department: department.clone(),
+            connector: origin_system.to_string(),
+            action: action.clone(),
+        };
+        let routed = Routed {
+            origin: *here,
+            record,
+            event,
+            by: "progress",
+            target: &target,
+            target_id: Some(origin_id),
+            priority: None,
+            sla_hours: None,
+            set: &BTreeMap::new(),
+        };
+        self.enqueue(plan, &routed, now);
+    }
+
+    fn enqueue(&self, plan: &mut Plan, routed: &Routed, now: DateTime<Utc>) {
+        // A case marked confidential (`attributes.confidential = "<class>"`)
+        // goes only to departments cleared for its class.
+        if let Some(class) = routed
+            .record
+            .pointer("/attributes/confidential")
+            .and_then(Value::as_str)
+        {
+            let cleared = self
+                .routing
+                .clearance
+                .get(&routed.target.department)
+                .is_some_and(|c| c.iter().any(|x| x == class));
+            if !cleared {
+                events::RouteWithheld {
+                    connector: routed.origin.system,
+                    external_id: routed.origin.external_id,
+                    department: &routed.target.department,
+                    class,
+                }
+                .emit();
+                return;
+            }
+        }
+        let m = routed.message(&self.routing.clearance, now);
+        plan.outbox.push(OutboxMessage {
+            event_id: m.id,
+            routing_key: m.routing_key,
+            payload: m.body,
+        });
+    }
+}
+
+/// The change event for a record, from what the store held before.
+fn event_of(system: &str, stream: &str, c: &Change) -> Option<Event> {
+    let before = c.before.and_then(|s| s.state.clone());
+    let existed = c.before.is_some_and(|s| s.state.is_some());
+    let (kind, to) = match c.canonical {
+        Canonical::WorkItem(w) => {
+            let kind = match &before {
+                None => "created",
+                Some(b) if *b != w.status => "status_changed",
+                Some(_) => "updated",
+            };
+            (kind, Some(w.status.clone()))
+        }
+        Canonical::Person(p) => {
+            let now = if p.active == Some(false) {
+                "inactive"
+            } else {
+                "active"
+            };
+            let kind = match (existed, before.as_deref(), now) {
+                (false, _, "active") => "person_hired",
+                (false, _, _) => return None,
+                (true, Some("active"), "inactive") => "person_leaving",
+                _ => "updated",
+            };
+            (kind, Some(now.to_string()))
+        }
+        Canonical::OrgUnit(_) => return None,
+    };
+    Some(Event {
+        kind: kind.into(),
+        system: system.into(),
+        stream: stream.into(),
+        from_status: before,
+        to_status: to,
+    })
+}
+
+/// "facilities work order 1042 (Radiator cold): in progress".
+fn progress_text(system: &str, record: &Value, status: &str) -> String {
+    let text = |p: &str| record.pointer(p).and_then(Value::as_str);
+    let kind = match text("/kind") {
+        Some("work_order") => "work order",
+        Some(k) => k,
+        None => "record",
+    };
+    let number = [
+        "/attributes/number",
+        "/attributes/wonum",
+        "/attributes/key",
+        "/external_id",
+    ]
+    .iter()
+    .find_map(|p| {
+        record
+            .pointer(p)
+            .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+    })
+    .unwrap_or_default();
+    format!(
+        "{} {kind} {number} ({}) in {system}: {}",
+        text("/department").unwrap_or(system),
+        text("/title").unwrap_or("untitled"),
+        status.replace('_', " ")
+    )
+}

@@ -1,0 +1,173 @@
+//! The in-process transport, for the embedded default (no broker): the
+//! outbox is delivered straight to the writers.
+//!
+//! The outbox row is the queue. A claim leases it, so a process that dies
+//! mid-delivery leaves it to be claimed again once the lease runs out; the
+//! writer's delivery record keeps that second try from applying it twice. A
+//! row is marked sent only after its writer succeeded, retried later with a
+//! growing delay on a transient failure, and buried (kept, with the reason,
+//! for `switchboard dlq`) on a data error or after the last attempt: the
+//! same guarantees as the RabbitMQ writers, across restarts.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Writers;
+use crate::store::{Store, StoreError};
+use crate::transport::{Failure, Inbound};
+
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    pub batch: i64,
+    /// Longer than a batch of target calls can take.
+    pub lease: Duration,
+    /// Tries before a message is a dead letter.
+    pub max_attempts: u32,
+    /// The delay before try n+1 is `delays[n-1]`, the last one repeating.
+    pub delays: Vec<Duration>,
+    /// How long to wait when the outbox is empty.
+    pub idle: Duration,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            lease: Duration::from_secs(300),
+            max_attempts: 5,
+            delays: [1, 5, 30, 120, 600]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            idle: Duration::from_millis(250),
+        }
+    }
+}
+
+impl LocalOptions {
+    fn delay(&self, attempt: u32) -> Duration {
+        let i = (attempt.max(1) - 1) as usize;
+        self.delays
+            .get(i)
+            .or(self.delays.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(5))
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LocalReport {
+    pub claimed: usize,
+    pub applied: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+/// The connector a routing key `<department>.<connector>.<action>` names.
+fn connector_of(routing_key: &str) -> Option<&str> {
+    let mut parts = routing_key.splitn(3, '.');
+    let (_, connector, _) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(connector)
+}
+
+/// Claim one batch and deliver each row to its writer, in outbox order.
+pub async fn deliver_once(
+    store: &Store,
+    writers: &Writers,
+    options: &LocalOptions,
+) -> Result<LocalReport, StoreError> {
+    let claimed = store.claim_outbox(options.batch, options.lease).await?;
+    let mut report = LocalReport {
+        claimed: claimed.len(),
+        ..LocalReport::default()
+    };
+    for row in claimed {
+        let attempt = u32::try_from(row.attempts).unwrap_or(1).max(1);
+        let message = Inbound {
+            event_id: row.message.event_id,
+            routing_key: row.message.routing_key,
+            payload: row.message.payload,
+            attempt,
+        };
+        let writer = connector_of(&message.routing_key).and_then(|c| writers.get(c));
+        let result = match writer {
+            Some(w) => w.handle(&message).await,
+            None => Err(Failure::Dead(format!(
+                "no writer for `{}`: is the target connector's manifest enabled, with its actions?",
+                message.routing_key
+            ))),
+        };
+        match result {
+            Ok(()) => {
+                store.mark_sent(&[row.id]).await?;
+                report.applied += 1;
+            }
+            Err(Failure::Retry(reason)) if attempt < options.max_attempts => {
+                store
+                    .release_outbox(row.id, &reason, options.delay(attempt))
+                    .await?;
+                report.retried += 1;
+            }
+            Err(f) => {
+                let reason = match &f {
+                    Failure::Retry(r) => format!("gave up after {attempt} attempts: {r}"),
+                    Failure::Dead(r) => r.clone(),
+                };
+                store.bury_outbox(row.id, &reason).await?;
+                report.dead += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Deliver until `stop`; a store error is logged and the loop waits.
+pub async fn run_local(
+    store: Store,
+    writers: Writers,
+    options: LocalOptions,
+    stop: CancellationToken,
+) {
+    tracing::info!(writers = writers.len(), "in-process delivery started");
+    while !stop.is_cancelled() {
+        let wait = match deliver_once(&store, &writers, &options).await {
+            Ok(r) if r.claimed > 0 => continue,
+            Ok(_) => options.idle,
+            Err(e) => {
+                tracing::warn!(error = %e, "in-process delivery cannot read the store");
+                Duration::from_secs(2)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connector_is_the_middle_of_the_routing_key() {
+        assert_eq!(
+            connector_of("facilities.maximo.create_workorder"),
+            Some("maximo")
+        );
+        assert_eq!(connector_of("facilities.maximo"), None);
+    }
+
+    #[test]
+    fn delays_grow_then_repeat_the_last() {
+        let o = LocalOptions {
+            delays: vec![Duration::from_secs(1), Duration::from_secs(5)],
+            ..LocalOptions::default()
+        };
+        assert_eq!(o.delay(1), Duration::from_secs(1));
+        assert_eq!(o.delay(2), Duration::from_secs(5));
+        assert_eq!(o.delay(9), Duration::from_secs(5));
+    }
+}
