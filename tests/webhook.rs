@@ -67,6 +67,7 @@ async fn serve(store: Store) -> String {
             connector,
             mapping: MappingSlot::new(Arc::new(mapping)),
             department: "it".into(),
+            router: None,
         },
     )]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

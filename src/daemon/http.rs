@@ -26,6 +26,9 @@ pub struct Hook {
     pub connector: Arc<dyn Connector>,
     pub mapping: MappingSlot,
     pub department: String,
+    /// Routing for what deliveries change; a push has no baseline run, so
+    /// every delivery is routed.
+    pub router: Option<Arc<crate::sync::Router>>,
 }
 
 #[derive(Clone)]
@@ -105,6 +108,15 @@ async fn hook(
             })
         })
         .collect();
+    let plan = match route_delivery(&app.store, hook, &system, wh.stream(), &records).await {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("store unavailable: {e}"),
+            );
+        }
+    };
     let body_text = String::from_utf8_lossy(&body);
     let written = app
         .store
@@ -118,8 +130,8 @@ async fn hook(
                 id: &delivery_id,
                 body: &body_text,
             }),
-            outbox: Vec::new(),
-            effects: Vec::new(),
+            outbox: plan.outbox,
+            effects: plan.effects,
         })
         .await;
     match written {
@@ -182,4 +194,20 @@ async fn status(State(App { store, .. }): State<App>) -> impl IntoResponse {
             Json(json!({ "error": e.to_string() })),
         ),
     }
+}
+
+/// What a delivery's records route, judged against the store before it.
+async fn route_delivery(
+    store: &Store,
+    hook: &Hook,
+    system: &str,
+    stream: &str,
+    records: &[StagedRecord],
+) -> Result<crate::sync::Plan, crate::store::StoreError> {
+    let Some(router) = &hook.router else {
+        return Ok(crate::sync::Plan::default());
+    };
+    let keys: Vec<String> = records.iter().map(|r| r.external_id.clone()).collect();
+    let existing = store.existing(system, stream, &keys).await?;
+    crate::sync::plan_page(router, store, system, stream, records, &existing).await
 }

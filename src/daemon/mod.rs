@@ -55,6 +55,7 @@ pub async fn run(
                 connector: j.connector.clone(),
                 mapping: j.mapping.clone(),
                 department: j.department.clone(),
+                router: j.router.clone(),
             };
             (j.system().to_string(), hook)
         })

@@ -126,9 +126,20 @@ pub(crate) struct State {
     list_requests: usize,
     hooks: Vec<(usize, Hook)>,
     latency: std::time::Duration,
+    /// Locations created after the seed (the Locations application), by site.
+    added_locations: Vec<(String, String)>,
 }
 
 impl State {
+    /// Whether `location` exists at `siteid`, seeded or added since.
+    pub(crate) fn knows_location(&self, siteid: &str, location: &str) -> bool {
+        model::site(siteid).is_some_and(|(_, _, locs)| locs.contains(&location))
+            || self
+                .added_locations
+                .iter()
+                .any(|(s, l)| s == siteid && l == location)
+    }
+
     /// The clock, to the second: Maximo stores dates so.
     fn now(&self) -> DateTime<Utc> {
         let t = self.clock.unwrap_or_else(Utc::now);
@@ -239,6 +250,7 @@ impl MaximoSim {
             list_requests: 0,
             hooks: Vec::new(),
             latency: std::time::Duration::ZERO,
+            added_locations: Vec::new(),
         };
         MaximoSim {
             state: Arc::new(Mutex::new(state)),
@@ -280,6 +292,14 @@ impl MaximoSim {
     pub fn update(&self, rest_id: &str, patch: Value) -> Result<Value, String> {
         let mut st = self.lock();
         http::apply_update(&mut st, rest_id, &patch, true).map_err(|e| e.message)
+    }
+
+    /// Creates a location at a site, as Facilities would in the Locations
+    /// application: work orders may name it from then on.
+    pub fn add_location(&self, siteid: &str, location: &str) {
+        self.lock()
+            .added_locations
+            .push((siteid.to_string(), location.to_uppercase()));
     }
 
     /// Sets attributes as they are, bypassing the rules (a status the domain

@@ -114,8 +114,7 @@ fn apply_fields(
         } else if k == "location" {
             let value = as_text(v).map(|l| l.to_uppercase());
             if let Some(loc) = &value {
-                let known = site(&siteid).is_some_and(|(_, _, locs)| locs.contains(&loc.as_str()));
-                if !known {
+                if !st.knows_location(&siteid, loc) {
                     return Err(errors::invalid_location(loc));
                 }
             }
