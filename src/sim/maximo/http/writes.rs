@@ -113,10 +113,10 @@ fn apply_fields(
             rec.insert(k.into(), value);
         } else if k == "location" {
             let value = as_text(v).map(|l| l.to_uppercase());
-            if let Some(loc) = &value {
-                if !st.knows_location(&siteid, loc) {
-                    return Err(errors::invalid_location(loc));
-                }
+            if let Some(loc) = &value
+                && !st.knows_location(&siteid, loc)
+            {
+                return Err(errors::invalid_location(loc));
             }
             rec.insert(k.into(), value.map(Value::String).unwrap_or(Value::Null));
         }
