@@ -287,8 +287,17 @@ fn demo_once_syncs_and_reports() {
         "synced odoo/employees: 1 pages, 60 fetched, 60 stored",
         "synced odoo/purchase_orders: 1 pages, 30 fetched, 30 stored",
         "synced personio/employees: 1 pages, 40 fetched, 40 stored",
-        "work items in the store: 303 (0 records in quarantine)",
-        "people: 100 from HR and ERP",
+        // The journeys add 9: the heating ticket and its work order; the
+        // onboarding case, its 3 tasks, and what they became in ServiceNow,
+        // Maximo and Odoo. Ada Lovelace is the 101st person.
+        "work items in the store: 312 (0 records in quarantine)",
+        "people: 101 from HR and ERP",
+        "heating: ServiceNow INC",
+        "-> maximo work order",
+        "in progress\"",
+        "polled both again: 0 message(s) waiting",
+        "onboarding: Personio hire Ada Lovelace -> case onboarding:personio:employees:",
+        "3 task(s) delivered",
     ] {
         assert!(out.contains(line), "no `{line}` in:\n{out}");
     }

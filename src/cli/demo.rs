@@ -15,10 +15,13 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Cli, load_catalog, load_config};
+use crate::catalog::ConnectorJobs;
 use crate::sim::estate::Estate;
 use crate::sim::servicenow::ServiceNowSim;
 use crate::store::{CountedTable, Store};
 use crate::sync::{ProgressFn, SyncJob, SyncReport};
+use crate::writer::Writers;
+use crate::writer::local::{LocalOptions, deliver_once};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -97,10 +100,13 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
-    print_summary(&store).await?;
     if failed > 0 {
+        print_summary(&store).await?;
         anyhow::bail!("{failed} stream(s) failed to sync");
     }
+    let writers = catalog.writers(&store, &connectors);
+    journeys(&estate, &store, &connectors, &writers).await?;
+    print_summary(&store).await?;
     if args.once {
         estate.shutdown().await;
         return Ok(());
@@ -118,6 +124,12 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     tokio::spawn(super::stop_on_signal(stop.clone()));
     tokio::spawn(simulate_activity(
         estate.servicenow.sim.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(crate::writer::local::run_local(
+        store.clone(),
+        writers,
+        LocalOptions::default(),
         stop.clone(),
     ));
     let reload = cfg.settings.paths.reload_every();
@@ -167,6 +179,143 @@ async fn print_summary(store: &Store) -> anyhow::Result<()> {
             c.department.as_deref().unwrap_or("-"),
             c.status,
             c.count
+        );
+    }
+    Ok(())
+}
+
+/// The two journeys the demo shows: a heating fault raised at the IT desk
+/// becomes a Facilities work order whose progress comes back to the ticket,
+/// and a hire in HR becomes three tasks in three departments under one
+/// case. The simulators play the people; everything else is `run`'s path.
+async fn journeys(
+    estate: &Estate,
+    store: &Store,
+    connectors: &[ConnectorJobs],
+    writers: &Writers,
+) -> anyhow::Result<()> {
+    let sync = |system: &'static str| async move {
+        let never = CancellationToken::new();
+        if let Some(c) = connectors.iter().find(|c| c.system == system) {
+            for (stream, result) in
+                crate::daemon::sync_connector(store, c, &never, &|_, _| {}).await
+            {
+                result.map_err(|e| anyhow::anyhow!("{system}/{stream}: {e}"))?;
+            }
+        }
+        anyhow::Ok(())
+    };
+    let deliver = || async {
+        let options = LocalOptions::default();
+        let mut applied = 0;
+        loop {
+            let r = deliver_once(store, writers, &options).await?;
+            applied += r.applied;
+            if r.claimed == 0 {
+                return anyhow::Ok(applied);
+            }
+        }
+    };
+    println!("\njourneys (routing.toml, delivered in-process: no broker configured)");
+
+    // An employee reports a heating fault at the IT service desk.
+    let mut ticket = Map::new();
+    for (k, v) in [
+        ("short_description", "No heating on floor 3"),
+        (
+            "description",
+            "Radiators on the third floor are cold since this morning.",
+        ),
+        ("state", "1"),
+    ] {
+        ticket.insert(k.into(), Value::String(v.into()));
+    }
+    let sys_id = estate.servicenow.sim.insert("incident", ticket);
+    sync("servicenow").await?;
+    deliver().await?;
+    let hops = store.hops("servicenow", &sys_id).await?;
+    let number = estate
+        .servicenow
+        .sim
+        .get("incident", &sys_id)
+        .and_then(|i| i.get("number").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    match hops.first() {
+        Some(h) => println!(
+            "  heating: ServiceNow {number} \"No heating on floor 3\" -> {} work order {}",
+            h.to_system, h.to_id
+        ),
+        None => println!("  heating: ServiceNow {number} was not routed (see routing.toml)"),
+    }
+    // Facilities starts the work in Maximo; the next polls carry it back.
+    if let Some(order) = estate
+        .maximo
+        .sim
+        .records()
+        .into_iter()
+        .find(|w| w.get("description").and_then(Value::as_str) == Some("No heating on floor 3"))
+    {
+        let text = |k: &str| {
+            order
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let rest_id = crate::sim::maximo::model::rest_id(&text("siteid"), &text("wonum"));
+        if let Err(e) = estate
+            .maximo
+            .sim
+            .update(&rest_id, serde_json::json!({"status": "INPRG"}))
+        {
+            println!("  heating: Maximo refused the status change: {e}");
+        }
+        sync("maximo").await?;
+        deliver().await?;
+        let comment = estate
+            .servicenow
+            .sim
+            .get("incident", &sys_id)
+            .and_then(|i| {
+                i.get("comments")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        println!(
+            "  heating: Maximo set it in progress; the ServiceNow ticket now says \"{comment}\""
+        );
+        sync("servicenow").await?;
+        sync("maximo").await?;
+        println!(
+            "  heating: polled both again: {} message(s) waiting, nothing routed back and forth",
+            store.outbox_pending().await?
+        );
+    }
+
+    // HR records a hire.
+    let hire = estate
+        .personio
+        .sim
+        .hire("Ada", "Lovelace", "ada.lovelace@example.com");
+    sync("personio").await?;
+    let applied = deliver().await?;
+    let case = format!("onboarding:personio:employees:{hire}");
+    println!(
+        "  onboarding: Personio hire Ada Lovelace -> case {case}, {applied} task(s) delivered:"
+    );
+    for h in store.hops(crate::store::HUB, &case).await? {
+        let task = h.from_id.rsplit('#').next().unwrap_or_default();
+        println!("    {task:<15} -> {} {}", h.to_system, h.to_id);
+    }
+    for system in ["servicenow", "maximo", "odoo"] {
+        sync(system).await?;
+    }
+    let dead = store.dead_letters().await?;
+    if !dead.is_empty() {
+        println!(
+            "  {} dead letter(s); `switchboard dlq list` shows why",
+            dead.len()
         );
     }
     Ok(())

@@ -5,6 +5,7 @@
 //! code. Nothing here is needed by tests of the pipeline itself.
 
 mod demo;
+mod dlq;
 mod map;
 mod route;
 mod simulate;
@@ -62,8 +63,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon: sync every enabled connector at start and on its cron
     /// schedule, serve /healthz, /readyz, /status and /metrics, and, with
-    /// [broker] set, relay the outbox to RabbitMQ. Stops cleanly on Ctrl-C or
-    /// SIGTERM, never leaving a half-written page.
+    /// route what changed (`routing.toml`) and deliver it to the target
+    /// systems: through RabbitMQ when [broker] is set, else in-process.
+    /// Stops cleanly on Ctrl-C or SIGTERM, never leaving a half-written page.
     Run(RunArgs),
     /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT),
     /// Personio (HR), Odoo (Finance) and Maximo (Facilities) on loopback,
@@ -86,6 +88,10 @@ pub enum Command {
     /// Try canonical records against the routing rules (`routing.toml`) and
     /// show, rule by rule, which one takes the work and why. Changes nothing.
     Route(route::RouteArgs),
+    /// Dead letters: routed work a target refused or that kept failing.
+    /// `dlq list` shows them with the reason; `dlq replay ID` (or `--all`)
+    /// sends them back once the cause is fixed.
+    Dlq(dlq::DlqArgs),
     /// Serve a simulated vendor API on its own, e.g. to try a manifest
     /// against before pointing it at the real system.
     Simulate(simulate::SimulateArgs),
@@ -116,6 +122,7 @@ pub async fn main() -> ExitCode {
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Map(ref args) => map::run(args),
         Command::Route(ref args) => route::run(&cli, args),
+        Command::Dlq(ref args) => dlq::run(&cli, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -236,41 +243,78 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     store.declare_owners(&catalog.owners()).await?;
     let connectors = catalog.jobs().context("failed to build connectors")?;
     if args.once {
-        return run_once(&store, &connectors).await;
+        let writers = catalog.writers(&store, &connectors);
+        return run_once(&cfg, &store, &connectors, &writers).await;
     }
     let listener = tokio::net::TcpListener::bind(cfg.settings.http.listen)
         .await
         .with_context(|| format!("failed to listen on {}", cfg.settings.http.listen))?;
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
-    let relay = match &cfg.settings.broker {
-        Some(broker) => {
-            let url = broker.url.resolve().context("[broker] url")?;
-            // Said plainly so nobody waits for work that is not routed yet.
-            tracing::warn!(
-                "outbox relay started; routing does not fill the outbox yet, so nothing is published until it does"
-            );
-            Some(tokio::spawn(crate::transport::run_relay(
-                store.clone(),
-                url,
-                crate::transport::RelayOptions::default(),
-                stop.clone(),
-            )))
-        }
-        None => None,
-    };
+    let delivery = start_delivery(&cfg, &catalog, &store, &connectors, &stop)?;
     let reload = cfg.settings.paths.reload_every();
     let result = crate::daemon::run(store, connectors, listener, reload, stop.clone()).await;
     stop.cancel();
-    if let Some(relay) = relay {
-        let _ = relay.await;
-    }
+    let mut delivery = delivery;
+    while delivery.join_next().await.is_some() {}
     result
 }
 
-async fn run_once(
+/// Deliver routed work: with `[broker]`, the outbox relay to RabbitMQ and
+/// one consumer per target connector; without, the in-process transport.
+fn start_delivery(
+    cfg: &LoadedConfig,
+    catalog: &Catalog,
     store: &Store,
     connectors: &[crate::catalog::ConnectorJobs],
+    stop: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinSet<()>> {
+    let writers = catalog.writers(store, connectors);
+    let mut tasks = tokio::task::JoinSet::new();
+    let Some(broker) = &cfg.settings.broker else {
+        tasks.spawn(crate::writer::local::run_local(
+            store.clone(),
+            writers,
+            crate::writer::local::LocalOptions::default(),
+            stop.clone(),
+        ));
+        return Ok(tasks);
+    };
+    let url = broker.url.resolve().context("[broker] url")?;
+    tasks.spawn(crate::transport::run_relay(
+        store.clone(),
+        url.clone(),
+        crate::transport::RelayOptions::default(),
+        stop.clone(),
+    ));
+    for (system, writer) in writers {
+        let rate = connectors
+            .iter()
+            .find(|c| c.system == system)
+            .and_then(|c| c.connector.rate_limit_per_sec());
+        let options = crate::transport::WriterOptions {
+            prefetch: crate::transport::prefetch_for(rate.map(f64::from)),
+            ..crate::transport::WriterOptions::default()
+        };
+        tasks.spawn(crate::transport::run_writer(
+            url.clone(),
+            system,
+            writer,
+            options,
+            stop.clone(),
+        ));
+    }
+    Ok(tasks)
+}
+
+/// One sync of everything, then hand on what it routed: embedded, deliver
+/// it to the writers (a retry waits for the next run); with a broker,
+/// publish it for the daemons' writers.
+async fn run_once(
+    cfg: &LoadedConfig,
+    store: &Store,
+    connectors: &[crate::catalog::ConnectorJobs],
+    writers: &crate::writer::Writers,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
@@ -278,6 +322,28 @@ async fn run_once(
     for c in connectors {
         let results = crate::daemon::sync_connector(store, c, &stop, &|_, _| {}).await;
         failed += results.iter().filter(|(_, r)| r.is_err()).count();
+    }
+    match &cfg.settings.broker {
+        None => {
+            let options = crate::writer::local::LocalOptions::default();
+            while !stop.is_cancelled() {
+                let r = crate::writer::local::deliver_once(store, writers, &options).await?;
+                if r.claimed == 0 {
+                    break;
+                }
+            }
+        }
+        Some(broker) => {
+            let url = broker.url.resolve().context("[broker] url")?;
+            let publisher = crate::transport::Publisher::connect(url.expose()).await?;
+            let options = crate::transport::RelayOptions::default();
+            while !stop.is_cancelled() {
+                let r = crate::transport::relay_once(store, &publisher, &options).await?;
+                if r.claimed == 0 || r.sent == 0 {
+                    break;
+                }
+            }
+        }
     }
     store.close().await;
     if failed > 0 {

@@ -50,6 +50,7 @@ pub struct RetryPolicy {
 
 #[derive(Debug)]
 pub struct HttpClient {
+    rate_per_sec: Option<u32>,
     system: String,
     client: reqwest::Client,
     auth: Auth,
@@ -92,8 +93,14 @@ impl HttpClient {
             client,
             auth,
             limiter,
+            rate_per_sec: rate_per_sec.filter(|n| *n > 0),
             retry,
         })
+    }
+
+    /// Requests per second this client allows itself; `None`: unlimited.
+    pub fn rate_per_sec(&self) -> Option<u32> {
+        self.rate_per_sec
     }
 
     /// GET a URL with query parameters and decode a JSON body, retrying transient failures.

@@ -174,6 +174,12 @@ pub trait Connector: Debug + Send + Sync {
         Vec::new()
     }
 
+    /// The requests per second the connector allows itself against its
+    /// system: a writer sizes its prefetch by it.
+    fn rate_limit_per_sec(&self) -> Option<u32> {
+        None
+    }
+
     /// Perform a write-back action. Data errors come back as
     /// [`ConnectorError::Rejected`] with the whole exchange.
     async fn perform(

@@ -155,6 +155,12 @@ fn put(value: &mut Value, path: &[&str], new: Value) {
     }
 }
 
+/// The record without any classified field: what a template that may
+/// reach any department can safely read.
+pub fn unclassified(record: &Value) -> Value {
+    withhold(record, &[]).0
+}
+
 /// The record without the fields whose class `cleared` lacks, and the
 /// names of those fields.
 fn withhold(record: &Value, cleared: &[String]) -> (Value, Vec<String>) {

@@ -138,12 +138,23 @@ impl Router {
             }
             .emit();
         }
+        // Titles go to several departments: they never read a classified
+        // field, and the case and its tasks keep the record's confidentiality.
+        let public = crate::routing::message::unclassified(record);
+        let confidential = record.pointer("/attributes/confidential").cloned();
         for stream in started {
             let case_id = format!(
                 "{}:{}:{}:{}",
                 stream.name, origin.system, origin.stream, origin.external_id
             );
-            let s = stream.start(record, &case_id, now);
+            let mut s = stream.start(&public, &case_id, now);
+            if let Some(c) = &confidential {
+                for item in std::iter::once(&mut s.case).chain(s.tasks.iter_mut().map(|(_, i)| i)) {
+                    if let Some(attrs) = item.get_mut("attributes").and_then(Value::as_object_mut) {
+                        attrs.insert("confidential".into(), c.clone());
+                    }
+                }
+            }
             plan.effects.push(Effect::Spawn {
                 stream: CASES,
                 external_id: case_id.clone(),
@@ -336,3 +347,7 @@ fn progress_text(system: &str, record: &Value, status: &str) -> String {
         status.replace('_', " ")
     )
 }
+
+#[cfg(test)]
+#[path = "route_tests.rs"]
+mod tests;

@@ -1,11 +1,12 @@
-//! RabbitMQ through lapin: the topology the hub declares, and publishing
-//! with publisher confirms.
+//! RabbitMQ through lapin: connecting, and publishing with publisher
+//! confirms. The names and arguments the hub declares live in `topology`.
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::Confirmation;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 
-use super::EXCHANGE;
+use super::topology::Topology;
 use crate::store::Claimed;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,12 +23,21 @@ pub enum AmqpError {
     Lost,
     #[error("publish of `{event_id}` failed: {message}")]
     Publish { event_id: String, message: String },
+    #[error("`{0}` is too long for an AMQP name (at most 255 bytes)")]
+    Name(String),
+    #[error("no dead letter has the id `{id}` ({count} dead letters in `{queue}`)")]
+    UnknownDeadLetter {
+        id: String,
+        queue: String,
+        count: usize,
+    },
 }
 
 /// A confirm-mode channel on the work exchange.
 pub struct Publisher {
     _connection: Connection,
     channel: Channel,
+    exchange: String,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -38,36 +48,20 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
+    /// [`Publisher::connect_with`] the default topology.
+    pub async fn connect(url: &str) -> Result<Self, AmqpError> {
+        Self::connect_with(url, &Topology::default()).await
+    }
+
     /// Connect, declare the durable topic exchange, and switch the channel
     /// to publisher confirms.
-    pub async fn connect(url: &str) -> Result<Self, AmqpError> {
-        let connection = Connection::connect(url, ConnectionProperties::default())
-            .await
-            .map_err(AmqpError::Connect)?;
-        let setup = |what| move |source| AmqpError::Setup { what, source };
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(setup("channel.open"))?;
-        channel
-            .exchange_declare(
-                EXCHANGE.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(setup("exchange.declare"))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(setup("confirm.select"))?;
+    pub async fn connect_with(url: &str, topology: &Topology) -> Result<Self, AmqpError> {
+        let (connection, channel) = open_confirmed(url).await?;
+        topology.declare_exchange(&channel).await?;
         Ok(Self {
             _connection: connection,
             channel,
+            exchange: topology.exchange.clone(),
         })
     }
 
@@ -90,9 +84,15 @@ impl Publisher {
             let sent = self
                 .channel
                 .basic_publish(
-                    EXCHANGE.into(),
+                    self.exchange.as_str().into(),
                     m.routing_key.as_str().into(),
-                    BasicPublishOptions::default(),
+                    // Mandatory: work no writer's queue would take comes
+                    // back, and its row stays in the outbox, instead of
+                    // being confirmed and dropped.
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
                     body.as_bytes(),
                     properties,
                 )
@@ -108,12 +108,81 @@ impl Publisher {
             out.push(match sent {
                 Err(e) => Err(failed(e.to_string())),
                 Ok(confirm) => match confirm.await {
-                    Ok(c) if c.is_ack() => Ok(()),
+                    Ok(Confirmation::Ack(None)) => Ok(()),
+                    Ok(Confirmation::Ack(Some(_))) => Err(failed(format!(
+                        "no writer's queue is bound for `{}` yet (unroutable)",
+                        row.message.routing_key
+                    ))),
                     Ok(_) => Err(failed("the broker nacked it".into())),
                     Err(e) => Err(failed(e.to_string())),
                 },
             });
         }
         out
+    }
+}
+
+/// A connection and one channel in publisher-confirm mode.
+pub(super) async fn open_confirmed(url: &str) -> Result<(Connection, Channel), AmqpError> {
+    let connection = Connection::connect(url, ConnectionProperties::default())
+        .await
+        .map_err(AmqpError::Connect)?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(setup("channel.open"))?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(setup("confirm.select"))?;
+    Ok((connection, channel))
+}
+
+/// Map a refused broker call to [`AmqpError::Setup`] naming the call.
+pub(super) fn setup(what: &'static str) -> impl Fn(lapin::Error) -> AmqpError {
+    move |source| AmqpError::Setup { what, source }
+}
+
+/// An exchange, queue or routing key as AMQP wants it: a name built from
+/// config could pass the 255-byte limit, and lapin panics on those.
+pub(super) fn short(name: &str) -> Result<ShortString, AmqpError> {
+    ShortString::try_new(name).map_err(|_| AmqpError::Name(name.to_string()))
+}
+
+/// Publish one message and wait for the broker to take it. Mandatory: a
+/// message no queue would take comes back as an error instead of being
+/// confirmed and dropped, so the caller keeps its copy.
+pub(super) async fn publish_one(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+    event_id: &str,
+) -> Result<(), AmqpError> {
+    let failed = |message: String| AmqpError::Publish {
+        event_id: event_id.to_string(),
+        message,
+    };
+    let confirm = channel
+        .basic_publish(
+            short(exchange)?,
+            short(routing_key)?,
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            body,
+            properties,
+        )
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    match confirm.await.map_err(|e| failed(e.to_string()))? {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(_)) => Err(failed(format!(
+            "no queue is bound for it on `{exchange}` (unroutable)"
+        ))),
+        Confirmation::Nack(_) => Err(failed("the broker nacked it".into())),
+        Confirmation::NotRequested => Err(failed("the channel is not in confirm mode".into())),
     }
 }

@@ -1,18 +1,27 @@
-//! The transport: the outbox relay that publishes routed work to RabbitMQ.
+//! The transport: the outbox relay that publishes routed work to RabbitMQ,
+//! the writers' consumers on the other side, and the dead-letter tools.
 //!
 //! A relay claims outbox rows under a lease, publishes each as a persistent
 //! message on the topic exchange `switchboard.work` with publisher
 //! confirms, and marks a row sent only once the broker has confirmed it. A
 //! nack or a lost connection releases the row with its error for a later
 //! try, so a message can be published twice but never lost; consumers
-//! deduplicate by the message id (the CloudEvents id).
+//! deduplicate by the message id (the CloudEvents id). `topology` names
+//! what is declared, `consumer` runs a connector's writer on its work queue
+//! with delayed retries, and `dlq` lists and replays dead letters.
 
 pub mod amqp;
+pub mod consumer;
+pub mod dlq;
+pub mod topology;
 
 use std::time::Duration;
 
 use crate::store::{Store, StoreError};
 pub use amqp::{AmqpError, Publisher};
+pub use consumer::{WriterOptions, prefetch_for, run_writer};
+pub use dlq::{DeadLetter, Replay, ReplayReport};
+pub use topology::Topology;
 
 /// The topic exchange routed work is published on.
 pub const EXCHANGE: &str = "switchboard.work";
@@ -41,6 +50,8 @@ pub struct RelayOptions {
     pub lease: Duration,
     /// When a publish failed, how long before the row is tried again.
     pub retry_in: Duration,
+    /// Which exchange to publish on.
+    pub topology: Topology,
 }
 
 impl Default for RelayOptions {
@@ -49,6 +60,7 @@ impl Default for RelayOptions {
             batch: 200,
             lease: Duration::from_secs(60),
             retry_in: Duration::from_secs(5),
+            topology: Topology::default(),
         }
     }
 }
@@ -102,9 +114,9 @@ pub async fn run_relay(
     const MAX_PAUSE: Duration = Duration::from_secs(30);
     let mut pause = Duration::from_millis(250);
     while !stop.is_cancelled() {
-        let publisher = match Publisher::connect(url.expose()).await {
+        let publisher = match Publisher::connect_with(url.expose(), &options.topology).await {
             Ok(p) => {
-                tracing::info!(exchange = EXCHANGE, "outbox relay connected");
+                tracing::info!(exchange = %options.topology.exchange, "outbox relay connected");
                 pause = Duration::from_millis(250);
                 p
             }

@@ -303,6 +303,10 @@ impl Connector for JsonRpcConnector {
         })
     }
 
+    fn rate_limit_per_sec(&self) -> Option<u32> {
+        self.client.rate_per_sec()
+    }
+
     fn actions(&self) -> Vec<String> {
         self.actions.keys().cloned().collect()
     }

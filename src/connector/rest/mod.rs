@@ -380,6 +380,10 @@ impl Connector for RestConnector {
         })
     }
 
+    fn rate_limit_per_sec(&self) -> Option<u32> {
+        self.client.rate_per_sec()
+    }
+
     fn actions(&self) -> Vec<String> {
         self.actions.keys().cloned().collect()
     }

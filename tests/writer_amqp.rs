@@ -1,0 +1,507 @@
+//! The writers' transport against a real RabbitMQ (127.0.0.1:5672, or
+//! SWITCHBOARD_TEST_AMQP_URL): manual acks, retries through delay queues,
+//! the dead-letter queue and its tools, and nothing lost when a writer dies.
+//! Each test declares its own topology and deletes it at the end.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+use serde_json::{Value, json};
+use switchboard::config::Secret;
+use switchboard::transport::{
+    AmqpError, Failure, Inbound, Replay, Topology, WorkHandler, WriterOptions, dlq, run_writer,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const CONNECTOR: &str = "target";
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn amqp_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// What the scripted handler does with one message.
+enum Act {
+    Apply,
+    Retry,
+    Dead,
+    /// Never finishes: the writer dies with the message in hand.
+    Hang,
+    /// Finishes, slowly.
+    Slow(Duration),
+}
+
+#[derive(Debug, Clone)]
+struct Seen {
+    id: String,
+    attempt: u32,
+    routing_key: String,
+    at: Instant,
+}
+
+/// Records every message it is handed, then acts as scripted.
+struct Scripted {
+    seen: Mutex<Vec<Seen>>,
+    script: Box<dyn Fn(&Inbound) -> Act + Send + Sync>,
+}
+
+impl Scripted {
+    fn new(script: impl Fn(&Inbound) -> Act + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Self {
+            seen: Mutex::new(Vec::new()),
+            script: Box::new(script),
+        })
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn times(&self, id: &str) -> usize {
+        self.seen().iter().filter(|s| s.id == id).count()
+    }
+}
+
+#[async_trait::async_trait]
+impl WorkHandler for Scripted {
+    async fn handle(&self, m: &Inbound) -> Result<(), Failure> {
+        self.seen.lock().unwrap().push(Seen {
+            id: m.event_id.clone(),
+            attempt: m.attempt,
+            routing_key: m.routing_key.clone(),
+            at: Instant::now(),
+        });
+        match (self.script)(m) {
+            Act::Apply => Ok(()),
+            Act::Retry => Err(Failure::Retry("target down".into())),
+            Act::Dead => Err(Failure::Dead("target refused the data".into())),
+            Act::Hang => std::future::pending().await,
+            Act::Slow(d) => {
+                tokio::time::sleep(d).await;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One test's own corner of the broker.
+struct Broker {
+    _connection: Connection,
+    channel: Channel,
+    topology: Topology,
+    delays: Vec<Duration>,
+    deleted: bool,
+}
+
+impl Broker {
+    async fn new(delays: &[u64]) -> Self {
+        let prefix = format!("test-{}-{}", std::process::id(), uuid::Uuid::new_v4());
+        let topology = Topology {
+            exchange: format!("{prefix}.exchange"),
+            prefix,
+        };
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .expect("RabbitMQ answers (rabbitmq-server -detached starts it)");
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        let delays: Vec<_> = delays.iter().map(|ms| Duration::from_millis(*ms)).collect();
+        // Declared before anything is published, as the hub does at start.
+        topology
+            .declare_writer(&channel, CONNECTOR, &delays)
+            .await
+            .unwrap();
+        Self {
+            _connection: connection,
+            channel,
+            topology,
+            delays,
+            deleted: false,
+        }
+    }
+
+    fn options(&self, max_attempts: u32) -> WriterOptions {
+        WriterOptions {
+            prefetch: 5,
+            max_attempts,
+            delays: self.delays.clone(),
+            topology: self.topology.clone(),
+        }
+    }
+
+    fn start(&self, handler: Arc<Scripted>, max_attempts: u32) -> Writer {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run_writer(
+            Secret::new(amqp_url()),
+            CONNECTOR.to_string(),
+            handler,
+            self.options(max_attempts),
+            stop.clone(),
+        ));
+        Writer { stop, task }
+    }
+
+    /// Publish as the relay does: persistent, id as message id, confirmed.
+    async fn publish(&self, id: &str, body: &[u8]) {
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(id.into());
+        let confirm = self
+            .channel
+            .basic_publish(
+                self.topology.exchange.as_str().into(),
+                format!("it.{CONNECTOR}.create").into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                body,
+                properties,
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert_eq!(confirm, Confirmation::Ack(None), "routed to the work queue");
+    }
+
+    async fn publish_event(&self, id: &str) {
+        let event = json!({"specversion": "1.0", "id": id, "data": {"n": 1}});
+        self.publish(id, event.to_string().as_bytes()).await;
+    }
+
+    /// Messages ready in a queue (not those a consumer holds).
+    async fn ready(&self, queue: &str) -> u32 {
+        self.channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap()
+            .message_count()
+    }
+
+    async fn wait_ready(&self, queue: &str, n: u32) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let got = self.ready(queue).await;
+            if got == n {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{queue} holds {got}, not {n}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    fn work(&self) -> String {
+        self.topology.work_queue(CONNECTOR)
+    }
+
+    async fn list(&self) -> Vec<dlq::DeadLetter> {
+        dlq::list(&amqp_url(), &self.topology).await.unwrap()
+    }
+
+    fn declared(&self) -> Vec<String> {
+        let mut queues = vec![self.work(), self.topology.dlq()];
+        for d in &self.delays {
+            queues.push(self.topology.delay_queue(CONNECTOR, *d));
+        }
+        queues
+    }
+
+    async fn delete(mut self) {
+        teardown(&self.channel, &self.topology, &self.declared())
+            .await
+            .unwrap();
+        self.deleted = true;
+    }
+}
+
+impl Drop for Broker {
+    /// A test that failed before `delete` still leaves the shared broker
+    /// clean, on a runtime of its own since `drop` cannot await.
+    fn drop(&mut self) {
+        if self.deleted {
+            return;
+        }
+        let (topology, queues) = (self.topology.clone(), self.declared());
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let connection =
+                    Connection::connect(&amqp_url(), ConnectionProperties::default()).await?;
+                let channel = connection.create_channel().await?;
+                teardown(&channel, &topology, &queues).await
+            })
+        })
+        .join();
+    }
+}
+
+async fn teardown(channel: &Channel, topology: &Topology, queues: &[String]) -> lapin::Result<()> {
+    for q in queues {
+        channel
+            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+            .await?;
+    }
+    channel
+        .exchange_delete(
+            topology.exchange.as_str().into(),
+            ExchangeDeleteOptions::default(),
+        )
+        .await
+}
+
+struct Writer {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Writer {
+    async fn stop(self) {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the writer stops promptly")
+            .unwrap();
+    }
+}
+
+async fn wait_until(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_is_applied_once_and_acked() {
+    let broker = Broker::new(&[100]).await;
+    let ids: Vec<String> = (0..30).map(|i| format!("ok-{i}")).collect();
+    for id in &ids {
+        broker.publish_event(id).await;
+    }
+    let handler = Scripted::new(|_| Act::Apply);
+    let writer = broker.start(handler.clone(), 5);
+    wait_until("all 30 applied", || handler.seen().len() >= 30).await;
+    writer.stop().await;
+
+    let mut counts = BTreeMap::new();
+    for s in handler.seen() {
+        assert_eq!(s.attempt, 1);
+        assert_eq!(s.routing_key, "it.target.create");
+        *counts.entry(s.id).or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 30);
+    assert!(counts.values().all(|n| *n == 1), "each once: {counts:?}");
+    assert_eq!(broker.ready(&broker.work()).await, 0, "all acked");
+    assert_eq!(broker.ready(&broker.topology.dlq()).await, 0);
+    broker.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_wait_in_the_delay_queues_then_apply_once() {
+    let broker = Broker::new(&[150, 300]).await;
+    broker.publish_event("flaky").await;
+    let handler = Scripted::new(|m| match m.attempt {
+        1 | 2 => Act::Retry,
+        _ => Act::Apply,
+    });
+    let writer = broker.start(handler.clone(), 5);
+    wait_until("the third attempt", || handler.seen().len() >= 3).await;
+    writer.stop().await;
+
+    let seen = handler.seen();
+    let attempts: Vec<u32> = seen.iter().map(|s| s.attempt).collect();
+    assert_eq!(attempts, [1, 2, 3], "applied once, on the third try");
+    assert!(seen.iter().all(|s| s.id == "flaky"));
+    // The original routing key survives the trip through the delay queue.
+    assert!(seen.iter().all(|s| s.routing_key == "it.target.create"));
+    // A message only waits this long by expiring out of a delay queue.
+    assert!(seen[1].at - seen[0].at >= Duration::from_millis(150));
+    assert!(seen[2].at - seen[1].at >= Duration::from_millis(300));
+    assert_eq!(broker.ready(&broker.work()).await, 0);
+    for d in &broker.delays {
+        let queue = broker.topology.delay_queue(CONNECTOR, *d);
+        assert_eq!(broker.ready(&queue).await, 0, "{queue}");
+    }
+    assert_eq!(broker.ready(&broker.topology.dlq()).await, 0);
+    broker.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_without_consuming_and_replayed_once() {
+    let broker = Broker::new(&[100]).await;
+    let accept = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let accept = accept.clone();
+        Scripted::new(move |_| match accept.load(Ordering::SeqCst) {
+            true => Act::Apply,
+            false => Act::Dead,
+        })
+    };
+    let writer = broker.start(handler.clone(), 5);
+    broker.publish_event("dead-1").await;
+    broker.publish_event("dead-2").await;
+    broker.wait_ready(&broker.topology.dlq(), 2).await;
+
+    let listed = broker.list().await;
+    assert_eq!(listed.len(), 2);
+    let first = &listed[0];
+    assert_eq!(first.message_id, "dead-1", "oldest first");
+    assert_eq!(first.reason, "target refused the data");
+    assert_eq!(first.connector, CONNECTOR);
+    assert_eq!(first.routing_key, "it.target.create");
+    assert_eq!(first.attempts, 1);
+    assert_eq!(first.payload["id"], json!("dead-1"));
+    let failed_at = first.failed_at.expect("failure time recorded");
+    assert!((chrono::Utc::now() - failed_at).num_seconds().abs() < 60);
+    assert_eq!(broker.list().await, listed, "listing consumes nothing");
+    assert_eq!(broker.ready(&broker.topology.dlq()).await, 2);
+
+    accept.store(true, Ordering::SeqCst);
+    let report = dlq::replay(&amqp_url(), &broker.topology, Replay::Id("dead-1".into()))
+        .await
+        .unwrap();
+    assert_eq!(report.replayed, ["dead-1"]);
+    assert_eq!(report.remaining, 1);
+    wait_until("dead-1 replayed", || handler.times("dead-1") == 2).await;
+    let replayed = handler.seen().into_iter().rfind(|s| s.id == "dead-1");
+    assert_eq!(replayed.map(|s| s.attempt), Some(1), "attempts start over");
+    let left = broker.list().await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].message_id, "dead-2", "the other one stays");
+
+    let unknown = dlq::replay(&amqp_url(), &broker.topology, Replay::Id("nope".into())).await;
+    match unknown {
+        Err(e @ AmqpError::UnknownDeadLetter { count: 1, .. }) => {
+            assert!(e.to_string().contains("nope"), "{e}");
+        }
+        other => panic!("expected an unknown dead letter, got {other:?}"),
+    }
+
+    let all = dlq::replay(&amqp_url(), &broker.topology, Replay::All)
+        .await
+        .unwrap();
+    assert_eq!(all.replayed, ["dead-2"]);
+    wait_until("dead-2 replayed", || handler.times("dead-2") == 2).await;
+    writer.stop().await;
+    assert_eq!(handler.times("dead-1"), 2, "replayed once");
+    assert!(broker.list().await.is_empty());
+    assert_eq!(broker.ready(&broker.work()).await, 0);
+    broker.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrying_forever_ends_in_the_dlq_after_max_attempts() {
+    let broker = Broker::new(&[50, 100]).await;
+    broker.publish_event("hopeless").await;
+    let handler = Scripted::new(|_| Act::Retry);
+    let writer = broker.start(handler.clone(), 3);
+    broker.wait_ready(&broker.topology.dlq(), 1).await;
+    writer.stop().await;
+
+    let attempts: Vec<u32> = handler.seen().iter().map(|s| s.attempt).collect();
+    assert_eq!(attempts, [1, 2, 3]);
+    let listed = broker.list().await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].attempts, 3);
+    assert!(
+        listed[0].reason.contains("3 attempts"),
+        "{}",
+        listed[0].reason
+    );
+    assert!(
+        listed[0].reason.contains("target down"),
+        "{}",
+        listed[0].reason
+    );
+    assert_eq!(listed[0].routing_key, "it.target.create");
+    assert_eq!(broker.ready(&broker.work()).await, 0);
+    broker.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_json_goes_to_the_dlq() {
+    let broker = Broker::new(&[100]).await;
+    broker.publish("garbled", b"not json {").await;
+    let handler = Scripted::new(|_| Act::Apply);
+    let writer = broker.start(handler.clone(), 5);
+    broker.wait_ready(&broker.topology.dlq(), 1).await;
+    writer.stop().await;
+
+    assert!(handler.seen().is_empty(), "the handler never sees it");
+    let listed = broker.list().await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].message_id, "garbled");
+    assert!(
+        listed[0].reason.contains("not JSON"),
+        "{}",
+        listed[0].reason
+    );
+    assert_eq!(listed[0].payload, Value::String("not json {".into()));
+    assert_eq!(broker.ready(&broker.work()).await, 0);
+    broker.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_in_hand_when_the_writer_dies_is_redelivered() {
+    let broker = Broker::new(&[100]).await;
+    broker.publish_event("in-hand").await;
+    let hanging = Scripted::new(|_| Act::Hang);
+    let first = broker.start(hanging.clone(), 5);
+    wait_until("the first writer holds it", || {
+        hanging.times("in-hand") == 1
+    })
+    .await;
+    // A crash: the task and its connection vanish without an ack.
+    first.task.abort();
+    let _ = first.task.await;
+
+    let handler = Scripted::new(|_| Act::Apply);
+    let second = broker.start(handler.clone(), 5);
+    wait_until("redelivered", || handler.times("in-hand") == 1).await;
+    second.stop().await;
+    assert_eq!(broker.ready(&broker.work()).await, 0);
+    assert_eq!(broker.ready(&broker.topology.dlq()).await, 0);
+    broker.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_finishes_the_message_in_hand_and_returns_the_rest() {
+    let broker = Broker::new(&[100]).await;
+    for id in ["slow-1", "slow-2", "slow-3"] {
+        broker.publish_event(id).await;
+    }
+    let handler = Scripted::new(|_| Act::Slow(Duration::from_millis(500)));
+    let writer = broker.start(handler.clone(), 5);
+    wait_until("the first is in hand", || !handler.seen().is_empty()).await;
+    writer.stop().await;
+
+    assert_eq!(handler.seen().len(), 1, "no new message after stop");
+    // The one in hand was acked; the prefetched ones went back.
+    broker.wait_ready(&broker.work(), 2).await;
+    broker.delete().await;
+}
