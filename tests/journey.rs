@@ -13,111 +13,10 @@
 mod common;
 
 use serde_json::{Map, Value, json};
-use switchboard::catalog::{Catalog, ConnectorJobs};
-use switchboard::config::{LoadedConfig, Settings};
-use switchboard::sim::estate::Estate;
 use switchboard::sim::maximo::model::rest_id;
-use switchboard::store::Store;
-use switchboard::writer::Writers;
-use switchboard::writer::local::{LocalOptions, LocalReport, deliver_once};
-use tokio_util::sync::CancellationToken;
 
-use common::{Backend, TestStore};
-
-/// The hub as `switchboard run` builds it, pointed at the simulators.
-struct Hub {
-    estate: Estate,
-    ts: TestStore,
-    connectors: Vec<ConnectorJobs>,
-    writers: Writers,
-}
-
-impl Hub {
-    async fn start(backend: Backend) -> Self {
-        Self::start_with(backend, None).await
-    }
-
-    /// With `routing` (a routing.toml file) in place of the shipped one.
-    async fn start_with(backend: Backend, routing: Option<std::path::PathBuf>) -> Self {
-        let estate = Estate::spawn(12, None).await.expect("simulators start");
-        let mut settings = Settings::default();
-        estate.configure(&mut settings);
-        if let Some(r) = routing {
-            settings.paths.routing = r;
-        }
-        let cfg = LoadedConfig {
-            settings,
-            file: None,
-            base_dir: common::repo(),
-        };
-        let catalog = Catalog::load(&cfg).unwrap_or_else(|d| panic!("shipped files load: {d}"));
-        assert!(catalog.routing.is_some(), "routing.toml is shipped");
-        let ts = TestStore::new(backend).await;
-        let connectors = catalog.jobs().expect("connectors build");
-        let writers = catalog.writers(&ts.store, &connectors);
-        Hub {
-            estate,
-            ts,
-            connectors,
-            writers,
-        }
-    }
-
-    fn store(&self) -> &Store {
-        &self.ts.store
-    }
-
-    /// One poll of every stream of `system`.
-    async fn sync(&self, system: &str) {
-        let c = self
-            .connectors
-            .iter()
-            .find(|c| c.system == system)
-            .unwrap_or_else(|| panic!("no connector {system}"));
-        let never = CancellationToken::new();
-        for (stream, result) in
-            switchboard::daemon::sync_connector(self.store(), c, &never, &|_, _| {}).await
-        {
-            result.unwrap_or_else(|e| panic!("{system}/{stream} syncs: {e}"));
-        }
-    }
-
-    /// Deliver everything the outbox holds now (no retry waits).
-    async fn deliver(&self) -> LocalReport {
-        let options = LocalOptions::default();
-        let mut total = LocalReport::default();
-        loop {
-            let r = deliver_once(self.store(), &self.writers, &options)
-                .await
-                .expect("delivery reads the store");
-            if r.claimed == 0 {
-                return total;
-            }
-            total.claimed += r.claimed;
-            total.applied += r.applied;
-            total.retried += r.retried;
-            total.dead += r.dead;
-        }
-    }
-
-    async fn outbox_total(&self) -> i64 {
-        scalar(self.store(), "SELECT COUNT(*) FROM outbox").await
-    }
-}
-
-async fn scalar(store: &Store, sql: &str) -> i64 {
-    match store {
-        Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-    }
-}
-
-async fn texts(store: &Store, sql: &str) -> Vec<String> {
-    match store {
-        Store::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
-    }
-}
+use common::Backend;
+use common::hub::{Hub, execute, texts};
 
 fn fields(pairs: &[(&str, &str)]) -> Map<String, Value> {
     pairs
@@ -399,7 +298,7 @@ async fn a_refusal_is_a_dead_letter_and_replays_once(backend: Backend) {
         "the heating rule's `set` is where the test expects"
     );
     std::fs::write(&routing, edited).unwrap();
-    let hub = Hub::start_with(backend, Some(routing)).await;
+    let hub = Hub::start_with(backend, Some(routing), None).await;
     hub.sync("servicenow").await;
     hub.sync("maximo").await;
     let maximo = &hub.estate.maximo.sim;
@@ -464,13 +363,6 @@ async fn a_refusal_is_a_dead_letter_and_replays_once(backend: Backend) {
     );
     assert_eq!(maximo.count(), orders + 1, "never a second work order");
     hub.estate.shutdown().await;
-}
-
-async fn execute(store: &Store, sql: &str) {
-    match store {
-        Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
-        Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()).unwrap(),
-    }
 }
 
 #[tokio::test]
