@@ -209,7 +209,8 @@ impl Router {
             return;
         }
         let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
-        let body = progress_text(here.system, record, status);
+        let number = display_number(record);
+        let body = progress_text(here.system, record, &number, status);
         let note_id = format!(
             "progress:{}:{}:{}:{}",
             here.system, here.stream, here.external_id, status
@@ -234,9 +235,15 @@ impl Router {
             connector: origin_system.to_string(),
             action: action.clone(),
         };
+        // The origin's comment mappings name the work by
+        // `attributes.number`; not every system calls its number that.
+        let mut record = record.clone();
+        if let Some(attrs) = record.get_mut("attributes").and_then(Value::as_object_mut) {
+            attrs.entry("number").or_insert_with(|| json!(number));
+        }
         let routed = Routed {
             origin: *here,
-            record,
+            record: &record,
             event,
             by: "progress",
             target: &target,
@@ -319,15 +326,10 @@ fn event_of(system: &str, stream: &str, c: &Change) -> Option<Event> {
     })
 }
 
-/// "facilities work order 1042 (Radiator cold): in progress".
-fn progress_text(system: &str, record: &Value, status: &str) -> String {
-    let text = |p: &str| record.pointer(p).and_then(Value::as_str);
-    let kind = match text("/kind") {
-        Some("work_order") => "work order",
-        Some(k) => k,
-        None => "record",
-    };
-    let number = [
+/// The number people know the work by: a ticket number, Maximo's work
+/// order number, a key, else the system's id.
+fn display_number(record: &Value) -> String {
+    [
         "/attributes/number",
         "/attributes/wonum",
         "/attributes/key",
@@ -337,9 +339,20 @@ fn progress_text(system: &str, record: &Value, status: &str) -> String {
     .find_map(|p| {
         record
             .pointer(p)
+            .filter(|v| !v.is_null())
             .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
     })
-    .unwrap_or_default();
+    .unwrap_or_default()
+}
+
+/// "facilities work order 1042 (Radiator cold) in maximo: in progress".
+fn progress_text(system: &str, record: &Value, number: &str, status: &str) -> String {
+    let text = |p: &str| record.pointer(p).and_then(Value::as_str);
+    let kind = match text("/kind") {
+        Some("work_order") => "work order",
+        Some(k) => k,
+        None => "record",
+    };
     format!(
         "{} {kind} {number} ({}) in {system}: {}",
         text("/department").unwrap_or(system),
