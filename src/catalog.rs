@@ -80,6 +80,7 @@ impl Catalog {
         catalog.cross_check(&mut errors);
         if let Some(r) = &catalog.routing {
             errors.extend(r.check_targets(&catalog.manifests));
+            catalog.check_progress_ownership(r, &mut errors);
         }
         if errors.is_empty() {
             Ok(catalog)
@@ -87,6 +88,42 @@ impl Catalog {
             // In file order, so the admin can fix them top to bottom.
             errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
             Err(Diagnostics(errors))
+        }
+    }
+
+    /// Progress posted to an origin must not overwrite what the origin
+    /// owns: a `[progress]` action whose body sets the native field an
+    /// owned canonical field is read from (ServiceNow's `state` for
+    /// `status`) would let the target's status replace the ticket's own.
+    fn check_progress_ownership(&self, routing: &Routing, errors: &mut Vec<Diagnostic>) {
+        for (system, action) in &routing.progress {
+            let Some(out) = self
+                .outbound
+                .iter()
+                .find(|o| &o.system == system && &o.action == action)
+            else {
+                continue;
+            };
+            let writes = out.writes();
+            for inbound in self.mappings.iter().filter(|m| &m.system == system) {
+                for (field, sources) in inbound.owned_sources() {
+                    if let Some(native) = sources.iter().find(|s| writes.contains(s)) {
+                        let mut d = self.at(
+                            &routing.file,
+                            &format!("progress.{system}"),
+                            format!(
+                                "`{action}` writes `{native}`, which {system} owns as `{field}` ({}): \
+                                 progress would overwrite the origin's own {field}",
+                                inbound.file.display()
+                            ),
+                        );
+                        d.hint = Some(
+                            "post progress with a comment action, such as comment_incident".into(),
+                        );
+                        errors.push(d);
+                    }
+                }
+            }
         }
     }
 

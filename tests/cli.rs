@@ -153,6 +153,30 @@ fn check_rejects_a_mapping_for_an_unknown_stream() {
 }
 
 #[test]
+fn check_refuses_progress_that_would_overwrite_what_the_origin_owns() {
+    let ws = workspace();
+    let routing = ws.path().join("routing.toml");
+    write(
+        &routing,
+        &std::fs::read_to_string(repo().join("routing.toml")).unwrap(),
+    );
+    edit(
+        routing.clone(),
+        "servicenow = \"comment_incident\"",
+        "servicenow = \"update_incident\"",
+    );
+    let (code, _, err) = output(ws.path(), &["check"]);
+    assert_eq!(code, 1, "{err}");
+    let line = line_of(&routing, "servicenow = \"update_incident\"");
+    assert!(
+        err.contains(&format!("routing.toml:{line}:"))
+            && err.contains("`update_incident` writes `state`, which servicenow owns as `status`")
+            && err.contains("comment action"),
+        "{err}"
+    );
+}
+
+#[test]
 fn check_ties_outbound_mappings_to_declared_actions() {
     let ws = workspace();
     let mapping = ws.path().join("mappings/servicenow-comment-incident.toml");

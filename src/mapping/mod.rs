@@ -54,6 +54,27 @@ pub struct Mapping {
     children: Vec<Children>,
 }
 
+impl Mapping {
+    /// For each field this mapping owns, the source fields it is read from:
+    /// what a write to this system must not set unless it means to change
+    /// the owned value.
+    pub fn owned_sources(&self) -> Vec<(String, Vec<String>)> {
+        self.owns
+            .iter()
+            .map(|field| {
+                let sources = self
+                    .root
+                    .rules
+                    .iter()
+                    .filter(|r| r.target.is_some() && &r.name == field)
+                    .flat_map(|r| r.from.heads())
+                    .collect();
+                (field.clone(), sources)
+            })
+            .collect()
+    }
+}
+
 /// The rules that fill one shape from one value: the whole record, or one
 /// element of a children array.
 #[derive(Debug, Clone)]

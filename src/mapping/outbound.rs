@@ -40,6 +40,18 @@ impl OutboundMapping {
         compile(source, file)
     }
 
+    /// The top-level body fields this mapping writes.
+    pub fn writes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .rules
+            .rules
+            .iter()
+            .map(|r| r.name.split('.').next().unwrap_or_default().to_string())
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// The native body for `record`, or `None` when `skip_if` holds (nothing
     /// to send).
     pub fn render(&self, record: &Canonical) -> Result<Option<Value>, RecordError> {

@@ -25,6 +25,23 @@ pub(super) enum Source {
 }
 
 impl Source {
+    /// The top-level fields of the input this source reads by path (an
+    /// expression or template reads none that can be named here).
+    pub fn heads(&self) -> Vec<String> {
+        let head = |p: &path::Path| {
+            p.as_str()
+                .split(['.', '['])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        match self {
+            Source::Path(p) => vec![head(p)],
+            Source::Coalesce(ps) => ps.iter().map(head).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// How the source reads in messages: the path, or the paths tried.
     pub fn describe(&self) -> Option<String> {
         match self {
