@@ -19,12 +19,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use common::Backend;
+use common::broker::{amqp_url, delete_topology, test_topology};
 use common::hub::{Hub, scalar};
-
-fn amqp_url() -> String {
-    std::env::var("SWITCHBOARD_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
 
 async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -43,11 +39,7 @@ struct Delivery {
 
 impl Delivery {
     fn start(hub: &Hub, name: &str, targets: &[&str]) -> Self {
-        let run = format!("sbtest{}{name}", std::process::id());
-        let topology = Topology {
-            exchange: format!("{run}.work"),
-            prefix: run,
-        };
+        let topology = test_topology(name);
         let stop = CancellationToken::new();
         let url = Secret::new(amqp_url());
         let mut tasks = JoinSet::new();
@@ -86,35 +78,6 @@ impl Delivery {
         while self.tasks.join_next().await.is_some() {}
         delete_topology(&self.topology, targets).await;
     }
-}
-
-async fn delete_topology(t: &Topology, targets: &[&str]) {
-    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-    let Ok(conn) =
-        lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await
-    else {
-        return;
-    };
-    let Ok(ch) = conn.create_channel().await else {
-        return;
-    };
-    let mut queues = vec![t.dlq()];
-    for c in targets {
-        queues.push(t.work_queue(c));
-        queues.extend(
-            switchboard::transport::topology::default_delays()
-                .into_iter()
-                .map(|d| t.delay_queue(c, d)),
-        );
-    }
-    for q in queues {
-        let _ = ch
-            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
-    let _ = ch
-        .exchange_delete(t.exchange.as_str().into(), ExchangeDeleteOptions::default())
-        .await;
 }
 
 fn fields(pairs: &[(&str, &str)]) -> Map<String, Value> {

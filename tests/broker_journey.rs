@@ -16,18 +16,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use switchboard::config::Secret;
-use switchboard::transport::{RelayOptions, Topology, WriterOptions, dlq, run_relay, run_writer};
+use switchboard::transport::{RelayOptions, WriterOptions, dlq, run_relay, run_writer};
 use tokio_util::sync::CancellationToken;
 
 use common::Backend;
+use common::broker::{amqp_url, delete_topology, test_topology};
 use common::hub::{Hub, copy_edited, scalar};
 
 const ITEMS: usize = 1000;
-
-fn amqp_url() -> String {
-    std::env::var("SWITCHBOARD_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
 
 fn rabbitmqctl(args: &[&str]) {
     let out = Command::new("rabbitmqctl")
@@ -84,11 +80,7 @@ async fn a_broker_restart_loses_nothing_and_applies_nothing_twice() {
     );
 
     // Names of our own, so nothing else on the broker reads our queues.
-    let run = format!("sbtest{}", std::process::id());
-    let topology = Topology {
-        exchange: format!("{run}.work"),
-        prefix: run.clone(),
-    };
+    let topology = test_topology("restart");
     let stop = CancellationToken::new();
     let url = Secret::new(amqp_url());
     let writer = hub.writers.get("maximo").expect("a Maximo writer").clone();
@@ -178,32 +170,6 @@ async fn a_broker_restart_loses_nothing_and_applies_nothing_twice() {
         .await
         .expect("DLQ readable");
     assert!(dead.is_empty(), "nothing died: {dead:?}");
-    delete_topology(&topology).await;
+    delete_topology(&topology, &["maximo"]).await;
     hub.estate.shutdown().await;
-}
-
-async fn delete_topology(t: &Topology) {
-    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-    let Ok(conn) =
-        lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await
-    else {
-        return;
-    };
-    let Ok(ch) = conn.create_channel().await else {
-        return;
-    };
-    let mut queues = vec![t.work_queue("maximo"), t.dlq()];
-    queues.extend(
-        switchboard::transport::topology::default_delays()
-            .into_iter()
-            .map(|d| t.delay_queue("maximo", d)),
-    );
-    for q in queues {
-        let _ = ch
-            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
-    let _ = ch
-        .exchange_delete(t.exchange.as_str().into(), ExchangeDeleteOptions::default())
-        .await;
 }

@@ -24,6 +24,38 @@ fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
+/// An exclusive queue bound to the work exchange with `key`; it lives as
+/// long as the connection returned.
+async fn bound_queue(queue: &str, key: &str) -> (Connection, lapin::Channel) {
+    let conn = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("consumer connects");
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            queue.into(),
+            EXCHANGE.into(),
+            key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    (conn, channel)
+}
+
 fn message(run: &str, department: &str, i: usize) -> OutboxMessage {
     let id = format!("{run}-{department}-{i}");
     OutboxMessage {
@@ -41,33 +73,8 @@ async fn relays_every_message_once_with_confirms(backend: Backend) {
         .expect("RabbitMQ answers (scripts/services starts it)");
 
     // A consumer's queue for Facilities work only.
-    let conn = Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("consumer connects");
-    let channel = conn.create_channel().await.unwrap();
     let queue = format!("test-facilities-{run}");
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    channel
-        .queue_bind(
-            queue.as_str().into(),
-            EXCHANGE.into(),
-            "facilities.#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
+    let (_conn, channel) = bound_queue(&queue, "facilities.#").await;
 
     let mut messages: Vec<_> = (0..50).map(|i| message(&run, "facilities", i)).collect();
     messages.extend((0..5).map(|i| message(&run, "finance", i)));
@@ -126,33 +133,7 @@ async fn the_relay_loop_drains_the_outbox(backend: Backend) {
     let ts = TestStore::new(backend).await;
     let run = format!("loop-{backend:?}-{}", std::process::id());
     // A writer's queue for the work, as the hub declares one per target.
-    let conn = Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("consumer connects");
-    let channel = conn.create_channel().await.unwrap();
-    let queue = format!("test-it-{run}");
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    channel
-        .queue_bind(
-            queue.as_str().into(),
-            EXCHANGE.into(),
-            "it.#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
+    let _queue = bound_queue(&format!("test-it-{run}"), "it.#").await;
     let stop = CancellationToken::new();
     let relay = tokio::spawn(run_relay(
         ts.store.clone(),

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod hub;
 
 use std::path::{Path, PathBuf};
