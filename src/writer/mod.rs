@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::connector::Connector;
+use crate::connector::{Connector, ConnectorError};
 use crate::mapping::OutboundMapping;
 use crate::store::{Applied, Begin, HUB, NewLink, Progress, Store};
 use crate::telemetry::events;
@@ -163,7 +163,10 @@ impl Writer {
         if let Err(store) = self.store.abandon_delivery(event_id).await {
             return Failure::Retry(format!("{e}; and the store: {store}"));
         }
-        if e.is_transient() {
+        // Refused credentials are the operator's to fix, not the data's:
+        // worth the retries before the message is given up on.
+        let auth = matches!(&e, WriteError::Connector(ConnectorError::Auth { .. }));
+        if e.is_transient() || auth {
             Failure::Retry(e.to_string())
         } else {
             Failure::Dead(e.to_string())
