@@ -9,13 +9,14 @@
 //! for `switchboard dlq`) on a data error or after the last attempt: the
 //! same guarantees as the RabbitMQ writers, across restarts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::Writers;
-use crate::store::{Store, StoreError};
-use crate::transport::{Failure, Inbound};
+use crate::store::{Claimed, Store, StoreError};
+use crate::transport::{Failure, Inbound, WorkHandler};
 
 #[derive(Debug, Clone)]
 pub struct LocalOptions {
@@ -72,7 +73,9 @@ fn connector_of(routing_key: &str) -> Option<&str> {
     Some(connector)
 }
 
-/// Claim one batch and deliver each row to its writer, in outbox order.
+/// Claim one batch and deliver it: each connector's rows in outbox order,
+/// the connectors side by side, so a slow target does not hold up the
+/// others.
 pub async fn deliver_once(
     store: &Store,
     writers: &Writers,
@@ -83,7 +86,37 @@ pub async fn deliver_once(
         claimed: claimed.len(),
         ..LocalReport::default()
     };
+    let mut by_connector: Vec<(String, Vec<Claimed>)> = Vec::new();
     for row in claimed {
+        let key = connector_of(&row.message.routing_key)
+            .unwrap_or_default()
+            .to_string();
+        match by_connector.iter_mut().find(|(c, _)| *c == key) {
+            Some((_, rows)) => rows.push(row),
+            None => by_connector.push((key, vec![row])),
+        }
+    }
+    let lanes = by_connector
+        .into_iter()
+        .map(|(connector, rows)| deliver_lane(store, writers.get(&connector), rows, options));
+    for lane in futures::future::join_all(lanes).await {
+        let lane = lane?;
+        report.applied += lane.applied;
+        report.retried += lane.retried;
+        report.dead += lane.dead;
+    }
+    Ok(report)
+}
+
+/// One connector's rows, one after another.
+async fn deliver_lane(
+    store: &Store,
+    writer: Option<&Arc<dyn WorkHandler>>,
+    rows: Vec<Claimed>,
+    options: &LocalOptions,
+) -> Result<LocalReport, StoreError> {
+    let mut report = LocalReport::default();
+    for row in rows {
         let attempt = u32::try_from(row.attempts).unwrap_or(1).max(1);
         let message = Inbound {
             event_id: row.message.event_id,
@@ -91,7 +124,6 @@ pub async fn deliver_once(
             payload: row.message.payload,
             attempt,
         };
-        let writer = connector_of(&message.routing_key).and_then(|c| writers.get(c));
         let result = match writer {
             Some(w) => w.handle(&message).await,
             None => Err(Failure::Dead(format!(
