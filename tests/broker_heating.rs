@@ -232,3 +232,43 @@ async fn a_refusal_lands_in_the_dlq_and_replays_once() {
     delivery.stop(&targets).await;
     hub.estate.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn onboarding_over_rabbitmq() {
+    let hub = Hub::start(Backend::Postgres).await;
+    for system in ["personio", "servicenow", "maximo", "odoo"] {
+        hub.sync(system).await;
+    }
+    let targets = ["servicenow", "maximo", "odoo"];
+    let delivery = Delivery::start(&hub, "onboard", &targets);
+    let hire = hub
+        .estate
+        .personio
+        .sim
+        .hire("Grace", "Hopper", "grace.hopper@example.com");
+    hub.sync("personio").await;
+    wait_for("three linked tasks", async || {
+        scalar(
+            hub.store(),
+            "SELECT COUNT(*) FROM links WHERE relation = 'task'",
+        )
+        .await
+            == 3
+    })
+    .await;
+    let case = format!("onboarding:personio:employees:{hire}");
+    let systems: Vec<String> = hub
+        .store()
+        .hops("switchboard", &case)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.to_system)
+        .collect();
+    assert_eq!(systems.len(), 3);
+    for s in targets {
+        assert!(systems.iter().any(|x| x == s), "{systems:?}");
+    }
+    delivery.stop(&targets).await;
+    hub.estate.shutdown().await;
+}

@@ -652,3 +652,62 @@ async fn check_connect_reaches_each_enabled_system() {
     );
     sim.shutdown().await;
 }
+
+/// Embedded dead letters: `dlq list` shows each with its reason, `dlq
+/// replay` puts one back in line, and a wrong id says how many there are.
+#[tokio::test]
+async fn dlq_lists_and_replays_dead_letters() {
+    let ws = workspace();
+    let url = format!("sqlite://{}", ws.path().join("switchboard.db").display());
+    let store = Store::connect(&url, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let message = switchboard::store::OutboxMessage {
+        event_id: "3f2a9c".into(),
+        routing_key: "facilities.maximo.create_workorder".into(),
+        payload: serde_json::json!({"specversion": "1.0", "id": "3f2a9c",
+            "source": "/switchboard/servicenow/incident", "subject": "abc123", "data": {}}),
+    };
+    store.enqueue(&[message]).await.unwrap();
+    let claimed = store
+        .claim_outbox(10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .bury_outbox(
+            claimed[0].id,
+            "maximo: POST … was refused with 400: BMXAA2661E",
+        )
+        .await
+        .unwrap();
+    store.close().await;
+
+    let (code, out, err) = output(ws.path(), &["dlq", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("3f2a9c  facilities.maximo.create_workorder")
+            && out.contains("from /switchboard/servicenow/incident abc123")
+            && out.contains("BMXAA2661E")
+            && out.contains("1 dead letter(s)"),
+        "{out}"
+    );
+    let (code, out, _) = output(ws.path(), &["dlq", "list", "--json"]);
+    assert_eq!(code, 0);
+    let line: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(line["id"], "3f2a9c");
+    assert_eq!(line["event"]["subject"], "abc123");
+
+    let (code, _, err) = output(ws.path(), &["dlq", "replay", "nope"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no dead letter `nope` (1 dead letters"),
+        "{err}"
+    );
+    let (code, out, err) = output(ws.path(), &["dlq", "replay", "3f2a9c"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("replayed 1 dead letter(s)"), "{out}");
+    let (_, out, _) = output(ws.path(), &["dlq", "list"]);
+    assert!(out.contains("no dead letters"), "{out}");
+
+    let store = Store::connect(&url, 1).await.unwrap();
+    assert_eq!(store.outbox_pending().await.unwrap(), 1, "back in line");
+}

@@ -374,3 +374,48 @@ async fn a_refusal_is_a_dead_letter_and_replays_once_sqlite() {
 async fn a_refusal_is_a_dead_letter_and_replays_once_postgres() {
     a_refusal_is_a_dead_letter_and_replays_once(Backend::Postgres).await;
 }
+
+async fn offboarding(backend: Backend) {
+    let hub = Hub::start(backend).await;
+    for system in ["personio", "servicenow", "maximo"] {
+        hub.sync(system).await;
+    }
+    let personio = &hub.estate.personio.sim;
+    let leaver = personio
+        .employees()
+        .into_iter()
+        .find(|e| e.status == "active")
+        .expect("an active employee");
+    assert!(personio.update(leaver.id, |e| e.status = "inactive".into()));
+    hub.sync("personio").await;
+    assert_eq!(hub.outbox_total().await, 2, "accounts, badge and desk");
+    let r = hub.deliver().await;
+    assert_eq!((r.applied, r.dead), (2, 0), "{r:?}");
+    let case = format!("offboarding:personio:employees:{}", leaver.id);
+    let links = texts(
+        hub.store(),
+        "SELECT from_id || ' -> ' || to_system FROM links ORDER BY to_system",
+    )
+    .await;
+    assert_eq!(
+        links,
+        vec![
+            format!("{case}#badge-and-desk -> maximo"),
+            format!("{case}#accounts -> servicenow"),
+        ]
+    );
+    // Polling HR again does not start it twice.
+    hub.sync("personio").await;
+    assert_eq!(hub.outbox_total().await, 2);
+    hub.estate.shutdown().await;
+}
+
+#[tokio::test]
+async fn offboarding_sqlite() {
+    offboarding(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn offboarding_postgres() {
+    offboarding(Backend::Postgres).await;
+}
