@@ -488,6 +488,11 @@ async fn sigterm_stops_cleanly_and_probes_answer(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(status["streams"][0]["source_system"], "servicenow");
+    assert_eq!(
+        status["outbox"],
+        serde_json::json!({"pending": 0, "dead": 0}),
+        "routed work is visible: {status}"
+    );
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await
         .unwrap()

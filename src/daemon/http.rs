@@ -187,8 +187,13 @@ async fn metrics() -> impl IntoResponse {
 
 /// Cursor, last run and last error of every stream: what on-call looks at first.
 async fn status(State(App { store, .. }): State<App>) -> impl IntoResponse {
-    match store.sync_states().await {
-        Ok(streams) => (StatusCode::OK, Json(json!({ "streams": streams }))),
+    let read = async {
+        let streams = store.sync_states().await?;
+        let outbox = store.outbox_counts().await?;
+        Ok::<_, crate::store::StoreError>(json!({ "streams": streams, "outbox": outbox }))
+    };
+    match read.await {
+        Ok(body) => (StatusCode::OK, Json(body)),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "error": e.to_string() })),

@@ -33,6 +33,14 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
+/// Outbox rows not handed on yet: waiting (`pending`, retries included)
+/// and given up on (`dead`, in-process transport only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub dead: i64,
+}
+
 /// A message the in-process transport gave up on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadRow {
@@ -238,6 +246,19 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// What waits to be handed on, and what was given up on: for `/status`.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let (pending, dead): (i64, i64) = super::on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL), COUNT(*) FILTER (WHERE dead_at IS NOT NULL) \
+                 FROM outbox WHERE sent_at IS NULL",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(OutboxCounts { pending, dead })
     }
 
     /// Messages not yet confirmed by the broker.
