@@ -334,7 +334,7 @@ impl Catalog {
     pub fn jobs(&self) -> Result<Vec<ConnectorJobs>, crate::connector::ConnectorError> {
         let router = self.routing.as_ref().map(|r| {
             Arc::new(crate::sync::Router {
-                routing: Arc::new(r.clone()),
+                routing: crate::routing::RoutingSlot::new(Arc::new(r.clone())),
                 departments: self
                     .manifests
                     .iter()

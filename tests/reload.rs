@@ -1,4 +1,5 @@
-//! Hot reload of mapping files: good edits take over, bad ones never do.
+//! Hot reload of mapping files and the routing rules: good edits take
+//! over, bad ones never do.
 
 mod common;
 
@@ -130,4 +131,52 @@ async fn an_edit_claiming_another_systems_field_is_refused() {
     std::fs::write(&itsm_file, person("itsm", "[\"display_name\"]")).unwrap();
     assert!(reload::check(&itsm, &all, &mut seen).await);
     assert_eq!(itsm.current().owns, ["display_name"]);
+}
+
+/// A routing edit that passes every check takes over; one that names a
+/// connector no manifest has never does, and the running rules stay.
+#[tokio::test]
+async fn routing_edits_reload_only_when_they_check() {
+    use switchboard::catalog::Catalog;
+    use switchboard::config::{LoadedConfig, Settings};
+
+    let dir = tempfile::tempdir().unwrap();
+    common::hub::copy_edited("connectors", dir.path(), |_, t| t);
+    common::hub::copy_edited("mappings", dir.path(), |_, t| t);
+    let file = dir.path().join("routing.toml");
+    let shipped = std::fs::read_to_string(common::repo().join("routing.toml")).unwrap();
+    std::fs::write(&file, &shipped).unwrap();
+    let cfg = LoadedConfig {
+        settings: Settings::default(),
+        file: None,
+        base_dir: dir.path().to_path_buf(),
+    };
+    let catalog = Catalog::load(&cfg).unwrap_or_else(|d| panic!("{d}"));
+    let slot = switchboard::routing::RoutingSlot::new(Arc::new(
+        catalog.routing.clone().expect("routing.toml loads"),
+    ));
+    let sla = || slot.current().rules[0].sla_hours;
+    assert_eq!(sla(), Some(8));
+    let r = reload::RoutingReload {
+        slot: slot.clone(),
+        file: file.clone(),
+        load: Arc::new(move || Catalog::load(&cfg).map(|c| c.routing)),
+    };
+    let mut seen = Some(switchboard::mapping::content_version(&shipped));
+    assert!(!reload::check_routing(&r, &mut seen).await, "unchanged");
+
+    std::fs::write(&file, shipped.replace("sla_hours = 8", "sla_hours = 4")).unwrap();
+    assert!(reload::check_routing(&r, &mut seen).await);
+    assert_eq!(sla(), Some(4), "the edit took over");
+
+    let broken = shipped.replace("sla_hours = 8", "sla_hours = 2").replace(
+        "connector = \"maximo\", action = \"create_workorder\" }\nsla_hours",
+        "connector = \"maximoo\", action = \"create_workorder\" }\nsla_hours",
+    );
+    assert!(broken.contains("maximoo"), "the edit applies");
+    std::fs::write(&file, broken).unwrap();
+    assert!(!reload::check_routing(&r, &mut seen).await);
+    assert_eq!(sla(), Some(4), "a bad edit never runs");
+    // Reported once, not at every poll.
+    assert!(!reload::check_routing(&r, &mut seen).await);
 }

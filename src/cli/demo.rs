@@ -133,7 +133,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         stop.clone(),
     ));
     let reload = cfg.settings.paths.reload_every();
-    crate::daemon::run(store, connectors, listener, reload, stop).await?;
+    crate::daemon::run(store, connectors, listener, reload, None, stop).await?;
     estate.shutdown().await;
     Ok(())
 }

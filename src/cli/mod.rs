@@ -253,11 +253,40 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(stop.clone()));
     let delivery = start_delivery(&cfg, &catalog, &store, &connectors, &stop)?;
     let reload = cfg.settings.paths.reload_every();
-    let result = crate::daemon::run(store, connectors, listener, reload, stop.clone()).await;
+    let routing_reload = routing_reload(&cfg, &catalog, &connectors);
+    let result = crate::daemon::run(
+        store,
+        connectors,
+        listener,
+        reload,
+        routing_reload,
+        stop.clone(),
+    )
+    .await;
     stop.cancel();
     let mut delivery = delivery;
     while delivery.join_next().await.is_some() {}
     result
+}
+
+/// Reload `routing.toml` when it changes: the slot the jobs share, and a
+/// loader that checks the whole catalog again.
+fn routing_reload(
+    cfg: &LoadedConfig,
+    catalog: &Catalog,
+    connectors: &[crate::catalog::ConnectorJobs],
+) -> Option<crate::daemon::reload::RoutingReload> {
+    let routing = catalog.routing.as_ref()?;
+    let router = connectors
+        .iter()
+        .flat_map(|c| &c.jobs)
+        .find_map(|j| j.router.clone())?;
+    let cfg = cfg.clone();
+    Some(crate::daemon::reload::RoutingReload {
+        slot: router.routing.clone(),
+        file: routing.file.clone(),
+        load: std::sync::Arc::new(move || Catalog::load(&cfg).map(|c| c.routing)),
+    })
 }
 
 /// Deliver routed work: with `[broker]`, the outbox relay to RabbitMQ and

@@ -26,6 +26,7 @@ pub async fn run(
     connectors: Vec<ConnectorJobs>,
     listener: TcpListener,
     reload_every: Option<std::time::Duration>,
+    routing_reload: Option<reload::RoutingReload>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
@@ -33,6 +34,9 @@ pub async fn run(
     crate::telemetry::metrics();
     tracing::info!(%addr, connectors = connectors.len(), "daemon started");
     let mut tasks = JoinSet::new();
+    if let (Some(every), Some(r)) = (reload_every, routing_reload) {
+        tasks.spawn(reload::watch_routing(r, every, stop.clone()));
+    }
     if let Some(every) = reload_every {
         let slots = connectors
             .iter()

@@ -1,5 +1,5 @@
-//! Hot reload of mapping files: poll `mappings/` and swap in an edited
-//! mapping only if it compiles. A bad edit keeps the old version running and
+//! Hot reload of mapping files and the routing rules: poll the files and
+//! swap in an edit only if it compiles and passes every check. A bad edit keeps the old version running and
 //! logs every problem with its location, once per version of the file.
 //!
 //! Polling, not file events: it behaves the same on every file system, and
@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::diag::SourceFile;
+use crate::diag::{Diagnostics, SourceFile};
 use crate::mapping::{Mapping, MappingSlot, content_version};
+use crate::routing::{Routing, RoutingSlot};
 use crate::store::Store;
 
 /// Watch every slot's file until `stop`. When a reload changes what the
@@ -108,4 +109,75 @@ pub async fn check(
         ),
     }
     false
+}
+
+/// What reloading `routing.toml` needs: the slot the sync jobs read, the
+/// file, and a loader that reads and checks everything again (manifests,
+/// mappings, routing) as `switchboard check` does, so an edit that passes
+/// here also passes at the next start.
+pub struct RoutingReload {
+    pub slot: RoutingSlot,
+    pub file: PathBuf,
+    pub load: Arc<dyn Fn() -> Result<Option<Routing>, Diagnostics> + Send + Sync>,
+}
+
+/// Watch `routing.toml` until `stop`, swapping in an edit that passes.
+pub async fn watch_routing(reload: RoutingReload, every: Duration, stop: CancellationToken) {
+    let mut seen = tokio::fs::read_to_string(&reload.file)
+        .await
+        .ok()
+        .map(|t| content_version(&t));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        check_routing(&reload, &mut seen).await;
+    }
+}
+
+/// Reload the rules if the file changed and everything still checks.
+/// `seen` is the version last acted on. Returns whether it swapped.
+/// Public for tests.
+pub async fn check_routing(reload: &RoutingReload, seen: &mut Option<String>) -> bool {
+    let file = reload.file.display().to_string();
+    let version = match tokio::fs::read_to_string(&reload.file).await {
+        Ok(text) => content_version(&text),
+        Err(e) => format!("unreadable: {e}"),
+    };
+    if seen.as_deref() == Some(version.as_str()) {
+        return false;
+    }
+    *seen = Some(version);
+    // Reading and compiling every file is blocking work.
+    let load = Arc::clone(&reload.load);
+    let loaded = match tokio::task::spawn_blocking(move || load()).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(file = %file, error = %e, "routing reload failed; the running rules stay");
+            return false;
+        }
+    };
+    match loaded {
+        Ok(Some(routing)) => {
+            tracing::info!(file = %file, rules = routing.rules.len(), "routing reloaded");
+            reload.slot.replace(Arc::new(routing));
+            true
+        }
+        Ok(None) => {
+            tracing::error!(
+                file = %file,
+                "routing file is gone; the running rules stay (restart the daemon to route nothing)"
+            );
+            false
+        }
+        Err(d) => {
+            tracing::error!(
+                file = %file,
+                problems = d.0.len(),
+                "routing edit rejected; the running rules stay:\n{d}"
+            );
+            false
+        }
+    }
 }

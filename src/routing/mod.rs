@@ -9,6 +9,7 @@
 
 mod condition;
 pub mod message;
+mod slot;
 pub mod spec;
 mod streams;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use serde_json::Value;
 use crate::connector::Manifest;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
 pub use condition::Condition;
+pub use slot::RoutingSlot;
 use spec::{RoutingFile, TargetSpec};
 pub use streams::{Started, Task, ValueStream, case_status};
 

@@ -15,21 +15,22 @@
 //! years of tickets.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::model::Canonical;
 use crate::routing::message::{Origin, Routed};
-use crate::routing::{Event, Routing, Target};
+use crate::routing::{Event, Routing, RoutingSlot, Target};
 use crate::store::{CASES, Effect, HUB, LinkEnd, OutboxMessage, Progress, Stored, TASKS};
 use crate::telemetry::events;
 
 /// What a sync job routes with.
 #[derive(Debug)]
 pub struct Router {
-    pub routing: Arc<Routing>,
+    /// Swapped by a hot reload; each page plans with the rules current
+    /// when it starts.
+    pub routing: RoutingSlot,
     /// Each connector's department: progress goes back under the origin
     /// system's department.
     pub departments: BTreeMap<String, String>,
@@ -52,6 +53,7 @@ pub struct Change<'a> {
 
 impl Router {
     pub fn plan(&self, system: &str, stream: &str, changes: &[Change], now: DateTime<Utc>) -> Plan {
+        let routing = self.routing.current();
         let mut plan = Plan::default();
         for c in changes {
             let Some(event) = event_of(system, stream, c) else {
@@ -77,15 +79,14 @@ impl Router {
                     origin_id,
                     ..
                 }) => self.progress(
+                    &routing,
                     &mut plan,
-                    &origin,
-                    &record,
-                    &event,
+                    (&origin, &record, &event),
                     (origin_system, origin_stream, origin_id),
                     now,
                 ),
                 Some(LinkEnd::Origin) => {}
-                None => self.route(&mut plan, &origin, &record, &event, now),
+                None => self.route(&routing, &mut plan, &origin, &record, &event, now),
             }
         }
         plan
@@ -93,13 +94,13 @@ impl Router {
 
     fn route(
         &self,
+        routing: &Routing,
         plan: &mut Plan,
         origin: &Origin,
         record: &Value,
         event: &Event,
         now: DateTime<Utc>,
     ) {
-        let routing = &self.routing;
         let decision = routing.route(record, event);
         for step in &decision.steps {
             if let crate::routing::Outcome::Error(e) = &step.outcome {
@@ -126,7 +127,7 @@ impl Router {
                 sla_hours: rule.and_then(|r| r.sla_hours),
                 set: rule.map_or(&empty, |r| &r.set),
             };
-            self.enqueue(plan, &routed, now);
+            self.enqueue(routing, plan, &routed, now);
         }
         let (started, errors) = routing.streams_started(record, event);
         for e in &errors {
@@ -187,7 +188,7 @@ impl Router {
                     sla_hours: None,
                     set: &task.set,
                 };
-                self.enqueue(plan, &routed, now);
+                self.enqueue(routing, plan, &routed, now);
             }
         }
     }
@@ -196,10 +197,9 @@ impl Router {
     /// to the origin system when `[progress]` names an action for it.
     fn progress(
         &self,
+        routing: &Routing,
         plan: &mut Plan,
-        here: &Origin,
-        record: &Value,
-        event: &Event,
+        (here, record, event): (&Origin, &Value, &Event),
         (origin_system, origin_stream, origin_id): (&str, &str, &str),
         now: DateTime<Utc>,
     ) {
@@ -225,7 +225,7 @@ impl Router {
             at: now,
         }));
         let (Some(action), Some(department)) = (
-            self.routing.progress.get(origin_system),
+            routing.progress.get(origin_system),
             self.departments.get(origin_system),
         ) else {
             return;
@@ -252,10 +252,10 @@ impl Router {
             sla_hours: None,
             set: &BTreeMap::new(),
         };
-        self.enqueue(plan, &routed, now);
+        self.enqueue(routing, plan, &routed, now);
     }
 
-    fn enqueue(&self, plan: &mut Plan, routed: &Routed, now: DateTime<Utc>) {
+    fn enqueue(&self, routing: &Routing, plan: &mut Plan, routed: &Routed, now: DateTime<Utc>) {
         // A case marked confidential (`attributes.confidential = "<class>"`)
         // goes only to departments cleared for its class.
         if let Some(class) = routed
@@ -263,8 +263,7 @@ impl Router {
             .pointer("/attributes/confidential")
             .and_then(Value::as_str)
         {
-            let cleared = self
-                .routing
+            let cleared = routing
                 .clearance
                 .get(&routed.target.department)
                 .is_some_and(|c| c.iter().any(|x| x == class));
@@ -279,7 +278,7 @@ impl Router {
                 return;
             }
         }
-        let m = routed.message(&self.routing.clearance, now);
+        let m = routed.message(&routing.clearance, now);
         plan.outbox.push(OutboxMessage {
             event_id: m.id,
             routing_key: m.routing_key,

@@ -37,7 +37,7 @@ fn router(body: &str) -> Router {
     let departments = [("servicenow", "it"), ("maximo", "facilities")]
         .map(|(s, d)| (s.to_string(), d.to_string()));
     Router {
-        routing: Arc::new(routing),
+        routing: crate::routing::RoutingSlot::new(std::sync::Arc::new(routing)),
         departments: BTreeMap::from(departments),
     }
 }
