@@ -112,7 +112,34 @@ async fn heating_round_trip(backend: Backend) {
     );
     assert!(notes[1].contains("in progress"), "{notes:?}");
 
-    // The ticket changed (our comment), the work order did not: polling
+    // A technician logs work in Maximo: the comment reaches the ticket,
+    // once, however often the work order is polled again.
+    maximo
+        .update(
+            &rest_id,
+            json!({"worklog": [{"description": "Valve replaced, radiators warming up", "createby": "JSMITH"}]}),
+        )
+        .expect("Maximo takes the work log");
+    hub.sync("maximo").await;
+    let r = hub.deliver().await;
+    assert_eq!((r.applied, r.dead), (1, 0), "the comment is posted: {r:?}");
+    let incident = sn.get("incident", &ticket).expect("ticket exists");
+    let comment = incident["comments"].as_str().unwrap_or_default();
+    assert!(
+        comment.contains("JSMITH: Valve replaced, radiators warming up"),
+        "the ticket shows Facilities' comment: {incident}"
+    );
+    maximo
+        .update(&rest_id, json!({"status": "COMP"}))
+        .expect("Maximo takes the status");
+    hub.sync("maximo").await;
+    let r = hub.deliver().await;
+    assert_eq!(
+        r.applied, 1,
+        "only the new status goes back, not the comment again: {r:?}"
+    );
+
+    // The ticket changed (our comments), the work order did not: polling
     // both again routes nothing, and again after that.
     let outbox = hub.outbox_total().await;
     for _ in 0..2 {

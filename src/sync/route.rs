@@ -43,6 +43,14 @@ pub struct Plan {
     pub effects: Vec<Effect>,
 }
 
+/// A linked target's change, as progress sees it.
+struct Seen<'a> {
+    here: Origin<'a>,
+    record: &'a Value,
+    event: &'a Event,
+    activities: &'a [crate::model::Activity],
+}
+
 /// One changed record of the page, as routing sees it.
 pub struct Change<'a> {
     pub external_id: &'a str,
@@ -78,13 +86,23 @@ impl Router {
                     origin_stream,
                     origin_id,
                     ..
-                }) => self.progress(
-                    &routing,
-                    &mut plan,
-                    (&origin, &record, &event),
-                    (origin_system, origin_stream, origin_id),
-                    now,
-                ),
+                }) => {
+                    let seen = Seen {
+                        here: origin,
+                        record: &record,
+                        event: &event,
+                        activities: match c.canonical {
+                            Canonical::WorkItem(w) => w.activities.as_deref().unwrap_or_default(),
+                            _ => &[],
+                        },
+                    };
+                    let back = (
+                        origin_system.as_str(),
+                        origin_stream.as_str(),
+                        origin_id.as_str(),
+                    );
+                    self.progress(&routing, &mut plan, &seen, back, now);
+                }
                 Some(LinkEnd::Origin) => {}
                 None => self.route(&routing, &mut plan, &origin, &record, &event, now),
             }
@@ -193,37 +211,106 @@ impl Router {
         }
     }
 
-    /// A record a writer created moved: note it on the origin, and post it
-    /// to the origin system when `[progress]` names an action for it.
+    /// A record a writer created moved, or has new comments: note it on
+    /// the origin, and post it to the origin system when `[progress]` names
+    /// an action for it.
     fn progress(
         &self,
         routing: &Routing,
         plan: &mut Plan,
-        (here, record, event): (&Origin, &Value, &Event),
-        (origin_system, origin_stream, origin_id): (&str, &str, &str),
+        seen: &Seen,
+        back: (&str, &str, &str),
         now: DateTime<Utc>,
     ) {
+        let (origin_system, origin_stream, origin_id) = back;
+        let Seen {
+            here,
+            record,
+            event,
+            activities,
+        } = seen;
+        let number = display_number(record);
+        let note = |note_id: String, body: String, status: Option<&str>| {
+            Effect::Progress(Progress {
+                origin_system: origin_system.into(),
+                origin_stream: origin_stream.into(),
+                origin_id: origin_id.into(),
+                note_id,
+                body,
+                status: status
+                    .filter(|_| origin_system == HUB && origin_stream == TASKS)
+                    .map(str::to_string),
+                at: now,
+            })
+        };
         // The first sight of the record counts: it may have moved before
         // the target's first poll after the writer created it.
-        if !matches!(event.kind.as_str(), "created" | "status_changed") {
-            return;
+        if matches!(event.kind.as_str(), "created" | "status_changed") {
+            let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
+            let body = progress_text(here.system, record, &number, status);
+            let note_id = format!(
+                "progress:{}:{}:{}:{}",
+                here.system, here.stream, here.external_id, status
+            );
+            plan.effects.push(note(note_id, body, Some(status)));
+            // The origin's comment mappings name the work by
+            // `attributes.number`; not every system calls its number that.
+            let mut record = (*record).clone();
+            if let Some(attrs) = record.get_mut("attributes").and_then(Value::as_object_mut) {
+                attrs.entry("number").or_insert_with(|| json!(number));
+            }
+            self.post_back(routing, plan, (here, &record, event, "progress"), back, now);
         }
-        let status = record.get("status").and_then(Value::as_str).unwrap_or("?");
-        let number = display_number(record);
-        let body = progress_text(here.system, record, &number, status);
-        let note_id = format!(
-            "progress:{}:{}:{}:{}",
-            here.system, here.stream, here.external_id, status
-        );
-        plan.effects.push(Effect::Progress(Progress {
-            origin_system: origin_system.into(),
-            origin_stream: origin_stream.into(),
-            origin_id: origin_id.into(),
-            note_id,
-            body,
-            status: (origin_system == HUB && origin_stream == TASKS).then(|| status.to_string()),
-            at: now,
-        }));
+        // The target's comments go back one by one. Each note and message
+        // is keyed by the comment, so a comment seen on every later poll is
+        // posted once.
+        for a in activities.iter().filter(|a| a.kind == "comment") {
+            let Some(text) = a.body.as_deref().filter(|b| !b.trim().is_empty()) else {
+                continue;
+            };
+            let author = a.author_ref.as_deref().unwrap_or("someone");
+            let body = format!(
+                "{} {number} in {}, {author}: {text}",
+                record
+                    .pointer("/department")
+                    .and_then(Value::as_str)
+                    .unwrap_or(here.system),
+                here.system
+            );
+            let key = format!(
+                "{}:{}:{}:{}",
+                here.system, here.stream, here.external_id, a.key
+            );
+            plan.effects
+                .push(note(format!("comment:{key}"), body.clone(), None));
+            // Only what the comment says: the id then stays the same
+            // whatever else changes on the record.
+            let message = json!({
+                "entity": "work_item", "kind": record.get("kind"),
+                "department": record.get("department"),
+                "attributes": {"number": number, "progress_note": body}, "classified": {},
+            });
+            let comment = Event {
+                kind: "comment".into(),
+                system: here.system.into(),
+                stream: here.stream.into(),
+                from_status: None,
+                to_status: None,
+            };
+            let by = format!("comment:{}", a.key);
+            self.post_back(routing, plan, (here, &message, &comment, &by), back, now);
+        }
+    }
+
+    /// Route `record` to the origin system's `[progress]` action, if any.
+    fn post_back(
+        &self,
+        routing: &Routing,
+        plan: &mut Plan,
+        (here, record, event, by): (&Origin, &Value, &Event, &str),
+        (origin_system, _, origin_id): (&str, &str, &str),
+        now: DateTime<Utc>,
+    ) {
         let (Some(action), Some(department)) = (
             routing.progress.get(origin_system),
             self.departments.get(origin_system),
@@ -235,17 +322,11 @@ impl Router {
             connector: origin_system.to_string(),
             action: action.clone(),
         };
-        // The origin's comment mappings name the work by
-        // `attributes.number`; not every system calls its number that.
-        let mut record = record.clone();
-        if let Some(attrs) = record.get_mut("attributes").and_then(Value::as_object_mut) {
-            attrs.entry("number").or_insert_with(|| json!(number));
-        }
         let routed = Routed {
             origin: *here,
-            record: &record,
+            record,
             event,
-            by: "progress",
+            by,
             target: &target,
             target_id: Some(origin_id),
             priority: None,
