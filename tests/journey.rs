@@ -96,15 +96,11 @@ async fn heating_round_trip(backend: Backend) {
         "the ticket shows the work order's progress: {incident}"
     );
     // And so does the canonical item, with the routing note before it.
-    let notes = texts(
-        hub.store(),
-        &format!(
-            "SELECT a.body FROM activities a JOIN work_items w ON w.id = a.work_item_id \
-             WHERE w.source_system = 'servicenow' AND w.external_id = '{ticket}' \
-             AND a.source_system = 'switchboard' ORDER BY a.occurred_at, a.id"
-        ),
-    )
-    .await;
+    let notes = hub
+        .store()
+        .hub_notes("servicenow", "incident", &ticket)
+        .await
+        .unwrap();
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(
         notes[0].starts_with("Routed to facilities in maximo"),
