@@ -248,6 +248,50 @@ impl Store {
         Ok(())
     }
 
+    /// Forget rows handed on more than `keep` ago. The outbox holds work
+    /// still to do, not history (`deliveries` and `links` keep that), and
+    /// without this every claim would walk an ever-longer table. A change
+    /// routed again after its row is gone is still applied once: writers
+    /// deduplicate by `deliveries`. Returns how many rows went.
+    pub async fn prune_outbox(&self, keep: Duration) -> Result<u64, StoreError> {
+        let Some(cutoff) = chrono::Duration::from_std(keep)
+            .ok()
+            .and_then(|k| Utc::now().checked_sub_signed(k))
+        else {
+            return Ok(0);
+        };
+        let sql = "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1";
+        Ok(match self {
+            Store::Postgres(pool) => sqlx::query(sql)
+                .bind(cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Store::Sqlite(pool) => sqlx::query(sql)
+                .bind(sqlite_time(cutoff))
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// [`Store::prune_outbox`] once an hour at most, keeping a week: what
+    /// the relay and the in-process transport call as they go. `last` is
+    /// when it last ran; a failure is logged and retried next time.
+    pub async fn prune_outbox_if_due(&self, last: &mut Option<std::time::Instant>) {
+        const EVERY: Duration = Duration::from_secs(3600);
+        const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+        if last.is_some_and(|t| t.elapsed() < EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        match self.prune_outbox(KEEP).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "outbox: forgot rows handed on over a week ago"),
+            Err(e) => tracing::warn!(error = %e, "outbox: cannot prune handed-on rows"),
+        }
+    }
+
     /// What waits to be handed on, and what was given up on: for `/status`.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let (pending, dead): (i64, i64) = super::on_pool!(self, |pool| {

@@ -113,6 +113,7 @@ pub async fn run_relay(
     const IDLE: Duration = Duration::from_millis(500);
     const MAX_PAUSE: Duration = Duration::from_secs(30);
     let mut pause = Duration::from_millis(250);
+    let mut pruned = None;
     while !stop.is_cancelled() {
         let publisher = match Publisher::connect_with(url.expose(), &options.topology).await {
             Ok(p) => {
@@ -128,6 +129,7 @@ pub async fn run_relay(
             }
         };
         loop {
+            store.prune_outbox_if_due(&mut pruned).await;
             match relay_once(&store, &publisher, &options).await {
                 Ok(r) if r.claimed == 0 => {
                     if sleep_or_stop(IDLE, &stop).await {

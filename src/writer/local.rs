@@ -163,7 +163,9 @@ pub async fn run_local(
     stop: CancellationToken,
 ) {
     tracing::info!(writers = writers.len(), "in-process delivery started");
+    let mut pruned = None;
     while !stop.is_cancelled() {
+        store.prune_outbox_if_due(&mut pruned).await;
         let wait = match deliver_once(&store, &writers, &options).await {
             Ok(r) if r.claimed > 0 => continue,
             Ok(_) => options.idle,
