@@ -353,6 +353,10 @@ impl Catalog {
                         .mappings
                         .iter()
                         .find(|map| map.system == m.header.system && map.stream == stream.name)?;
+                    let stream = crate::connector::StreamSpec {
+                        max_pages: m.header.max_pages.map(std::num::NonZeroU64::get),
+                        ..stream
+                    };
                     Some(SyncJob {
                         connector: connector.clone(),
                         stream,

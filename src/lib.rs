@@ -18,6 +18,7 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod text;
 pub mod transport;
 pub mod writeback;
 pub mod writer;

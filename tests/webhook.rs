@@ -161,4 +161,24 @@ async fn deliveries_are_verified_and_taken_once(backend: Backend) {
     );
 }
 
-on_every_backend!(deliveries_are_verified_and_taken_once);
+/// A delivery whose text no store can keep (NUL; PostgreSQL refused it and
+/// the sender met a 503 on every retry) is stored by the one rule: U+FFFD.
+async fn a_nul_in_a_delivery_is_stored_not_refused(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let base = serve(ts.store.clone()).await;
+    let body = event("Printer \u{0} on fire", "new");
+    assert!(body.contains("\\u0000"), "{body}");
+    let (status, answer) = post(&base, "d-nul", &body, &sign(&body)).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["stored"], 1);
+    assert_eq!(title(&ts.store).await, "Printer \u{FFFD} on fire");
+    // An unpaired surrogate is no longer "not JSON".
+    let body = body.replace("\\u0000", "\\udc00").replace("SD-7", "SD-8");
+    let (status, answer) = post(&base, "d-lone", &body, &sign(&body)).await;
+    assert_eq!(status, 202, "{answer}");
+}
+
+on_every_backend!(
+    deliveries_are_verified_and_taken_once,
+    a_nul_in_a_delivery_is_stored_not_refused
+);

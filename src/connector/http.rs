@@ -227,8 +227,10 @@ impl HttpClient {
                         message,
                     }
                 };
-                // Connect errors and timeouts are worth another try; a bad URL is not.
-                return Err(if e.is_builder() {
+                // Connect errors and timeouts are worth another try; a bad
+                // URL is not, nor a redirect loop (reqwest gives up after 10
+                // hops, and the server will send the same hops again).
+                return Err(if e.is_builder() || e.is_redirect() {
                     Failure::Final(err)
                 } else if e.is_connect() {
                     Failure::Unsent(err, None)
@@ -267,7 +269,7 @@ impl HttpClient {
             });
         }
         if status.is_success() {
-            let body = serde_json::from_str(&text).map_err(|e| {
+            let body = crate::text::parse_json(&text).map_err(|e| {
                 Failure::Final(ConnectorError::Shape {
                     system: self.system.clone(),
                     url: url.to_string(),

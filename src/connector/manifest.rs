@@ -24,6 +24,7 @@ pub const HEADER_KEYS: &[&str] = &[
     "description",
     "schedule",
     "enabled",
+    "max_pages",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +46,10 @@ pub struct ManifestHeader {
     pub schedule: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Stop a run of any stream after this many pages, with an error: a
+    /// guard against a source that never says it is done. No limit when absent.
+    #[serde(default)]
+    pub max_pages: Option<std::num::NonZeroU64>,
 }
 
 fn yes() -> bool {

@@ -82,10 +82,14 @@ pub struct StreamSpec {
     pub name: String,
     /// `None`: the stream is read in full every run.
     pub cursor: Option<CursorSpec>,
+    /// The manifest's `max_pages`: a run that needs more pages is stopped
+    /// with an error rather than paging on (a guard against a source that
+    /// never says it is done).
+    pub max_pages: Option<u64>,
 }
 
 /// Where paging stands within one run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PageToken {
     /// The next unread position, and the key of the last record read, which
     /// the next request re-reads to prove nothing shifted in between.
@@ -108,6 +112,15 @@ pub struct SourceRecord {
     /// The cursor field's value, when the stream has a cursor.
     pub cursor: Option<String>,
     pub payload: Value,
+}
+
+impl SourceRecord {
+    /// Apply the store's text rule ([`crate::text`]) to the key, the cursor
+    /// and the payload; how many characters were replaced.
+    pub fn scrub(&mut self) -> usize {
+        let text = |s: &mut Option<String>| s.as_mut().map_or(0, crate::text::scrub_str);
+        text(&mut self.key) + text(&mut self.cursor) + crate::text::scrub(&mut self.payload)
+    }
 }
 
 #[derive(Debug)]

@@ -19,6 +19,7 @@ use crate::connector::Connector;
 use crate::mapping::MappingSlot;
 use crate::store::{Delivery, PageWrite, StagedRecord, Store};
 use crate::sync::{content_hash, map_record, missing_key};
+use crate::telemetry::events;
 
 /// A `webhook` connector's stream, ready to take deliveries.
 #[derive(Debug, Clone)]
@@ -79,7 +80,7 @@ async fn hook(
         return error(StatusCode::UNAUTHORIZED, refused.to_string());
     }
     // Signed but malformed: the sender's data is wrong, a retry cannot help.
-    let value: Value = match serde_json::from_slice(&body) {
+    let mut value: Value = match crate::text::parse_json_slice(&body) {
         Ok(v) => v,
         Err(e) => {
             return error(
@@ -88,6 +89,17 @@ async fn hook(
             );
         }
     };
+    // The store's text rule (`crate::text`): a NUL is replaced, never a 503
+    // that every retry of the sender meets again.
+    let replaced = crate::text::scrub(&mut value);
+    if replaced > 0 {
+        events::TextReplaced {
+            connector: &system,
+            stream: wh.stream(),
+            characters: replaced,
+        }
+        .emit();
+    }
     let delivery_id = wh.delivery_id(wh.delivery_id_header().and_then(header), &value, &body);
     let mapping = hook.mapping.current();
     let records: Vec<StagedRecord> = wh
@@ -117,7 +129,8 @@ async fn hook(
             );
         }
     };
-    let body_text = String::from_utf8_lossy(&body);
+    // Kept as parsed, so what is stored is what was mapped.
+    let body_text = value.to_string();
     let written = app
         .store
         .apply_page(PageWrite {

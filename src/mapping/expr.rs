@@ -32,12 +32,7 @@ pub struct Expr {
 
 impl Expr {
     pub fn compile(text: &str) -> Result<Self, String> {
-        let program = ENV.compile(text).map_err(|e| {
-            format!(
-                "invalid CEL expression `{text}`: {}",
-                one_line(&e.to_string())
-            )
-        })?;
+        let program = super::bounds::compile_cel(&ENV, text)?;
         let references = program.references();
         let bound = bound_variables(text);
         if let Some(other) = references
@@ -248,10 +243,6 @@ pub(crate) fn to_cel(value: &Value) -> cel::Value {
             cel::Value::Map(cel::objects::Map { map: Arc::new(map) })
         }
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! touches the store or the network: lookups are emitted with the record and
 //! resolved by the store a page at a time.
 
+pub mod bounds;
 mod children;
 mod compile;
 pub mod expr;

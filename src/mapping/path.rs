@@ -59,6 +59,7 @@ impl Path {
         if text.trim().is_empty() {
             return Err("the path is empty".into());
         }
+        super::bounds::check_path(text, 0)?;
         let mut segs = Vec::new();
         for part in text.split('.') {
             let (name, mut rest) = match part.find('[') {
@@ -89,6 +90,7 @@ impl Path {
         if segs.is_empty() {
             return Err("empty path".into());
         }
+        super::bounds::check_path(text, segs.len())?;
         Ok(Path {
             text: text.to_string(),
             segs,

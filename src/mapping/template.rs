@@ -19,6 +19,7 @@ pub struct Template {
 
 impl Template {
     pub fn parse(text: &str) -> Result<Self, String> {
+        super::bounds::check_template(text, 0)?;
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = text.char_indices().peekable();
@@ -59,7 +60,9 @@ impl Template {
         if !literal.is_empty() {
             parts.push(Part::Text(literal));
         }
-        if !parts.iter().any(|p| matches!(p, Part::Field(_))) {
+        let fields = parts.iter().filter(|p| matches!(p, Part::Field(_))).count();
+        super::bounds::check_template(text, fields)?;
+        if fields == 0 {
             return Err(format!(
                 "template `{text}` has no `{{path}}`; use `const` for fixed text"
             ));

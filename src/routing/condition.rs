@@ -21,12 +21,7 @@ pub struct Condition {
 
 impl Condition {
     pub fn compile(text: &str) -> Result<Self, String> {
-        let program = ENV.compile(text).map_err(|e| {
-            format!(
-                "invalid CEL expression: {}",
-                e.to_string().replace('\n', " ")
-            )
-        })?;
+        let program = crate::mapping::bounds::compile_cel(&ENV, text)?;
         let bound = crate::mapping::expr::bound_variables(text);
         if let Some(other) = program
             .references()

@@ -7,7 +7,7 @@
 //! Evaluating is pure too: [`Routing::route`] returns the decision and, for
 //! `switchboard route`, why each rule did or did not match.
 
-mod condition;
+pub mod condition;
 pub mod message;
 mod slot;
 pub mod spec;

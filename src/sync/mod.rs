@@ -36,6 +36,13 @@ pub enum SyncError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The source pages without end; the pages read before are kept.
+    #[error("`{system}` stream `{stream}`: {reason}; the run stops here")]
+    Paging {
+        system: String,
+        stream: String,
+        reason: String,
+    },
 }
 
 /// One stream of one connector, with the mapping for its records.
@@ -141,12 +148,25 @@ impl SyncJob {
         // The largest cursor of the previous page: skipped records sort after it.
         let mut prev_page_max: Option<String> = None;
         let mut token: Option<PageToken> = None;
+        let mut guard = PagingGuard::default();
+        let paging_error = |reason: String| SyncError::Paging {
+            system: system.clone(),
+            stream: stream.to_string(),
+            reason,
+        };
         loop {
             if stop.is_cancelled() {
                 report.interrupted = true;
                 break;
             }
-            let page = tokio::select! {
+            if let Some(max) = self.stream.max_pages
+                && report.pages as u64 >= max
+            {
+                return Err(paging_error(format!(
+                    "more than `max_pages` = {max} pages; raise it in the manifest if the stream is that large"
+                )));
+            }
+            let mut page = tokio::select! {
                 page = self.connector.fetch_page(stream, from.as_deref(), token.as_ref()) => page?,
                 _ = stop.cancelled() => { report.interrupted = true; break; }
             };
@@ -162,7 +182,10 @@ impl SyncJob {
                 rewind = Some(before.clone());
             }
             let mut page_max: Option<String> = None;
+            let mut fingerprint = PageFingerprint::default();
 
+            // What PostgreSQL cannot store is replaced before anything reads it.
+            let replaced: usize = page.records.iter_mut().map(|r| r.scrub()).sum();
             let keys: Vec<String> = page.records.iter().filter_map(|r| r.key.clone()).collect();
             let existing = store.existing(&system, stream, &keys).await?;
             let mut staged = Vec::with_capacity(page.records.len());
@@ -181,6 +204,7 @@ impl SyncJob {
                 }
                 let payload_json = serde_json::to_string(&rec.payload).unwrap_or_default();
                 let hash = content_hash(&payload_json);
+                fingerprint.add(&hash);
                 let Some(key) = rec.key else {
                     staged.push(missing_key(hash, payload_json));
                     continue;
@@ -203,6 +227,14 @@ impl SyncJob {
                     outcome,
                 });
             }
+            // The page is written either way (a repeat is merely unchanged);
+            // the next request is what must not happen.
+            let looping = guard.check(
+                report.pages,
+                fingerprint,
+                token.as_ref(),
+                page.next.as_ref(),
+            );
             // Unordered sources only get their cursor once the run has seen
             // everything; after a shift the cursor is held before the gap even
             // if the run is killed before it ends.
@@ -225,6 +257,14 @@ impl SyncJob {
                     effects: plan.effects,
                 })
                 .await?;
+            if replaced > 0 {
+                events::TextReplaced {
+                    connector: &system,
+                    stream,
+                    characters: replaced,
+                }
+                .emit();
+            }
             report.stored += outcome.stored;
             report.quarantined += outcome.quarantined;
             events::PageCommitted {
@@ -237,6 +277,7 @@ impl SyncJob {
             }
             .emit();
             progress(self, &report);
+            looping.map_err(paging_error)?;
             prev_page_max = page_max.or(prev_page_max);
             token = page.next;
             if token.is_none() {
@@ -283,6 +324,98 @@ impl SyncJob {
         }
         Ok(report)
     }
+}
+
+/// What a run remembers of the pages it read to notice a source that pages
+/// forever: one that ignores the offset or page number and sends the same
+/// records again, or whose next link or token leads back to a page already
+/// read. A few words per page, for the last [`PagingGuard::REMEMBERED`].
+#[derive(Default)]
+struct PagingGuard {
+    previous: Option<PageFingerprint>,
+    tokens: std::collections::VecDeque<u64>,
+}
+
+impl PagingGuard {
+    const REMEMBERED: usize = 64;
+
+    fn check(
+        &mut self,
+        page: usize,
+        records: PageFingerprint,
+        asked: Option<&PageToken>,
+        next: Option<&PageToken>,
+    ) -> Result<(), String> {
+        if records.count > 0 && self.previous == Some(records) {
+            return Err(format!(
+                "page {page} holds the same {} records as page {}: the source ignores the paging parameter",
+                records.count,
+                page - 1
+            ));
+        }
+        self.previous = Some(records);
+        if let Some(asked) = asked {
+            self.remember(hash_of(asked));
+        }
+        if let Some(next) = next
+            && self.tokens.contains(&hash_of(next))
+        {
+            return Err(format!(
+                "page {page} points to a page already read as the next one ({}): the source's paging loops",
+                describe(next)
+            ));
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, token: u64) {
+        if self.tokens.len() == Self::REMEMBERED {
+            self.tokens.pop_front();
+        }
+        self.tokens.push_back(token);
+    }
+}
+
+/// The records of one page, as the hash of their content hashes, in order.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+struct PageFingerprint {
+    count: usize,
+    hash: u64,
+}
+
+impl PageFingerprint {
+    fn add(&mut self, content_hash: &str) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.hash, content_hash).hash(&mut h);
+        self.hash = h.finish();
+        self.count += 1;
+    }
+}
+
+fn hash_of(token: &PageToken) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    token.hash(&mut h);
+    h.finish()
+}
+
+/// A token for a message: links and tokens as sent, cut to a readable length.
+fn describe(token: &PageToken) -> String {
+    let text = match token {
+        // Without the query: some APIs put a key there.
+        PageToken::Url(u) => match u.split_once('?') {
+            Some((path, _)) => format!("{path}?…"),
+            None => u.clone(),
+        },
+        PageToken::Token(t) => format!("token {t}"),
+        other => format!("{other:?}"),
+    };
+    let mut cut: String = text.chars().take(200).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
 }
 
 /// Route a page's changed records: their links read in one query.

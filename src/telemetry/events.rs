@@ -193,3 +193,25 @@ impl WorkDelivered<'_> {
         .increment(1);
     }
 }
+
+/// Characters no store can keep (NUL) were replaced in a page or delivery
+/// (`crate::text`): the records were stored, with U+FFFD in their place.
+pub struct TextReplaced<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub characters: usize,
+}
+
+impl TextReplaced<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            connector = %self.connector, stream = %self.stream, characters = self.characters,
+            "text the store cannot keep was replaced with U+FFFD"
+        );
+        let labels = [
+            ("connector", self.connector.to_string()),
+            ("stream", self.stream.to_string()),
+        ];
+        counter!("switchboard_text_replaced_total", &labels).increment(self.characters as u64);
+    }
+}

@@ -146,6 +146,7 @@ fn stream_specs(streams: &[ExecStream]) -> Vec<StreamSpec> {
         .map(|s| StreamSpec {
             name: s.name.clone(),
             cursor: Some(cursor_spec()),
+            max_pages: None,
         })
         .collect()
 }
@@ -277,7 +278,7 @@ impl ExecConnector {
             if line.trim().is_empty() {
                 continue;
             }
-            let msg: Value = serde_json::from_str(&line).map_err(|e| {
+            let msg: Value = crate::text::parse_json(&line).map_err(|e| {
                 self.fail(format!("not a Singer message ({e}): {}", excerpt(&line)))
             })?;
             match msg.get("type").and_then(Value::as_str) {

@@ -91,6 +91,7 @@ impl ConnectorConfig for FileConfig {
             .map(|s| StreamSpec {
                 name: s.name.clone(),
                 cursor: Some(cursor_spec()),
+                max_pages: None,
             })
             .collect()
     }
@@ -374,6 +375,7 @@ impl Connector for FileConnector {
             .map(|s| StreamSpec {
                 name: s.name.clone(),
                 cursor: Some(cursor_spec()),
+                max_pages: None,
             })
             .collect()
     }

@@ -58,7 +58,8 @@ pub fn check(path: &Path, s: &FileStream) -> Result<(), String> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                serde_json::from_str::<serde::de::IgnoredAny>(&line)
+                crate::text::parse_json(&line)
+                    .map(drop)
                     .map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
             }
             Ok(())
@@ -164,7 +165,7 @@ fn read_jsonl(path: &Path, s: &FileStream, offset: u64) -> Result<Chunk, String>
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(&line)
+        let value: Value = crate::text::parse_json(&line)
             .map_err(|e| format!("at byte {}: not JSON: {e}", at - n as u64))?;
         records.push((value, at));
     }
@@ -178,8 +179,10 @@ fn read_json(path: &Path, s: &FileStream) -> Result<Vec<Value>, String> {
             s.max_json_bytes
         ));
     }
-    let file = BufReader::new(File::open(path).map_err(|e| e.to_string())?);
-    match serde_json::from_reader(file).map_err(|e| format!("not JSON: {e}"))? {
+    // Read whole (the size is bounded above) so that unpaired surrogates
+    // get the store's rule rather than failing the file (`text`).
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    match crate::text::parse_json_slice(&bytes).map_err(|e| format!("not JSON: {e}"))? {
         Value::Array(items) => Ok(items),
         _ => Err("a `json` file must hold one array of records".into()),
     }

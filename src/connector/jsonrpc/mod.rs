@@ -130,6 +130,7 @@ pub(super) fn stream_spec(s: &StreamConfig) -> StreamSpec {
                 .ok()
                 .map(|f| cursor_spec(c, f))
         }),
+        max_pages: None,
     }
 }
 

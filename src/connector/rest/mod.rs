@@ -182,6 +182,7 @@ fn stream_spec(s: &StreamConfig) -> StreamSpec {
                 .ok()
                 .map(|f| cursor_spec(c, f))
         }),
+        max_pages: None,
     }
 }
 

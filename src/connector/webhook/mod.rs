@@ -78,6 +78,7 @@ impl ConnectorConfig for WebhookConfig {
         vec![StreamSpec {
             name: self.stream.name.clone(),
             cursor: None,
+            max_pages: None,
         }]
     }
 

@@ -168,6 +168,24 @@ fn bad_cel_is_located() {
 }
 
 #[test]
+fn cel_beyond_the_limits_is_located() {
+    // Thousands of `+` terms compiled under `check` and then overflowed a
+    // runtime worker's stack on the first record.
+    let long = vec!["record.n"; 3000].join(" + ");
+    let deep = vec!["record.n"; 200].join("+");
+    let text = format!(
+        "{HEAD}\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ expr = \"{long}\" }}\nstatus = {{ expr = \"{deep}\" }}\n"
+    );
+    let diags = diagnostics(&text);
+    assert_eq!(diags.len(), 2, "{diags:#?}");
+    let size = diag_with(&diags, "the limit is 4096");
+    assert!(size.message.starts_with("`fields.title`"), "{size:?}");
+    assert_eq!(size.line, pos(&text, "title").0);
+    let depth = diag_with(&diags, "levels deep; the limit is 40");
+    assert_eq!(depth.line, pos(&text, "status").0);
+}
+
+#[test]
 fn confidential_fields_are_recorded_when_they_hold_a_value() {
     let m = mapping(&work_item_mapping(
         "description = { path = \"d\", confidential = \"hr\" }",
