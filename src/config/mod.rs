@@ -7,6 +7,7 @@
 //! reads the file and the environment and nothing else: it never connects.
 
 pub mod secret;
+mod validate;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -252,15 +253,15 @@ pub fn load_with_env(
     };
 
     let mut builder = config::Config::builder();
+    let mut source = None;
     if let Some(file) = &file {
-        let source = SourceFile::read(file)?;
+        let read = SourceFile::read(file)?;
         // Strict pass first: it is the one that can say line and column.
-        let _: Settings = source.parse()?;
-        builder = builder.add_source(config::File::from_str(
-            &source.text,
-            config::FileFormat::Toml,
-        ));
+        let _: Settings = read.parse()?;
+        builder = builder.add_source(config::File::from_str(&read.text, config::FileFormat::Toml));
+        source = Some(read);
     }
+    let overrides = env.clone();
     let environment = config::Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")
         .separator("__")
@@ -273,6 +274,7 @@ pub fn load_with_env(
         .build()
         .and_then(|c| c.try_deserialize())
         .map_err(|e| ConfigError::Env(env_error(&e.to_string())))?;
+    validate::validate(&settings, source.as_ref(), &overrides)?;
 
     let base_dir = file
         .as_deref()
@@ -359,6 +361,60 @@ mod tests {
         let err = load_with_env(Some(&path), env).unwrap_err().to_string();
         assert!(
             err.contains("SWITCHBOARD__HTTP__LISTEN: invalid socket address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_refused_with_their_location() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "[store]\nmax_connections = 4294967295\n",
+                (3, 1),
+                "out of range: 1 to 1000",
+            ),
+            ("[store]\nmax_connections = 0\n", (3, 1), "out of range"),
+            ("[store]\nurl = \"mysql://db/x\"\n", (3, 1), "not `mysql:`"),
+            (
+                "[broker]\nurl = \"redis://:pw@h\"\n",
+                (3, 1),
+                "not `redis:`",
+            ),
+            ("[http]\nlisten = \"127.0.0.1:0\"\n", (3, 1), "port 0"),
+            ("[log]\nlevel = \"info,[[\"\n", (3, 1), "not a log filter"),
+            ("[paths]\nreload_secs = 999999\n", (3, 1), "out of range"),
+            (
+                "[connectors.sn]\nbase_url = \"ftp://x\"\n",
+                (3, 1),
+                "`http` or `https`",
+            ),
+            (
+                "[connectors.sn]\nschedule = \"0 0 30 2 *\"\n",
+                (3, 1),
+                "never fires",
+            ),
+        ];
+        for (text, at, needle) in cases {
+            let path = write(dir.path(), &format!("version = 1\n{text}"));
+            let err = load_with_env(Some(&path), HashMap::new()).unwrap_err();
+            let ConfigError::File(d) = &err else {
+                panic!("{text}: expected a located error, got {err:?}")
+            };
+            assert_eq!((d.line, d.col), at, "{text}: {d}");
+            assert!(d.message.contains(needle), "{text}: {d}");
+            assert!(!d.message.contains(":pw@"), "no password in {d}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_from_the_environment_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "version = 1\n");
+        let env = HashMap::from([("SWITCHBOARD__STORE__MAX_CONNECTIONS".into(), "0".into())]);
+        let err = load_with_env(Some(&path), env).unwrap_err().to_string();
+        assert!(
+            err.contains("SWITCHBOARD__STORE__MAX_CONNECTIONS: 0 is out of range"),
             "{err}"
         );
     }

@@ -153,7 +153,7 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
     } else {
         expr.to_string()
     };
-    cron::Schedule::from_str(&full).map_err(|e| {
+    let schedule = cron::Schedule::from_str(&full).map_err(|e| {
         // The cron crate's message repeats the expression over several lines; keep one.
         let reason = e.to_string();
         let reason = reason.lines().next().filter(|l| l.trim() != full.trim()).unwrap_or("");
@@ -162,7 +162,15 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
             "invalid cron expression `{expr}`{detail}; use 5 fields `minute hour day month weekday` \
              (e.g. `*/5 * * * *`, every five minutes) or 6 with seconds first"
         )
-    })
+    })?;
+    // `0 0 30 2 *` (30 February) parses, and never fires: the connector
+    // would never sync, and nothing would say why.
+    if schedule.upcoming(chrono::Utc).next().is_none() {
+        return Err(format!(
+            "cron expression `{expr}` never fires (no such date, e.g. 30 February)"
+        ));
+    }
+    Ok(schedule)
 }
 
 #[cfg(test)]
@@ -174,6 +182,58 @@ mod tests {
         assert!(parse_schedule("*/5 * * * *").is_ok());
         assert!(parse_schedule("30 */5 * * * *").is_ok());
         assert!(parse_schedule("every five minutes").is_err());
+        let err = parse_schedule("0 0 30 2 *").unwrap_err();
+        assert!(err.contains("never fires"), "{err}");
+        assert!(parse_schedule("0 0 29 2 *").is_ok(), "leap years come");
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_refused_at_their_key() {
+        let rest = |base: &str, http: &str, header: &str| {
+            format!(
+                "version = 1\nkind = \"rest\"\ndepartment = \"it\"\nbase_url = \"{base}\"\n{header}\n[http]\n{http}\n\n\
+                 [[streams]]\nname = \"s\"\npath = \"/s\"\nrecords = \"r\"\nkey = \"id\"\n\
+                 [streams.pagination]\ntype = \"next_link\"\n"
+            )
+        };
+        let ok = "https://x.example";
+        let cases = [
+            (
+                rest("ftp://x.example", "", ""),
+                "base_url",
+                "`http` or `https`",
+            ),
+            (rest("x.example", "", ""), "base_url", "not a URL"),
+            (
+                rest(ok, "timeout_secs = 0", ""),
+                "timeout_secs",
+                "1 to 3600",
+            ),
+            (
+                rest(ok, "connect_timeout_secs = 0", ""),
+                "connect_timeout_secs",
+                "out of range",
+            ),
+            (rest(ok, "max_attempts = 0", ""), "max_attempts", "1 to 100"),
+            (
+                rest(ok, "initial_backoff_ms = 0", ""),
+                "initial_backoff_ms",
+                "out of range",
+            ),
+            (rest(ok, "", "max_pages = 0"), "max_pages", "nonzero"),
+            (
+                rest(ok, "", "schedule = \"0 0 31 4 *\""),
+                "schedule",
+                "never fires",
+            ),
+        ];
+        for (text, key, needle) in cases {
+            let src = SourceFile::new("connectors/x.toml", text.as_str());
+            let err = Manifest::from_source(&src).unwrap_err();
+            let line = text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+            assert_eq!(err.line, line, "{key}: {err}");
+            assert!(err.to_string().contains(needle), "{key}: {err}");
+        }
     }
 
     #[test]

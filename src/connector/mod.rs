@@ -104,6 +104,23 @@ pub enum PageToken {
     Token(String),
 }
 
+/// A system's base URL: `http` or `https`, with a host. Anything else
+/// (`ftp://`, a bare host name, which parses as a path) could only fail at
+/// the first request.
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "`{url}`: the scheme must be `http` or `https`, not `{}`",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{url}` has no host"));
+    }
+    Ok(())
+}
+
 /// One record as the source sent it.
 #[derive(Debug, Clone)]
 pub struct SourceRecord {

@@ -13,11 +13,11 @@ use serde_json::{Map, Value};
 
 use super::compile::{compile_maps, compile_rules, rule_set};
 use super::expr::{self, Expr};
-use super::rule::Source;
+use super::rule::{Rule, Source};
 use super::spec::{Direction, MappingFile};
 use super::target::{Filled, Shape, canonical_keys};
 use super::{At, Explained, RecordError, RuleSet};
-use crate::diag::{Diagnostics, SourceFile, suggest};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
 use crate::model::{Canonical, Entity};
 
 /// A compiled outbound mapping.
@@ -139,6 +139,36 @@ fn insert_path(node: &mut Map<String, Value>, parts: &[&str], value: Value) {
     }
 }
 
+/// Body keys are dotted paths into the body. `a..b` or `.a` names nothing;
+/// `state` beside `state.display` asks for one value to be both text and an
+/// object, and one of them would be silently dropped.
+fn check_body_keys(source: &SourceFile, rules: &[Rule], errors: &mut Vec<Diagnostic>) {
+    let names: std::collections::HashSet<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    for rule in rules {
+        let name = rule.name.as_str();
+        if name.split('.').any(str::is_empty) {
+            errors.push(source.error_at_key(
+                &rule.key,
+                format!("`{name}` has an empty segment; body keys are `name` or `parent.child`"),
+            ));
+            continue;
+        }
+        // Each proper prefix: `a` and `a.b` for `a.b.c`.
+        let parent = name
+            .match_indices('.')
+            .map(|(i, _)| &name[..i])
+            .find(|prefix| names.contains(prefix));
+        if let Some(parent) = parent {
+            errors.push(source.error_at_key(
+                &rule.key,
+                format!(
+                    "`{name}` goes inside `{parent}`, which another rule sets to a value; write one or the other"
+                ),
+            ));
+        }
+    }
+}
+
 pub(super) fn compile(
     source: &SourceFile,
     file: MappingFile,
@@ -233,6 +263,7 @@ pub(super) fn compile(
             }
         }
     }
+    check_body_keys(source, &rules, &mut errors);
     if rules.is_empty() && file.fields.is_empty() {
         errors.push(source.error_at_key("entity", "an outbound mapping needs [fields]"));
     }

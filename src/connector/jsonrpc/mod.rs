@@ -43,8 +43,11 @@ pub fn parse(
 }
 
 fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> {
-    url::Url::parse(&cfg.base_url)
-        .map_err(|e| source.error_at_key("base_url", format!("not a URL: {e}")))?;
+    crate::connector::check_base_url(&cfg.base_url)
+        .map_err(|e| source.error_at_key("base_url", e))?;
+    cfg.http
+        .check()
+        .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))?;
     if !cfg.endpoint.starts_with('/') {
         return Err(source.error_at_key("endpoint", "a path under `base_url`, starting with `/`"));
     }
@@ -154,7 +157,7 @@ impl ConnectorConfig for JsonRpcConfig {
     /// manifest has them, and `token` `vars.api_key`.
     fn apply_override(&mut self, over: &ConnectorOverride) -> Result<(), String> {
         if let Some(url) = &over.base_url {
-            url::Url::parse(url).map_err(|e| format!("base_url `{url}` is not a URL: {e}"))?;
+            crate::connector::check_base_url(url).map_err(|e| format!("base_url {e}"))?;
             self.base_url = url.clone();
         }
         for (name, value) in &over.vars {

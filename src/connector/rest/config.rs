@@ -88,6 +88,54 @@ pub struct HttpOptions {
     pub max_retry_after_secs: u64,
 }
 
+impl HttpOptions {
+    /// Values that can never work, refused by `check`: the key and why.
+    /// A zero timeout fails every request; a backoff of hours or a million
+    /// attempts keeps a run from ever ending.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let within = |key: &'static str, value: u64, min: u64, max: u64, unit: &str| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err((
+                    key,
+                    format!("{value} is out of range: {min} to {max}{unit}"),
+                ))
+            }
+        };
+        within("timeout_secs", self.timeout_secs, 1, 3600, " seconds")?;
+        within(
+            "connect_timeout_secs",
+            self.connect_timeout_secs,
+            1,
+            600,
+            " seconds",
+        )?;
+        within("max_attempts", self.max_attempts.into(), 1, 100, "")?;
+        within(
+            "initial_backoff_ms",
+            self.initial_backoff_ms,
+            1,
+            600_000,
+            " milliseconds (10 minutes)",
+        )?;
+        within(
+            "max_retry_after_secs",
+            self.max_retry_after_secs,
+            0,
+            86_400,
+            " seconds (a day)",
+        )?;
+        within(
+            "rate_limit_per_sec",
+            self.rate_limit_per_sec.into(),
+            0,
+            100_000,
+            " (0 is unlimited)",
+        )
+    }
+}
+
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {

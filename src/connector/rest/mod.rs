@@ -45,8 +45,11 @@ pub fn parse(
 }
 
 fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
-    url::Url::parse(&cfg.base_url)
-        .map_err(|e| source.error_at_key("base_url", format!("not a URL: {e}")))?;
+    crate::connector::check_base_url(&cfg.base_url)
+        .map_err(|e| source.error_at_key("base_url", e))?;
+    cfg.http
+        .check()
+        .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))?;
     if cfg.streams.is_empty() {
         return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
     }
@@ -206,7 +209,7 @@ impl ConnectorConfig for RestConfig {
             return Err("`vars` sets a jsonrpc manifest's [vars]; this connector has none".into());
         }
         if let Some(url) = &over.base_url {
-            url::Url::parse(url).map_err(|e| format!("base_url `{url}` is not a URL: {e}"))?;
+            crate::connector::check_base_url(url).map_err(|e| format!("base_url {e}"))?;
             self.base_url = url.clone();
         }
         let set = |slot: &mut SecretRef, value: &Option<SecretRef>| {

@@ -173,3 +173,24 @@ fn the_checked_keys_are_the_serialized_ones() {
     };
     assert_eq!(keys(Canonical::OrgUnit(o)), listed(Entity::OrgUnit));
 }
+
+#[test]
+fn body_keys_that_collide_or_name_nothing_are_refused() {
+    let text = format!(
+        "{OUT_HEAD}\n[fields]\nstate = {{ path = \"status\" }}\n\"state.display\" = {{ path = \"title\" }}\n\"a..b\" = {{ path = \"title\" }}\n\".c\" = {{ path = \"title\" }}\n"
+    );
+    let diags = outbound_diagnostics(&text);
+    assert_eq!(diags.len(), 3, "{diags:#?}");
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let collide = diags
+        .iter()
+        .find(|d| d.message.contains("goes inside `state`"))
+        .expect("collision reported");
+    assert_eq!(collide.line, line_of("\"state.display\""), "{collide}");
+    let empty: Vec<_> = diags
+        .iter()
+        .filter(|d| d.message.contains("empty segment"))
+        .collect();
+    assert_eq!(empty.len(), 2, "{diags:#?}");
+    assert_eq!(empty[0].line.min(empty[1].line), line_of("\"a..b\""));
+}

@@ -1,0 +1,135 @@
+//! Values in `switchboard.toml` (or its environment overrides) that parse but
+//! can never work: refused when the config loads, so `check` and every
+//! command say so at once, naming the file's `line:col` and key, or the
+//! environment variable that set it.
+//!
+//! `max_connections = 4294967295` aborted the process with an allocation
+//! failure; an `ftp://` base URL or a `mysql://` store passed `check` and
+//! failed at the first request.
+
+use std::collections::HashMap;
+
+use super::{ConfigError, ENV_PREFIX, SecretRef, Settings};
+use crate::diag::SourceFile;
+
+/// The largest pool: PostgreSQL's own default limit is 100 connections for
+/// the whole server.
+pub const MAX_POOL: u32 = 1000;
+
+/// Check loaded settings. `file` is the file they were read from, if any;
+/// `env` the overriding variables.
+pub(super) fn validate(
+    settings: &Settings,
+    file: Option<&SourceFile>,
+    env: &HashMap<String, String>,
+) -> Result<(), ConfigError> {
+    match first_problem(settings) {
+        None => Ok(()),
+        Some((key, message)) => Err(locate(&key, message, file, env)),
+    }
+}
+
+/// The first value that cannot work: its dotted key and why.
+fn first_problem(s: &Settings) -> Option<(String, String)> {
+    let problem = |key: &str, message: String| Some((key.to_string(), message));
+    if !(1..=MAX_POOL).contains(&s.store.max_connections) {
+        return problem(
+            "store.max_connections",
+            format!(
+                "{} is out of range: 1 to {MAX_POOL}",
+                s.store.max_connections
+            ),
+        );
+    }
+    if let SecretRef::Literal(url) = &s.store.url
+        && let Err(e) = store_scheme(url)
+    {
+        return problem("store.url", e);
+    }
+    if let Some(broker) = &s.broker
+        && let SecretRef::Literal(url) = &broker.url
+        && let Err(e) = broker_scheme(url)
+    {
+        return problem("broker.url", e);
+    }
+    if s.http.listen.port() == 0 {
+        return problem(
+            "http.listen",
+            format!(
+                "`{}`: port 0 picks a random port that nobody can find; name one, e.g. 8080",
+                s.http.listen
+            ),
+        );
+    }
+    if s.paths.reload_secs > 86_400 {
+        return problem(
+            "paths.reload_secs",
+            format!(
+                "{} is out of range: 0 (off) to 86400 seconds",
+                s.paths.reload_secs
+            ),
+        );
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log.level) {
+        return problem(
+            "log.level",
+            format!(
+                "`{}` is not a log filter ({e}); e.g. `info` or `switchboard=debug,sqlx=warn`",
+                s.log.level
+            ),
+        );
+    }
+    for (name, over) in &s.connectors {
+        if let Some(url) = &over.base_url
+            && let Err(e) = crate::connector::check_base_url(url)
+        {
+            return problem(&format!("connectors.{name}.base_url"), e);
+        }
+        if let Some(schedule) = &over.schedule
+            && let Err(e) = crate::connector::manifest::parse_schedule(schedule)
+        {
+            return problem(&format!("connectors.{name}.schedule"), e);
+        }
+    }
+    None
+}
+
+fn store_scheme(url: &str) -> Result<(), String> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" | "postgres" | "postgresql" => Ok(()),
+        _ => Err(format!(
+            "the store is `sqlite://FILE` (embedded) or `postgres://USER@HOST/DB`, not `{scheme}:`"
+        )),
+    }
+}
+
+fn broker_scheme(url: &str) -> Result<(), String> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "amqp" | "amqps" => Ok(()),
+        // The URL may hold a password: name the scheme only.
+        _ => Err(format!(
+            "the broker is `amqp://…` or `amqps://…`, not `{scheme}:`"
+        )),
+    }
+}
+
+/// Where the admin fixes it: the environment variable if one set the key,
+/// else the key in the file.
+fn locate(
+    key: &str,
+    message: String,
+    file: Option<&SourceFile>,
+    env: &HashMap<String, String>,
+) -> ConfigError {
+    let var = format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_uppercase());
+    // Variables are matched without regard to case, as the `config` crate does.
+    if env.keys().any(|k| k.eq_ignore_ascii_case(&var)) {
+        return ConfigError::Env(format!("{var}: {message}"));
+    }
+    match file {
+        Some(source) => ConfigError::File(source.error_at_key(key, message)),
+        None => ConfigError::Env(format!("{key} (default): {message}")),
+    }
+}
