@@ -141,8 +141,8 @@ pub enum LookupKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnMissing {
-    /// The record goes to quarantine; it is retried when it next changes
-    /// or the mapping is edited.
+    /// The record goes to quarantine; it is mapped again when it next
+    /// changes, or by `switchboard quarantine retry` or a mapping reload.
     Error,
     /// The reference stays empty.
     Null,

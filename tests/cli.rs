@@ -4,36 +4,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use switchboard::sim::servicenow::{ServiceNowSim, SimConfig, SimHandle};
 use switchboard::store::{CountedTable, Store};
 
+use common::bin::{output, switchboard};
 use common::{Backend, TestStore, repo, write};
-
-fn switchboard(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    cmd.args(args).current_dir(dir).env_remove("RUST_LOG");
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("SWITCHBOARD__")) {
-        cmd.env_remove(k);
-    }
-    cmd
-}
-
-fn output(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = switchboard(dir, args).output().expect("binary runs");
-    let (out, err) = (
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    );
-    assert!(!err.contains("panicked"), "the binary panicked:\n{err}");
-    (status.code().unwrap_or(-1), out, err)
-}
 
 /// A copy of the shipped connectors/ and mappings/ to break in a test.
 fn workspace() -> tempfile::TempDir {

@@ -88,10 +88,16 @@ async fn a_bad_edit_keeps_the_old_version_until_fixed() {
 async fn the_watch_loop_picks_up_edits_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let (file, text) = shipped_copy(dir.path());
-    let slot = MappingSlot::new(Arc::new(Mapping::load(&file).unwrap()));
+    // No store: the job is only the slot's owner, its source never asked.
+    let job = common::stream_job(
+        &common::servicenow_manifest("http://127.0.0.1:9", &[]),
+        "incident",
+        Arc::new(Mapping::load(&file).unwrap()),
+    );
+    let slot = job.mapping.clone();
     let stop = CancellationToken::new();
     let watcher = tokio::spawn(reload::watch(
-        vec![slot.clone()],
+        vec![job],
         Duration::from_millis(20),
         None,
         stop.clone(),

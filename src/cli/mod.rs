@@ -7,6 +7,7 @@
 mod demo;
 mod dlq;
 mod map;
+mod quarantine;
 mod route;
 mod simulate;
 
@@ -26,7 +27,8 @@ Examples:
   switchboard demo --once                 try it: simulated IT and HR systems -> SQLite, then a summary
   switchboard check                       validate switchboard.toml, connectors/ and mappings/
   SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
-  switchboard run --once                  one sync of every connector, for cron jobs
+  switchboard run --once                  one sync of every connector, for cron jobs (exit 3: records in quarantine)
+  switchboard quarantine retry --all      map quarantined records again after fixing their mapping
   switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl --explain
   switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl \
     | switchboard map --mapping mappings/servicenow-update-incident.toml --input -
@@ -35,7 +37,7 @@ Examples:
 
 Files: switchboard.toml (see switchboard.example.toml), connectors/<system>.toml,
 mappings/<system>-<stream>.toml (inbound), mappings/<system>-<action>.toml (outbound).
-Docs: README.md, docs/ARCHITECTURE.md and docs/MAPPING.md.";
+Docs: README.md, docs/ARCHITECTURE.md, docs/MAPPING.md and docs/OPERATIONS.md.";
 
 /// Switchboard: one front door over many service desks.
 ///
@@ -92,6 +94,10 @@ pub enum Command {
     /// `dlq list` shows them with the reason; `dlq replay ID` (or `--all`)
     /// sends them back once the cause is fixed.
     Dlq(dlq::DlqArgs),
+    /// Records a mapping rejected: `quarantine list`, `quarantine show ID`
+    /// (reason and raw payload), and `quarantine retry ID` (or `--system`,
+    /// `--stream`, `--all`) to map them again once the mapping is fixed.
+    Quarantine(quarantine::QuarantineArgs),
     /// Serve a simulated vendor API on its own, e.g. to try a manifest
     /// against before pointing it at the real system.
     Simulate(simulate::SimulateArgs),
@@ -107,7 +113,11 @@ pub struct CheckArgs {
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Sync every enabled connector once and exit, without serving HTTP: for
-    /// cron jobs and Kubernetes CronJobs. Exits non-zero if a stream failed.
+    /// cron jobs and Kubernetes CronJobs. Prints a line per stream (fetched,
+    /// stored, unchanged, quarantined, skipped, and records in quarantine).
+    /// Exits 1 if a stream failed, else 3 if any stream it synced has
+    /// records in quarantine (from this run or an earlier one: see
+    /// `switchboard quarantine list`), else 0.
     #[arg(long)]
     pub once: bool,
 }
@@ -123,13 +133,20 @@ pub async fn main() -> ExitCode {
         Command::Map(ref args) => map::run(args),
         Command::Route(ref args) => route::run(&cli, args),
         Command::Dlq(ref args) => dlq::run(&cli, args).await,
+        Command::Quarantine(ref args) => quarantine::run(&cli, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<quarantine::InQuarantine>() {
+            Some(waiting) => {
+                eprintln!("{waiting}");
+                ExitCode::from(quarantine::EXIT_QUARANTINED)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -348,9 +365,11 @@ async fn run_once(
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
     let mut failed = 0;
+    let mut ran = Vec::new();
     for c in connectors {
         let results = crate::daemon::sync_connector(store, c, &stop, &|_, _| {}).await;
         failed += results.iter().filter(|(_, r)| r.is_err()).count();
+        ran.push((c.system.clone(), results));
     }
     match &cfg.settings.broker {
         None => {
@@ -374,9 +393,17 @@ async fn run_once(
             }
         }
     }
+    let waiting = quarantine::summarize_run(store, &ran).await?;
     store.close().await;
     if failed > 0 {
         anyhow::bail!("{failed} stream(s) failed; see the log above");
+    }
+    if waiting > 0 {
+        return Err(quarantine::InQuarantine {
+            records: waiting,
+            what: "the streams this run synced",
+        }
+        .into());
     }
     Ok(())
 }

@@ -187,8 +187,14 @@ async fn readyz(State(App { store, .. }): State<App>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text format.
-async fn metrics() -> impl IntoResponse {
+/// Prometheus text format. The quarantine gauge is read from the store at
+/// each scrape (one query); if the store does not answer, the rest is
+/// still served and the gauge keeps its last value.
+async fn metrics(State(App { store, .. }): State<App>) -> impl IntoResponse {
+    match store.quarantine_counts().await {
+        Ok(counts) => crate::telemetry::events::QuarantineGauge { counts: &counts }.emit(),
+        Err(e) => tracing::warn!(error = %e, "cannot count quarantined records for /metrics"),
+    }
     match crate::telemetry::metrics() {
         Some(handle) => (StatusCode::OK, handle.render()),
         None => (
@@ -198,12 +204,19 @@ async fn metrics() -> impl IntoResponse {
     }
 }
 
-/// Cursor, last run and last error of every stream: what on-call looks at first.
+/// Cursor, last run and last error of every stream, records in quarantine
+/// per stream, and routed work waiting: what on-call looks at first.
 async fn status(State(App { store, .. }): State<App>) -> impl IntoResponse {
     let read = async {
         let streams = store.sync_states().await?;
         let outbox = store.outbox_counts().await?;
-        Ok::<_, crate::store::StoreError>(json!({ "streams": streams, "outbox": outbox }))
+        let quarantine = store.quarantine_counts().await?;
+        let records: i64 = quarantine.iter().map(|c| c.records).sum();
+        Ok::<_, crate::store::StoreError>(json!({
+            "streams": streams,
+            "quarantine": { "records": records, "streams": quarantine },
+            "outbox": outbox,
+        }))
     };
     match read.await {
         Ok(body) => (StatusCode::OK, Json(body)),

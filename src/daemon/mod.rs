@@ -38,12 +38,9 @@ pub async fn run(
         tasks.spawn(reload::watch_routing(r, every, stop.clone()));
     }
     if let Some(every) = reload_every {
-        let slots = connectors
-            .iter()
-            .flat_map(|c| c.jobs.iter().map(|j| j.mapping.clone()))
-            .collect();
+        let jobs = connectors.iter().flat_map(|c| c.jobs.clone()).collect();
         tasks.spawn(reload::watch(
-            slots,
+            jobs,
             every,
             Some(store.clone()),
             stop.clone(),

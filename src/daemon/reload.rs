@@ -1,6 +1,7 @@
 //! Hot reload of mapping files and the routing rules: poll the files and
 //! swap in an edit only if it compiles and passes every check. A bad edit keeps the old version running and
-//! logs every problem with its location, once per version of the file.
+//! logs every problem with its location, once per version of the file. A
+//! mapping swapped in is tried at once on the stream's quarantined records.
 //!
 //! Polling, not file events: it behaves the same on every file system, and
 //! with Kubernetes ConfigMap mounts, which swap a symlink rather than write
@@ -17,15 +18,19 @@ use crate::diag::{Diagnostics, SourceFile};
 use crate::mapping::{Mapping, MappingSlot, content_version};
 use crate::routing::{Routing, RoutingSlot};
 use crate::store::Store;
+use crate::sync::SyncJob;
+use crate::telemetry::events;
 
-/// Watch every slot's file until `stop`. When a reload changes what the
-/// mappings own, the store's declared owners follow.
+/// Watch the mapping file of every job until `stop`. When a reload changes
+/// what the mappings own, the store's declared owners follow, and the
+/// stream's quarantined records are retried with the new mapping.
 pub async fn watch(
-    slots: Vec<MappingSlot>,
+    jobs: Vec<SyncJob>,
     every: Duration,
     store: Option<Store>,
     stop: CancellationToken,
 ) {
+    let slots: Vec<MappingSlot> = jobs.iter().map(|j| j.mapping.clone()).collect();
     // The version last acted on per file: the one running, or a bad one
     // already reported, so a broken file is logged once, not every poll.
     let mut seen: HashMap<PathBuf, String> = slots
@@ -37,18 +42,45 @@ pub async fn watch(
             _ = tokio::time::sleep(every) => {}
             _ = stop.cancelled() => return,
         }
-        let mut swapped = false;
-        for slot in &slots {
-            swapped |= check(slot, &slots, &mut seen).await;
-        }
-        if let (true, Some(store)) = (swapped, &store) {
-            let current: Vec<Arc<Mapping>> = slots.iter().map(MappingSlot::current).collect();
-            // `check` refused conflicting claims, so this is the whole set.
-            let owners = crate::mapping::owners(&current).unwrap_or_default();
-            if let Err(e) = store.declare_owners(&owners).await {
-                tracing::error!(error = %e, "cannot record field owners after a reload");
+        let mut swapped = Vec::new();
+        for (job, slot) in jobs.iter().zip(&slots) {
+            if check(slot, &slots, &mut seen).await {
+                swapped.push(job);
             }
         }
+        let Some(store) = &store else { continue };
+        if swapped.is_empty() {
+            continue;
+        }
+        let current: Vec<Arc<Mapping>> = slots.iter().map(MappingSlot::current).collect();
+        // `check` refused conflicting claims, so this is the whole set.
+        let owners = crate::mapping::owners(&current).unwrap_or_default();
+        if let Err(e) = store.declare_owners(&owners).await {
+            tracing::error!(error = %e, "cannot record field owners after a reload");
+        }
+        for job in swapped {
+            retry_quarantine(job, store, &stop).await;
+        }
+    }
+}
+
+/// After a job's mapping was swapped: map its quarantined records again
+/// with the new version, and log one line with what became of them. A
+/// failure is logged; the records stay for `switchboard quarantine retry`.
+async fn retry_quarantine(job: &SyncJob, store: &Store, stop: &CancellationToken) {
+    match job.retry_quarantined(store, None, stop).await {
+        Ok(report) => events::QuarantineRetried {
+            connector: job.system(),
+            stream: &job.stream.name,
+            trigger: "reload",
+            mapping_version: &job.mapping.current().version,
+            report: &report,
+        }
+        .emit(),
+        Err(e) => tracing::error!(
+            connector = %job.system(), stream = %job.stream.name, error = %e,
+            "cannot retry quarantined records after a reload; `switchboard quarantine retry` can"
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ mod outbox;
 mod owners;
 mod page;
 mod pg;
+mod quarantine;
 mod read;
 mod sqlite;
 
@@ -28,7 +29,10 @@ use sqlx::{PgPool, SqlitePool};
 pub use journey::{Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, TASKS};
 pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
-pub use read::{CountedTable, QuarantineRow, StatusCount, SyncStateRow, WorkItemSummary};
+pub use quarantine::{
+    QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
+};
+pub use read::{CountedTable, StatusCount, SyncStateRow, WorkItemSummary};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

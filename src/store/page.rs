@@ -1,5 +1,6 @@
-//! Writing one page of a sync: records, raw payloads, quarantine and the
-//! cursor, all in one transaction, many rows per statement.
+//! Writing one page of a sync (or of a quarantine retry): records, raw
+//! payloads, quarantine and the cursor, all in one transaction, many rows
+//! per statement.
 //!
 //! The cursor commits with the records it covers, so a crash between pages
 //! can only make the next run read a page again, never skip one. The
@@ -80,6 +81,9 @@ pub struct PageOutcome {
     pub quarantined: usize,
     /// The page's delivery had been taken before: nothing was written.
     pub duplicate: bool,
+    /// A retry's quarantine rows changed after it read them (a sync got
+    /// there first): nothing was written.
+    pub stale: bool,
 }
 
 impl Store {
@@ -109,6 +113,32 @@ impl Store {
 
     /// Write one page and its cursor atomically.
     pub async fn apply_page(&self, page: PageWrite<'_>) -> Result<PageOutcome, StoreError> {
+        self.write_page(page, None).await
+    }
+
+    /// Write a page of quarantined records mapped again: as [`apply_page`],
+    /// in a transaction that first checks that the quarantine rows are
+    /// still the ones read (else writes nothing and says `stale`) and
+    /// releases the rows the mapping now skips.
+    ///
+    /// [`apply_page`]: Store::apply_page
+    pub async fn apply_retry(
+        &self,
+        page: PageWrite<'_>,
+        claim: &super::RetryClaim,
+    ) -> Result<PageOutcome, StoreError> {
+        self.write_page(page, Some(claim)).await
+    }
+
+    async fn write_page(
+        &self,
+        page: PageWrite<'_>,
+        claim: Option<&super::RetryClaim>,
+    ) -> Result<PageOutcome, StoreError> {
+        let stale = PageOutcome {
+            stale: true,
+            ..PageOutcome::default()
+        };
         let PageWrite {
             system,
             stream,
@@ -125,6 +155,11 @@ impl Store {
         let rows = match self {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                if let Some(c) = claim
+                    && !super::quarantine::pg::claim(&mut tx, c).await?
+                {
+                    return Ok(stale);
+                }
                 if let Some(d) = delivery
                     && !super::inbox::pg::take(&mut tx, system, d).await?
                 {
@@ -148,6 +183,11 @@ impl Store {
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
+                if let Some(c) = claim
+                    && !super::quarantine::sqlite::claim(&mut tx, c).await?
+                {
+                    return Ok(stale);
+                }
                 if let Some(d) = delivery
                     && !super::inbox::sqlite::take(&mut tx, system, d).await?
                 {
@@ -287,7 +327,7 @@ impl<'a> PageRows<'a> {
         PageOutcome {
             stored: self.mapped.len(),
             quarantined: self.rejected.len(),
-            duplicate: false,
+            ..PageOutcome::default()
         }
     }
 }

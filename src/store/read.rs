@@ -1,4 +1,5 @@
-//! Reads and run bookkeeping: cursors, status summaries, quarantine.
+//! Reads and run bookkeeping: cursors and status summaries. Quarantine
+//! has its own module (`quarantine.rs`).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,15 +13,6 @@ pub struct StatusCount {
     pub department: Option<String>,
     pub status: String,
     pub count: i64,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct QuarantineRow {
-    pub source_system: String,
-    pub source_stream: String,
-    pub external_id: String,
-    pub reason: String,
-    pub attempts: i32,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -146,17 +138,6 @@ impl Store {
         Ok(on_pool!(self, |pool| sqlx::query_scalar(sql)
             .fetch_one(pool)
             .await?))
-    }
-
-    pub async fn quarantined(&self) -> Result<Vec<QuarantineRow>, StoreError> {
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT source_system, source_stream, external_id, reason, attempts FROM quarantine \
-                 ORDER BY source_system, source_stream, external_id",
-            )
-            .fetch_all(pool)
-            .await?
-        }))
     }
 
     /// Title, status and native status of one work item, for checks and tests.

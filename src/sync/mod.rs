@@ -14,6 +14,7 @@
 //! costs no memory per record. Late-committing sources are covered by the
 //! overlap window ([`CursorSpec::rewind`]).
 
+mod retry;
 mod route;
 
 use std::cmp::Ordering;
@@ -28,6 +29,7 @@ use crate::mapping::{Mapping, MappingSlot};
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
 use crate::telemetry::events;
+pub use retry::RetryReport;
 pub use route::{Change, Plan, Router};
 
 #[derive(Debug, thiserror::Error)]
@@ -479,11 +481,14 @@ pub fn map_record(
     }
 }
 
+/// How the quarantine names a record that came without an id.
+pub const MISSING_KEY: &str = "missing-key:";
+
 /// A record without an id cannot be stored, only quarantined, under a
 /// name made from its content.
 pub fn missing_key(hash: String, payload_json: String) -> StagedRecord {
     StagedRecord {
-        external_id: format!("missing-key:{}", &hash[..16]),
+        external_id: format!("{MISSING_KEY}{}", &hash[..16]),
         content_hash: hash,
         payload_json,
         outcome: Err("record has no key (the manifest's `key` path is missing or empty)".into()),

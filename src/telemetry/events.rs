@@ -215,3 +215,83 @@ impl TextReplaced<'_> {
         counter!("switchboard_text_replaced_total", &labels).increment(self.characters as u64);
     }
 }
+
+/// A stream's quarantined records were mapped again, by `quarantine retry`
+/// or after a mapping reload.
+pub struct QuarantineRetried<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    /// `command` or `reload`.
+    pub trigger: &'a str,
+    pub mapping_version: &'a str,
+    pub report: &'a crate::sync::RetryReport,
+}
+
+impl QuarantineRetried<'_> {
+    pub fn emit(&self) {
+        let r = self.report;
+        tracing::info!(
+            connector = %self.connector, stream = %self.stream, trigger = %self.trigger,
+            mapping_version = %self.mapping_version, retried = r.retried, stored = r.stored,
+            quarantined = r.quarantined, skipped = r.skipped, changed = r.changed,
+            "quarantine retried"
+        );
+        for (outcome, n) in [
+            ("stored", r.stored),
+            ("quarantined", r.quarantined),
+            ("skipped", r.skipped),
+        ] {
+            counter!(
+                "switchboard_quarantine_retried_total",
+                "connector" => self.connector.to_string(),
+                "stream" => self.stream.to_string(),
+                "outcome" => outcome
+            )
+            .increment(n as u64);
+        }
+    }
+}
+
+/// Records in quarantine per stream, as the store holds them now: set at
+/// every `/metrics` scrape, so alerts see what is waiting, not what a
+/// counter added up since start.
+pub struct QuarantineGauge<'a> {
+    pub counts: &'a [crate::store::QuarantineCount],
+}
+
+impl QuarantineGauge<'_> {
+    pub fn emit(&self) {
+        // A stream whose last record left quarantine while its label set is
+        // exported would otherwise keep its last value.
+        static SHOWN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+        let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+        for (connector, stream) in shown.iter() {
+            if !self
+                .counts
+                .iter()
+                .any(|c| &c.source_system == connector && &c.source_stream == stream)
+            {
+                gauge!("switchboard_quarantined_records", "connector" => connector.clone(), "stream" => stream.clone())
+                    .set(0.0);
+            }
+        }
+        for c in self.counts {
+            gauge!(
+                "switchboard_quarantined_records",
+                "connector" => c.source_system.clone(),
+                "stream" => c.source_stream.clone()
+            )
+            .set(c.records as f64);
+            let key = (c.source_system.clone(), c.source_stream.clone());
+            if !shown.contains(&key) {
+                shown.push(key);
+            }
+        }
+        let total: i64 = self.counts.iter().map(|c| c.records).sum();
+        tracing::debug!(
+            records = total,
+            streams = self.counts.len(),
+            "quarantine counted"
+        );
+    }
+}
