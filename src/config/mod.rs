@@ -381,7 +381,11 @@ mod tests {
                 (3, 1),
                 "not `redis:`",
             ),
-            ("[http]\nlisten = \"127.0.0.1:0\"\n", (3, 1), "port 0"),
+            (
+                "[connectors.sn]\nbase_url = \"https://x:0\"\n",
+                (3, 1),
+                "port 0",
+            ),
             ("[log]\nlevel = \"info,[[\"\n", (3, 1), "not a log filter"),
             ("[paths]\nreload_secs = 999999\n", (3, 1), "out of range"),
             (

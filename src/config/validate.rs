@@ -52,15 +52,6 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
     {
         return problem("broker.url", e);
     }
-    if s.http.listen.port() == 0 {
-        return problem(
-            "http.listen",
-            format!(
-                "`{}`: port 0 picks a random port that nobody can find; name one, e.g. 8080",
-                s.http.listen
-            ),
-        );
-    }
     if s.paths.reload_secs > 86_400 {
         return problem(
             "paths.reload_secs",

@@ -118,6 +118,9 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(format!("`{url}` has no host"));
     }
+    if parsed.port() == Some(0) {
+        return Err(format!("`{url}`: port 0 cannot be connected to"));
+    }
     Ok(())
 }
 
