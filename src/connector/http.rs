@@ -51,22 +51,26 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The waits between tries: `initial_backoff` first, then doubling up
-    /// to `max_backoff`, each stretched by up to as much again at random
-    /// so that clients that failed together do not retry together; never
-    /// shorter than configured, never longer than `max_backoff` (or
-    /// `initial_backoff`, if that is longer).
+    /// The waits between tries: see [`backoff_waits`].
     pub fn waits(&self) -> impl Iterator<Item = Duration> + use<> {
-        let cap = self.max_backoff.max(self.initial_backoff);
-        backon::ExponentialBuilder::new()
-            .with_min_delay(self.initial_backoff)
-            .with_max_delay(cap)
-            .with_factor(2.0)
-            .with_jitter()
-            .without_max_times()
-            .build()
-            .map(move |wait| wait.min(cap))
+        backoff_waits(self.initial_backoff, self.max_backoff)
     }
+}
+
+/// Waits between tries: `first`, then doubling up to `max`, each stretched
+/// by up to as much again at random so that clients that failed together
+/// do not retry together; never shorter than `first`, never longer than
+/// `max` (or `first`, if that is longer). Endless.
+pub fn backoff_waits(first: Duration, max: Duration) -> impl Iterator<Item = Duration> {
+    let cap = max.max(first);
+    backon::ExponentialBuilder::new()
+        .with_min_delay(first)
+        .with_max_delay(cap)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .map(move |wait| wait.min(cap))
 }
 
 #[derive(Debug)]
@@ -529,8 +533,14 @@ mod tests {
         let hits = hits.lock().unwrap().clone();
         assert_eq!(hits.len(), 2);
         let waited = hits[1] - hits[0];
-        assert!(waited >= initial, "waited {waited:?}, configured {initial:?}");
-        assert!(waited < initial * 2 + Duration::from_millis(500), "{waited:?}");
+        assert!(
+            waited >= initial,
+            "waited {waited:?}, configured {initial:?}"
+        );
+        assert!(
+            waited < initial * 2 + Duration::from_millis(500),
+            "{waited:?}"
+        );
     }
 
     #[test]

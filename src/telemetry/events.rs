@@ -86,6 +86,25 @@ impl SyncFailed<'_> {
     }
 }
 
+/// Streams whose run failed will run again after `wait`, before their
+/// next scheduled run.
+pub struct SyncRetryScheduled<'a> {
+    pub connector: &'a str,
+    pub streams: &'a [&'a str],
+    pub wait: Duration,
+}
+
+impl SyncRetryScheduled<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            connector = %self.connector, streams = %self.streams.join(","),
+            wait_ms = self.wait.as_millis() as u64, "failed streams run again soon"
+        );
+        counter!("switchboard_sync_retries_total", "connector" => self.connector.to_string())
+            .increment(self.streams.len() as u64);
+    }
+}
+
 /// A transient HTTP failure that will be retried.
 pub struct HttpRetry<'a> {
     pub connector: &'a str,
