@@ -182,6 +182,24 @@ impl RouteWithheld<'_> {
     }
 }
 
+/// The broker returned a message no queue takes (a writer has not declared
+/// its queue yet, or the key names no target): the sender keeps it for a
+/// later try.
+pub struct MessageReturned<'a> {
+    pub routing_key: &'a str,
+    pub event_id: &'a str,
+}
+
+impl MessageReturned<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            routing_key = %self.routing_key, event_id = %self.event_id,
+            "broker returned the message: no queue takes its routing key yet"
+        );
+        counter!("switchboard_messages_returned_total").increment(1);
+    }
+}
+
 /// Routed work applied to, retried on, or given up on by a target.
 pub struct WorkDelivered<'a> {
     pub connector: &'a str,
