@@ -144,6 +144,13 @@ async fn in_process_outage_is_waited_out(backend: Backend) {
         scalar(hub.store(), tries).await >= 5,
         "the fifth failed try, which once made a dead letter, did not"
     );
+    // Only the oldest row was tried at each step; the others waited with it.
+    let tried = "SELECT COUNT(*) FROM outbox WHERE attempts > 0";
+    assert_eq!(
+        scalar(hub.store(), tried).await,
+        1,
+        "one call per retry step"
+    );
 
     hub.estate.maximo.come_back().await.unwrap();
     wait_for(

@@ -56,7 +56,7 @@ pub struct DeadRow {
 }
 
 /// `now + d`, saturating: a lease too long to represent is "never".
-fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub(crate) fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(d)
         .ok()
         .and_then(|d| now.checked_add_signed(d))
@@ -262,21 +262,21 @@ impl Store {
 
     /// Delivery failed and a later try may succeed: keep the reason and
     /// when the row first failed (the outage budget runs from there), and
-    /// try again after `retry_in`. With `tried` false the row was not
-    /// tried at all (its target was just found down): its claim does not
-    /// count as an attempt.
+    /// try again from `retry_at`. With `tried` false the row was not tried
+    /// at all (its target was just found down): its claim does not count
+    /// as an attempt.
     pub async fn retry_outbox(
         &self,
         ids: &[i64],
         error: &str,
-        retry_in: Duration,
+        retry_at: DateTime<Utc>,
         first_failed_at: DateTime<Utc>,
         tried: bool,
     ) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
-        let at = later(Utc::now(), retry_in);
+        let at = retry_at;
         let untried = if tried { 0 } else { 1 };
         // Each row keeps its own first failure once it has one.
         let head = "UPDATE outbox SET available_at = ";

@@ -16,7 +16,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::Writers;
-use crate::store::{Claimed, Store, StoreError};
+use crate::store::{Claimed, Store, StoreError, later};
 use crate::transport::retry::{self, Next};
 use crate::transport::{Failure, Inbound, WorkHandler};
 
@@ -154,14 +154,17 @@ async fn deliver_lane(
             }
             Next::RetryIn(wait) => wait,
         };
+        // One time for all: the next claim takes them together again, the
+        // oldest first.
+        let retry_at = later(now, wait);
         store
-            .retry_outbox(&[row.id], &reason, wait, first_failed_at, true)
+            .retry_outbox(&[row.id], &reason, retry_at, first_failed_at, true)
             .await?;
         report.retried += 1;
         let untried: Vec<i64> = rows.by_ref().map(|r| r.id).collect();
         let waiting = format!("not tried: the target was down ({reason})");
         store
-            .retry_outbox(&untried, &waiting, wait, now, false)
+            .retry_outbox(&untried, &waiting, retry_at, now, false)
             .await?;
         report.retried += untried.len();
     }
