@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 const CONNECTOR: &str = "target";
 const DEADLINE: Duration = Duration::from_secs(20);
+/// An outage budget no test here spends.
+const PATIENT: Duration = Duration::from_secs(3600);
 
 fn amqp_url() -> String {
     std::env::var("SWITCHBOARD_TEST_AMQP_URL")
@@ -133,22 +135,22 @@ impl Broker {
         }
     }
 
-    fn options(&self, max_attempts: u32) -> WriterOptions {
+    fn options(&self, outage_budget: Duration) -> WriterOptions {
         WriterOptions {
             prefetch: 5,
-            max_attempts,
+            outage_budget,
             delays: self.delays.clone(),
             topology: self.topology.clone(),
         }
     }
 
-    fn start(&self, handler: Arc<Scripted>, max_attempts: u32) -> Writer {
+    fn start(&self, handler: Arc<Scripted>, outage_budget: Duration) -> Writer {
         let stop = CancellationToken::new();
         let task = tokio::spawn(run_writer(
             Secret::new(amqp_url()),
             CONNECTOR.to_string(),
             handler,
-            self.options(max_attempts),
+            self.options(outage_budget),
             stop.clone(),
         ));
         Writer { stop, task }
@@ -304,7 +306,7 @@ async fn every_message_is_applied_once_and_acked() {
         broker.publish_event(id).await;
     }
     let handler = Scripted::new(|_| Act::Apply);
-    let writer = broker.start(handler.clone(), 5);
+    let writer = broker.start(handler.clone(), PATIENT);
     wait_until("all 30 applied", || handler.seen().len() >= 30).await;
     writer.stop().await;
 
@@ -329,7 +331,7 @@ async fn retries_wait_in_the_delay_queues_then_apply_once() {
         1 | 2 => Act::Retry,
         _ => Act::Apply,
     });
-    let writer = broker.start(handler.clone(), 5);
+    let writer = broker.start(handler.clone(), PATIENT);
     wait_until("the third attempt", || handler.seen().len() >= 3).await;
     writer.stop().await;
 
@@ -362,7 +364,7 @@ async fn dead_letters_are_listed_without_consuming_and_replayed_once() {
             false => Act::Dead,
         })
     };
-    let writer = broker.start(handler.clone(), 5);
+    let writer = broker.start(handler.clone(), PATIENT);
     broker.publish_event("dead-1").await;
     broker.publish_event("dead-2").await;
     broker.wait_ready(&broker.topology.dlq(), 2).await;
@@ -415,28 +417,70 @@ async fn dead_letters_are_listed_without_consuming_and_replayed_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retrying_forever_ends_in_the_dlq_after_max_attempts() {
+async fn a_target_down_for_a_while_is_waited_out_then_applied_once() {
+    let broker = Broker::new(&[50, 100]).await;
+    broker.publish_event("patient").await;
+    let up = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let up = up.clone();
+        Scripted::new(move |_| match up.load(Ordering::SeqCst) {
+            true => Act::Apply,
+            false => Act::Retry,
+        })
+    };
+    let writer = broker.start(handler.clone(), PATIENT);
+    // Far more tries than the five that once made it a dead letter.
+    wait_until("eight failed tries", || handler.seen().len() >= 8).await;
+    up.store(true, Ordering::SeqCst);
+    let tries = handler.seen().len();
+    wait_until("applied after the outage", || handler.seen().len() > tries).await;
+    writer.stop().await;
+
+    let seen = handler.seen();
+    assert!(seen.iter().all(|s| s.id == "patient"));
+    let attempts: Vec<u32> = seen.iter().map(|s| s.attempt).collect();
+    assert_eq!(attempts, (1..=seen.len() as u32).collect::<Vec<_>>());
+    // The waits grow to the last delay and stay there.
+    assert!(seen[2].at - seen[1].at >= Duration::from_millis(100));
+    assert_eq!(broker.ready(&broker.work()).await, 0);
+    assert_eq!(
+        broker.ready(&broker.topology.dlq()).await,
+        0,
+        "no dead letter"
+    );
+    broker.delete().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_down_past_the_outage_budget_is_a_dead_letter_that_says_so() {
     let broker = Broker::new(&[50, 100]).await;
     broker.publish_event("hopeless").await;
     let handler = Scripted::new(|_| Act::Retry);
-    let writer = broker.start(handler.clone(), 3);
+    let budget = Duration::from_millis(600);
+    let writer = broker.start(handler.clone(), budget);
     broker.wait_ready(&broker.topology.dlq(), 1).await;
     writer.stop().await;
 
-    let attempts: Vec<u32> = handler.seen().iter().map(|s| s.attempt).collect();
-    assert_eq!(attempts, [1, 2, 3]);
+    let seen = handler.seen();
+    let attempts: Vec<u32> = seen.iter().map(|s| s.attempt).collect();
+    assert_eq!(attempts, (1..=seen.len() as u32).collect::<Vec<_>>());
+    let (first, last) = (&seen[0], &seen[seen.len() - 1]);
+    assert!(
+        last.at - first.at >= budget,
+        "retried until the budget was spent: {:?}",
+        last.at - first.at
+    );
+    // Not much longer: the try after the budget ran out was the last.
+    assert!(last.at - first.at < budget + Duration::from_millis(400));
     let listed = broker.list().await;
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].attempts, 3);
+    assert_eq!(listed[0].attempts as usize, seen.len());
+    let reason = &listed[0].reason;
     assert!(
-        listed[0].reason.contains("3 attempts"),
-        "{}",
-        listed[0].reason
-    );
-    assert!(
-        listed[0].reason.contains("target down"),
-        "{}",
-        listed[0].reason
+        reason.contains("did not answer for")
+            && reason.contains("outage budget 600 ms")
+            && reason.contains("target down"),
+        "{reason}"
     );
     assert_eq!(listed[0].routing_key, "it.target.create");
     assert_eq!(broker.ready(&broker.work()).await, 0);
@@ -448,7 +492,7 @@ async fn a_body_that_is_not_json_goes_to_the_dlq() {
     let broker = Broker::new(&[100]).await;
     broker.publish("garbled", b"not json {").await;
     let handler = Scripted::new(|_| Act::Apply);
-    let writer = broker.start(handler.clone(), 5);
+    let writer = broker.start(handler.clone(), PATIENT);
     broker.wait_ready(&broker.topology.dlq(), 1).await;
     writer.stop().await;
 
@@ -471,7 +515,7 @@ async fn a_message_in_hand_when_the_writer_dies_is_redelivered() {
     let broker = Broker::new(&[100]).await;
     broker.publish_event("in-hand").await;
     let hanging = Scripted::new(|_| Act::Hang);
-    let first = broker.start(hanging.clone(), 5);
+    let first = broker.start(hanging.clone(), PATIENT);
     wait_until("the first writer holds it", || {
         hanging.times("in-hand") == 1
     })
@@ -481,7 +525,7 @@ async fn a_message_in_hand_when_the_writer_dies_is_redelivered() {
     let _ = first.task.await;
 
     let handler = Scripted::new(|_| Act::Apply);
-    let second = broker.start(handler.clone(), 5);
+    let second = broker.start(handler.clone(), PATIENT);
     wait_until("redelivered", || handler.times("in-hand") == 1).await;
     second.stop().await;
     assert_eq!(broker.ready(&broker.work()).await, 0);
@@ -496,7 +540,7 @@ async fn stop_finishes_the_message_in_hand_and_returns_the_rest() {
         broker.publish_event(id).await;
     }
     let handler = Scripted::new(|_| Act::Slow(Duration::from_millis(500)));
-    let writer = broker.start(handler.clone(), 5);
+    let writer = broker.start(handler.clone(), PATIENT);
     wait_until("the first is in hand", || !handler.seen().is_empty()).await;
     writer.stop().await;
 

@@ -316,12 +316,16 @@ fn start_delivery(
     stop: &CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinSet<()>> {
     let writers = catalog.writers(store, connectors);
+    let outage_budget = cfg.settings.delivery.outage_budget();
     let mut tasks = tokio::task::JoinSet::new();
     let Some(broker) = &cfg.settings.broker else {
         tasks.spawn(crate::writer::local::run_local(
             store.clone(),
             writers,
-            crate::writer::local::LocalOptions::default(),
+            crate::writer::local::LocalOptions {
+                outage_budget,
+                ..crate::writer::local::LocalOptions::default()
+            },
             stop.clone(),
         ));
         return Ok(tasks);
@@ -340,6 +344,7 @@ fn start_delivery(
             .and_then(|c| c.connector.rate_limit_per_sec());
         let options = crate::transport::WriterOptions {
             prefetch: crate::transport::prefetch_for(rate.map(f64::from)),
+            outage_budget,
             ..crate::transport::WriterOptions::default()
         };
         tasks.spawn(crate::transport::run_writer(

@@ -43,6 +43,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// The AMQP broker. Absent means the in-process transport.
     pub broker: Option<BrokerSettings>,
+    /// How routed work rides out a target's outage, on either transport.
+    pub delivery: DeliverySettings,
     pub http: HttpSettings,
     pub paths: PathSettings,
     pub log: LogSettings,
@@ -57,6 +59,7 @@ impl Default for Settings {
             version: 1,
             store: StoreSettings::default(),
             broker: None,
+            delivery: DeliverySettings::default(),
             http: HttpSettings::default(),
             paths: PathSettings::default(),
             log: LogSettings::default(),
@@ -89,6 +92,31 @@ impl Default for StoreSettings {
 pub struct BrokerSettings {
     /// `amqp://USER:PASSWORD@HOST:5672/VHOST`.
     pub url: SecretRef,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// How long routed work waits for a target that does not answer
+    /// (connection refused, a timeout before sending, 429, 503), counted
+    /// from the work's first failed attempt, before it becomes a dead
+    /// letter. Hours rather than minutes: a maintenance window or a restart
+    /// is waited out, and the work resumes by itself.
+    pub outage_budget_secs: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            outage_budget_secs: 6 * 3600,
+        }
+    }
+}
+
+impl DeliverySettings {
+    pub fn outage_budget(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.outage_budget_secs)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -310,6 +338,7 @@ mod tests {
             SecretRef::Literal("sqlite://switchboard.db".into())
         );
         assert!(s.broker.is_none());
+        assert_eq!(s.delivery.outage_budget().as_secs(), 6 * 3600);
         assert_eq!(s.http.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(cfg.connectors_dir(), dir.path().join("connectors"));
     }
@@ -328,10 +357,15 @@ mod tests {
                 "SWITCHBOARD__CONNECTORS__SERVICENOW__BASE_URL".into(),
                 "http://sn.local".into(),
             ),
+            (
+                "SWITCHBOARD__DELIVERY__OUTAGE_BUDGET_SECS".into(),
+                "43200".into(),
+            ),
         ]);
         let cfg = load_with_env(Some(&path), env).unwrap();
         assert_eq!(cfg.settings.http.listen.to_string(), "0.0.0.0:7000");
         assert_eq!(cfg.settings.store.url, SecretRef::Env("PG_URL".into()));
+        assert_eq!(cfg.settings.delivery.outage_budget().as_secs(), 43200);
         assert_eq!(
             cfg.settings.connectors["servicenow"].base_url.as_deref(),
             Some("http://sn.local")

@@ -2,13 +2,15 @@
 //!
 //! It rate-limits every request (token bucket), retries transient failures
 //! (connect errors, timeouts, 408, 429, 5xx) with jittered exponential
-//! backoff, and treats a `Retry-After` header as the minimum wait. Data
-//! errors (other 4xx) are never retried: retrying cannot fix them.
+//! backoff (backon: the first wait is at least `initial_backoff`, each
+//! next one doubles, up to `max_backoff`), and treats a `Retry-After`
+//! header as the minimum wait. Data errors (other 4xx) are never retried:
+//! retrying cannot fix them.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use backoff::backoff::Backoff;
+use backon::BackoffBuilder;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
@@ -46,6 +48,29 @@ pub struct RetryPolicy {
     /// A server asking for a longer pause fails the run instead: the next
     /// scheduled run picks up where this one committed.
     pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    /// The waits between tries: see [`backoff_waits`].
+    pub fn waits(&self) -> impl Iterator<Item = Duration> + use<> {
+        backoff_waits(self.initial_backoff, self.max_backoff)
+    }
+}
+
+/// Waits between tries: `first`, then doubling up to `max`, each stretched
+/// by up to as much again at random so that clients that failed together
+/// do not retry together; never shorter than `first`, never longer than
+/// `max` (or `first`, if that is longer). Endless.
+pub fn backoff_waits(first: Duration, max: Duration) -> impl Iterator<Item = Duration> {
+    let cap = max.max(first);
+    backon::ExponentialBuilder::new()
+        .with_min_delay(first)
+        .with_max_delay(cap)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .map(move |wait| wait.min(cap))
 }
 
 #[derive(Debug)]
@@ -117,14 +142,7 @@ impl HttpClient {
     /// idempotent only those the server cannot have acted on are (connect
     /// errors, 429, 503), so a timed-out create is never sent twice.
     pub async fn call(&self, request: &HttpRequest) -> Result<JsonResponse, ConnectorError> {
-        let mut backoff = backoff::ExponentialBackoff {
-            initial_interval: self.retry.initial_backoff,
-            max_interval: self.retry.max_backoff,
-            randomization_factor: 0.5,
-            multiplier: 2.0,
-            max_elapsed_time: None,
-            ..Default::default()
-        };
+        let mut backoff = self.retry.waits();
         let mut attempt = 1;
         let mut token_renewed = false;
         loop {
@@ -156,7 +174,7 @@ impl HttpClient {
             if attempt >= self.retry.max_attempts {
                 return Err(err);
             }
-            let mut wait = backoff.next_backoff().unwrap_or(self.retry.max_backoff);
+            let mut wait = backoff.next().unwrap_or(self.retry.max_backoff);
             if let Some(server_wait) = retry_after {
                 if server_wait > self.retry.max_retry_after {
                     return Err(ConnectorError::RateLimited {
@@ -451,6 +469,81 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::response::IntoResponse;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    fn policy(initial_ms: u64, max_ms: u64) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(initial_ms),
+            max_backoff: Duration::from_millis(max_ms),
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+
+    #[test]
+    fn waits_start_at_the_initial_backoff_and_double_up_to_the_cap() {
+        let ms = |d: Duration| d.as_millis();
+        for _ in 0..50 {
+            let waits: Vec<Duration> = policy(5_000, 30_000).waits().take(6).collect();
+            assert!((5_000..10_000).contains(&ms(waits[0])), "{waits:?}");
+            assert!((10_000..20_000).contains(&ms(waits[1])), "{waits:?}");
+            assert!((20_000..=30_000).contains(&ms(waits[2])), "{waits:?}");
+            assert!(waits[3..].iter().all(|w| ms(*w) == 30_000), "{waits:?}");
+        }
+        // An initial backoff over the cap is still honoured.
+        let first = policy(45_000, 30_000).waits().next();
+        assert_eq!(first, Some(Duration::from_millis(45_000)));
+    }
+
+    /// The configured first backoff is what the client waits before its
+    /// second try, not a library default (it once waited about 0.5 s
+    /// whatever `initial_backoff_ms` said).
+    #[tokio::test]
+    async fn the_first_retry_waits_the_configured_initial_backoff() {
+        let hits: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let log = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            let log = log.clone();
+            async move {
+                let mut hits = log.lock().unwrap();
+                hits.push(Instant::now());
+                if hits.len() == 1 {
+                    (StatusCode::SERVICE_UNAVAILABLE, "restarting").into_response()
+                } else {
+                    axum::Json(serde_json::json!({"ok": true})).into_response()
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let initial = Duration::from_millis(1_500);
+        let client = HttpClient::new(
+            "sim",
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+            None,
+            Auth::None,
+            policy(initial.as_millis() as u64, 30_000),
+        )
+        .unwrap();
+        let got = client.get_json(&format!("{base}/x"), &[]).await.unwrap();
+        assert_eq!(got.body["ok"], true);
+        let hits = hits.lock().unwrap().clone();
+        assert_eq!(hits.len(), 2);
+        let waited = hits[1] - hits[0];
+        assert!(
+            waited >= initial,
+            "waited {waited:?}, configured {initial:?}"
+        );
+        assert!(
+            waited < initial * 2 + Duration::from_millis(500),
+            "{waited:?}"
+        );
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

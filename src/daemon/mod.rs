@@ -2,16 +2,17 @@
 //! the HTTP probes, until told to stop.
 //!
 //! Each connector gets one task that runs its streams in turn, so a stream
-//! never syncs twice at once. Stopping cancels a token: tasks finish the page
+//! never syncs twice at once; `schedule` runs it, and a failed stream again
+//! soon after, with backoff. Stopping cancels a token: tasks finish the page
 //! in hand (its transaction commits or never started) and return.
 
 pub mod http;
 pub mod reload;
+pub mod schedule;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -62,7 +63,12 @@ pub async fn run(
         })
         .collect();
     for c in connectors {
-        tasks.spawn(schedule_loop(store.clone(), Arc::new(c), stop.clone()));
+        tasks.spawn(schedule::run_connector(
+            store.clone(),
+            Arc::new(c),
+            schedule::StreamRetry::default(),
+            stop.clone(),
+        ));
     }
     let server_stop = stop.clone();
     let server = axum::serve(listener, http::router(store.clone(), hooks))
@@ -80,26 +86,6 @@ pub async fn run(
     store.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn schedule_loop(store: Store, c: Arc<ConnectorJobs>, stop: CancellationToken) {
-    let quiet: ProgressFn<'_> = &|_, _| {};
-    loop {
-        sync_connector(&store, &c, &stop, quiet).await;
-        let Some(schedule) = &c.schedule else {
-            tracing::info!(connector = %c.system, "no schedule: ran once");
-            return;
-        };
-        let Some(next) = schedule.upcoming(Utc).next() else {
-            return;
-        };
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
-        tracing::debug!(connector = %c.system, next = %next, "next run scheduled");
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.cancelled() => return,
-        }
-    }
 }
 
 /// Run every stream of a connector once. A failing stream does not stop the

@@ -31,6 +31,9 @@ pub struct Claimed {
     pub message: OutboxMessage,
     /// Claims so far, this one included.
     pub attempts: i32,
+    /// When the in-process transport first failed to deliver it, if it
+    /// has: the outage budget runs from here.
+    pub first_failed_at: Option<DateTime<Utc>>,
 }
 
 /// Outbox rows not handed on yet: waiting (`pending`, retries included)
@@ -53,7 +56,7 @@ pub struct DeadRow {
 }
 
 /// `now + d`, saturating: a lease too long to represent is "never".
-fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub(crate) fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(d)
         .ok()
         .and_then(|d| now.checked_add_signed(d))
@@ -109,12 +112,15 @@ pub(super) mod sqlite {
     }
 }
 
-type Row = (i64, String, String, String, i32);
+type Row<T> = (i64, String, String, String, i32, Option<T>);
 
-fn claimed(rows: Vec<Row>) -> Result<Vec<Claimed>, StoreError> {
+fn claimed<T>(
+    rows: Vec<Row<T>>,
+    time: impl Fn(T) -> Option<DateTime<Utc>>,
+) -> Result<Vec<Claimed>, StoreError> {
     let mut out: Vec<Claimed> = rows
         .into_iter()
-        .map(|(id, event_id, routing_key, payload, attempts)| {
+        .map(|(id, event_id, routing_key, payload, attempts, first)| {
             Ok(Claimed {
                 id,
                 message: OutboxMessage {
@@ -124,6 +130,7 @@ fn claimed(rows: Vec<Row>) -> Result<Vec<Claimed>, StoreError> {
                         .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?,
                 },
                 attempts,
+                first_failed_at: first.and_then(&time),
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -161,35 +168,40 @@ impl Store {
     ) -> Result<Vec<Claimed>, StoreError> {
         let now = Utc::now();
         let until = later(now, lease);
-        let rows: Vec<Row> = match self {
+        match self {
             Store::Postgres(pool) => {
-                sqlx::query_as(
+                let rows: Vec<Row<DateTime<Utc>>> = sqlx::query_as(
                     "UPDATE outbox SET available_at = $2, attempts = attempts + 1 \
                      WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL AND available_at <= $1 \
                                   ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-                     RETURNING id, event_id, routing_key, payload::text, attempts",
+                     RETURNING id, event_id, routing_key, payload::text, attempts, first_failed_at",
                 )
                 .bind(now)
                 .bind(until)
                 .bind(limit)
                 .fetch_all(pool)
-                .await?
+                .await?;
+                claimed(rows, Some)
             }
             Store::Sqlite(pool) => {
-                sqlx::query_as(
+                let rows: Vec<Row<String>> = sqlx::query_as(
                     "UPDATE outbox SET available_at = $2, attempts = attempts + 1 \
                      WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL AND available_at <= $1 \
                                   ORDER BY id LIMIT $3) \
-                     RETURNING id, event_id, routing_key, payload, attempts",
+                     RETURNING id, event_id, routing_key, payload, attempts, first_failed_at",
                 )
                 .bind(sqlite_time(now))
                 .bind(sqlite_time(until))
                 .bind(limit)
                 .fetch_all(pool)
-                .await?
+                .await?;
+                claimed(rows, |t| {
+                    DateTime::parse_from_rfc3339(&t)
+                        .ok()
+                        .map(|t| t.with_timezone(&Utc))
+                })
             }
-        };
-        claimed(rows)
+        }
     }
 
     /// The broker confirmed these: never publish them again.
@@ -243,6 +255,63 @@ impl Store {
                     .bind(id)
                     .execute(pool)
                     .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivery failed and a later try may succeed: keep the reason and
+    /// when the row first failed (the outage budget runs from there), and
+    /// try again from `retry_at`. With `tried` false the row was not tried
+    /// at all (its target was just found down): its claim does not count
+    /// as an attempt.
+    pub async fn retry_outbox(
+        &self,
+        ids: &[i64],
+        error: &str,
+        retry_at: DateTime<Utc>,
+        first_failed_at: DateTime<Utc>,
+        tried: bool,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let at = retry_at;
+        let untried = if tried { 0 } else { 1 };
+        // Each row keeps its own first failure once it has one.
+        let head = "UPDATE outbox SET available_at = ";
+        let tail = ", first_failed_at = COALESCE(first_failed_at, ";
+        match self {
+            Store::Postgres(pool) => {
+                let mut qb = QueryBuilder::new(head);
+                qb.push_bind(at)
+                    .push(", last_error = ")
+                    .push_bind(error)
+                    .push(", attempts = attempts - ")
+                    .push_bind(untried)
+                    .push(tail)
+                    .push_bind(first_failed_at)
+                    .push(") WHERE sent_at IS NULL AND id = ANY(")
+                    .push_bind(ids)
+                    .push(")");
+                qb.build().execute(pool).await?;
+            }
+            Store::Sqlite(pool) => {
+                let mut qb = QueryBuilder::new(head);
+                qb.push_bind(sqlite_time(at))
+                    .push(", last_error = ")
+                    .push_bind(error)
+                    .push(", attempts = attempts - ")
+                    .push_bind(untried)
+                    .push(tail)
+                    .push_bind(sqlite_time(first_failed_at))
+                    .push(") WHERE sent_at IS NULL AND id IN (");
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(id);
+                }
+                list.push_unseparated(")");
+                qb.build().execute(pool).await?;
             }
         }
         Ok(())
@@ -381,7 +450,7 @@ impl Store {
     /// all when `event_id` is `None`. Returns the event ids revived.
     pub async fn revive_outbox(&self, event_id: Option<&str>) -> Result<Vec<String>, StoreError> {
         let now = Utc::now();
-        let sql = "UPDATE outbox SET dead_at = NULL, attempts = 0, last_error = NULL, available_at = $1 \
+        let sql = "UPDATE outbox SET dead_at = NULL, attempts = 0, last_error = NULL, first_failed_at = NULL, available_at = $1 \
                    WHERE dead_at IS NOT NULL AND sent_at IS NULL AND ($2 IS NULL OR event_id = $2) \
                    RETURNING event_id";
         let ids: Vec<(String,)> = match self {

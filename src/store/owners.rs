@@ -1,5 +1,10 @@
 //! Field ownership as the mappings declare it, kept in the store so that
 //! SQL (the `person_profiles` view) and later writers honour it.
+//!
+//! Every process writes the whole set when it starts, so several processes
+//! starting together on one store write it at the same moment: the writes
+//! take turns (a table lock on PostgreSQL; SQLite has one writer at a
+//! time), and the last one stands.
 
 use sqlx::QueryBuilder;
 
@@ -11,6 +16,14 @@ impl Store {
     pub async fn declare_owners(&self, owners: &[Owner]) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            if matches!(self, Store::Postgres(_)) {
+                // Without it, two replacements each delete the rows they
+                // see and then both insert: one fails on the primary key.
+                // The mode lets readers (the `person_profiles` view) be.
+                sqlx::query("LOCK TABLE field_owners IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("DELETE FROM field_owners")
                 .execute(&mut *tx)
                 .await?;

@@ -86,6 +86,25 @@ impl SyncFailed<'_> {
     }
 }
 
+/// Streams whose run failed will run again after `wait`, before their
+/// next scheduled run.
+pub struct SyncRetryScheduled<'a> {
+    pub connector: &'a str,
+    pub streams: &'a [&'a str],
+    pub wait: Duration,
+}
+
+impl SyncRetryScheduled<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            connector = %self.connector, streams = %self.streams.join(","),
+            wait_ms = self.wait.as_millis() as u64, "failed streams run again soon"
+        );
+        counter!("switchboard_sync_retries_total", "connector" => self.connector.to_string())
+            .increment(self.streams.len() as u64);
+    }
+}
+
 /// A transient HTTP failure that will be retried.
 pub struct HttpRetry<'a> {
     pub connector: &'a str,
@@ -160,6 +179,24 @@ impl RouteWithheld<'_> {
         );
         counter!("switchboard_routes_withheld_total", "department" => self.department.to_string())
             .increment(1);
+    }
+}
+
+/// The broker returned a message no queue takes (a writer has not declared
+/// its queue yet, or the key names no target): the sender keeps it for a
+/// later try.
+pub struct MessageReturned<'a> {
+    pub routing_key: &'a str,
+    pub event_id: &'a str,
+}
+
+impl MessageReturned<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            routing_key = %self.routing_key, event_id = %self.event_id,
+            "broker returned the message: no queue takes its routing key yet"
+        );
+        counter!("switchboard_messages_returned_total").increment(1);
     }
 }
 

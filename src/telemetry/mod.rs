@@ -12,11 +12,15 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// lapin logs each message the broker returns as a WARN holding the whole
+/// message as a decimal byte array: megabytes a minute while writers have
+/// not declared their queues. `events::MessageReturned` says the same in
+/// one short line.
+const QUIET_LAPIN_RETURNS: &str = "lapin::returned_messages=error";
+
 /// Install the global subscriber. `RUST_LOG` wins over the configured level.
 pub fn init(format: LogFormat, level: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref(), level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -25,6 +29,25 @@ pub fn init(format: LogFormat, level: &str) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// The filter from `RUST_LOG` if set and valid, else the configured level,
+/// else `info`; lapin's returned-message lines are dropped unless the
+/// filter names them.
+fn filter(env: Option<&str>, level: &str) -> EnvFilter {
+    let chosen = [env, Some(level)]
+        .into_iter()
+        .flatten()
+        .find(|f| EnvFilter::try_new(f).is_ok())
+        .unwrap_or("info");
+    let filter = EnvFilter::new(chosen);
+    if chosen.contains("lapin::returned_messages") {
+        return filter;
+    }
+    match QUIET_LAPIN_RETURNS.parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
 }
 
 static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -41,4 +64,70 @@ pub fn metrics() -> Option<&'static PrometheusHandle> {
             }
         })
         .as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What a subscriber with `filter` prints for a returned message.
+    fn logged(filter: EnvFilter) -> String {
+        let buffer = Buffer::default();
+        let out = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(move || out.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            // What lapin 4 writes for each returned message.
+            let bytes: Vec<u8> = b"{\"specversion\":\"1.0\"}".to_vec();
+            tracing::warn!(target: "lapin::returned_messages", message = ?bytes, "Server returned us a message");
+            events::MessageReturned {
+                routing_key: "facilities.maximo.create_workorder",
+                event_id: "evt-1",
+            }
+            .emit();
+        });
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_returned_message_is_one_short_line() {
+        let text = logged(filter(None, "info"));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(
+            lines[0].contains("routing_key=facilities.maximo.create_workorder")
+                && lines[0].contains("event_id=evt-1"),
+            "{text}"
+        );
+        assert!(lines[0].len() < 250, "{text}");
+        // RUST_LOG wins, and still drops lapin's byte arrays...
+        assert_eq!(logged(filter(Some("debug"), "info")).lines().count(), 1);
+        // ...unless it asks for them by name.
+        let asked = filter(Some("lapin::returned_messages=warn,info"), "info");
+        assert!(logged(asked).contains("Server returned us a message"));
+    }
+
+    #[test]
+    fn a_bad_filter_falls_back() {
+        assert_eq!(logged(filter(Some("=!"), "info")).lines().count(), 1);
+        assert_eq!(logged(filter(Some("=!"), "=!")).lines().count(), 1);
+    }
 }

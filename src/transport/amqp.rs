@@ -109,10 +109,13 @@ impl Publisher {
                 Err(e) => Err(failed(e.to_string())),
                 Ok(confirm) => match confirm.await {
                     Ok(Confirmation::Ack(None)) => Ok(()),
-                    Ok(Confirmation::Ack(Some(_))) => Err(failed(format!(
-                        "no writer's queue is bound for `{}` yet (unroutable)",
-                        row.message.routing_key
-                    ))),
+                    Ok(Confirmation::Ack(Some(_))) => {
+                        returned(&row.message.routing_key, &row.message.event_id);
+                        Err(failed(format!(
+                            "no writer's queue is bound for `{}` yet (unroutable)",
+                            row.message.routing_key
+                        )))
+                    }
                     Ok(_) => Err(failed("the broker nacked it".into())),
                     Err(e) => Err(failed(e.to_string())),
                 },
@@ -120,6 +123,17 @@ impl Publisher {
         }
         out
     }
+}
+
+/// The broker handed a message back: no queue takes its routing key. Ours
+/// is one short line; lapin's own (the whole message, as bytes) is
+/// filtered out in `telemetry`.
+fn returned(routing_key: &str, event_id: &str) {
+    crate::telemetry::events::MessageReturned {
+        routing_key,
+        event_id,
+    }
+    .emit();
 }
 
 /// A connection and one channel in publisher-confirm mode.
@@ -179,9 +193,12 @@ pub(super) async fn publish_one(
         .map_err(|e| failed(e.to_string()))?;
     match confirm.await.map_err(|e| failed(e.to_string()))? {
         Confirmation::Ack(None) => Ok(()),
-        Confirmation::Ack(Some(_)) => Err(failed(format!(
-            "no queue is bound for it on `{exchange}` (unroutable)"
-        ))),
+        Confirmation::Ack(Some(_)) => {
+            returned(routing_key, event_id);
+            Err(failed(format!(
+                "no queue is bound for it on `{exchange}` (unroutable)"
+            )))
+        }
         Confirmation::Nack(_) => Err(failed("the broker nacked it".into())),
         Confirmation::NotRequested => Err(failed("the channel is not in confirm mode".into())),
     }

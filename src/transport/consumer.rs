@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
@@ -19,10 +20,11 @@ use lapin::{Channel, Connection, Consumer};
 use tokio_util::sync::CancellationToken;
 
 use super::amqp::{AmqpError, open_confirmed, publish_one, setup, short};
+use super::retry::{self, Next, default_delays};
 use super::topology::{
-    ATTEMPT_HEADER, ATTEMPTS_HEADER, CONNECTOR_HEADER, FAILED_AT_HEADER, REASON_HEADER,
-    ROUTING_KEY_HEADER, Topology, carried_headers, copy_properties, default_delays, delay_for,
-    header_str, header_u32, text,
+    ATTEMPT_HEADER, ATTEMPTS_HEADER, CONNECTOR_HEADER, FAILED_AT_HEADER, FIRST_FAILED_AT_HEADER,
+    REASON_HEADER, ROUTING_KEY_HEADER, Topology, carried_headers, copy_properties, header_str,
+    header_u32, text,
 };
 use super::{Failure, Inbound, WorkHandler, sleep_or_stop};
 use crate::config::Secret;
@@ -39,9 +41,10 @@ pub struct WriterOptions {
     /// next is ready; see [`prefetch_for`]. 0 counts as 1 (AMQP reads 0 as
     /// "unlimited").
     pub prefetch: u16,
-    /// Tries before a message that keeps failing with `Retry` is a dead
-    /// letter. 0 counts as 1.
-    pub max_attempts: u32,
+    /// How long a message that keeps failing with `Retry` (the target
+    /// does not answer) is retried, from its first failure, before it is a
+    /// dead letter.
+    pub outage_budget: Duration,
     /// The wait before try n+1 is `delays[n-1]`, the last one repeating;
     /// one delay queue each. Empty means [`default_delays`].
     pub delays: Vec<Duration>,
@@ -53,7 +56,7 @@ impl Default for WriterOptions {
     fn default() -> Self {
         Self {
             prefetch: 10,
-            max_attempts: 5,
+            outage_budget: retry::DEFAULT_OUTAGE_BUDGET,
             delays: default_delays(),
             topology: Topology::default(),
         }
@@ -85,7 +88,6 @@ pub async fn run_writer(
         options.delays = default_delays();
     }
     options.prefetch = options.prefetch.max(1);
-    options.max_attempts = options.max_attempts.max(1);
     let mut pause = FIRST_PAUSE;
     while !stop.is_cancelled() {
         let session = match Session::open(&url, &connector, &options).await {
@@ -191,6 +193,8 @@ struct Envelope {
     event_id: Option<String>,
     routing_key: String,
     attempt: u32,
+    /// When it first failed, if it has.
+    first_failed_at: Option<DateTime<Utc>>,
 }
 
 impl Worker<'_> {
@@ -231,6 +235,9 @@ impl Worker<'_> {
             routing_key: header_str(properties, ROUTING_KEY_HEADER)
                 .unwrap_or_else(|| delivery.routing_key.to_string()),
             attempt: header_u32(properties, ATTEMPT_HEADER).unwrap_or(1).max(1),
+            first_failed_at: header_str(properties, FIRST_FAILED_AT_HEADER)
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
         };
         let payload: serde_json::Value = match serde_json::from_slice(&delivery.data) {
             Ok(v) => v,
@@ -256,26 +263,55 @@ impl Worker<'_> {
         };
         match self.handler.handle(&inbound).await {
             Ok(()) => ack(&delivery).await,
-            Err(Failure::Retry(reason)) if envelope.attempt < self.options.max_attempts => {
-                self.retry(&delivery, &envelope, &reason).await
-            }
             Err(Failure::Retry(reason)) => {
-                let reason = format!("gave up after {} attempts: {reason}", envelope.attempt);
-                self.bury(&delivery, &envelope, &reason).await
+                let now = Utc::now();
+                let first_failed_at = envelope.first_failed_at.unwrap_or(now);
+                let next = retry::after_failure(
+                    &self.options.delays,
+                    self.options.outage_budget,
+                    envelope.attempt,
+                    first_failed_at,
+                    now,
+                    &reason,
+                );
+                match next {
+                    Next::RetryIn(delay) => {
+                        self.retry(&delivery, &envelope, first_failed_at, delay, &reason)
+                            .await
+                    }
+                    Next::GiveUp(reason) => self.bury(&delivery, &envelope, &reason).await,
+                }
             }
             Err(Failure::Dead(reason)) => self.bury(&delivery, &envelope, &reason).await,
         }
     }
 
-    /// Park a copy in the delay queue for this attempt; it expires back
-    /// into the work queue as the next attempt.
-    async fn retry(&self, d: &Delivery, e: &Envelope, reason: &str) -> Result<(), AmqpError> {
-        let delay = delay_for(&self.options.delays, e.attempt).unwrap_or(FIRST_PAUSE);
+    /// Park a copy in the delay queue for `delay`; it expires back into
+    /// the work queue as the next attempt, carrying when it first failed.
+    async fn retry(
+        &self,
+        d: &Delivery,
+        e: &Envelope,
+        first_failed_at: DateTime<Utc>,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<(), AmqpError> {
+        // Only the declared levels have a queue: a delay that is not one
+        // (no levels configured) waits in the first.
+        let delay = if self.options.delays.contains(&delay) {
+            delay
+        } else {
+            self.options.delays.first().copied().unwrap_or(FIRST_PAUSE)
+        };
         let queue = self.options.topology.delay_queue(self.connector, delay);
         let mut headers = carried_headers(&d.properties, &[]);
         headers.insert(ATTEMPT_HEADER.into(), attempts(e.attempt + 1));
         headers.insert(ROUTING_KEY_HEADER.into(), text(e.routing_key.as_str()));
         headers.insert(LAST_ERROR_HEADER.into(), text(reason));
+        headers.insert(
+            FIRST_FAILED_AT_HEADER.into(),
+            text(first_failed_at.to_rfc3339()),
+        );
         self.copy_then_ack(d, e, &queue, headers).await?;
         tracing::info!(
             connector = %self.connector, event_id = %e.event_id.as_deref().unwrap_or("?"),

@@ -18,8 +18,9 @@ use serde_json::Value;
 
 use super::amqp::{AmqpError, open_confirmed, publish_one, setup, short};
 use super::topology::{
-    ATTEMPT_HEADER, ATTEMPTS_HEADER, CONNECTOR_HEADER, FAILED_AT_HEADER, REASON_HEADER,
-    ROUTING_KEY_HEADER, Topology, carried_headers, copy_properties, header_str, header_u32,
+    ATTEMPT_HEADER, ATTEMPTS_HEADER, CONNECTOR_HEADER, FAILED_AT_HEADER, FIRST_FAILED_AT_HEADER,
+    REASON_HEADER, ROUTING_KEY_HEADER, Topology, carried_headers, copy_properties, header_str,
+    header_u32,
 };
 
 /// One message in the DLQ, as a person reads it.
@@ -120,6 +121,8 @@ async fn replay_held(
                 CONNECTOR_HEADER,
                 ATTEMPTS_HEADER,
                 FAILED_AT_HEADER,
+                // A replay starts a fresh outage budget.
+                FIRST_FAILED_AT_HEADER,
                 ROUTING_KEY_HEADER,
                 "x-switchboard-last-error",
             ],

@@ -8,11 +8,13 @@
 //! try, so a message can be published twice but never lost; consumers
 //! deduplicate by the message id (the CloudEvents id). `topology` names
 //! what is declared, `consumer` runs a connector's writer on its work queue
-//! with delayed retries, and `dlq` lists and replays dead letters.
+//! with delayed retries, `retry` says how long a target's outage is waited
+//! out (for both transports), and `dlq` lists and replays dead letters.
 
 pub mod amqp;
 pub mod consumer;
 pub mod dlq;
+pub mod retry;
 pub mod topology;
 
 use std::time::Duration;
@@ -188,7 +190,7 @@ pub struct Inbound {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Nothing was applied and a later try may succeed (the target was
-    /// down, slow or busy): retry after a delay, up to the attempt limit.
+    /// down, slow or busy): retry after a delay, within the outage budget.
     Retry(String),
     /// Retrying cannot help (the target refused the data, or the outcome
     /// is unknown and a retry could apply it twice): a dead letter.

@@ -16,6 +16,7 @@ use lapin::{BasicProperties, Channel, ExchangeKind};
 
 use super::EXCHANGE;
 use super::amqp::{AmqpError, setup, short};
+pub use super::retry::{default_delays, delay_for};
 
 /// The try a message is on: 1 first, one more per retry.
 pub const ATTEMPT_HEADER: &str = "x-switchboard-attempt";
@@ -31,6 +32,9 @@ pub const CONNECTOR_HEADER: &str = "x-switchboard-connector";
 pub const ATTEMPTS_HEADER: &str = "x-switchboard-attempts";
 /// When a message was dead-lettered, RFC 3339.
 pub const FAILED_AT_HEADER: &str = "x-switchboard-failed-at";
+/// When a message first failed to apply, RFC 3339: its outage budget is
+/// counted from here. Set by the first retry, carried by the rest.
+pub const FIRST_FAILED_AT_HEADER: &str = "x-switchboard-first-failed-at";
 
 /// The names the hub uses on one broker. Tests use their own so that they
 /// can share a broker with each other and with a running hub.
@@ -49,21 +53,6 @@ impl Default for Topology {
             prefix: "switchboard".to_string(),
         }
     }
-}
-
-/// The retry delays a writer uses unless told otherwise.
-pub fn default_delays() -> Vec<Duration> {
-    [1, 5, 30, 120, 600]
-        .into_iter()
-        .map(Duration::from_secs)
-        .collect()
-}
-
-/// The delay before try `attempt + 1`: the level for `attempt`, the last
-/// level repeating; `None` when there are no levels.
-pub fn delay_for(delays: &[Duration], attempt: u32) -> Option<Duration> {
-    let level = (attempt.max(1) - 1) as usize;
-    delays.get(level).or(delays.last()).copied()
 }
 
 impl Topology {
@@ -265,17 +254,6 @@ pub(super) fn copy_properties(original: &BasicProperties, headers: FieldTable) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_last_delay_level_repeats() {
-        let d = |s| Duration::from_secs(s);
-        let delays = [d(1), d(5), d(30)];
-        assert_eq!(delay_for(&delays, 1), Some(d(1)));
-        assert_eq!(delay_for(&delays, 3), Some(d(30)));
-        assert_eq!(delay_for(&delays, 9), Some(d(30)));
-        assert_eq!(delay_for(&delays, 0), Some(d(1)));
-        assert_eq!(delay_for(&[], 2), None);
-    }
 
     #[test]
     fn names_follow_the_prefix() {

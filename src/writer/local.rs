@@ -12,10 +12,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::Writers;
-use crate::store::{Claimed, Store, StoreError};
+use crate::store::{Claimed, Store, StoreError, later};
+use crate::transport::retry::{self, Next};
 use crate::transport::{Failure, Inbound, WorkHandler};
 
 #[derive(Debug, Clone)]
@@ -23,8 +25,9 @@ pub struct LocalOptions {
     pub batch: i64,
     /// Longer than a batch of target calls can take.
     pub lease: Duration,
-    /// Tries before a message is a dead letter.
-    pub max_attempts: u32,
+    /// How long a row whose target does not answer is retried, from its
+    /// first failure, before it is a dead letter.
+    pub outage_budget: Duration,
     /// The delay before try n+1 is `delays[n-1]`, the last one repeating.
     pub delays: Vec<Duration>,
     /// How long to wait when the outbox is empty.
@@ -36,24 +39,10 @@ impl Default for LocalOptions {
         Self {
             batch: 100,
             lease: Duration::from_secs(300),
-            max_attempts: 5,
-            delays: [1, 5, 30, 120, 600]
-                .into_iter()
-                .map(Duration::from_secs)
-                .collect(),
+            outage_budget: retry::DEFAULT_OUTAGE_BUDGET,
+            delays: retry::default_delays(),
             idle: Duration::from_millis(250),
         }
-    }
-}
-
-impl LocalOptions {
-    fn delay(&self, attempt: u32) -> Duration {
-        let i = (attempt.max(1) - 1) as usize;
-        self.delays
-            .get(i)
-            .or(self.delays.last())
-            .copied()
-            .unwrap_or(Duration::from_secs(5))
     }
 }
 
@@ -108,7 +97,8 @@ pub async fn deliver_once(
     Ok(report)
 }
 
-/// One connector's rows, one after another.
+/// One connector's rows, one after another, until its target is found
+/// down: the rest then wait with the row that failed, untried.
 async fn deliver_lane(
     store: &Store,
     writer: Option<&Arc<dyn WorkHandler>>,
@@ -116,7 +106,8 @@ async fn deliver_lane(
     options: &LocalOptions,
 ) -> Result<LocalReport, StoreError> {
     let mut report = LocalReport::default();
-    for row in rows {
+    let mut rows = rows.into_iter();
+    while let Some(row) = rows.next() {
         let attempt = u32::try_from(row.attempts).unwrap_or(1).max(1);
         let message = Inbound {
             event_id: row.message.event_id,
@@ -131,26 +122,51 @@ async fn deliver_lane(
                 message.routing_key
             ))),
         };
-        match result {
+        let reason = match result {
             Ok(()) => {
                 store.mark_sent(&[row.id]).await?;
                 report.applied += 1;
+                continue;
             }
-            Err(Failure::Retry(reason)) if attempt < options.max_attempts => {
-                store
-                    .release_outbox(row.id, &reason, options.delay(attempt))
-                    .await?;
-                report.retried += 1;
-            }
-            Err(f) => {
-                let reason = match &f {
-                    Failure::Retry(r) => format!("gave up after {attempt} attempts: {r}"),
-                    Failure::Dead(r) => r.clone(),
-                };
+            Err(Failure::Dead(reason)) => {
                 store.bury_outbox(row.id, &reason).await?;
                 report.dead += 1;
+                continue;
             }
-        }
+            Err(Failure::Retry(reason)) => reason,
+        };
+        let now = Utc::now();
+        let first_failed_at = row.first_failed_at.unwrap_or(now);
+        let next = retry::after_failure(
+            &options.delays,
+            options.outage_budget,
+            attempt,
+            first_failed_at,
+            now,
+            &reason,
+        );
+        let wait = match next {
+            Next::GiveUp(reason) => {
+                store.bury_outbox(row.id, &reason).await?;
+                report.dead += 1;
+                // The next row has a budget of its own: it is tried.
+                continue;
+            }
+            Next::RetryIn(wait) => wait,
+        };
+        // One time for all: the next claim takes them together again, the
+        // oldest first.
+        let retry_at = later(now, wait);
+        store
+            .retry_outbox(&[row.id], &reason, retry_at, first_failed_at, true)
+            .await?;
+        report.retried += 1;
+        let untried: Vec<i64> = rows.by_ref().map(|r| r.id).collect();
+        let waiting = format!("not tried: the target was down ({reason})");
+        store
+            .retry_outbox(&untried, &waiting, retry_at, now, false)
+            .await?;
+        report.retried += untried.len();
     }
     Ok(report)
 }
@@ -192,16 +208,5 @@ mod tests {
             Some("maximo")
         );
         assert_eq!(connector_of("facilities.maximo"), None);
-    }
-
-    #[test]
-    fn delays_grow_then_repeat_the_last() {
-        let o = LocalOptions {
-            delays: vec![Duration::from_secs(1), Duration::from_secs(5)],
-            ..LocalOptions::default()
-        };
-        assert_eq!(o.delay(1), Duration::from_secs(1));
-        assert_eq!(o.delay(2), Duration::from_secs(5));
-        assert_eq!(o.delay(9), Duration::from_secs(5));
     }
 }

@@ -164,7 +164,7 @@ impl Writer {
             return Failure::Retry(format!("{e}; and the store: {store}"));
         }
         // Refused credentials are the operator's to fix, not the data's:
-        // worth the retries before the message is given up on.
+        // waited out like an outage, so fixing them resumes the work.
         let auth = matches!(&e, WriteError::Connector(ConnectorError::Auth { .. }));
         if e.is_transient() || auth {
             Failure::Retry(e.to_string())

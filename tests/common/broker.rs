@@ -21,6 +21,12 @@ pub fn test_topology(name: &str) -> Topology {
 
 /// Delete the exchange, the DLQ and `targets`' work and delay queues.
 pub async fn delete_topology(t: &Topology, targets: &[&str]) {
+    let delays = switchboard::transport::topology::default_delays();
+    delete_topology_with(t, targets, &delays).await;
+}
+
+/// [`delete_topology`] for writers that used their own `delays`.
+pub async fn delete_topology_with(t: &Topology, targets: &[&str], delays: &[std::time::Duration]) {
     let Ok(conn) =
         lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await
     else {
@@ -32,11 +38,7 @@ pub async fn delete_topology(t: &Topology, targets: &[&str]) {
     let mut queues = vec![t.dlq()];
     for c in targets {
         queues.push(t.work_queue(c));
-        queues.extend(
-            switchboard::transport::topology::default_delays()
-                .into_iter()
-                .map(|d| t.delay_queue(c, d)),
-        );
+        queues.extend(delays.iter().map(|d| t.delay_queue(c, *d)));
     }
     for q in queues {
         let _ = ch
