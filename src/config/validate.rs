@@ -52,6 +52,15 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
     {
         return problem("broker.url", e);
     }
+    if s.delivery.outage_budget_secs > 30 * 86_400 {
+        return problem(
+            "delivery.outage_budget_secs",
+            format!(
+                "{} is out of range: 0 to 2592000 seconds (30 days)",
+                s.delivery.outage_budget_secs
+            ),
+        );
+    }
     if s.paths.reload_secs > 86_400 {
         return problem(
             "paths.reload_secs",
