@@ -317,7 +317,10 @@ impl ExecConnector {
             .collect();
         Ok(Page {
             records,
-            next: (!ended).then(|| PageToken::Token(run.stream.clone())),
+            // The tap keeps its own place; the token only says "more", and
+            // numbers the page so that a run's guard against loops (which
+            // refuses a token it has seen) sees each page as new.
+            next: (!ended).then(|| PageToken::Token(format!("{}#{}", run.stream, run.seq))),
             shifted: false,
         })
     }
