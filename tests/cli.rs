@@ -694,3 +694,51 @@ async fn dlq_lists_and_replays_dead_letters() {
     let store = Store::connect(&url, 1).await.unwrap();
     assert_eq!(store.outbox_pending().await.unwrap(), 1, "back in line");
 }
+
+#[test]
+fn route_gives_a_work_item_its_connectors_department_as_a_sync_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let routing = dir.path().join("routing.toml");
+    write(
+        &routing,
+        "version = 1\n[[rules]]\nname = \"it-only\"\nwhen = \"record.department == 'it'\"\nto = { department = \"facilities\", connector = \"maximo\", action = \"create_workorder\" }\n[default]\n",
+    );
+    // What `switchboard map` prints for a mapping that sets no department.
+    let input = dir.path().join("item.jsonl");
+    write(
+        &input,
+        "{\"entity\":\"work_item\",\"kind\":\"incident\",\"title\":\"x\",\"status\":\"new\",\"department\":null,\"attributes\":{}}\n",
+    );
+    let (input, routing) = (input.to_str().unwrap(), routing.to_str().unwrap());
+    let (code, out, err) = output(
+        &repo(),
+        &[
+            "route",
+            "--input",
+            input,
+            "--routing",
+            routing,
+            "--system",
+            "servicenow",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("(incident, it)") && out.contains("1. it-only: matched"),
+        "{out}"
+    );
+    let (code, _, err) = output(
+        &repo(),
+        &[
+            "route",
+            "--input",
+            input,
+            "--routing",
+            routing,
+            "--system",
+            "servicenw",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("did you mean `servicenow`?"), "{err}");
+}

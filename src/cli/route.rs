@@ -1,12 +1,15 @@
 //! `switchboard route`: try records against the routing rules and show,
 //! rule by rule, why each did or did not take the work.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use serde_json::Value;
 
 use super::map::read_records;
 use super::{Cli, config};
+use crate::connector::Manifest;
+use crate::diag::suggest;
 use crate::routing::{EVENT_KINDS, Event, Outcome, Routing};
 
 #[derive(Debug, clap::Args)]
@@ -20,6 +23,8 @@ pub struct RouteArgs {
     #[arg(long, default_value = "created")]
     event: String,
     /// The system and stream the record came from (`event.system`, `event.stream`).
+    /// With `--system`, a work item without a department gets that
+    /// connector's (its manifest's `department`), as in a sync.
     #[arg(long, default_value = "")]
     system: String,
     #[arg(long, default_value = "")]
@@ -42,9 +47,16 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
         None => config::load(cli.config.as_deref())?.routing_file(),
     };
     let routing = Routing::load(&file).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let department = if args.system.is_empty() {
+        None
+    } else {
+        let cfg = config::load(cli.config.as_deref())?;
+        Some(department_of(&cfg.connectors_dir(), &args.system)?)
+    };
     let records = read_records(&args.input)?;
     for (n, record) in records.into_iter().enumerate() {
-        let record = record.map_err(|e| anyhow::anyhow!("record {}: {e}", n + 1))?;
+        let mut record = record.map_err(|e| anyhow::anyhow!("record {}: {e}", n + 1))?;
+        as_routing_sees_it(&mut record, department.as_deref());
         let event = Event {
             kind: args.event.clone(),
             system: args.system.clone(),
@@ -58,6 +70,52 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
         print_decision(n + 1, &record, &routing, &event);
     }
     Ok(())
+}
+
+/// The record as a sync hands it to routing: a work item the mapping gave
+/// no department has the connector's, and the history and lookups a sync
+/// leaves out are left out here too, so a condition matches the same way.
+fn as_routing_sees_it(record: &mut Value, department: Option<&str>) {
+    let Value::Object(m) = record else {
+        return;
+    };
+    m.remove("activities");
+    m.remove("lookups");
+    let work_item = m.get("entity").and_then(Value::as_str) == Some("work_item");
+    let has_department = m.get("department").is_some_and(|d| !d.is_null());
+    if let (true, false, Some(d)) = (work_item, has_department, department) {
+        m.insert("department".into(), Value::String(d.to_string()));
+    }
+}
+
+/// The department the connector manifest of `system` serves.
+fn department_of(dir: &Path, system: &str) -> anyhow::Result<String> {
+    let mut systems = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        // A manifest that does not load is `check`'s to report; it cannot
+        // be the one asked for unless none other is.
+        let Ok(m) = Manifest::load(&path) else {
+            continue;
+        };
+        if m.header.system == system {
+            return Ok(m.header.department);
+        }
+        systems.push(m.header.system);
+    }
+    let hint = suggest(system, &systems)
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    anyhow::bail!(
+        "--system {system}: no connector manifest in {} has system `{system}`{hint}",
+        dir.display()
+    )
 }
 
 fn print_decision(n: usize, record: &Value, routing: &Routing, event: &Event) {

@@ -19,6 +19,7 @@ mod rule;
 mod slot;
 pub mod spec;
 mod target;
+pub(crate) use target::canonical_keys;
 pub(crate) mod template;
 pub mod transform;
 mod value;

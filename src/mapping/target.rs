@@ -284,7 +284,7 @@ impl Filled {
 /// The top-level keys of a canonical record as serialized (and as outbound
 /// mappings read it): the columns, not the mapping field names, so
 /// `requester_ref` and `requester_id` rather than `requester`.
-pub(super) fn canonical_keys(entity: Entity) -> &'static [&'static str] {
+pub(crate) fn canonical_keys(entity: Entity) -> &'static [&'static str] {
     match entity {
         Entity::WorkItem => &[
             "entity",

@@ -77,6 +77,14 @@ impl Template {
         &self.text
     }
 
+    /// The top-level keys the placeholders read, for `check`.
+    pub fn heads(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Field(path) => path.head(),
+            Part::Text(_) => None,
+        })
+    }
+
     /// Render against a record. When every placeholder is missing or empty
     /// the result is empty, so the rule's `default` applies rather than a
     /// string of bare separators.

@@ -8,6 +8,7 @@
 //! `switchboard route`, why each rule did or did not match.
 
 pub mod condition;
+mod fields;
 pub mod message;
 mod slot;
 pub mod spec;
@@ -182,7 +183,17 @@ impl Routing {
                     errors.push(source.error_at_key(&at("when"), e));
                     None
                 }
-                Some(Ok(c)) => Some(c),
+                Some(Ok(c)) => {
+                    let entities = fields::entities(r.on.as_deref(), r.when.as_deref());
+                    fields::check_condition(
+                        source,
+                        &at("when"),
+                        c.as_str(),
+                        &entities,
+                        &mut errors,
+                    );
+                    Some(c)
+                }
                 None => None,
             };
             if let Some(p) = r.priority

@@ -65,18 +65,24 @@ impl ValueStream {
                 errors.push(d);
             }
         }
+        let entities = super::fields::entities(Some(&spec.on), spec.when.as_deref());
         let when = match spec.when.as_deref().map(Condition::compile) {
             Some(Err(e)) => {
                 errors.push(source.error_at_key(&at("when"), e));
                 None
             }
-            Some(Ok(c)) => Some(c),
+            Some(Ok(c)) => {
+                super::fields::check_condition(source, &at("when"), c.as_str(), &entities, errors);
+                Some(c)
+            }
             None => None,
         };
         let template = |errors: &mut Vec<Diagnostic>, key: String, text: &str| {
-            Template::parse(text)
+            let t = Template::parse(text)
                 .map_err(|e| errors.push(source.error_at_key(&key, e)))
-                .ok()
+                .ok()?;
+            super::fields::check_template(source, &key, &t, &entities, errors);
+            Some(t)
         };
         let case_title = template(errors, at("case_title"), &spec.case_title);
         if spec.tasks.is_empty() {

@@ -250,3 +250,28 @@ fn value_stream_mistakes_are_named() {
         assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
     }
 }
+
+#[test]
+fn fields_no_record_or_event_has_are_refused_with_the_nearest() {
+    let text = "version = 1\n[[rules]]\nname = \"r\"\non = [\"created\"]\nwhen = \"record.titel.matches('heat') && event.knd == 'created' && record.attributes.anything == 'x'\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n[default]\n\n[[value_streams]]\nname = \"onboarding\"\non = [\"person_hired\"]\nwhen = \"record.kind == 'incident'\"\ncase_title = \"Onboarding: {display_nam}\"\n\n[[value_streams.tasks]]\nname = \"a\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\ntitle = \"Accounts for {emial}\"\n";
+    let shown = Routing::from_source(&SourceFile::new("routing.toml", text))
+        .unwrap_err()
+        .to_string();
+    for needle in [
+        "routing.toml:5:",
+        "`record.titel`: a canonical work_item or person or org_unit has no `titel`",
+        "did you mean `record.title`?",
+        "`event.knd`: the change event has no `knd`",
+        "did you mean `event.kind`?",
+        // A person (the stream starts on person_hired) has no `kind`.
+        "routing.toml:12:",
+        "`record.kind`: a canonical person has no `kind`",
+        "routing.toml:13:",
+        "did you mean `{display_name}`?",
+        "routing.toml:18:",
+        "did you mean `{email}`?",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
+    assert!(!shown.contains("has no `attributes`"), "{shown}");
+}

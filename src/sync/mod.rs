@@ -323,6 +323,12 @@ impl SyncJob {
         report.cursor = final_cursor;
         if self.router.is_some() && router.is_none() && !report.interrupted {
             store.mark_baseline(&system, stream).await?;
+            crate::telemetry::events::BaselineTaken {
+                connector: &system,
+                stream,
+                stored: report.stored,
+            }
+            .emit();
         }
         Ok(report)
     }

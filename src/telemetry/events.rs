@@ -162,6 +162,26 @@ impl RuleFailed<'_> {
     }
 }
 
+/// A stream's first completed run with routing enabled was taken as its
+/// baseline: the records it stored were not routed, and later changes are.
+pub struct BaselineTaken<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    /// Records the run stored without routing them.
+    pub stored: usize,
+}
+
+impl BaselineTaken<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            connector = %self.connector, stream = %self.stream, stored = self.stored,
+            "first run with routing taken as the baseline: its records were not routed, later changes are"
+        );
+        counter!("switchboard_routing_baselines_total", "connector" => self.connector.to_string())
+            .increment(1);
+    }
+}
+
 /// A confidential case was not routed to a department not cleared for it.
 pub struct RouteWithheld<'a> {
     pub connector: &'a str,
