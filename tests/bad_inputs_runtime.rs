@@ -22,7 +22,7 @@ use switchboard::sim::servicenow::{ServiceNowSim, SimConfig};
 use switchboard::store::{CountedTable, Store};
 
 use common::bin::switchboard;
-use common::project::{Project, Ran, run_in};
+use common::project::{Project, Ran, copy_servicenow, run_in};
 use common::{Backend, TestStore, repo};
 
 // ---- records through `switchboard map` ----
@@ -650,20 +650,7 @@ async fn secret_refused_by_the_system_not_shown() {
     .await
     .unwrap();
     let p = Project::empty();
-    p.write(
-        "connectors/servicenow.toml",
-        &std::fs::read_to_string(repo().join("connectors/servicenow.toml")).unwrap(),
-    );
-    for entry in std::fs::read_dir(repo().join("mappings")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if name.starts_with("servicenow-") {
-            p.write(
-                &format!("mappings/{name}"),
-                &std::fs::read_to_string(&path).unwrap(),
-            );
-        }
-    }
+    copy_servicenow(p.dir.path());
     p.append(
         "switchboard.toml",
         &format!(

@@ -251,3 +251,22 @@ impl Ran {
         self
     }
 }
+
+/// The shipped ServiceNow manifest and its mappings (inbound and
+/// write-back) in `dir`, the other systems left out.
+pub fn copy_servicenow(dir: &Path) {
+    write(
+        &dir.join("connectors/servicenow.toml"),
+        &std::fs::read_to_string(repo().join("connectors/servicenow.toml")).unwrap(),
+    );
+    for entry in std::fs::read_dir(repo().join("mappings")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name.starts_with("servicenow-") {
+            write(
+                &dir.join("mappings").join(&name),
+                &std::fs::read_to_string(&path).unwrap(),
+            );
+        }
+    }
+}
