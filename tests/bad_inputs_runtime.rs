@@ -581,7 +581,6 @@ fn secret_in_config_not_shown_when_check_fails() {
 }
 
 #[test]
-#[ignore = "issue 11: the snippet under a refused store.url prints the line, password included"]
 fn secret_in_a_store_url_not_shown_when_it_is_refused() {
     let p = Project::shipped();
     p.edit(
@@ -592,6 +591,20 @@ fn secret_in_a_store_url_not_shown_when_it_is_refused() {
     p.check()
         .exits(1)
         .at("switchboard.toml", 4, "url")
+        .hides(PASSWORD);
+}
+
+#[test]
+fn secret_in_a_broker_url_not_shown_when_it_is_refused() {
+    let p = Project::shipped();
+    p.append(
+        "switchboard.toml",
+        &format!("\n[broker]\nurl = \"http://guest:{PASSWORD}@127.0.0.1:15672\"\n"),
+    );
+    let line = p.line_of("switchboard.toml", "15672");
+    p.check()
+        .exits(1)
+        .at("switchboard.toml", line, "url")
         .hides(PASSWORD);
 }
 
