@@ -58,6 +58,20 @@ fn map_nul_in_a_record_is_replaced_not_fatal() {
 }
 
 #[test]
+fn map_unpaired_surrogate_in_a_record_is_replaced_as_in_a_sync() {
+    let p = Project::empty();
+    let input = format!(
+        "{}\n{}\n",
+        incident("1", "one"),
+        r#"{"sys_id": "2", "state": "2", "short_description": "half \ud800 a pair"}"#
+    );
+    let ran = map(&p, input.as_bytes());
+    ran.exits(0);
+    assert_eq!(ran.out.lines().count(), 2, "{}", ran.out);
+    assert!(ran.out.contains("half \u{fffd} a pair"), "{}", ran.out);
+}
+
+#[test]
 fn map_invalid_utf8_line_names_the_record_and_maps_the_rest() {
     let p = Project::empty();
     let mut input = format!("{}\n", incident("1", "one")).into_bytes();

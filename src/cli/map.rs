@@ -142,7 +142,8 @@ pub(super) fn read_records(input: &PathBuf) -> anyhow::Result<Vec<Result<Value, 
                 continue;
             }
             records.push(
-                serde_json::from_str(&line)
+                // As a sync parses a page, so the preview matches the store.
+                crate::text::parse_json(&line)
                     .map_err(|e| format!("{}:{}: not JSON: {e}", input.display(), i + 1)),
             );
         }
