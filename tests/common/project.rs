@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use switchboard::store::{CountedTable, Store};
+
 use super::bin::switchboard;
 use super::{repo, write};
 
@@ -269,4 +271,33 @@ pub fn copy_servicenow(dir: &Path) {
             );
         }
     }
+}
+
+/// The shipped files with `rel` edited; `check` must refuse them at the
+/// line now holding `located`, naming `key`.
+pub fn refused_at(rel: &str, from: &str, to: &str, located: &str, key: &str) -> Project {
+    let p = Project::shipped();
+    p.edit(rel, from, to);
+    let line = p.line_of(rel, located);
+    p.check().exits(1).at(rel, line, key);
+    p
+}
+
+/// `switchboard run --once` in `p`, off the async runtime.
+pub async fn run_once(p: &Project) -> Ran {
+    let dir = p.dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        run_in(&dir, &["run", "--once"], &[], Duration::from_secs(60))
+    })
+    .await
+    .unwrap()
+}
+
+/// Work items and quarantined records in the store at `url`.
+pub async fn counts(url: &str) -> (i64, i64) {
+    let store = Store::connect(url, 1).await.unwrap();
+    let items = store.count(CountedTable::WorkItems).await.unwrap();
+    let quarantined = store.count(CountedTable::Quarantine).await.unwrap();
+    store.close().await;
+    (items, quarantined)
 }
