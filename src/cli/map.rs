@@ -123,13 +123,27 @@ fn write_explanation(
 pub(super) fn read_records(input: &PathBuf) -> anyhow::Result<Vec<Result<Value, String>>> {
     let lines = |reader: Box<dyn BufRead>| -> anyhow::Result<Vec<Result<Value, String>>> {
         let mut records = Vec::new();
-        for (i, line) in reader.lines().enumerate() {
-            let line = line?;
+        // Split on bytes, not `lines()`: a line that is not UTF-8 is that
+        // record's error, not the end of the whole input.
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let line = match String::from_utf8(line?) {
+                Ok(line) => line,
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to() + 1;
+                    records.push(Err(format!(
+                        "{}:{}:{at}: not UTF-8",
+                        input.display(),
+                        i + 1
+                    )));
+                    continue;
+                }
+            };
             if line.trim().is_empty() {
                 continue;
             }
             records.push(
-                serde_json::from_str(&line)
+                // As a sync parses a page, so the preview matches the store.
+                crate::text::parse_json(&line)
                     .map_err(|e| format!("{}:{}: not JSON: {e}", input.display(), i + 1)),
             );
         }

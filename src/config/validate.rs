@@ -129,7 +129,15 @@ fn locate(
         return ConfigError::Env(format!("{var}: {message}"));
     }
     match file {
-        Some(source) => ConfigError::File(source.error_at_key(key, message)),
+        Some(source) => {
+            let mut diagnostic = source.error_at_key(key, message);
+            // A store or broker URL may hold a password: the snippet would
+            // print it, so the location and key have to do.
+            if matches!(key, "store.url" | "broker.url") {
+                diagnostic.snippet = None;
+            }
+            ConfigError::File(diagnostic)
+        }
         None => ConfigError::Env(format!("{key} (default): {message}")),
     }
 }

@@ -10,6 +10,7 @@
 pub mod bin;
 pub mod broker;
 pub mod hub;
+pub mod project;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,6 +74,21 @@ impl TestStore {
                     pg_db: Some(name),
                 }
             }
+        }
+    }
+}
+
+impl TestStore {
+    /// An empty PostgreSQL database, not migrated: for tests of what
+    /// processes do when they find one.
+    pub async fn new_unmigrated_postgres() -> Self {
+        let (url, name) = fresh_pg_database().await;
+        let store = Store::connect(&url, 1).await.expect("postgres store");
+        TestStore {
+            store,
+            url,
+            _dir: None,
+            pg_db: Some(name),
         }
     }
 }
