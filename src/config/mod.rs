@@ -422,7 +422,11 @@ mod tests {
             ),
             ("[log]\nlevel = \"info,[[\"\n", (3, 1), "not a log filter"),
             ("[paths]\nreload_secs = 999999\n", (3, 1), "out of range"),
-            ("[delivery]\noutage_budget_secs = 99999999\n", (3, 1), "30 days"),
+            (
+                "[delivery]\noutage_budget_secs = 99999999\n",
+                (3, 1),
+                "30 days",
+            ),
             (
                 "[connectors.sn]\nbase_url = \"ftp://x\"\n",
                 (3, 1),

@@ -133,7 +133,7 @@ fn locate(
             let mut diagnostic = source.error_at_key(key, message);
             // A store or broker URL may hold a password: the snippet would
             // print it, so the location and key have to do.
-            if matches!(key, "store.url" | "broker.url") {
+            if matches!(key, "store.url" | "broker.url") || key.ends_with(".base_url") {
                 diagnostic.snippet = None;
             }
             ConfigError::File(diagnostic)

@@ -108,7 +108,20 @@ pub enum PageToken {
 /// (`ftp://`, a bare host name, which parses as a path) could only fail at
 /// the first request.
 pub fn check_base_url(url: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        // Not parsed, so what part is a password is unknown: quote none of it.
+        let reason = url::Url::parse(url)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        return Err(format!("the value is not a URL: {reason}"));
+    };
+    // Credentials belong in `[auth]`; never repeat them in a message.
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    let url = parsed.to_string();
+    let url = url.as_str();
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
             "`{url}`: the scheme must be `http` or `https`, not `{}`",
@@ -122,6 +135,17 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
         return Err(format!("`{url}`: port 0 cannot be connected to"));
     }
     Ok(())
+}
+
+/// Whether a configured URL carries a password, so that a diagnostic about
+/// it must not quote its line.
+pub fn url_has_password(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.password().is_some())
+        || url.split_once("://").is_some_and(|(_, rest)| {
+            rest.split('/')
+                .next()
+                .is_some_and(|authority| authority.contains('@'))
+        })
 }
 
 /// One record as the source sent it.

@@ -43,8 +43,13 @@ pub fn parse(
 }
 
 fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> {
-    crate::connector::check_base_url(&cfg.base_url)
-        .map_err(|e| source.error_at_key("base_url", e))?;
+    crate::connector::check_base_url(&cfg.base_url).map_err(|e| {
+        let mut d = source.error_at_key("base_url", e);
+        if crate::connector::url_has_password(&cfg.base_url) {
+            d.snippet = None;
+        }
+        d
+    })?;
     cfg.http
         .check()
         .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))?;

@@ -102,6 +102,23 @@ fn bad_base_url_is_rejected() {
 }
 
 #[test]
+fn a_password_in_a_base_url_is_never_repeated() {
+    for url in [
+        "ftp://admin:Pa55word@x.example",
+        "https://admin:Pa55word@x.example:0",
+    ] {
+        let text = replace_once(
+            *SERVICENOW,
+            "base_url = \"https://your-instance.service-now.com\"",
+            &format!("base_url = \"{url}\""),
+        );
+        let d = manifest_error(&text);
+        assert_eq!((d.line, d.col), pos(&text, "base_url ="));
+        assert!(!d.to_string().contains("Pa55word"), "{d}");
+    }
+}
+
+#[test]
 fn cursor_param_also_in_query_is_rejected() {
     let text = replace_once(
         *SERVICENOW,
