@@ -108,13 +108,12 @@ pub enum PageToken {
 /// (`ftp://`, a bare host name, which parses as a path) could only fail at
 /// the first request.
 pub fn check_base_url(url: &str) -> Result<(), String> {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        // Not parsed, so what part is a password is unknown: quote none of it.
-        let reason = url::Url::parse(url)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        return Err(format!("the value is not a URL: {reason}"));
+    let mut parsed = match url::Url::parse(url) {
+        Ok(parsed) => parsed,
+        // Not parsed, so which part is a password is unknown: with an `@`
+        // in it, quote none of it.
+        Err(e) if url_has_password(url) => return Err(format!("the value is not a URL: {e}")),
+        Err(e) => return Err(format!("`{url}` is not a URL: {e}")),
     };
     // Credentials belong in `[auth]`; never repeat them in a message.
     if parsed.password().is_some() {
