@@ -41,7 +41,7 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
         Some(f) => f.clone(),
         None => config::load(cli.config.as_deref())?.routing_file(),
     };
-    let routing = Routing::load(&file).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let routing = Routing::load(&file).map_err(anyhow::Error::new)?;
     let records = read_records(&args.input)?;
     for (n, record) in records.into_iter().enumerate() {
         let record = record.map_err(|e| anyhow::anyhow!("record {}: {e}", n + 1))?;
