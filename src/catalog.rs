@@ -5,7 +5,10 @@
 //! build their sync jobs from it. Loading reads files only; building
 //! ([`Catalog::jobs`]) resolves secrets and creates clients.
 
-use std::collections::{BTreeMap, HashMap};
+mod declared;
+mod report;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +19,8 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::mapping::{AnyMapping, Mapping, MappingSlot, OutboundMapping};
 use crate::routing::Routing;
 use crate::sync::SyncJob;
+use declared::{Declared, some_of};
+use report::Report;
 
 #[derive(Debug)]
 pub struct Catalog {
@@ -41,21 +46,27 @@ pub struct ConnectorJobs {
 impl Catalog {
     /// Load everything under the configured folders and report every problem at once.
     pub fn load(config: &LoadedConfig) -> Result<Self, Diagnostics> {
-        let mut errors = Vec::new();
+        let mut report = Report::default();
         let mut manifests = Vec::new();
-        for path in toml_files(&config.connectors_dir(), &mut errors) {
+        for path in toml_files(&config.connectors_dir(), &mut report.errors) {
             match Manifest::load(&path) {
                 Ok(m) => manifests.push(m),
-                Err(d) => errors.extend(d.0),
+                Err(d) => {
+                    report.errors.extend(d.0);
+                    report.broken.manifest(&path);
+                }
             }
         }
         let mut mappings = Vec::new();
         let mut outbound = Vec::new();
-        for path in toml_files(&config.mappings_dir(), &mut errors) {
+        for path in toml_files(&config.mappings_dir(), &mut report.errors) {
             match AnyMapping::load(&path) {
                 Ok(AnyMapping::Inbound(m)) => mappings.push(Arc::new(m)),
                 Ok(AnyMapping::Outbound(m)) => outbound.push(Arc::new(m)),
-                Err(d) => errors.extend(d.0),
+                Err(d) => {
+                    report.errors.extend(d.0);
+                    report.broken.mapping(&path);
+                }
             }
         }
         let routing_file = config.routing_file();
@@ -63,7 +74,7 @@ impl Catalog {
             match Routing::load(&routing_file) {
                 Ok(r) => Some(r),
                 Err(d) => {
-                    errors.extend(d.0);
+                    report.errors.extend(d.0);
                     None
                 }
             }
@@ -76,12 +87,15 @@ impl Catalog {
             outbound,
             routing,
         };
-        catalog.apply_overrides(config, &mut errors);
-        catalog.cross_check(&mut errors);
+        catalog.apply_overrides(config, &mut report);
+        catalog.cross_check(&mut report);
         if let Some(r) = &catalog.routing {
-            errors.extend(r.check_targets(&catalog.manifests));
-            catalog.check_progress_ownership(r, &mut errors);
+            let broken = &report.broken;
+            let targets = r.check_targets_except(&catalog.manifests, &|s| broken.system(s));
+            report.errors.extend(targets);
+            catalog.check_progress_ownership(r, &mut report);
         }
+        let mut errors = report.errors;
         if errors.is_empty() {
             Ok(catalog)
         } else {
@@ -95,7 +109,7 @@ impl Catalog {
     /// owns: a `[progress]` action whose body sets the native field an
     /// owned canonical field is read from (ServiceNow's `state` for
     /// `status`) would let the target's status replace the ticket's own.
-    fn check_progress_ownership(&self, routing: &Routing, errors: &mut Vec<Diagnostic>) {
+    fn check_progress_ownership(&self, routing: &Routing, report: &mut Report) {
         for (system, action) in &routing.progress {
             let Some(out) = self
                 .outbound
@@ -108,7 +122,7 @@ impl Catalog {
             for inbound in self.mappings.iter().filter(|m| &m.system == system) {
                 for (field, sources) in inbound.owned_sources() {
                     if let Some(native) = sources.iter().find(|s| writes.contains(s)) {
-                        let mut d = self.at(
+                        let mut d = report.at(
                             &routing.file,
                             &format!("progress.{system}"),
                             format!(
@@ -120,14 +134,14 @@ impl Catalog {
                         d.hint = Some(
                             "post progress with a comment action, such as comment_incident".into(),
                         );
-                        errors.push(d);
+                        report.errors.push(d);
                     }
                 }
             }
         }
     }
 
-    fn apply_overrides(&mut self, config: &LoadedConfig, errors: &mut Vec<Diagnostic>) {
+    fn apply_overrides(&mut self, config: &LoadedConfig, report: &mut Report) {
         let config_file = config
             .file
             .clone()
@@ -140,6 +154,9 @@ impl Catalog {
                 .iter_mut()
                 .find(|m| &m.header.system == system)
             else {
+                if report.broken.system(system) {
+                    continue;
+                }
                 let known: Vec<String> = self
                     .manifests
                     .iter()
@@ -149,9 +166,8 @@ impl Catalog {
                     &format!("connectors.{system}"),
                     format!("no connector manifest has system `{system}`"),
                 );
-                d.hint =
-                    crate::diag::suggest(system, &known).map(|s| format!("did you mean `{s}`?"));
-                errors.push(d);
+                d.hint = report.suggest(system, &known).map(did_you_mean);
+                report.errors.push(d);
                 continue;
             };
             if let Some(enabled) = over.enabled {
@@ -160,36 +176,43 @@ impl Catalog {
             if let Some(schedule) = &over.schedule {
                 match parse_schedule(schedule) {
                     Ok(_) => m.header.schedule = Some(schedule.clone()),
-                    Err(e) => errors
+                    Err(e) => report
+                        .errors
                         .push(source.error_at_key(&format!("connectors.{system}.schedule"), e)),
                 }
             }
             if let Err(e) = m.config.apply_override(over) {
-                errors.push(source.error_at_key(&format!("connectors.{system}"), e));
+                report
+                    .errors
+                    .push(source.error_at_key(&format!("connectors.{system}"), e));
             }
         }
     }
 
     /// Every stream needs exactly one mapping; every mapping needs its stream.
-    fn cross_check(&self, errors: &mut Vec<Diagnostic>) {
-        let mut systems: HashMap<&str, &Manifest> = HashMap::new();
+    fn cross_check(&self, report: &mut Report) {
+        let mut systems: HashMap<&str, Declared<'_>> = HashMap::new();
         for m in &self.manifests {
-            if let Some(other) = systems.insert(&m.header.system, m) {
-                errors.push(self.at(
+            if let Some(other) = systems.insert(&m.header.system, Declared::of(m)) {
+                let d = report.at(
                     &m.file,
                     "system",
                     format!(
                         "system `{}` is also defined in {}",
                         m.header.system,
-                        other.file.display()
+                        other.manifest.file.display()
                     ),
-                ));
+                );
+                report.errors.push(d);
             }
         }
+        let known_systems: Vec<String> = systems.keys().map(|s| s.to_string()).collect();
+        // A name a typo was taken for: its own "has no mapping" would repeat that one mistake.
+        let mut meant: HashSet<(&str, String)> = HashSet::new();
         let mut seen: BTreeMap<(&str, &str), &Path> = BTreeMap::new();
         for map in &self.mappings {
             if let Some(first) = seen.insert((&map.system, &map.stream), &map.file) {
-                errors.push(self.at(
+                let d = report.at(
                     &map.file,
                     "stream",
                     format!(
@@ -198,46 +221,45 @@ impl Catalog {
                         map.stream,
                         first.display()
                     ),
-                ));
-            }
-            let Some(manifest) = systems.get(map.system.as_str()) else {
-                let known: Vec<String> = systems.keys().map(|s| s.to_string()).collect();
-                let mut d = self.at(
-                    &map.file,
-                    "system",
-                    format!("no connector manifest has system `{}`", map.system),
                 );
-                d.hint = crate::diag::suggest(&map.system, &known)
-                    .map(|s| format!("did you mean `{s}`?"));
-                errors.push(d);
+                report.errors.push(d);
+            }
+            let Some(declared) = systems.get(map.system.as_str()) else {
+                if !report.broken.system(&map.system) {
+                    let mut d = report.at(
+                        &map.file,
+                        "system",
+                        format!("no connector manifest has system `{}`", map.system),
+                    );
+                    d.hint = report
+                        .suggest(&map.system, &known_systems)
+                        .map(did_you_mean);
+                    report.errors.push(d);
+                }
                 continue;
             };
-            let streams: Vec<String> = manifest
-                .config
-                .streams()
-                .into_iter()
-                .map(|s| s.name)
-                .collect();
-            if !streams.contains(&map.stream) {
-                let mut d = self.at(
+            if !declared.stream_set.contains(map.stream.as_str()) {
+                let mut d = report.at(
                     &map.file,
                     "stream",
                     format!(
                         "connector `{}` has no stream `{}` (it has: {})",
                         map.system,
                         map.stream,
-                        streams.join(", ")
+                        some_of(&declared.streams)
                     ),
                 );
-                d.hint = crate::diag::suggest(&map.stream, &streams)
-                    .map(|s| format!("did you mean `{s}`?"));
-                errors.push(d);
+                if let Some(s) = report.suggest(&map.stream, &declared.streams) {
+                    d.hint = Some(did_you_mean(&s));
+                    meant.insert((map.system.as_str(), s));
+                }
+                report.errors.push(d);
             }
         }
         let mut actions: BTreeMap<(&str, &str), &Path> = BTreeMap::new();
         for out in &self.outbound {
             if let Some(first) = actions.insert((&out.system, &out.action), &out.file) {
-                errors.push(self.at(
+                let d = report.at(
                     &out.file,
                     "action",
                     format!(
@@ -246,52 +268,55 @@ impl Catalog {
                         out.action,
                         first.display()
                     ),
-                ));
-            }
-            let Some(manifest) = systems.get(out.system.as_str()) else {
-                let known: Vec<String> = systems.keys().map(|s| s.to_string()).collect();
-                let mut d = self.at(
-                    &out.file,
-                    "system",
-                    format!("no connector manifest has system `{}`", out.system),
                 );
-                d.hint = crate::diag::suggest(&out.system, &known)
-                    .map(|s| format!("did you mean `{s}`?"));
-                errors.push(d);
+                report.errors.push(d);
+            }
+            let Some(declared) = systems.get(out.system.as_str()) else {
+                if !report.broken.system(&out.system) {
+                    let mut d = report.at(
+                        &out.file,
+                        "system",
+                        format!("no connector manifest has system `{}`", out.system),
+                    );
+                    d.hint = report
+                        .suggest(&out.system, &known_systems)
+                        .map(did_you_mean);
+                    report.errors.push(d);
+                }
                 continue;
             };
-            let declared: Vec<String> = manifest
-                .config
-                .actions()
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-            if !declared.contains(&out.action) {
-                let mut d = self.at(
+            if !declared.actions.contains(&out.action) {
+                let mut d = report.at(
                     &out.file,
                     "action",
                     format!(
                         "connector `{}` has no action `{}` (it has: {}); declare `[actions.{}]` in {}",
                         out.system,
                         out.action,
-                        if declared.is_empty() { "none".to_string() } else { declared.join(", ") },
+                        if declared.actions.is_empty() { "none".to_string() } else { some_of(&declared.actions) },
                         out.action,
-                        manifest.file.display()
+                        declared.manifest.file.display()
                     ),
                 );
-                d.hint = crate::diag::suggest(&out.action, &declared)
-                    .map(|s| format!("did you mean `{s}`?"));
-                errors.push(d);
+                if let Some(s) = report.suggest(&out.action, &declared.actions) {
+                    d.hint = Some(did_you_mean(&s));
+                    meant.insert((out.system.as_str(), s));
+                }
+                report.errors.push(d);
             }
         }
         // An action that sends a body needs the mapping that renders it.
         for m in self.manifests.iter().filter(|m| m.header.enabled) {
+            let system = m.header.system.as_str();
             for a in m.config.actions().into_iter().filter(|a| a.body) {
-                if !actions.contains_key(&(m.header.system.as_str(), a.name.as_str())) {
-                    errors.push(self.at(&m.file, &format!("actions.{}", a.name), format!(
+                let explained = report.broken.mapping_of(system, &a.name)
+                    || meant.contains(&(system, a.name.clone()));
+                if !explained && !actions.contains_key(&(system, a.name.as_str())) {
+                    let d = report.at(&m.file, &format!("actions.{}", a.name), format!(
                         "action `{}` has no body mapping; add mappings/{}-{}.toml with `direction = \"outbound\"` and `action = \"{}\"`",
-                        a.name, m.header.system, a.name.replace('_', "-"), a.name
-                    )));
+                        a.name, system, a.name.replace('_', "-"), a.name
+                    ));
+                    report.errors.push(d);
                 }
             }
         }
@@ -303,16 +328,27 @@ impl Catalog {
                     .iter()
                     .position(|f| f == &c.field)
                     .unwrap_or(0);
-                errors.push(self.at(&c.claimant.file, &format!("owns.{i}"), c.to_string()));
+                let d = report.at(&c.claimant.file, &format!("owns.{i}"), c.to_string());
+                report.errors.push(d);
             }
         }
         for m in self.manifests.iter().filter(|m| m.header.enabled) {
-            for s in m.config.streams() {
-                if !seen.contains_key(&(m.header.system.as_str(), s.name.as_str())) {
-                    errors.push(self.at(&m.file, "streams", format!(
-                        "stream `{}` has no mapping; add mappings/{}-{}.toml or disable the connector",
-                        s.name, m.header.system, s.name
-                    )));
+            let system = m.header.system.as_str();
+            for (i, stream) in m.config.streams().into_iter().enumerate() {
+                let s = stream.name;
+                let explained = seen.contains_key(&(system, s.as_str()))
+                    || report.broken.mapping_of(system, &s)
+                    || meant.contains(&(system, s.clone()));
+                if !explained {
+                    let own = format!("streams.{i}.name");
+                    let d = report.at_first(
+                        &m.file,
+                        &[own.as_str(), "streams"],
+                        format!(
+                            "stream `{s}` has no mapping; add mappings/{system}-{s}.toml or disable the connector"
+                        ),
+                    );
+                    report.errors.push(d);
                 }
             }
         }
@@ -321,13 +357,6 @@ impl Catalog {
     /// Who owns which field, as the mappings declare (checked at load).
     pub fn owners(&self) -> Vec<crate::mapping::Owner> {
         crate::mapping::owners(&self.mappings).unwrap_or_default()
-    }
-
-    fn at(&self, file: &Path, key: &str, message: String) -> Diagnostic {
-        match SourceFile::read(file) {
-            Ok(src) => src.error_at_key(key, message),
-            Err(d) => d,
-        }
     }
 
     /// Build the enabled connectors' jobs: resolves secrets, creates clients.
@@ -405,6 +434,10 @@ impl Catalog {
             })
             .collect()
     }
+}
+
+fn did_you_mean(name: impl std::fmt::Display) -> String {
+    format!("did you mean `{name}`?")
 }
 
 /// The `.toml` files of a folder, sorted so reports are stable. `is_file`

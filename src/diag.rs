@@ -5,13 +5,21 @@
 //! Parsing here is strict: unknown keys are errors, with the nearest valid key
 //! offered as a hint. This module does no IO beyond reading the file itself.
 
+mod locate;
+mod snippet;
+
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
+
+use crate::telemetry::text::Escaped;
+use locate::{Keys, Lines};
+pub use snippet::Snippet;
 
 /// The only file format version this build reads.
 pub const FILE_VERSION: i64 = 1;
@@ -24,33 +32,26 @@ pub struct Diagnostic {
     pub col: usize,
     pub message: String,
     pub hint: Option<String>,
-    /// The offending line and how many characters to underline, for the
-    /// caret snippet under the message.
-    pub snippet: Option<(String, usize)>,
+    /// The offending line, for the caret snippet under the message.
+    pub snippet: Option<Snippet>,
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The message quotes the file (keys, values), so it is escaped as the snippet is.
         write!(
             f,
             "{}:{}:{}: {}",
-            self.file.display(),
+            Escaped(self.file.display()),
             self.line,
             self.col,
-            self.message
+            Escaped(&self.message)
         )?;
         if let Some(hint) = &self.hint {
-            write!(f, " ({hint})")?;
+            write!(f, " ({})", Escaped(hint))?;
         }
-        if let Some((text, width)) = &self.snippet {
-            let gutter = " ".repeat(self.line.to_string().len());
-            let pad = " ".repeat(self.col.saturating_sub(1));
-            write!(
-                f,
-                "\n{gutter} |\n{} | {text}\n{gutter} | {pad}{}",
-                self.line,
-                "^".repeat((*width).max(1))
-            )?;
+        if let Some(snippet) = &self.snippet {
+            snippet.render(f, self.line)?;
         }
         Ok(())
     }
@@ -82,11 +83,15 @@ impl From<Diagnostic> for Diagnostics {
     }
 }
 
-/// A TOML file held in memory with its path, so any later error can point into it.
+/// A TOML file held in memory with its path, so any later error can point
+/// into it. Its lines and keys are indexed on first use, so locating many
+/// problems costs one pass over the file, not one per problem.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    lines: OnceLock<Lines>,
+    keys: OnceLock<Keys>,
 }
 
 impl SourceFile {
@@ -94,24 +99,42 @@ impl SourceFile {
         Self {
             path: path.into(),
             text: text.into(),
+            lines: OnceLock::new(),
+            keys: OnceLock::new(),
         }
     }
 
+    /// Read a file that must be UTF-8; invalid UTF-8 is reported at its first bad byte.
     pub fn read(path: &Path) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(path).map_err(|e| Diagnostic {
+        let bytes = std::fs::read(path).map_err(|e| Diagnostic {
             file: path.to_path_buf(),
             line: 1,
             col: 1,
             message: format!("cannot read file: {e}"),
             ..Default::default()
         })?;
-        Ok(Self::new(path, text))
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Self::new(path, text)),
+            Err(e) => Err(invalid_utf8(
+                path,
+                e.as_bytes(),
+                e.utf8_error().valid_up_to(),
+            )),
+        }
+    }
+
+    fn lines(&self) -> &Lines {
+        self.lines.get_or_init(|| Lines::new(&self.text))
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines().line_col(&self.text, offset)
     }
 
     /// A diagnostic at a byte span of this file.
     pub fn error_at(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
-        let (line, col) = line_col(&self.text, span.start);
-        let line_text = self.text.lines().nth(line - 1).unwrap_or("");
+        let (line, col) = self.line_col(span.start);
         // Underline the span, but never past the end of its first line.
         let width = self
             .text
@@ -124,24 +147,31 @@ impl SourceFile {
             col,
             message: message.into(),
             hint: None,
-            snippet: (!self.text.is_empty()).then(|| (line_text.to_string(), width)),
+            snippet: (!self.text.is_empty())
+                .then(|| Snippet::new(self.lines().line(&self.text, line), col - 1, width)),
         }
+    }
+
+    /// The span of the key named by a dotted path (`streams.0.cursor.format`).
+    /// A numeric segment indexes an array where the value is one, and is a
+    /// plain key in a table (`maps.state.1`).
+    pub fn key_span(&self, key_path: &str) -> Option<Range<usize>> {
+        self.keys
+            .get_or_init(|| Keys::new(&self.text))
+            .span(key_path)
     }
 
     /// A diagnostic at the key named by a dotted path (`streams.0.cursor.format`),
     /// or at the start of the file when the key is absent.
     pub fn error_at_key(&self, key_path: &str, message: impl Into<String>) -> Diagnostic {
-        let span = DeTable::parse(&self.text)
-            .ok()
-            .and_then(|doc| find_key_span(&doc, key_path))
-            .unwrap_or(0..0);
+        let span = self.key_span(key_path).unwrap_or(0..0);
         let message = message.into();
         self.error_at(span, format!("`{key_path}`: {message}"))
     }
 
     /// Parse the document and check its `version` key.
     pub fn parse_document(&self) -> Result<Spanned<DeTable<'_>>, Diagnostic> {
-        let doc = DeTable::parse(&self.text).map_err(|e| self.toml_error(&e, &[]))?;
+        let doc = parse_toml(&self.text).map_err(|e| self.toml_error(&e, &[]))?;
         self.check_version(&doc)?;
         Ok(doc)
     }
@@ -187,17 +217,24 @@ impl SourceFile {
     }
 
     fn toml_error(&self, e: &toml::de::Error, extra_keys: &[&str]) -> Diagnostic {
-        let span = e.span().unwrap_or(0..0);
+        let mut span = e.span().unwrap_or(0..0);
         let message = e.message().trim().to_string();
+        let doc = parse_toml(&self.text).ok();
+        let unknown = parse_unknown_field(&message);
+        if let (Some(doc), Some((name, _))) = (&doc, &unknown)
+            && let Some(key) = locate::unknown_key_span(doc.get_ref(), &span, name)
+        {
+            span = key;
+        }
         let mut d = self.error_at(span.clone(), message.clone());
-        if let Some((unknown, mut expected)) = parse_unknown_field(&message) {
+        if let Some((unknown, mut expected)) = unknown {
             expected.extend(extra_keys.iter().map(|k| k.to_string()));
             d.hint = suggest(&unknown, &expected)
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("valid keys: {}", expected.join(", "))));
-        } else if let Some(key) = DeTable::parse(&self.text)
-            .ok()
-            .and_then(|doc| key_of_value_at(doc.get_ref(), &span, ""))
+        } else if let Some(key) = doc
+            .as_ref()
+            .and_then(|doc| locate::key_of_value_at(doc.get_ref(), &span, ""))
         {
             // Type errors point at the value; name the key the admin must fix.
             d.message = format!("`{key}`: {message}");
@@ -206,83 +243,33 @@ impl SourceFile {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
+/// Parse TOML text.
+pub(crate) fn parse_toml(text: &str) -> Result<Spanned<DeTable<'_>>, toml::de::Error> {
+    DeTable::parse(text)
+}
+
+/// A file that is not UTF-8, located at its first bad byte.
+fn invalid_utf8(path: &Path, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
+    // The bytes before the first bad one are valid UTF-8.
+    let before = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = bytes[valid_up_to..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| valid_up_to + i);
     let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let col = before[line_start..].chars().count() + 1;
-    (line, col)
-}
-
-/// The span of a key named by a dotted path. A numeric segment indexes an
-/// array where the value is one, and is a plain key in a table (`maps.state.1`).
-fn find_key_span(doc: &Spanned<DeTable<'_>>, key_path: &str) -> Option<Range<usize>> {
-    let segments: Vec<&str> = key_path.split('.').collect();
-    find_in_table(doc.get_ref(), &segments)
-}
-
-/// A key may itself contain dots (`"fields.summary" = …`), so each table
-/// step tries the shortest run of segments that names a key, then longer.
-fn find_in_table(table: &DeTable<'_>, segments: &[&str]) -> Option<Range<usize>> {
-    (1..=segments.len()).find_map(|n| {
-        let (key, value) = table.get_key_value(segments[..n].join(".").as_str())?;
-        match &segments[n..] {
-            [] => Some(key.span()),
-            rest => find_in_value(value, rest),
-        }
-    })
-}
-
-fn find_in_value(value: &Spanned<DeValue<'_>>, segments: &[&str]) -> Option<Range<usize>> {
-    match value.get_ref() {
-        DeValue::Array(items) => {
-            let item = items.get(segments[0].parse::<usize>().ok()?)?;
-            match &segments[1..] {
-                [] => Some(item.span()),
-                rest => find_in_value(item, rest),
-            }
-        }
-        DeValue::Table(table) => find_in_table(table, segments),
-        _ => None,
-    }
-}
-
-/// The dotted key whose value sits exactly at `span`, searching nested tables and arrays.
-fn key_of_value_at(table: &DeTable<'_>, span: &Range<usize>, prefix: &str) -> Option<String> {
-    for (key, value) in table.iter() {
-        let path = if prefix.is_empty() {
-            key.get_ref().to_string()
-        } else {
-            format!("{prefix}.{}", key.get_ref())
-        };
-        if value.span() == *span {
-            return Some(path);
-        }
-        if let Some(found) = key_of_spanned_value(value, span, &path) {
-            return Some(found);
-        }
-    }
-    None
-}
-
-fn key_of_spanned_value(
-    value: &Spanned<DeValue<'_>>,
-    span: &Range<usize>,
-    path: &str,
-) -> Option<String> {
-    match value.get_ref() {
-        DeValue::Table(t) => key_of_value_at(t, span, path),
-        DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            let path = format!("{path}.{i}");
-            if item.span() == *span {
-                Some(path)
-            } else {
-                key_of_spanned_value(item, span, &path)
-            }
-        }),
-        _ => None,
+    let text = String::from_utf8_lossy(&bytes[line_start..line_end]);
+    Diagnostic {
+        file: path.to_path_buf(),
+        line,
+        col,
+        message: format!(
+            "invalid UTF-8 at byte offset {valid_up_to} (0x{:02x}): the file must be UTF-8",
+            bytes[valid_up_to]
+        ),
+        hint: Some("save it as UTF-8; an editor or `iconv -f latin1 -t utf-8` converts it".into()),
+        snippet: Some(Snippet::new(&text, col - 1, 1)),
     }
 }
 
@@ -405,6 +392,52 @@ mod tests {
         assert_eq!((d.line, d.col), (4, 1));
         let d = f.error_at_key("fields.fields.summary.path", "bad");
         assert_eq!((d.line, d.col), (4, 22));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct WithTagged {
+        version: u32,
+        paging: Paging,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+    #[allow(dead_code)]
+    enum Paging {
+        Offset { size: u32 },
+    }
+
+    #[test]
+    fn unknown_key_in_a_tagged_table_is_at_its_own_line() {
+        let err = file("version = 1\n[paging]\ntype = \"offset\"\nsize = 1\nsise = 2\n")
+            .parse::<WithTagged>()
+            .unwrap_err();
+        assert_eq!((err.line, err.col), (5, 1), "{err}");
+        assert_eq!(err.hint.as_deref(), Some("did you mean `size`?"));
+        let text = "version = 1\npaging = { type = \"offset\", size = 1, sise = 2 }\n";
+        let err = file(text).parse::<WithTagged>().unwrap_err();
+        let col = text.lines().nth(1).unwrap().find("sise").unwrap() + 1;
+        assert_eq!((err.line, err.col), (2, col), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_located_at_its_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, b"version = 1\nname = \"caf\xe9\"\n").unwrap();
+        let err = SourceFile::read(&path).unwrap_err();
+        assert_eq!((err.line, err.col), (2, 12), "{err}");
+        assert!(
+            err.message
+                .starts_with("invalid UTF-8 at byte offset 23 (0xe9)"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("\n2 | name = \"caf\u{fffd}\"\n"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn run(args: &MapArgs) -> anyhow::Result<()> {
 }
 
 fn map_records(args: &MapArgs) -> anyhow::Result<()> {
-    let mapping = AnyMapping::load(&args.mapping).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let mapping = AnyMapping::load(&args.mapping).map_err(anyhow::Error::new)?;
     let records = read_records(&args.input)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
 use crate::config::{self, LoadedConfig, LogFormat};
+use crate::diag::Diagnostics;
 use crate::store::Store;
 
 const EXAMPLES: &str = "\
@@ -143,12 +144,30 @@ pub async fn main() -> ExitCode {
                 ExitCode::from(quarantine::EXIT_QUARANTINED)
             }
             None => {
-                eprintln!("error: {e:#}");
+                print_error(&e);
                 ExitCode::FAILURE
             }
         },
     }
 }
+
+/// The error and its causes, each once. Diagnostics print one per line
+/// with their snippets (they escape what they quote from files); any other
+/// error is one line, escaped, so nothing a source sent can fake a line.
+fn print_error(e: &anyhow::Error) {
+    use crate::telemetry::text::{Escaped, error_chain};
+    let text = error_chain(e.chain());
+    if e.chain().any(|c| c.is::<Diagnostics>()) {
+        eprintln!("error: {text}");
+    } else {
+        eprintln!("error: {}", Escaped(text));
+    }
+}
+
+/// The catalog did not check: its problems, then how many.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}\n{n} problem(s) found; nothing was started", n = .0.0.len())]
+struct Refused(#[source] Diagnostics);
 
 fn load_config(cli: &Cli) -> anyhow::Result<LoadedConfig> {
     let cfg = config::load(cli.config.as_deref())?;
@@ -159,8 +178,7 @@ fn load_config(cli: &Cli) -> anyhow::Result<LoadedConfig> {
 
 /// Load and validate everything admins edit; on failure print every problem.
 fn load_catalog(cfg: &LoadedConfig) -> anyhow::Result<Catalog> {
-    Catalog::load(cfg)
-        .map_err(|d| anyhow::anyhow!("{d}\n{} problem(s) found; nothing was started", d.0.len()))
+    Catalog::load(cfg).map_err(|d| Refused(d).into())
 }
 
 async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
@@ -227,7 +245,8 @@ async fn check_connections(catalog: &Catalog) -> ExitCode {
             Ok(what) => println!("ok   {system}: {what}"),
             Err(e) => {
                 failed += 1;
-                println!("FAIL {system}: {e}");
+                // The error may quote what the system answered.
+                println!("FAIL {system}: {}", crate::telemetry::text::Escaped(e));
             }
         }
     }

@@ -46,7 +46,7 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
         Some(f) => f.clone(),
         None => config::load(cli.config.as_deref())?.routing_file(),
     };
-    let routing = Routing::load(&file).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let routing = Routing::load(&file).map_err(anyhow::Error::new)?;
     let department = if args.system.is_empty() {
         None
     } else {

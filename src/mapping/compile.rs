@@ -187,8 +187,16 @@ fn require_fields(
     fields: &BTreeMap<String, FieldRule>,
     errors: &mut Vec<Diagnostic>,
 ) {
+    let names: Vec<String> = shape.fields().iter().map(|(n, ..)| n.to_string()).collect();
+    // A misspelt key was reported with the field it was meant to be as its
+    // hint (`titel`: did you mean `title`?); that field is not also missing.
+    let meant: Vec<String> = fields
+        .keys()
+        .filter(|k| !names.contains(k))
+        .filter_map(|k| suggest(k, &names))
+        .collect();
     for (name, _, _, required) in shape.fields() {
-        if *required && !fields.contains_key(*name) {
+        if *required && !fields.contains_key(*name) && !meant.iter().any(|m| m == name) {
             errors.push(source.error_at_key(
                 prefix,
                 format!(

@@ -44,6 +44,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("cannot connect to the store: {0}")]
     Connect(#[source] sqlx::Error),
+    /// No connection could be made: where to (never with the password) and why.
+    #[error("cannot connect to the store, {at}: {cause}")]
+    Unreachable { at: String, cause: String },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store query failed: {0}")]
@@ -82,12 +85,16 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true);
+            let at = format!("SQLite file {}", options.get_filename().display());
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await
-                .map_err(StoreError::Connect)?;
+                .map_err(|e| StoreError::Unreachable {
+                    at,
+                    cause: cause_of(&e),
+                })?;
             Ok(Store::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             // Batch statements run with arrays of thousands of keys against
@@ -97,13 +104,28 @@ impl Store {
             let options = PgConnectOptions::from_str(url)
                 .map_err(StoreError::Connect)?
                 .options([("plan_cache_mode", "force_custom_plan")]);
-            let pool = PgPoolOptions::new()
+            let at = format!(
+                "PostgreSQL at {}:{} (database {})",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or("(the user's)")
+            );
+            match PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(acquire_timeout)
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await
-                .map_err(StoreError::Connect)?;
-            Ok(Store::Postgres(pool))
+            {
+                Ok(pool) => Ok(Store::Postgres(pool)),
+                Err(sqlx::Error::PoolTimedOut) => Err(StoreError::Unreachable {
+                    at,
+                    cause: pg_timeout_cause(&options, acquire_timeout).await,
+                }),
+                Err(e) => Err(StoreError::Unreachable {
+                    at,
+                    cause: cause_of(&e),
+                }),
+            }
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
             Err(StoreError::UnsupportedUrl(format!("{scheme}:…")))
@@ -140,6 +162,29 @@ impl Store {
 
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// Why a connection failed, without sqlx's "error communicating with
+/// database" in front of the reason an admin can act on.
+fn cause_of(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        other => crate::telemetry::text::error_chain(crate::telemetry::text::causes(other)),
+    }
+}
+
+/// The pool retries a refused connection until its timeout, then says only
+/// that it timed out. One more attempt of our own finds out why.
+async fn pg_timeout_cause(options: &PgConnectOptions, waited: Duration) -> String {
+    use sqlx::ConnectOptions;
+    match tokio::time::timeout(Duration::from_secs(5), options.connect()).await {
+        Ok(Err(e)) => format!("{} (retried for {}s)", cause_of(&e), waited.as_secs()),
+        Ok(Ok(_)) => format!(
+            "no connection within {}s; the server answers now",
+            waited.as_secs()
+        ),
+        Err(_) => format!("no answer within {}s", waited.as_secs() + 5),
     }
 }
 

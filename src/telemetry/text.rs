@@ -1,0 +1,192 @@
+//! Text from outside, made safe to print: what admins' files, source
+//! responses and their errors say reaches a log line or a terminal only
+//! through here.
+//!
+//! A source controls the bodies, ids and values it sends, and those end up
+//! in errors, quarantine reasons and log fields. A `\n` in them would start
+//! what looks like a log line of our own, and an ESC could rewrite the
+//! operator's terminal. So every control character is written as an escape
+//! (`\n`, `\r`, `\x1b`, `\u{85}`); text is otherwise left as it is, tabs
+//! included, so paths and messages stay readable. This module must not
+//! shorten or reword anything: cutting is the caller's choice.
+
+use std::borrow::Cow;
+use std::error::Error;
+use std::fmt::{self, Write};
+
+use tracing::field::Field;
+use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::Writer;
+
+/// Whether `c` must be escaped: a control character other than a tab, or
+/// one of the Unicode line and paragraph separators some log viewers break
+/// lines at.
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// `text` with its control characters escaped; borrowed when it has none.
+pub fn escape_control(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    // Writing to a String cannot fail.
+    let _ = EscapeWriter(&mut out).write_str(text);
+    Cow::Owned(out)
+}
+
+/// Displays its value with control characters escaped, without an
+/// intermediate string: `format!("{}", Escaped(&error))`.
+pub struct Escaped<T>(pub T);
+
+impl<T: fmt::Display> fmt::Display for Escaped<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(EscapeWriter(f), "{}", self.0)
+    }
+}
+
+/// A `fmt::Write` that escapes control characters on the way through.
+struct EscapeWriter<'a, W: Write + ?Sized>(&'a mut W);
+
+impl<W: Write + ?Sized> Write for EscapeWriter<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| needs_escape(*c)) {
+            self.0.write_str(&rest[..at])?;
+            match c {
+                '\n' => self.0.write_str("\\n")?,
+                '\r' => self.0.write_str("\\r")?,
+                '\x1b' => self.0.write_str("\\x1b")?,
+                c if (c as u32) < 0x80 => write!(self.0, "\\x{:02x}", c as u32)?,
+                c => write!(self.0, "\\u{{{:x}}}", c as u32)?,
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.write_str(rest)
+    }
+}
+
+/// An error and its causes as one line, `outer: cause: root cause`, each
+/// cause once: many errors repeat their source in their own message
+/// (`cannot connect: {0}`), and printing the chain as well said it twice.
+pub fn error_chain<'a>(chain: impl IntoIterator<Item = &'a (dyn Error + 'static)>) -> String {
+    let mut text = String::new();
+    for e in chain {
+        let message = e.to_string();
+        if message.is_empty() || text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
+/// The causes of `e`, from `e` itself down to the root.
+pub fn causes<'a>(e: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(Some(e), |&e| e.source())
+}
+
+/// How text log lines write their fields: as tracing-subscriber does
+/// (`message key=value …`), but with every value's control characters
+/// escaped, so one event is always one line whatever a source sent. JSON
+/// lines need nothing: JSON strings escape them already.
+pub fn log_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
+    tracing_subscriber::fmt::format::debug_fn(
+        |w: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug| {
+            if field.name() == "message" {
+                write!(EscapeWriter(w), "{value:?}")
+            } else {
+                write!(w, "{}=", field.name())?;
+                write!(EscapeWriter(w), "{value:?}")
+            }
+        },
+    )
+    .delimited(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(escape_control("plain\ttext é"), "plain\ttext é");
+        assert!(matches!(escape_control("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_control("a\nb\rc\x1b[31md\x07e\u{85}f\u{2028}"),
+            "a\\nb\\rc\\x1b[31md\\x07e\\u{85}f\\u{2028}"
+        );
+        assert_eq!(
+            Escaped("line\n2025-01-01 ERROR forged").to_string(),
+            "line\\n2025-01-01 ERROR forged"
+        );
+    }
+
+    #[test]
+    fn a_cause_repeated_in_its_parent_is_printed_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot connect to the store: {0}")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(
+            error_chain(causes(&e)),
+            "cannot connect to the store: connection refused"
+        );
+        let e = anyhow::Error::new(std::io::Error::other("connection refused"))
+            .context("store at db:5432")
+            .context("cannot start");
+        assert_eq!(
+            error_chain(e.chain()),
+            "cannot start: store at db:5432: connection refused"
+        );
+    }
+
+    #[test]
+    fn a_log_line_cannot_be_forged_by_a_field_value() {
+        let forged = "boom\n2026-01-01T00:00:00Z  INFO sync finished\r\x1b[2K";
+        let line = {
+            // A real event through the real formatter, into a buffer.
+            use std::sync::{Arc, Mutex};
+            let buf = Arc::new(Mutex::new(Vec::new()));
+            let writer = {
+                let buf = buf.clone();
+                move || BufWriter(buf.clone())
+            };
+            let subscriber = tracing_subscriber::fmt()
+                .fmt_fields(log_fields())
+                .with_ansi(false)
+                .with_writer(writer)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::error!(connector = "x", error = %forged, "sync failed: {}", forged);
+            });
+            String::from_utf8(buf.lock().unwrap().clone()).unwrap()
+        };
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(
+            line.contains(
+                "sync failed: boom\\n2026-01-01T00:00:00Z  INFO sync finished\\r\\x1b[2K"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("error=boom\\n2026"), "{line}");
+        assert!(!line.contains('\x1b') && !line.contains('\r'), "{line}");
+    }
+
+    struct BufWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for BufWriter {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+}
