@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::map::read_records;
+use super::map::{Record, records};
 use super::{Cli, config};
 use crate::routing::{EVENT_KINDS, Event, Outcome, Routing};
 
@@ -42,9 +42,9 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
         None => config::load(cli.config.as_deref())?.routing_file(),
     };
     let routing = Routing::load(&file).map_err(anyhow::Error::new)?;
-    let records = read_records(&args.input)?;
-    for (n, record) in records.into_iter().enumerate() {
-        let record = record.map_err(|e| anyhow::anyhow!("record {}: {e}", n + 1))?;
+    for (n, item) in records(&args.input)?.enumerate() {
+        let Record { at, value } = item?;
+        let record = value.map_err(|e| anyhow::anyhow!("record {}: {at}: {e}", n + 1))?;
         let event = Event {
             kind: args.event.clone(),
             system: args.system.clone(),
