@@ -7,6 +7,8 @@
 
 mod declared;
 mod report;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -243,9 +243,18 @@ impl SourceFile {
     }
 }
 
-/// Parse TOML text.
+/// Parse TOML text. Every parse of a file goes through here, so a test can
+/// count them: locating problems must not parse a file once per problem.
 pub(crate) fn parse_toml(text: &str) -> Result<Spanned<DeTable<'_>>, toml::de::Error> {
+    #[cfg(test)]
+    PARSES.with(|n| n.set(n.get() + 1));
     DeTable::parse(text)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// TOML parses on this thread, for tests of how often files are parsed.
+    pub(crate) static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// A file that is not UTF-8, located at its first bad byte.

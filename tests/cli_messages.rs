@@ -1,13 +1,14 @@
 //! Messages an admin can act on, from the real binary: one mistake is one
 //! error, located where it is; causes printed once; nothing a file or a
-//! source sends can fake a line or redraw the terminal.
+//! source sends can fake a line or redraw the terminal; and `map` going on
+//! past bad lines.
 
 mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use common::{repo, write};
 
@@ -339,6 +340,127 @@ fn an_unreachable_store_names_host_port_and_cause_once() {
     assert_eq!(
         err.matches("unable to open database file").count(),
         1,
+        "{err}"
+    );
+}
+
+fn map(input: &Path) -> (i32, String, String) {
+    let mapping = repo().join("mappings/servicenow-incident.toml");
+    output(
+        input.parent().unwrap(),
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+    )
+}
+
+const GOOD: &str = "{\"sys_id\": \"1\", \"state\": \"2\", \"short_description\": \"ok\"}";
+
+#[test]
+fn map_goes_on_past_a_line_that_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let mut bytes = format!("{GOOD}\n").into_bytes();
+    bytes.extend_from_slice(b"{\"sys_id\": \"2\", \"short_description\": \"caf\xe9\"}\n");
+    bytes.extend_from_slice(format!("{GOOD}\n").as_bytes());
+    std::fs::write(&input, bytes).unwrap();
+    let (code, out, err) = map(&input);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out.lines().count(), 2, "lines 1 and 3 are mapped:\n{out}");
+    let offset = "{\"sys_id\": \"2\", \"short_description\": \"caf".len();
+    assert!(
+        err.contains(&format!(
+            "record 2: {}:2: invalid UTF-8 at byte offset {offset} of the line (0xe9)",
+            input.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("1 record(s) failed to map"), "{err}");
+}
+
+#[test]
+fn map_refuses_a_line_that_is_not_an_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    write(&input, &format!("{GOOD}\n[{GOOD}]\n\n\"text\"\n{GOOD}\n"));
+    let (code, out, err) = map(&input);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let name = input.display();
+    assert!(
+        err.contains(&format!(
+            "record 2: {name}:2: not a JSON object but an array"
+        )),
+        "{err}"
+    );
+    // Line 3 is empty and skipped; the count of records goes on from the lines.
+    assert!(
+        err.contains(&format!(
+            "record 3: {name}:4: not a JSON object but a string"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("2 record(s) failed to map"), "{err}");
+}
+
+#[test]
+fn map_streams_stdin_and_keeps_explaining() {
+    let mapping = repo().join("mappings/servicenow-incident.toml");
+    let mut child = switchboard(
+        &repo(),
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            "-",
+            "--explain",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    // One line in, and its record comes out before the input ends.
+    writeln!(stdin, "{GOOD}").unwrap();
+    stdin.flush().unwrap();
+    let mut first = Vec::new();
+    while !first.last().is_some_and(|l: &String| l.starts_with('{')) {
+        match received.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => first.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no record within 30 s of its line; got {first:?}");
+            }
+        }
+    }
+    assert_eq!(first[0], "# record 1", "{first:?}");
+    writeln!(stdin, "42").unwrap();
+    drop(stdin);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(1), "{err}");
+    assert!(
+        err.contains("record 2: -:2: not a JSON object but a number"),
         "{err}"
     );
 }

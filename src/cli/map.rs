@@ -2,20 +2,25 @@
 //! debug a mapping without a connector or a store.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::Value;
 
 use crate::mapping::{AnyMapping, RecordError};
+use crate::telemetry::text::Escaped;
 
 #[derive(Debug, clap::Args)]
 pub struct MapArgs {
     /// The mapping file to apply.
     #[arg(long)]
     mapping: PathBuf,
-    /// Sample records: a `.jsonl` file (one record per line), a `.json` file
-    /// (one record or an array of them), or `-` for JSON lines on stdin.
+    /// Sample records: a `.jsonl` file or `-` (stdin) with one JSON object
+    /// per line, read and mapped a line at a time; or a `.json` file (one
+    /// record or an array of them), read whole. A line that is not UTF-8,
+    /// not JSON, or not an object is reported on stderr as
+    /// `record N: FILE:LINE: …`, and the next line goes on; the exit code is
+    /// then 1, as for a record that fails to map.
     #[arg(long)]
     input: PathBuf,
     /// Show, per record and rule, the value read and the value produced.
@@ -40,17 +45,24 @@ pub fn run(args: &MapArgs) -> anyhow::Result<()> {
 
 fn map_records(args: &MapArgs) -> anyhow::Result<()> {
     let mapping = AnyMapping::load(&args.mapping).map_err(anyhow::Error::new)?;
-    let records = read_records(&args.input)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Records from stdin go out as each is mapped (stdout is line-buffered),
+    // for a pipeline that feeds them as they come; a file's go out in blocks.
+    let stdout = std::io::stdout().lock();
+    let mut out: Box<dyn Write> = if args.input.as_os_str() == "-" {
+        Box::new(stdout)
+    } else {
+        Box::new(std::io::BufWriter::new(stdout))
+    };
     let mut failed = 0;
-    for (n, record) in records.into_iter().enumerate() {
+    for (n, item) in records(&args.input)?.enumerate() {
         let n = n + 1;
-        let record = match record {
+        let Record { at, value } =
+            item.with_context(|| format!("cannot read {}", args.input.display()))?;
+        let record = match value {
             Ok(r) => r,
             Err(e) => {
                 failed += 1;
-                eprintln!("record {n}: {e}");
+                eprintln!("record {n}: {at}: {e}");
                 continue;
             }
         };
@@ -59,10 +71,11 @@ fn map_records(args: &MapArgs) -> anyhow::Result<()> {
         }
         match map_one(&mapping, &record) {
             Ok(Some(json)) => writeln!(out, "{json}")?,
-            Ok(None) => eprintln!("record {n}: skipped by skip_if"),
+            Ok(None) => eprintln!("record {n}: {at}: skipped by skip_if"),
             Err(e) => {
                 failed += 1;
-                eprintln!("record {n}: {e}");
+                // The error quotes the record's values.
+                eprintln!("record {n}: {at}: {}", Escaped(e));
             }
         }
     }
@@ -118,49 +131,108 @@ fn write_explanation(
     Ok(())
 }
 
-/// Every record of the input, each parsed on its own so one bad line is
-/// reported with its line number and the rest still map.
-pub(super) fn read_records(input: &PathBuf) -> anyhow::Result<Vec<Result<Value, String>>> {
-    let lines = |reader: Box<dyn BufRead>| -> anyhow::Result<Vec<Result<Value, String>>> {
-        let mut records = Vec::new();
-        // Split on bytes, not `lines()`: a line that is not UTF-8 is that
-        // record's error, not the end of the whole input.
-        for (i, line) in reader.split(b'\n').enumerate() {
-            let line = match String::from_utf8(line?) {
-                Ok(line) => line,
-                Err(e) => {
-                    let at = e.utf8_error().valid_up_to() + 1;
-                    records.push(Err(format!(
-                        "{}:{}:{at}: not UTF-8",
-                        input.display(),
-                        i + 1
-                    )));
-                    continue;
-                }
-            };
-            if line.trim().is_empty() {
-                continue;
-            }
-            records.push(
-                // As a sync parses a page, so the preview matches the store.
-                crate::text::parse_json(&line)
-                    .map_err(|e| format!("{}:{}: not JSON: {e}", input.display(), i + 1)),
-            );
-        }
-        Ok(records)
-    };
+/// One record of the input, or why its line is not one.
+pub(super) struct Record {
+    /// Where it is: `file:line` (`-:line` for stdin), or `file` with the
+    /// record's place for an element of a `.json` array.
+    pub at: String,
+    /// A JSON object, or what is wrong with the line.
+    pub value: Result<Value, String>,
+}
+
+/// The records of the input, one at a time. JSON lines (a `.jsonl` file or
+/// stdin) are read a line at a time, so memory stays flat however long the
+/// input; a bad line is an error in its place and the next line goes on.
+/// A `.json` file is one document, read whole. An I/O error ends it.
+pub(super) fn records(
+    input: &Path,
+) -> anyhow::Result<Box<dyn Iterator<Item = std::io::Result<Record>>>> {
     if input.as_os_str() == "-" {
-        return lines(Box::new(std::io::BufReader::new(std::io::stdin())));
+        return Ok(Box::new(Lines::new("-".into(), std::io::stdin().lock())));
     }
     let file =
         std::fs::File::open(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let name = input.display().to_string();
     if input.extension().is_some_and(|e| e == "json") {
         let value: Value = serde_json::from_reader(std::io::BufReader::new(file))
-            .with_context(|| format!("{} is not JSON", input.display()))?;
-        return Ok(match value {
-            Value::Array(items) => items.into_iter().map(Ok).collect(),
-            one => vec![Ok(one)],
-        });
+            .with_context(|| format!("{name} is not JSON"))?;
+        let items = match value {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        return Ok(Box::new(items.into_iter().enumerate().map(
+            move |(i, v)| {
+                Ok::<_, std::io::Error>(Record {
+                    at: format!("{name} (element {i})"),
+                    value: object(v),
+                })
+            },
+        )));
     }
-    lines(Box::new(std::io::BufReader::new(file)))
+    Ok(Box::new(Lines::new(name, std::io::BufReader::new(file))))
+}
+
+/// JSON lines, read into one reused buffer.
+struct Lines<R> {
+    name: String,
+    reader: R,
+    buf: Vec<u8>,
+    line: usize,
+}
+
+impl<R> Lines<R> {
+    fn new(name: String, reader: R) -> Self {
+        Self {
+            name,
+            reader,
+            buf: Vec::new(),
+            line: 0,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = std::io::Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err(e)),
+            }
+            self.line += 1;
+            let at = format!("{}:{}", self.name, self.line);
+            let value = match std::str::from_utf8(&self.buf) {
+                Err(e) => Err(format!(
+                    "invalid UTF-8 at byte offset {} of the line (0x{:02x}); records must be UTF-8",
+                    e.valid_up_to(),
+                    self.buf[e.valid_up_to()]
+                )),
+                Ok(text) if text.trim().is_empty() => continue,
+                // As a sync parses a page (`crate::text`), so the preview
+                // matches what the store keeps.
+                Ok(text) => crate::text::parse_json(text)
+                    .map_err(|e| format!("not JSON: {e}"))
+                    .and_then(object),
+            };
+            return Some(Ok(Record { at, value }));
+        }
+    }
+}
+
+/// A record is a JSON object; anything else would map from defaults alone.
+fn object(value: Value) -> Result<Value, String> {
+    let found = match &value {
+        Value::Object(_) => return Ok(value),
+        Value::Array(_) => "an array",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+    };
+    Err(format!(
+        "not a JSON object but {found}; each record is one object, `{{…}}`"
+    ))
 }

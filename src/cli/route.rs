@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::Value;
 
-use super::map::read_records;
+use super::map::{Record, records};
 use super::{Cli, config};
 use crate::connector::Manifest;
 use crate::diag::suggest;
@@ -53,9 +53,9 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
         let cfg = config::load(cli.config.as_deref())?;
         Some(department_of(&cfg.connectors_dir(), &args.system)?)
     };
-    let records = read_records(&args.input)?;
-    for (n, record) in records.into_iter().enumerate() {
-        let mut record = record.map_err(|e| anyhow::anyhow!("record {}: {e}", n + 1))?;
+    for (n, item) in records(&args.input)?.enumerate() {
+        let Record { at, value } = item?;
+        let mut record = value.map_err(|e| anyhow::anyhow!("record {}: {at}: {e}", n + 1))?;
         as_routing_sees_it(&mut record, department.as_deref());
         let event = Event {
             kind: args.event.clone(),

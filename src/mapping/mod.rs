@@ -24,6 +24,7 @@ pub(crate) mod template;
 pub mod transform;
 mod value;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -369,14 +370,17 @@ pub fn owners<'a>(
     mappings: impl IntoIterator<Item = &'a Arc<Mapping>>,
 ) -> Result<Vec<Owner>, Vec<OwnershipConflict>> {
     let mut claimed: Vec<(Owner, &Arc<Mapping>)> = Vec::new();
+    // Where each claim is in `claimed`, by entity, field, and system unless
+    // the entity is a person (one owner across systems): a catalog can have
+    // thousands of mappings.
+    let mut index: HashMap<(Entity, &str, Option<&str>), usize> = HashMap::new();
     let mut conflicts = Vec::new();
     for m in mappings {
         for field in &m.owns {
-            let prior = claimed.iter().find(|(o, _)| {
-                o.entity == m.entity
-                    && &o.field == field
-                    && (m.entity == Entity::Person || o.system == m.system)
-            });
+            let system = (m.entity != Entity::Person).then_some(m.system.as_str());
+            let prior = index
+                .get(&(m.entity, field.as_str(), system))
+                .map(|&i| &claimed[i]);
             match prior {
                 Some((o, _)) if o.system == m.system => {}
                 Some((_, first)) => conflicts.push(OwnershipConflict {
@@ -385,14 +389,17 @@ pub fn owners<'a>(
                     owner: Arc::clone(first),
                     claimant: Arc::clone(m),
                 }),
-                None => claimed.push((
-                    Owner {
-                        entity: m.entity,
-                        field: field.clone(),
-                        system: m.system.clone(),
-                    },
-                    m,
-                )),
+                None => {
+                    index.insert((m.entity, field.as_str(), system), claimed.len());
+                    claimed.push((
+                        Owner {
+                            entity: m.entity,
+                            field: field.clone(),
+                            system: m.system.clone(),
+                        },
+                        m,
+                    ));
+                }
             }
         }
     }

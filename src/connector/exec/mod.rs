@@ -83,8 +83,10 @@ pub fn parse(
     if cfg.streams.is_empty() {
         return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
     }
+    // A set, not a scan of the streams before: manifests can have thousands.
+    let mut names = std::collections::HashSet::new();
     for (i, s) in cfg.streams.iter().enumerate() {
-        if cfg.streams[..i].iter().any(|o| o.name == s.name) {
+        if !names.insert(s.name.as_str()) {
             return Err(source.error_at_key(
                 &format!("streams.{i}.name"),
                 format!("duplicate stream `{}`", s.name),

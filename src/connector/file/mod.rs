@@ -43,9 +43,12 @@ pub fn parse(
     if cfg.streams.is_empty() {
         return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
     }
+    // A set, not a scan of the streams before: manifests can have thousands.
+    let mut names = std::collections::HashSet::new();
+    let mut patterns = std::collections::HashMap::new();
     for (i, s) in cfg.streams.iter().enumerate() {
         let at = |k: &str| format!("streams.{i}.{k}");
-        if cfg.streams[..i].iter().any(|o| o.name == s.name) {
+        if !names.insert(s.name.as_str()) {
             return Err(source.error_at_key(&at("name"), format!("duplicate stream `{}`", s.name)));
         }
         if s.page_size == 0 {
@@ -60,8 +63,7 @@ pub fn parse(
         if !s.csv.delimiter.is_ascii() {
             return Err(source.error_at_key(&at("csv.delimiter"), "one ASCII character, e.g. `;`"));
         }
-        let overlapping = cfg.streams[..i].iter().find(|o| o.pattern == s.pattern);
-        if let Some(o) = overlapping {
+        if let Some(o) = patterns.insert(s.pattern.as_str(), s) {
             return Err(source.error_at_key(
                 &at("pattern"),
                 format!(

@@ -58,9 +58,11 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
     if cfg.streams.is_empty() {
         return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
     }
+    // A set, not a scan of the streams before: manifests can have thousands.
+    let mut names = std::collections::HashSet::new();
     for (i, s) in cfg.streams.iter().enumerate() {
         let at = |k: &str| format!("streams.{i}.{k}");
-        if cfg.streams[..i].iter().any(|o| o.name == s.name) {
+        if !names.insert(s.name.as_str()) {
             return Err(source.error_at_key(&at("name"), format!("duplicate stream `{}`", s.name)));
         }
         if !["GET", "POST"].contains(&s.method.as_str()) {
