@@ -132,7 +132,7 @@ pub async fn main() -> ExitCode {
         Command::Demo(ref args) => demo::run(&cli, args).await,
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Map(ref args) => map::run(args),
-        Command::Route(ref args) => route::run(&cli, args),
+        Command::Route(ref args) => route::run(&cli, args).await,
         Command::Dlq(ref args) => dlq::run(&cli, args).await,
         Command::Quarantine(ref args) => quarantine::run(&cli, args).await,
     };

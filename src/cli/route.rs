@@ -1,5 +1,6 @@
 //! `switchboard route`: try records against the routing rules and show,
-//! rule by rule, why each did or did not take the work.
+//! rule by rule, why each did or did not take the work; or, with
+//! `--replay`, route a stored record again for real (see `sync::replay`).
 
 use std::path::{Path, PathBuf};
 
@@ -11,17 +12,31 @@ use super::{Cli, config};
 use crate::connector::Manifest;
 use crate::diag::suggest;
 use crate::routing::{EVENT_KINDS, Event, Outcome, Routing};
+use crate::telemetry::text::Escaped;
 
 #[derive(Debug, clap::Args)]
 pub struct RouteArgs {
     /// Canonical records, as `switchboard map` prints them: a `.jsonl` file,
     /// a `.json` file (one record or an array), or `-` for JSON lines on stdin.
-    #[arg(long)]
-    input: PathBuf,
+    #[arg(long, required_unless_present = "replay", conflicts_with = "replay")]
+    input: Option<PathBuf>,
+    /// Route a stored record again, for real: map the raw payload the store
+    /// kept with the mapping in force now, route it with the current rules
+    /// and value streams, and enqueue the work. Idempotent: what was already
+    /// enqueued or applied is not sent twice, and a value stream whose case
+    /// exists is not started again. `--event` says which change (default
+    /// `created` for a work item, `person_hired` for a person).
+    #[arg(
+        long,
+        num_args = 3,
+        value_names = ["SYSTEM", "STREAM", "EXTERNAL_ID"],
+        conflicts_with_all = ["system", "stream", "routing"]
+    )]
+    replay: Option<Vec<String>>,
     /// The change event: created, updated, status_changed, person_hired or
     /// person_leaving.
-    #[arg(long, default_value = "created")]
-    event: String,
+    #[arg(long)]
+    event: Option<String>,
     /// The system and stream the record came from (`event.system`, `event.stream`).
     /// With `--system`, a work item without a department gets that
     /// connector's (its manifest's `department`), as in a sync.
@@ -34,14 +49,19 @@ pub struct RouteArgs {
     routing: Option<PathBuf>,
 }
 
-pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
-    if !EVENT_KINDS.contains(&args.event.as_str()) {
-        anyhow::bail!(
-            "--event {}: events are {}",
-            args.event,
-            EVENT_KINDS.join(", ")
-        );
+pub async fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
+    if let Some(e) = args.event.as_deref()
+        && !EVENT_KINDS.contains(&e)
+    {
+        anyhow::bail!("--event {e}: events are {}", EVENT_KINDS.join(", "));
     }
+    if let Some([system, stream, id]) = args.replay.as_deref() {
+        return replay(cli, system, stream, id, args.event.as_deref()).await;
+    }
+    let event_kind = args.event.as_deref().unwrap_or("created");
+    let Some(input) = &args.input else {
+        anyhow::bail!("--input FILE or --replay SYSTEM STREAM EXTERNAL_ID");
+    };
     let file = match &args.routing {
         Some(f) => f.clone(),
         None => config::load(cli.config.as_deref())?.routing_file(),
@@ -53,12 +73,12 @@ pub fn run(cli: &Cli, args: &RouteArgs) -> anyhow::Result<()> {
         let cfg = config::load(cli.config.as_deref())?;
         Some(department_of(&cfg.connectors_dir(), &args.system)?)
     };
-    for (n, item) in records(&args.input)?.enumerate() {
+    for (n, item) in records(input)?.enumerate() {
         let Record { at, value } = item?;
         let mut record = value.map_err(|e| anyhow::anyhow!("record {}: {at}: {e}", n + 1))?;
         as_routing_sees_it(&mut record, department.as_deref());
         let event = Event {
-            kind: args.event.clone(),
+            kind: event_kind.to_string(),
             system: args.system.clone(),
             stream: args.stream.clone(),
             from_status: None,
@@ -150,11 +170,16 @@ fn print_decision(n: usize, record: &Value, routing: &Routing, event: &Event) {
                 "skipped: only on {}",
                 step.rule.events().unwrap_or_default().join(", ")
             ),
-            Outcome::Error(e) => format!("error, so no match: {e}"),
+            Outcome::Error(e) => format!("error: {e}"),
         };
         println!("  {}. {}: {why}", i + 1, step.rule.name);
     }
     match (decision.rule, decision.target) {
+        (Some(rule), None) if decision.failed.is_some() => println!(
+            "  -> not routed: rule `{}` failed, so a live sync sends this event to the dead letters \
+             (`switchboard dlq list`); fix the rule, then `switchboard dlq replay ID`",
+            rule.name
+        ),
         (Some(rule), Some(t)) => {
             let mut extra = Vec::new();
             if let Some(p) = rule.priority {
@@ -195,9 +220,78 @@ fn print_decision(n: usize, record: &Value, routing: &Routing, event: &Event) {
             .collect();
         println!("  starts value stream `{}`: {}", v.name, tasks.join(", "));
     }
-    for e in errors {
-        println!("  {e}");
+    for (v, e) in errors {
+        println!("  value stream `{}` failed, so a live sync sends this event to the dead letters: {e}", v.name);
     }
+}
+
+/// `route --replay`: one stored record routed again, and what it sent.
+async fn replay(
+    cli: &Cli,
+    system: &str,
+    stream: &str,
+    id: &str,
+    event: Option<&str>,
+) -> anyhow::Result<()> {
+    let cfg = super::load_config(cli)?;
+    let catalog = super::load_catalog(&cfg)?;
+    let connectors = catalog.jobs().context("failed to build connectors")?;
+    let Some(job) = connectors
+        .iter()
+        .flat_map(|c| &c.jobs)
+        .find(|j| j.system() == system && j.stream.name == stream)
+    else {
+        anyhow::bail!(
+            "{}",
+            crate::sync::ReplayError::NoJob {
+                system: system.into(),
+                stream: stream.into(),
+            }
+        );
+    };
+    let store = super::connect_store(&cfg).await?;
+    let result = async {
+        let r = job
+            .replan(&store, id, event, crate::sync::Scope::Everything)
+            .await?;
+        let done = store
+            .requeue(crate::store::Requeue {
+                replaces: &[],
+                outbox: &r.plan.outbox,
+                effects: &r.plan.effects,
+                resend: false,
+            })
+            .await?;
+        println!("{system}/{stream} `{}`:", Escaped(id));
+        for m in &r.plan.outbox {
+            let by = m.payload.get("sbrule").and_then(Value::as_str).unwrap_or("");
+            let state = if done.queued.contains(&m.event_id) {
+                "queued"
+            } else {
+                "already queued or sent, not sent again"
+            };
+            println!("  -> {} by {} ({state})", m.routing_key, Escaped(by));
+        }
+        for e in &r.plan.effects {
+            if let crate::store::Effect::Unrouted { reason, message } = e {
+                println!(
+                    "  not routed: {}; in the dead letters as {}",
+                    Escaped(reason),
+                    message.event_id
+                );
+            }
+        }
+        for case in &r.cases_kept {
+            println!("  value stream case {case} exists already: not started again");
+        }
+        if r.plan.outbox.is_empty() && r.plan.effects.is_empty() && r.cases_kept.is_empty() {
+            println!("  no rule or value stream takes it: nothing to send");
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }
 
 fn one_line(text: &str) -> String {

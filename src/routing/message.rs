@@ -128,6 +128,75 @@ impl Routed<'_> {
     }
 }
 
+/// The CloudEvents `type` of a change routing could not decide: a rule's
+/// or value stream's condition failed on it.
+pub const FAILED_TYPE: &str = "io.switchboard.routing.failed";
+
+/// The routing key of such a change: it goes to no writer, only to the
+/// dead letters, where a replay routes it again.
+pub const UNROUTED_KEY: &str = "unrouted";
+
+/// A change whose routing failed, on its way to the dead letters.
+#[derive(Debug, Clone)]
+pub struct Unrouted<'a> {
+    pub origin: Origin<'a>,
+    pub record: &'a Value,
+    pub event: &'a Event,
+    /// `rule <name>` or `value stream <name>`.
+    pub failed: &'a str,
+    pub error: &'a str,
+}
+
+impl Unrouted<'_> {
+    /// Why it was not routed, as `dlq list` shows it.
+    pub fn reason(&self) -> String {
+        format!(
+            "{} failed, so nothing was routed: {}; fix routing.toml, then replay",
+            self.failed, self.error
+        )
+    }
+
+    /// The dead letter. It carries no record: a replay maps the raw
+    /// payload the store kept again, with the files in force then.
+    pub fn message(&self, now: DateTime<Utc>) -> WorkMessage {
+        let mut h = Sha256::new();
+        for part in [
+            UNROUTED_KEY,
+            self.origin.system,
+            self.origin.stream,
+            self.origin.external_id,
+            &self.event.kind,
+            self.failed,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(self.record.to_string().as_bytes());
+        let id = hex::encode(&h.finalize()[..16]);
+        let body = json!({
+            "specversion": "1.0",
+            "id": id,
+            "source": format!("/switchboard/{}/{}", self.origin.system, self.origin.stream),
+            "type": FAILED_TYPE,
+            "subject": self.origin.external_id,
+            "time": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "datacontenttype": "application/json",
+            "sbrule": self.failed,
+            "data": {
+                "origin": self.origin,
+                "event": self.event,
+                "failed": self.failed,
+                "error": self.error,
+            },
+        });
+        WorkMessage {
+            id,
+            routing_key: UNROUTED_KEY.to_string(),
+            body,
+        }
+    }
+}
+
 pub fn routing_key(target: &Target) -> String {
     format!(
         "{}.{}.{}",

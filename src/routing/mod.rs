@@ -19,7 +19,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::connector::Manifest;
@@ -96,7 +96,7 @@ pub(crate) fn compile_set(
 }
 
 /// The change that brought a record to routing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     /// One of [`EVENT_KINDS`].
     pub kind: String,
@@ -114,7 +114,9 @@ pub enum Outcome {
     OtherEvent,
     NoMatch,
     Matched,
-    /// The condition failed; the rule does not match, and the error says why.
+    /// The condition failed. Routing stops here: a later rule or the
+    /// default taking the work could be wrong, so the event goes to the
+    /// dead letters with this error, to be replayed once it is fixed.
     Error(String),
 }
 
@@ -127,11 +129,15 @@ pub struct Step<'r> {
 /// Where the work goes, and the trail of rules tried.
 #[derive(Debug, Clone)]
 pub struct Decision<'r> {
-    /// The matching rule; `None` when the default route applies.
+    /// The matching rule; `None` when the default route applies. When
+    /// `failed`, the rule whose condition failed.
     pub rule: Option<&'r Rule>,
-    /// `None`: nothing is routed (the default keeps work where it is).
+    /// `None`: nothing is routed (the default keeps work where it is, or
+    /// a condition failed).
     pub target: Option<&'r Target>,
     pub steps: Vec<Step<'r>>,
+    /// The error of the condition that stopped routing, if one did.
+    pub failed: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -342,6 +348,7 @@ impl Routing {
     }
 
     /// Route one record: the first rule whose events and condition match.
+    /// A condition that fails stops routing (see [`Outcome::Error`]).
     pub fn route(&self, record: &Value, event: &Event) -> Decision<'_> {
         let event_value = serde_json::to_value(event).unwrap_or(Value::Null);
         let mut steps = Vec::new();
@@ -356,12 +363,17 @@ impl Routing {
                 }
             };
             let matched = outcome == Outcome::Matched;
+            let failed = match &outcome {
+                Outcome::Error(e) => Some(e.clone()),
+                _ => None,
+            };
             steps.push(Step { rule, outcome });
-            if matched {
+            if matched || failed.is_some() {
                 return Decision {
                     rule: Some(rule),
-                    target: Some(&rule.to),
+                    target: failed.is_none().then_some(&rule.to),
                     steps,
+                    failed,
                 };
             }
         }
@@ -369,18 +381,20 @@ impl Routing {
             rule: None,
             target: self.default.as_ref(),
             steps,
+            failed: None,
         }
     }
 }
 
 impl Routing {
-    /// The value streams this change starts (a failing condition starts
-    /// none; the error is returned beside the streams that did start).
+    /// The value streams this change starts, and those whose `when`
+    /// failed, with the error (they start nothing; the sync sends the event
+    /// to the dead letters for each).
     pub fn streams_started(
         &self,
         record: &Value,
         event: &Event,
-    ) -> (Vec<&ValueStream>, Vec<String>) {
+    ) -> (Vec<&ValueStream>, Vec<(&ValueStream, String)>) {
         let event_value = serde_json::to_value(event).unwrap_or(Value::Null);
         let mut started = Vec::new();
         let mut errors = Vec::new();
@@ -388,7 +402,7 @@ impl Routing {
             match v.starts(record, event, &event_value) {
                 Ok(true) => started.push(v),
                 Ok(false) => {}
-                Err(e) => errors.push(format!("value stream `{}`: {e}", v.name)),
+                Err(e) => errors.push((v, e)),
             }
         }
         (started, errors)

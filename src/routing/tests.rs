@@ -72,11 +72,14 @@ fn a_laptop_request_becomes_a_purchase_order() {
 }
 
 #[test]
-fn a_failing_condition_is_reported_and_does_not_match() {
-    let text = "version = 1\n[[rules]]\nname = \"r\"\nwhen = \"record.attributes.site == 'HQ'\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n[default]\n";
+fn a_failing_condition_stops_routing_even_with_a_default() {
+    let text = "version = 1\n[[rules]]\nname = \"r\"\nwhen = \"record.attributes.site == 'HQ'\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n[[rules]]\nname = \"later\"\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n[default]\nto = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }\n";
     let routing = Routing::from_source(&SourceFile::new("routing.toml", text)).unwrap();
     let d = routing.route(&incident("x"), &event("created"));
-    assert!(d.target.is_none());
+    assert!(d.target.is_none(), "neither a later rule nor the default");
+    assert_eq!(d.steps.len(), 1);
+    assert_eq!(d.rule.map(|r| r.name.as_str()), Some("r"));
+    assert!(d.failed.as_deref().is_some_and(|e| e.contains("site")));
     assert!(
         matches!(&d.steps[0].outcome, Outcome::Error(e) if e.contains("site")),
         "{:?}",

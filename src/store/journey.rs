@@ -32,6 +32,12 @@ pub enum Effect {
         item: Value,
     },
     Progress(Progress),
+    /// A change routing could not decide (a condition failed): enqueued
+    /// already dead, with the reason, for `dlq list` and a replay.
+    Unrouted {
+        message: super::OutboxMessage,
+        reason: String,
+    },
 }
 
 /// Something happened to work routed from `origin`: a note on the origin
@@ -112,6 +118,9 @@ macro_rules! backend {
                             item,
                         } => spawn(tx, stream, external_id, item).await?,
                         Effect::Progress(p) => progress(tx, p).await?,
+                        Effect::Unrouted { message, reason } => {
+                            super::super::outbox::$module::enqueue_dead(tx, message, reason).await?
+                        }
                     }
                 }
                 Ok(())

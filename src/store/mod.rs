@@ -16,6 +16,7 @@ mod page;
 mod pg;
 mod quarantine;
 mod read;
+mod requeue;
 mod sqlite;
 
 use std::str::FromStr;
@@ -33,6 +34,7 @@ pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
+pub use requeue::{Requeue, Requeued};
 pub use read::{CountedTable, StatusCount, SyncStateRow, WorkItemSummary};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

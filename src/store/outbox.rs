@@ -87,7 +87,27 @@ pub(super) mod pg {
         qb.push(" ON CONFLICT (event_id) DO NOTHING");
         Ok(qb.build().execute(&mut *tx).await?.rows_affected())
     }
+
+    /// A message that goes straight to the dead letters, with the reason.
+    pub async fn enqueue_dead(
+        tx: &mut sqlx::PgConnection,
+        m: &OutboxMessage,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(DEAD_SQL)
+            .bind(&m.event_id)
+            .bind(&m.routing_key)
+            .bind(sqlx::types::Json(&m.payload))
+            .bind(Utc::now())
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
 }
+
+const DEAD_SQL: &str = "INSERT INTO outbox (event_id, routing_key, payload, dead_at, last_error) \
+                        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING";
 
 pub(super) mod sqlite {
     use super::*;
@@ -109,6 +129,23 @@ pub(super) mod sqlite {
             inserted += qb.build().execute(&mut *tx).await?.rows_affected();
         }
         Ok(inserted)
+    }
+
+    /// A message that goes straight to the dead letters, with the reason.
+    pub async fn enqueue_dead(
+        tx: &mut sqlx::SqliteConnection,
+        m: &OutboxMessage,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(DEAD_SQL)
+            .bind(&m.event_id)
+            .bind(&m.routing_key)
+            .bind(m.payload.to_string())
+            .bind(sqlite_time(Utc::now()))
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 }
 
@@ -450,8 +487,11 @@ impl Store {
     /// all when `event_id` is `None`. Returns the event ids revived.
     pub async fn revive_outbox(&self, event_id: Option<&str>) -> Result<Vec<String>, StoreError> {
         let now = Utc::now();
+        // A change routing could not decide has no writer to go to: only
+        // routing it again (`dlq replay`) takes it out.
         let sql = "UPDATE outbox SET dead_at = NULL, attempts = 0, last_error = NULL, first_failed_at = NULL, available_at = $1 \
                    WHERE dead_at IS NOT NULL AND sent_at IS NULL AND ($2 IS NULL OR event_id = $2) \
+                   AND routing_key <> 'unrouted' \
                    RETURNING event_id";
         let ids: Vec<(String,)> = match self {
             Store::Postgres(pool) => {

@@ -14,6 +14,7 @@
 //! costs no memory per record. Late-committing sources are covered by the
 //! overlap window ([`CursorSpec::rewind`]).
 
+mod replay;
 mod retry;
 mod route;
 
@@ -30,7 +31,8 @@ use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
 use crate::telemetry::events;
 pub use retry::RetryReport;
-pub use route::{Change, Plan, Router};
+pub use replay::{Letter, ReplayError, Replanned, Rerendered, rerender};
+pub use route::{Change, Plan, Router, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::model::Canonical;
-use crate::routing::message::{Origin, Routed};
+use crate::routing::message::{Origin, Routed, Unrouted};
 use crate::routing::{Event, Routing, RoutingSlot, Target};
 use crate::store::{CASES, Effect, HUB, LinkEnd, OutboxMessage, Progress, Stored, TASKS};
 use crate::telemetry::events;
@@ -41,6 +41,27 @@ pub struct Router {
 pub struct Plan {
     pub outbox: Vec<OutboxMessage>,
     pub effects: Vec<Effect>,
+}
+
+/// What routing a change considers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The rules and the value streams: a change as a sync routes it.
+    Everything,
+    /// The rules only: a dead letter of a rule's work, rendered again.
+    Rules,
+}
+
+/// The canonical record as routing and targets see it: without its history
+/// or the store's bookkeeping, with its external id.
+fn routed_record(canonical: &Canonical, external_id: &str) -> Value {
+    let mut record = serde_json::to_value(canonical).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut record {
+        m.remove("activities");
+        m.remove("lookups");
+        m.insert("external_id".into(), json!(external_id));
+    }
+    record
 }
 
 /// A linked target's change, as progress sees it.
@@ -67,14 +88,7 @@ impl Router {
             let Some(event) = event_of(system, stream, c) else {
                 continue;
             };
-            let mut record = serde_json::to_value(c.canonical).unwrap_or(Value::Null);
-            if let Value::Object(m) = &mut record {
-                // What a target needs is the record, not its history or the
-                // store's bookkeeping.
-                m.remove("activities");
-                m.remove("lookups");
-                m.insert("external_id".into(), json!(c.external_id));
-            }
+            let record = routed_record(c.canonical, c.external_id);
             let origin = Origin {
                 system,
                 stream,
@@ -104,12 +118,34 @@ impl Router {
                     self.progress(&routing, &mut plan, &seen, back, now);
                 }
                 Some(LinkEnd::Origin) => {}
-                None => self.route(&routing, &mut plan, &origin, &record, &event, now),
+                None => {
+                    let what = Scope::Everything;
+                    self.route(&routing, &mut plan, &origin, &record, &event, what, now)
+                }
             }
         }
         plan
     }
 
+    /// Route one stored record again for `event`, with the rules in force
+    /// now: as [`Router::plan`] would for a new change, but whatever the
+    /// record's link (see `sync::replay` for what a replay refuses).
+    pub fn replan(
+        &self,
+        origin: Origin,
+        canonical: &Canonical,
+        event: &Event,
+        scope: Scope,
+        now: DateTime<Utc>,
+    ) -> Plan {
+        let routing = self.routing.current();
+        let mut plan = Plan::default();
+        let record = routed_record(canonical, origin.external_id);
+        self.route(&routing, &mut plan, &origin, &record, event, scope, now);
+        plan
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn route(
         &self,
         routing: &Routing,
@@ -117,19 +153,13 @@ impl Router {
         origin: &Origin,
         record: &Value,
         event: &Event,
+        scope: Scope,
         now: DateTime<Utc>,
     ) {
         let decision = routing.route(record, event);
-        for step in &decision.steps {
-            if let crate::routing::Outcome::Error(e) = &step.outcome {
-                events::RuleFailed {
-                    rule: &step.rule.name,
-                    connector: origin.system,
-                    external_id: origin.external_id,
-                    error: e,
-                }
-                .emit();
-            }
+        if let (Some(rule), Some(error)) = (decision.rule, &decision.failed) {
+            let failed = format!("rule `{}`", rule.name);
+            self.unrouted(plan, origin, record, event, &failed, error, now);
         }
         if let Some(target) = decision.target {
             let rule = decision.rule;
@@ -147,15 +177,13 @@ impl Router {
             };
             self.enqueue(routing, plan, &routed, now);
         }
+        if scope == Scope::Rules {
+            return;
+        }
         let (started, errors) = routing.streams_started(record, event);
-        for e in &errors {
-            events::RuleFailed {
-                rule: "value stream",
-                connector: origin.system,
-                external_id: origin.external_id,
-                error: e,
-            }
-            .emit();
+        for (stream, error) in &errors {
+            let failed = format!("value stream `{}`", stream.name);
+            self.unrouted(plan, origin, record, event, &failed, error, now);
         }
         // Titles go to several departments: they never read a classified
         // field, and the case and its tasks keep the record's confidentiality.
@@ -334,6 +362,46 @@ impl Router {
             set: &BTreeMap::new(),
         };
         self.enqueue(routing, plan, &routed, now);
+    }
+
+    /// A condition failed on this change: rather than guess (no match, or
+    /// the next rule), the change goes to the dead letters, where `dlq
+    /// replay` routes it again once routing.toml is fixed.
+    #[allow(clippy::too_many_arguments)]
+    fn unrouted(
+        &self,
+        plan: &mut Plan,
+        origin: &Origin,
+        record: &Value,
+        event: &Event,
+        failed: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) {
+        let unrouted = Unrouted {
+            origin: *origin,
+            record,
+            event,
+            failed,
+            error,
+        };
+        let m = unrouted.message(now);
+        events::RuleFailed {
+            failed,
+            connector: origin.system,
+            external_id: origin.external_id,
+            error,
+            dead_letter: &m.id,
+        }
+        .emit();
+        plan.effects.push(Effect::Unrouted {
+            message: OutboxMessage {
+                event_id: m.id,
+                routing_key: m.routing_key,
+                payload: m.body,
+            },
+            reason: unrouted.reason(),
+        });
     }
 
     fn enqueue(&self, routing: &Routing, plan: &mut Plan, routed: &Routed, now: DateTime<Utc>) {

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
 
+use super::text::Escaped;
+
 use crate::sync::SyncReport;
 
 /// One page written to the store.
@@ -143,21 +145,27 @@ impl ShiftDetected<'_> {
     }
 }
 
-/// A routing rule's condition failed on a record: the rule did not match.
+/// A routing rule's or value stream's condition failed on a record: the
+/// change went to the dead letters instead of being routed.
 pub struct RuleFailed<'a> {
-    pub rule: &'a str,
+    /// `rule <name>` or `value stream <name>`.
+    pub failed: &'a str,
     pub connector: &'a str,
     pub external_id: &'a str,
     pub error: &'a str,
+    /// The dead letter's id, for `dlq replay`.
+    pub dead_letter: &'a str,
 }
 
 impl RuleFailed<'_> {
     pub fn emit(&self) {
-        tracing::warn!(
-            rule = %self.rule, connector = %self.connector, external_id = %self.external_id,
-            error = %self.error, "routing rule failed; treated as no match"
+        tracing::error!(
+            failed = %Escaped(self.failed), connector = %self.connector,
+            external_id = %Escaped(self.external_id), error = %Escaped(self.error),
+            dead_letter = %self.dead_letter,
+            "routing failed on a change; it is in the dead letters: fix routing.toml, then `switchboard dlq replay ID`"
         );
-        counter!("switchboard_routing_rule_errors_total", "rule" => self.rule.to_string())
+        counter!("switchboard_routing_rule_errors_total", "rule" => self.failed.to_string())
             .increment(1);
     }
 }

@@ -7,7 +7,8 @@
 //! classic queue's requeued messages back where they were. A replayed copy
 //! is acknowledged in the DLQ only after the broker confirmed the new
 //! message, so a failed replay leaves it where it was. Nothing here ever
-//! drops a dead letter without replaying it.
+//! drops a dead letter without replaying it: [`discard_replaced`] removes
+//! only letters whose re-rendered replacements the outbox already holds.
 
 use chrono::{DateTime, Utc};
 use lapin::message::Delivery;
@@ -89,6 +90,39 @@ pub async fn replay(
         remaining: held.len() - replayed.len(),
         replayed,
     })
+}
+
+/// Take out of the DLQ the letters with these ids, once their re-rendered
+/// replacements are committed to the outbox (`dlq replay` without
+/// `--as-sent`): the replacement is the replay. The others stay, in order.
+/// Returns the ids removed.
+pub async fn discard_replaced(
+    url: &str,
+    topology: &Topology,
+    ids: &[String],
+) -> Result<Vec<String>, AmqpError> {
+    let (connection, channel) = open_confirmed(url).await?;
+    let held = take_all(&channel, topology).await?;
+    let mut removed = Vec::new();
+    let mut result = Ok(());
+    for d in &held {
+        let letter = dead_letter(d);
+        if !ids.contains(&letter.message_id) {
+            continue;
+        }
+        match d.ack(BasicAckOptions::default()).await {
+            Ok(_) => removed.push(letter.message_id),
+            Err(e) => {
+                result = Err(setup("basic.ack")(e));
+                break;
+            }
+        }
+    }
+    let returned = give_back(&channel, held.len() - removed.len()).await;
+    close(connection, channel).await;
+    result?;
+    returned?;
+    Ok(removed)
 }
 
 async fn replay_held(
