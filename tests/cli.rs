@@ -742,3 +742,46 @@ fn route_gives_a_work_item_its_connectors_department_as_a_sync_does() {
     assert_eq!(code, 1);
     assert!(err.contains("did you mean `servicenow`?"), "{err}");
 }
+
+/// `route --replay` takes a system, a stream and an id, and not with
+/// `--input`; a record the store does not hold is named.
+#[test]
+fn route_replay_names_what_it_needs() {
+    let ws = workspace();
+    let (code, _, err) = output(ws.path(), &["route", "--replay", "servicenow", "incident"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("SYSTEM") && err.contains("EXTERNAL_ID"),
+        "{err}"
+    );
+    let (code, _, err) = output(ws.path(), &["route"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--input") && err.contains("--replay"), "{err}");
+    let (code, _, err) = output(
+        ws.path(),
+        &[
+            "route",
+            "--replay",
+            "servicenow",
+            "incident",
+            "x",
+            "--input",
+            "-",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = output(
+        ws.path(),
+        &[
+            "route",
+            "--replay",
+            "servicenow",
+            "incident",
+            "x",
+            "--event",
+            "hired",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--event hired: events are created"), "{err}");
+}

@@ -96,7 +96,12 @@ async fn replay_letter(hub: &Hub, letter: &DeadRow) -> Requeued {
 }
 
 /// What `route --replay SYSTEM STREAM ID` does.
-async fn route_again(hub: &Hub, system: &str, stream: &str, id: &str) -> Result<Requeued, ReplayError> {
+async fn route_again(
+    hub: &Hub,
+    system: &str,
+    stream: &str,
+    id: &str,
+) -> Result<Requeued, ReplayError> {
     let r = job(hub, system, stream)
         .replan(hub.store(), id, None, Scope::Everything)
         .await?;
@@ -127,7 +132,10 @@ async fn a_failing_condition_is_a_dead_letter_replayed_after_the_fix(backend: Ba
 
     let ticket = hub.estate.servicenow.sim.insert(
         "incident",
-        fields(&[("short_description", "No heating on floor 3"), ("state", "1")]),
+        fields(&[
+            ("short_description", "No heating on floor 3"),
+            ("state", "1"),
+        ]),
     );
     hub.sync("servicenow").await;
     let dead = hub.store().dead_letters().await.unwrap();
@@ -135,7 +143,8 @@ async fn a_failing_condition_is_a_dead_letter_replayed_after_the_fix(backend: Ba
     let letter = &dead[0];
     assert_eq!(letter.routing_key, "unrouted");
     assert!(
-        letter.reason.contains("heating-and-leaks-to-facilities") && letter.reason.contains("floor"),
+        letter.reason.contains("heating-and-leaks-to-facilities")
+            && letter.reason.contains("floor"),
         "the reason names the rule and the error: {}",
         letter.reason
     );
@@ -162,8 +171,14 @@ async fn a_failing_condition_is_a_dead_letter_replayed_after_the_fix(backend: Ba
     assert_eq!(maximo.count(), orders + 1, "the work order exists");
 
     // Routing the same change again sends nothing twice.
-    let twice = route_again(&hub, "servicenow", "incident", &ticket).await.unwrap();
-    assert_eq!((twice.queued.len(), twice.unchanged.len()), (0, 1), "{twice:?}");
+    let twice = route_again(&hub, "servicenow", "incident", &ticket)
+        .await
+        .unwrap();
+    assert_eq!(
+        (twice.queued.len(), twice.unchanged.len()),
+        (0, 1),
+        "{twice:?}"
+    );
     assert_eq!(hub.deliver().await.claimed, 0);
     assert_eq!(maximo.count(), orders + 1, "never a second work order");
     hub.estate.shutdown().await;
@@ -172,7 +187,8 @@ async fn a_failing_condition_is_a_dead_letter_replayed_after_the_fix(backend: Ba
 async fn a_replay_renders_the_letter_again_with_the_fixed_set(backend: Backend) {
     // The heating rule sends a location Maximo does not have: refused.
     let dir = tempfile::tempdir().unwrap();
-    let set = r#"set = { "attributes.maximo_siteid" = "BEDFORD", "attributes.maximo_worktype" = "CM" }"#;
+    let set =
+        r#"set = { "attributes.maximo_siteid" = "BEDFORD", "attributes.maximo_worktype" = "CM" }"#;
     let wrong = r#"set = { "attributes.maximo_siteid" = "BEDFORD", "attributes.maximo_worktype" = "CM", "attributes.maximo_location" = "BR999" }"#;
     let routing = edited_routing(dir.path(), set, wrong);
     let hub = Hub::start_with(backend, Some(routing), None).await;
@@ -182,7 +198,10 @@ async fn a_replay_renders_the_letter_again_with_the_fixed_set(backend: Backend) 
     let orders = maximo.count();
     hub.estate.servicenow.sim.insert(
         "incident",
-        fields(&[("short_description", "Radiator leak in the lobby"), ("state", "1")]),
+        fields(&[
+            ("short_description", "Radiator leak in the lobby"),
+            ("state", "1"),
+        ]),
     );
     hub.sync("servicenow").await;
     let r = hub.deliver().await;
@@ -197,8 +216,16 @@ async fn a_replay_renders_the_letter_again_with_the_fixed_set(backend: Backend) 
     // The admin removes the wrong location from the rule, and replays.
     fix_routing(&hub, &shipped_routing());
     let done = replay_letter(&hub, &dead[0]).await;
-    assert_eq!(done.queued, vec![dead[0].event_id.clone()], "the letter's own id");
-    assert_eq!(hub.outbox_total().await, 1, "the letter was replaced, not copied");
+    assert_eq!(
+        done.queued,
+        vec![dead[0].event_id.clone()],
+        "the letter's own id"
+    );
+    assert_eq!(
+        hub.outbox_total().await,
+        1,
+        "the letter was replaced, not copied"
+    );
     let r = hub.deliver().await;
     assert_eq!((r.applied, r.dead), (1, 0), "{r:?}");
     assert_eq!(maximo.count(), orders + 1);
@@ -207,7 +234,10 @@ async fn a_replay_renders_the_letter_again_with_the_fixed_set(backend: Backend) 
         .into_iter()
         .find(|w| w["description"] == "Radiator leak in the lobby")
         .expect("the work order exists");
-    assert_ne!(order["location"], "BR999", "the fixed rule's values: {order}");
+    assert_ne!(
+        order["location"], "BR999",
+        "the fixed rule's values: {order}"
+    );
     assert_eq!(order["siteid"], "BEDFORD");
     assert!(hub.store().dead_letters().await.unwrap().is_empty());
     hub.estate.shutdown().await;
@@ -218,7 +248,10 @@ async fn a_baseline_record_is_routed_on_purpose_once(backend: Backend) {
     // Raised before the first sync: the baseline stores it, unrouted.
     let ticket = hub.estate.servicenow.sim.insert(
         "incident",
-        fields(&[("short_description", "Heating broken in room 12"), ("state", "1")]),
+        fields(&[
+            ("short_description", "Heating broken in room 12"),
+            ("state", "1"),
+        ]),
     );
     hub.sync("servicenow").await;
     hub.sync("maximo").await;
@@ -226,17 +259,25 @@ async fn a_baseline_record_is_routed_on_purpose_once(backend: Backend) {
     let maximo = &hub.estate.maximo.sim;
     let orders = maximo.count();
 
-    let first = route_again(&hub, "servicenow", "incident", &ticket).await.unwrap();
+    let first = route_again(&hub, "servicenow", "incident", &ticket)
+        .await
+        .unwrap();
     assert_eq!(first.queued.len(), 1, "{first:?}");
     let r = hub.deliver().await;
     assert_eq!((r.applied, r.dead), (1, 0), "{r:?}");
     assert_eq!(maximo.count(), orders + 1);
 
-    let second = route_again(&hub, "servicenow", "incident", &ticket).await.unwrap();
+    let second = route_again(&hub, "servicenow", "incident", &ticket)
+        .await
+        .unwrap();
     assert_eq!(second.queued.len(), 0, "{second:?}");
     assert_eq!(hub.deliver().await.claimed, 0);
     // Even a message sent again (the outbox row lost) is applied once.
-    common::hub::execute(hub.store(), "UPDATE outbox SET sent_at = NULL, available_at = created_at").await;
+    common::hub::execute(
+        hub.store(),
+        "UPDATE outbox SET sent_at = NULL, available_at = created_at",
+    )
+    .await;
     hub.deliver().await;
     assert_eq!(maximo.count(), orders + 1, "never a second work order");
 
@@ -255,7 +296,10 @@ async fn a_baseline_record_is_routed_on_purpose_once(backend: Backend) {
         "{refused:?}"
     );
     let missing = route_again(&hub, "servicenow", "incident", "no-such-ticket").await;
-    assert!(matches!(missing, Err(ReplayError::NotStored { .. })), "{missing:?}");
+    assert!(
+        matches!(missing, Err(ReplayError::NotStored { .. })),
+        "{missing:?}"
+    );
     hub.estate.shutdown().await;
 }
 

@@ -85,6 +85,13 @@ impl Letter {
         self.payload.get("type").and_then(Value::as_str)
             == Some(crate::routing::message::FAILED_TYPE)
     }
+
+    /// Whether a replay renders it from the files (else it goes as sent).
+    fn rendered_again(&self, as_sent: bool) -> bool {
+        let routed = self.payload.get("type").and_then(Value::as_str)
+            == Some(crate::routing::message::EVENT_TYPE);
+        self.never_sent() || (routed && !as_sent)
+    }
 }
 
 pub async fn run(cli: &Cli, args: &DlqArgs) -> anyhow::Result<()> {
@@ -119,11 +126,13 @@ pub async fn run(cli: &Cli, args: &DlqArgs) -> anyhow::Result<()> {
                 _ => {
                     // The catalog only when something is rendered again: a
                     // broken file must not keep `--as-sent` from working.
-                    let rerendering = !*as_sent || letters.iter().any(Letter::never_sent);
+                    let rerendering = letters.iter().any(|l| l.rendered_again(*as_sent));
                     let connectors = match rerendering {
-                        true => load_catalog(&cfg)?
-                            .jobs()
-                            .context("failed to build connectors")?,
+                        true => load_catalog(&cfg)?.jobs().context(
+                            "failed to build the connectors whose mappings render dead letters \
+                             again (run the replay where the daemon's environment is set, or \
+                             use --as-sent)",
+                        )?,
                         false => Vec::new(),
                     };
                     let jobs: Vec<&SyncJob> = connectors.iter().flat_map(|c| &c.jobs).collect();
@@ -144,17 +153,19 @@ async fn letters(
 ) -> anyhow::Result<Vec<Letter>> {
     let mut letters = embedded(store).await?;
     if let Some(url) = broker {
-        letters.extend(dlq::list(url, topology).await?.into_iter().map(|d| Letter {
-            id: d.message_id,
-            routing_key: d.routing_key,
-            attempts: d.attempts,
-            reason: d.reason,
-            failed_at: d
-                .failed_at
-                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .unwrap_or_default(),
-            payload: d.payload,
-            kept: Kept::Broker,
+        letters.extend(dlq::list(url, topology).await?.into_iter().map(|d| {
+            Letter {
+                id: d.message_id,
+                routing_key: d.routing_key,
+                attempts: d.attempts,
+                reason: d.reason,
+                failed_at: d
+                    .failed_at
+                    .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default(),
+                payload: d.payload,
+                kept: Kept::Broker,
+            }
         }));
     }
     letters.sort_by(|a, b| a.failed_at.cmp(&b.failed_at));
@@ -180,7 +191,7 @@ async fn replay(
     let mut failed = 0;
     for l in letters {
         let id = Escaped(&l.id);
-        if as_sent && !l.never_sent() {
+        if !l.rendered_again(as_sent) {
             println!("  {id}: sent again as it was");
             match l.kept {
                 Kept::Store => {
@@ -256,7 +267,11 @@ fn describe(r: &crate::sync::Replanned, done: &crate::store::Requeued) -> String
         .outbox
         .iter()
         .map(|m| {
-            let by = m.payload.get("sbrule").and_then(Value::as_str).unwrap_or("");
+            let by = m
+                .payload
+                .get("sbrule")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let state = if done.queued.contains(&m.event_id) {
                 "queued"
             } else {

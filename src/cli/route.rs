@@ -15,10 +15,11 @@ use crate::routing::{EVENT_KINDS, Event, Outcome, Routing};
 use crate::telemetry::text::Escaped;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("records").required(true).args(["input", "replay"])))]
 pub struct RouteArgs {
     /// Canonical records, as `switchboard map` prints them: a `.jsonl` file,
     /// a `.json` file (one record or an array), or `-` for JSON lines on stdin.
-    #[arg(long, required_unless_present = "replay", conflicts_with = "replay")]
+    #[arg(long)]
     input: Option<PathBuf>,
     /// Route a stored record again, for real: map the raw payload the store
     /// kept with the mapping in force now, route it with the current rules
@@ -221,7 +222,10 @@ fn print_decision(n: usize, record: &Value, routing: &Routing, event: &Event) {
         println!("  starts value stream `{}`: {}", v.name, tasks.join(", "));
     }
     for (v, e) in errors {
-        println!("  value stream `{}` failed, so a live sync sends this event to the dead letters: {e}", v.name);
+        println!(
+            "  value stream `{}` failed, so a live sync sends this event to the dead letters: {e}",
+            v.name
+        );
     }
 }
 
@@ -264,7 +268,11 @@ async fn replay(
             .await?;
         println!("{system}/{stream} `{}`:", Escaped(id));
         for m in &r.plan.outbox {
-            let by = m.payload.get("sbrule").and_then(Value::as_str).unwrap_or("");
+            let by = m
+                .payload
+                .get("sbrule")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let state = if done.queued.contains(&m.event_id) {
                 "queued"
             } else {

@@ -34,8 +34,8 @@ pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
-pub use requeue::{Requeue, Requeued};
 pub use read::{CountedTable, StatusCount, SyncStateRow, WorkItemSummary};
+pub use requeue::{Requeue, Requeued};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -38,7 +38,8 @@ pub struct Requeued {
     pub unchanged: Vec<String>,
 }
 
-const DELETE_DEAD: &str = "DELETE FROM outbox WHERE event_id = $1 AND dead_at IS NOT NULL AND sent_at IS NULL";
+const DELETE_DEAD: &str =
+    "DELETE FROM outbox WHERE event_id = $1 AND dead_at IS NOT NULL AND sent_at IS NULL";
 
 /// Insert, or put an existing row back in line with the new body when it
 /// is dead (or when `$5` says to send it again).
@@ -108,13 +109,15 @@ impl Store {
         let sql = "SELECT payload FROM source_records WHERE source_system = $1 \
                    AND source_stream = $2 AND external_id = $3";
         let text: Option<String> = match self {
-            Store::Postgres(pool) => sqlx::query_as::<_, (sqlx::types::Json<serde_json::Value>,)>(sql)
-                .bind(system)
-                .bind(stream)
-                .bind(external_id)
-                .fetch_optional(pool)
-                .await?
-                .map(|(v,)| v.0.to_string()),
+            Store::Postgres(pool) => {
+                sqlx::query_as::<_, (sqlx::types::Json<serde_json::Value>,)>(sql)
+                    .bind(system)
+                    .bind(stream)
+                    .bind(external_id)
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|(v,)| v.0.to_string())
+            }
             Store::Sqlite(pool) => sqlx::query_as::<_, (String,)>(sql)
                 .bind(system)
                 .bind(stream)
@@ -124,7 +127,8 @@ impl Store {
                 .map(|(v,)| v),
         };
         text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
+            serde_json::from_str(&t)
+                .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))
         })
         .transpose()
     }

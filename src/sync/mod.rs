@@ -30,8 +30,8 @@ use crate::mapping::{Mapping, MappingSlot};
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
 use crate::telemetry::events;
+pub use replay::{Letter, Replanned, ReplayError, Rerendered, rerender};
 pub use retry::RetryReport;
-pub use replay::{Letter, ReplayError, Replanned, Rerendered, rerender};
 pub use route::{Change, Plan, Router, Scope};
 
 #[derive(Debug, thiserror::Error)]

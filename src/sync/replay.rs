@@ -197,7 +197,9 @@ async fn keep_existing_cases(store: &Store, mut plan: Plan) -> Result<Replanned,
         .iter()
         .filter_map(|e| match e {
             Effect::Spawn {
-                stream, external_id, ..
+                stream,
+                external_id,
+                ..
             } if *stream == CASES => Some(external_id.clone()),
             _ => None,
         })
@@ -214,8 +216,12 @@ async fn keep_existing_cases(store: &Store, mut plan: Plan) -> Result<Replanned,
         .filter(|c| existing.contains_key(c))
         .collect();
     let of_kept = |id: &str| {
-        kept.iter()
-            .any(|c| id == c || id.strip_prefix(c.as_str()).is_some_and(|t| t.starts_with('#')))
+        kept.iter().any(|c| {
+            id == c
+                || id
+                    .strip_prefix(c.as_str())
+                    .is_some_and(|t| t.starts_with('#'))
+        })
     };
     plan.effects.retain(|e| match e {
         Effect::Spawn { external_id, .. } => !of_kept(external_id),

@@ -380,7 +380,7 @@ fn a_hire_starts_a_case_and_a_task_per_department() {
                 external_id: id,
                 item,
             } => Some((*stream, id.as_str(), item)),
-            Effect::Progress(_) => None,
+            _ => None,
         })
         .collect();
     let (accounts, desk) = (format!("{CASE}#accounts"), format!("{CASE}#desk"));
