@@ -31,6 +31,12 @@ async fn bound_queue(queue: &str, key: &str) -> (Connection, lapin::Channel) {
         .await
         .expect("consumer connects");
     let channel = conn.create_channel().await.unwrap();
+    // The relay declares the exchange when it connects, which may be after
+    // this bind; and another test may have deleted it since.
+    switchboard::transport::Topology::default()
+        .declare_exchange(&channel)
+        .await
+        .expect("the work exchange is declared");
     channel
         .queue_declare(
             queue.into(),
