@@ -120,7 +120,26 @@ async fn hook(
             })
         })
         .collect();
-    let plan = match route_delivery(&app.store, hook, &system, wh.stream(), &records).await {
+    let keys: Vec<String> = records.iter().map(|r| r.external_id.clone()).collect();
+    let planned = async {
+        let existing = app.store.existing(&system, wh.stream(), &keys).await?;
+        let plan = match &hook.router {
+            Some(router) => {
+                crate::sync::plan_page(
+                    router,
+                    &app.store,
+                    &system,
+                    wh.stream(),
+                    &records,
+                    &existing,
+                )
+                .await?
+            }
+            None => crate::sync::Plan::default(),
+        };
+        Ok::<_, crate::store::StoreError>((existing, plan))
+    };
+    let (existing, plan) = match planned.await {
         Ok(p) => p,
         Err(e) => {
             return error(
@@ -131,22 +150,23 @@ async fn hook(
     };
     // Kept as parsed, so what is stored is what was mapped.
     let body_text = value.to_string();
-    let written = app
-        .store
-        .apply_page(PageWrite {
-            system: &system,
-            stream: wh.stream(),
-            mapping_version: &mapping.version,
-            records,
-            cursor: None,
-            delivery: Some(Delivery {
-                id: &delivery_id,
-                body: &body_text,
-            }),
-            outbox: plan.outbox,
-            effects: plan.effects,
-        })
-        .await;
+    let page = PageWrite {
+        system: &system,
+        stream: wh.stream(),
+        mapping_version: &mapping.version,
+        records,
+        cursor: None,
+        delivery: Some(Delivery {
+            id: &delivery_id,
+            body: &body_text,
+        }),
+        outbox: plan.outbox,
+        effects: plan.effects,
+    };
+    // A record the database refuses is quarantined alone: a 503 for it
+    // would be met again by every retry of the sender.
+    let routed_by = hook.router.as_deref().map(|r| (r, &existing));
+    let written = crate::sync::write_isolating(&app.store, page, routed_by).await;
     match written {
         Ok(out) if out.duplicate => (
             StatusCode::OK,
@@ -225,20 +245,4 @@ async fn status(State(App { store, .. }): State<App>) -> impl IntoResponse {
             Json(json!({ "error": e.to_string() })),
         ),
     }
-}
-
-/// What a delivery's records route, judged against the store before it.
-async fn route_delivery(
-    store: &Store,
-    hook: &Hook,
-    system: &str,
-    stream: &str,
-    records: &[StagedRecord],
-) -> Result<crate::sync::Plan, crate::store::StoreError> {
-    let Some(router) = &hook.router else {
-        return Ok(crate::sync::Plan::default());
-    };
-    let keys: Vec<String> = records.iter().map(|r| r.external_id.clone()).collect();
-    let existing = store.existing(system, stream, &keys).await?;
-    crate::sync::plan_page(router, store, system, stream, records, &existing).await
 }

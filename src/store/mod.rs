@@ -55,6 +55,33 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// The database refused the data itself, so the same write fails
+    /// every time: a value it cannot hold (PostgreSQL classes 22, data
+    /// exception, and 54, a limit such as an index entry over 2.7 kB), or a
+    /// constraint (23; SQLite's CONSTRAINT, TOOBIG, MISMATCH and RANGE).
+    /// Everything else (a lost connection, a lock, a full disk) may pass.
+    pub fn is_refusal(&self) -> bool {
+        let StoreError::Query(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        let Some(code) = db.code() else {
+            return false;
+        };
+        if db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some()
+        {
+            return ["22", "23", "54"]
+                .iter()
+                .any(|class| code.starts_with(class));
+        }
+        // SQLite: the extended result code, whose low byte is the primary.
+        code.parse::<u32>()
+            .is_ok_and(|c| matches!(c & 0xff, 18 | 19 | 20 | 25))
+    }
+}
+
 /// A connection pool to one of the two backends.
 #[derive(Debug, Clone)]
 pub enum Store {

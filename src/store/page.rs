@@ -113,7 +113,50 @@ impl Store {
 
     /// Write one page and its cursor atomically.
     pub async fn apply_page(&self, page: PageWrite<'_>) -> Result<PageOutcome, StoreError> {
-        self.write_page(page, None).await
+        let mut page = page;
+        self.write_page(&mut page, None, true).await
+    }
+
+    /// [`Store::apply_page`], leaving the page with the caller, so that a
+    /// page the database refused can be written again without some of its
+    /// records (see `sync::isolate`).
+    pub async fn apply_page_mut(
+        &self,
+        page: &mut PageWrite<'_>,
+    ) -> Result<PageOutcome, StoreError> {
+        self.write_page(page, None, true).await
+    }
+
+    /// The records of `page` the database refuses for what they hold, by
+    /// index, with its reason: each is written alone, with nothing else of
+    /// the page, in a transaction rolled back. Costs a transaction per
+    /// record, so it runs only after the page as a whole was refused.
+    pub async fn refused_records(
+        &self,
+        page: &PageWrite<'_>,
+    ) -> Result<Vec<(usize, String)>, StoreError> {
+        let mut refused = Vec::new();
+        for (i, record) in page.records.iter().enumerate() {
+            if record.outcome.is_err() {
+                continue;
+            }
+            let mut alone = PageWrite {
+                system: page.system,
+                stream: page.stream,
+                mapping_version: page.mapping_version,
+                records: vec![record.clone()],
+                cursor: None,
+                delivery: None,
+                outbox: Vec::new(),
+                effects: Vec::new(),
+            };
+            match self.write_page(&mut alone, None, false).await {
+                Ok(_) => {}
+                Err(e) if e.is_refusal() => refused.push((i, e.to_string())),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(refused)
     }
 
     /// Write a page of quarantined records mapped again: as [`apply_page`],
@@ -127,13 +170,30 @@ impl Store {
         page: PageWrite<'_>,
         claim: &super::RetryClaim,
     ) -> Result<PageOutcome, StoreError> {
-        self.write_page(page, Some(claim)).await
+        let mut page = page;
+        self.write_page(&mut page, Some(claim), true).await
     }
 
+    /// The page's records go back into `page` whatever happens; `commit`
+    /// false rolls the transaction back (a probe).
     async fn write_page(
         &self,
-        page: PageWrite<'_>,
+        page: &mut PageWrite<'_>,
         claim: Option<&super::RetryClaim>,
+        commit: bool,
+    ) -> Result<PageOutcome, StoreError> {
+        let mut records = dedupe_last_wins(std::mem::take(&mut page.records));
+        let result = self.write_records(page, &mut records, claim, commit).await;
+        page.records = records;
+        result
+    }
+
+    async fn write_records(
+        &self,
+        page: &PageWrite<'_>,
+        records: &mut [StagedRecord],
+        claim: Option<&super::RetryClaim>,
+        commit: bool,
     ) -> Result<PageOutcome, StoreError> {
         let stale = PageOutcome {
             stale: true,
@@ -143,13 +203,12 @@ impl Store {
             system,
             stream,
             mapping_version,
-            records,
-            cursor,
             delivery,
-            outbox,
-            effects,
-        } = page;
-        let mut records = dedupe_last_wins(records);
+            ref cursor,
+            ref outbox,
+            ref effects,
+            ..
+        } = *page;
         // Lookups resolve inside the transaction, so a placeholder exists
         // exactly when the record referencing it was written.
         let rows = match self {
@@ -168,17 +227,19 @@ impl Store {
                         ..PageOutcome::default()
                     });
                 }
-                let deferred = super::lookup::pg::resolve(&mut tx, system, &mut records).await?;
+                let deferred = super::lookup::pg::resolve(&mut tx, system, records).await?;
                 let rows =
-                    PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
+                    PageRows::split(system, stream, mapping_version, cursor.as_deref(), records);
                 super::pg::write(&mut tx, &rows).await?;
                 super::lookup::pg::settle(&mut tx, system, stream, &deferred).await?;
                 for (entity, ids) in rows.adoptable() {
                     super::lookup::pg::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }
-                super::outbox::pg::enqueue(&mut tx, &outbox).await?;
-                super::journey::pg::apply(&mut tx, &effects).await?;
-                tx.commit().await?;
+                super::outbox::pg::enqueue(&mut tx, outbox).await?;
+                super::journey::pg::apply(&mut tx, effects).await?;
+                if commit {
+                    tx.commit().await?;
+                }
                 rows.counts()
             }
             Store::Sqlite(pool) => {
@@ -196,18 +257,19 @@ impl Store {
                         ..PageOutcome::default()
                     });
                 }
-                let deferred =
-                    super::lookup::sqlite::resolve(&mut tx, system, &mut records).await?;
+                let deferred = super::lookup::sqlite::resolve(&mut tx, system, records).await?;
                 let rows =
-                    PageRows::split(system, stream, mapping_version, cursor.as_deref(), &records);
+                    PageRows::split(system, stream, mapping_version, cursor.as_deref(), records);
                 super::sqlite::write(&mut tx, &rows).await?;
                 super::lookup::sqlite::settle(&mut tx, system, stream, &deferred).await?;
                 for (entity, ids) in rows.adoptable() {
                     super::lookup::sqlite::adopt(&mut tx, system, stream, entity, &ids).await?;
                 }
-                super::outbox::sqlite::enqueue(&mut tx, &outbox).await?;
-                super::journey::sqlite::apply(&mut tx, &effects).await?;
-                tx.commit().await?;
+                super::outbox::sqlite::enqueue(&mut tx, outbox).await?;
+                super::journey::sqlite::apply(&mut tx, effects).await?;
+                if commit {
+                    tx.commit().await?;
+                }
                 rows.counts()
             }
         };

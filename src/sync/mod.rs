@@ -14,6 +14,7 @@
 //! costs no memory per record. Late-committing sources are covered by the
 //! overlap window ([`CursorSpec::rewind`]).
 
+mod isolate;
 mod replay;
 mod retry;
 mod route;
@@ -30,6 +31,7 @@ use crate::mapping::{Mapping, MappingSlot};
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
 use crate::telemetry::events;
+pub use isolate::write_isolating;
 pub use replay::{Letter, Replanned, ReplayError, Rerendered, rerender};
 pub use retry::RetryReport;
 pub use route::{Change, Plan, Router, Scope};
@@ -249,18 +251,18 @@ impl SyncJob {
                 Some(r) => plan_page(r, store, &system, stream, &staged, &existing).await?,
                 None => Plan::default(),
             };
-            let outcome = store
-                .apply_page(PageWrite {
-                    system: &system,
-                    stream,
-                    mapping_version: &mapping.version,
-                    records: staged,
-                    cursor: commit,
-                    delivery: None,
-                    outbox: plan.outbox,
-                    effects: plan.effects,
-                })
-                .await?;
+            let page_write = PageWrite {
+                system: &system,
+                stream,
+                mapping_version: &mapping.version,
+                records: staged,
+                cursor: commit,
+                delivery: None,
+                outbox: plan.outbox,
+                effects: plan.effects,
+            };
+            let routed_by = router.map(|r| (r, &existing));
+            let outcome = write_isolating(store, page_write, routed_by).await?;
             if replaced > 0 {
                 events::TextReplaced {
                     connector: &system,

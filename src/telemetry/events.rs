@@ -145,6 +145,26 @@ impl ShiftDetected<'_> {
     }
 }
 
+/// The database refused a record for what it holds (a value too large
+/// for an index, say): it is quarantined alone and the rest of its page
+/// is stored.
+pub struct RecordRefused<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub external_id: &'a str,
+    pub reason: &'a str,
+}
+
+impl RecordRefused<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            connector = %self.connector, stream = %self.stream,
+            external_id = %Escaped(self.external_id), reason = %Escaped(self.reason),
+            "the store refused a record; it is quarantined, the rest of its page is stored"
+        );
+    }
+}
+
 /// A routing rule's or value stream's condition failed on a record: the
 /// change went to the dead letters instead of being routed.
 pub struct RuleFailed<'a> {
