@@ -14,6 +14,7 @@
 //! costs no memory per record. Late-committing sources are covered by the
 //! overlap window ([`CursorSpec::rewind`]).
 
+mod lifecycle;
 mod retry;
 mod route;
 

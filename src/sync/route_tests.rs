@@ -83,6 +83,7 @@ fn stored(state: &str) -> Stored {
         content_hash: "h0".into(),
         mapping_version: "v1".into(),
         state: Some(state.into()),
+        end_date: None,
     }
 }
 
@@ -380,7 +381,7 @@ fn a_hire_starts_a_case_and_a_task_per_department() {
                 external_id: id,
                 item,
             } => Some((*stream, id.as_str(), item)),
-            Effect::Progress(_) => None,
+            _ => None,
         })
         .collect();
     let (accounts, desk) = (format!("{CASE}#accounts"), format!("{CASE}#desk"));
