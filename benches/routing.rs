@@ -186,6 +186,7 @@ fn routed(i: usize) -> OutboxMessage {
         event_id: m.id,
         routing_key: m.routing_key,
         payload: m.body,
+        not_before: None,
     }
 }
 

@@ -4,7 +4,7 @@
 //! them. Enumerated fields are closed sets so a mapping cannot invent a status
 //! that routing would not understand.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -192,6 +192,11 @@ pub struct Person {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manager_id: Option<i64>,
     pub active: Option<bool>,
+    /// The first working day, as HR has it (`YYYY-MM-DD`): a future
+    /// starter is hired before they are active (see `docs/ROUTING.md`).
+    pub start_date: Option<NaiveDate>,
+    /// The last working day, once known: its appearance is a leaving.
+    pub end_date: Option<NaiveDate>,
     pub attributes: serde_json::Map<String, Value>,
     /// See [`WorkItem::classified`].
     pub classified: serde_json::Map<String, Value>,

@@ -649,6 +649,7 @@ async fn dlq_lists_and_replays_dead_letters() {
         routing_key: "facilities.maximo.create_workorder".into(),
         payload: serde_json::json!({"specversion": "1.0", "id": "3f2a9c",
             "source": "/switchboard/servicenow/incident", "subject": "abc123", "data": {}}),
+        not_before: None,
     };
     store.enqueue(&[message]).await.unwrap();
     let claimed = store

@@ -18,6 +18,7 @@ fn message(i: usize) -> OutboxMessage {
         event_id: format!("evt-{i:04}"),
         routing_key: "facilities.maximo.create_workorder".into(),
         payload: json!({"specversion": "1.0", "id": format!("evt-{i:04}"), "data": {"n": i}}),
+        not_before: None,
     }
 }
 

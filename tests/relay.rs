@@ -68,6 +68,7 @@ fn message(run: &str, department: &str, i: usize) -> OutboxMessage {
         event_id: id.clone(),
         routing_key: format!("{department}.system.create"),
         payload: json!({"specversion": "1.0", "id": id, "data": {"n": i}}),
+        not_before: None,
     }
 }
 

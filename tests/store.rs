@@ -97,6 +97,7 @@ async fn existing_reports_hash_and_mapping_version(backend: Backend) {
             content_hash: "hash-a-open-x".into(),
             mapping_version: "v1".into(),
             state: Some("open".into()),
+            end_date: None,
         }
     );
     assert!(

@@ -147,6 +147,7 @@ fn routed() -> OutboxMessage {
         event_id: m.id,
         routing_key: m.routing_key,
         payload: m.body,
+        not_before: None,
     }
 }
 

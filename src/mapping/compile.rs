@@ -433,6 +433,7 @@ fn compile_rule(
             let checked = match (ty, &timestamp) {
                 (FieldType::Timestamp, Some(fmt)) => super::value::parse_time(v, fmt).map(|_| ()),
                 (FieldType::Timestamp, None) => Ok(()), // reported above
+                (FieldType::Date, fmt) => super::value::parse_date(v, fmt.as_ref()).map(|_| ()),
                 _ => super::value::convert(std::borrow::Cow::Borrowed(v), ty)
                     .map(|_| ())
                     .map_err(|(m, _)| m),

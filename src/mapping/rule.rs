@@ -12,7 +12,7 @@ use super::path::{self, Slots};
 use super::target::{FieldType, Target};
 use super::template::Template;
 use super::transform::Transform;
-use super::value::{Typed, convert, parse_time, render_time};
+use super::value::{Typed, convert, parse_date, parse_time, render_time};
 use crate::model::{LookupEntity, LookupKey, LookupSlot, OnMissing};
 
 #[derive(Debug, Clone)]
@@ -218,6 +218,11 @@ impl Rule {
         if let (Some(fmt), true) = (&self.timestamp, self.render_time) {
             return render_time(&value, fmt)
                 .map(|s| Some(Typed::Raw(Value::String(s))))
+                .map_err(|m| Failure::new(m, Some(&value)));
+        }
+        if self.ty == FieldType::Date {
+            return parse_date(&value, self.timestamp.as_ref())
+                .map(|d| Some(Typed::Date(d)))
                 .map_err(|m| Failure::new(m, Some(&value)));
         }
         if let Some(fmt) = &self.timestamp {

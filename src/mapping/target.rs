@@ -15,6 +15,8 @@ pub(super) enum FieldType {
     Text,
     Priority,
     Timestamp,
+    /// A calendar date (`YYYY-MM-DD`), kept as written: no time zone.
+    Date,
     Bool,
     OneOf(&'static [&'static str]),
 }
@@ -45,6 +47,8 @@ pub(super) enum Target {
     OrgUnit,
     Manager,
     Active,
+    StartDate,
+    EndDate,
     Name,
     Code,
     Parent,
@@ -112,6 +116,8 @@ impl Shape {
                 ("location", Location, Text, false),
                 ("manager", Manager, Text, false),
                 ("active", Active, Bool, false),
+                ("start_date", StartDate, Date, false),
+                ("end_date", EndDate, Date, false),
             ],
             Shape::Entity(Entity::OrgUnit) => &[
                 ("name", Name, Text, true),
@@ -258,6 +264,8 @@ impl Filled {
                 (Location, Typed::Text(s)) => p.location_ref = Some(s),
                 (Manager, Typed::Text(s)) => p.manager_ref = Some(s),
                 (Active, Typed::Bool(b)) => p.active = Some(b),
+                (StartDate, Typed::Date(d)) => p.start_date = Some(d),
+                (EndDate, Typed::Date(d)) => p.end_date = Some(d),
                 _ => {}
             },
             (Filled::OrgUnit(o), t, v) => match (t, v) {
@@ -322,6 +330,8 @@ pub(crate) fn canonical_keys(entity: Entity) -> &'static [&'static str] {
             "manager_ref",
             "manager_id",
             "active",
+            "start_date",
+            "end_date",
             "attributes",
             "classified",
         ],

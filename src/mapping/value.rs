@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use chrono::format::Parsed;
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::Value;
 
 use super::rule::{TimeFormat, scalar_key};
@@ -15,6 +15,7 @@ pub(super) enum Typed {
     Text(String),
     Int(i16),
     Time(DateTime<Utc>),
+    Date(NaiveDate),
     Bool(bool),
     Raw(Value),
 }
@@ -67,6 +68,10 @@ pub(super) fn convert(value: Cow<'_, Value>, ty: FieldType) -> Result<Typed, (St
                 format!("expected a boolean, got {value}"),
                 value.into_owned(),
             )),
+        },
+        FieldType::Date => match parse_date(&value, None) {
+            Ok(d) => Ok(Typed::Date(d)),
+            Err(m) => Err((m, value.into_owned())),
         },
         FieldType::Timestamp => Err((
             "a timestamp field needs a `timestamp` format".into(),
@@ -127,6 +132,32 @@ pub(super) fn parse_time(value: &Value, fmt: &TimeFormat) -> Result<DateTime<Utc
     }
 }
 
+/// A calendar date: `YYYY-MM-DD`, or the date part of an RFC 3339
+/// timestamp as written (`2024-05-01T00:00:00+02:00` is 1 May, not the 30
+/// April its UTC instant falls on: HR means the day at the office), or,
+/// with a `timestamp` format, what that format reads.
+pub(super) fn parse_date(value: &Value, fmt: Option<&TimeFormat>) -> Result<NaiveDate, String> {
+    let Some(s) = value.as_str() else {
+        return Err(format!("expected a date string, got {value}"));
+    };
+    let s = s.trim();
+    match fmt {
+        Some(TimeFormat::Pattern { pattern, items, .. }) => parsed(s, items)
+            .and_then(|p| p.to_naive_date())
+            .map_err(|e| format!("does not match date format `{pattern}`: {e}")),
+        Some(TimeFormat::Rfc3339) | None => {
+            if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                return Ok(d);
+            }
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.naive_local().date())
+                .map_err(|_| {
+                    format!("`{s}` is not a date; expected `YYYY-MM-DD` or an RFC 3339 timestamp")
+                })
+        }
+    }
+}
+
 /// `2024-05-30 08:15:03` read without chrono's general parser, for the
 /// pattern most ITSM APIs use (ServiceNow's among them): five timestamps a
 /// record make it the bulk of mapping time. Anything unusual (`None`) goes
@@ -169,6 +200,14 @@ pub(super) fn render_time(value: &Value, fmt: &TimeFormat) -> Result<String, Str
     let Some(s) = value.as_str() else {
         return Err(format!("expected a timestamp string, got {value}"));
     };
+    // A canonical date (`start_date`) is a day, not an instant: written as
+    // it is, never shifted into another zone.
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(match fmt {
+            TimeFormat::Rfc3339 => d.to_string(),
+            TimeFormat::Pattern { items, .. } => d.format_with_items(items.iter()).to_string(),
+        });
+    }
     let t = DateTime::parse_from_rfc3339(s)
         .map_err(|e| format!("not an RFC 3339 timestamp: {e}"))?
         .with_timezone(&Utc);
@@ -188,6 +227,7 @@ pub(super) fn typed_to_json(value: Typed) -> Value {
         Typed::Int(i) => Value::from(i),
         Typed::Bool(b) => Value::Bool(b),
         Typed::Time(t) => Value::String(t.to_rfc3339()),
+        Typed::Date(d) => Value::String(d.to_string()),
     }
 }
 

@@ -83,6 +83,13 @@ pub struct ValueStreamSpec {
     pub when: Option<String>,
     /// The parent case's title, a template over the record: `"Onboarding: {display_name}"`.
     pub case_title: String,
+    /// For a stream on `person_hired`: hold the tasks' routed work until
+    /// this many days (0 to 365) before the person's `start_date`.
+    #[serde(default)]
+    pub start_days_before: Option<u32>,
+    /// For a stream on `person_leaving`: the same, before the `end_date`.
+    #[serde(default)]
+    pub end_days_before: Option<u32>,
     pub tasks: Vec<TaskSpec>,
 }
 

@@ -3,7 +3,7 @@
 //! a Facilities desk and badge, and a laptop order). The case's status is
 //! derived from its tasks'.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::condition::Condition;
@@ -12,6 +12,9 @@ use super::{EVENT_KINDS, Event, Target};
 use crate::diag::{Diagnostic, SourceFile, suggest};
 use crate::mapping::template::Template;
 
+/// How far ahead of a start or end date work may be held: a year.
+const MAX_DAYS_BEFORE: u32 = 365;
+
 #[derive(Debug, Clone)]
 pub struct ValueStream {
     pub name: String,
@@ -19,6 +22,12 @@ pub struct ValueStream {
     on: Vec<String>,
     when: Option<Condition>,
     case_title: Template,
+    /// Days before the person's start date the tasks' work for a hire is
+    /// sent.
+    pub start_days_before: Option<u32>,
+    /// Days before the person's end date the tasks' work for a leaving is
+    /// sent.
+    pub end_days_before: Option<u32>,
     pub tasks: Vec<Task>,
 }
 
@@ -85,6 +94,33 @@ impl ValueStream {
             Some(t)
         };
         let case_title = template(errors, at("case_title"), &spec.case_title);
+        for (key, days, event, date) in [
+            (
+                "start_days_before",
+                spec.start_days_before,
+                "person_hired",
+                "start",
+            ),
+            (
+                "end_days_before",
+                spec.end_days_before,
+                "person_leaving",
+                "end",
+            ),
+        ] {
+            let Some(days) = days else { continue };
+            if days > MAX_DAYS_BEFORE {
+                errors.push(
+                    source
+                        .error_at_key(&at(key), format!("{days}: at most {MAX_DAYS_BEFORE} days")),
+                );
+            } else if !spec.on.iter().any(|k| k == event) {
+                errors.push(source.error_at_key(
+                    &at(key),
+                    format!("`{key}` counts back from a person's {date} date; it needs `on` to include `{event}`"),
+                ));
+            }
+        }
         if spec.tasks.is_empty() {
             errors
                 .push(source.error_at_key(&at("tasks"), "a value stream needs at least one task"));
@@ -129,8 +165,33 @@ impl ValueStream {
             on: spec.on.clone(),
             when,
             case_title,
+            start_days_before: spec.start_days_before,
+            end_days_before: spec.end_days_before,
             tasks,
         })
+    }
+
+    /// When the tasks' work for `record` may go: for a hire,
+    /// `start_days_before` days before its `start_date`; for a leaving,
+    /// `end_days_before` days before its `end_date`; at 00:00 UTC. `None`:
+    /// at once (no hold for this event, no date, or that moment has passed
+    /// by `now`).
+    pub fn hold_until(
+        &self,
+        record: &Value,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let (days, field) = match event.kind.as_str() {
+            "person_hired" => (self.start_days_before?, "start_date"),
+            "person_leaving" => (self.end_days_before?, "end_date"),
+            _ => return None,
+        };
+        let date: NaiveDate = record.get(field)?.as_str()?.parse().ok()?;
+        let release = (date - Duration::days(i64::from(days)))
+            .and_time(NaiveTime::MIN)
+            .and_utc();
+        (release > now).then_some(release)
     }
 
     /// Whether this change starts the stream; a failing condition does not.

@@ -278,3 +278,46 @@ fn fields_no_record_or_event_has_are_refused_with_the_nearest() {
     }
     assert!(!shown.contains("has no `attributes`"), "{shown}");
 }
+
+#[test]
+fn days_before_are_refused_out_of_range_or_off_their_event() {
+    let stream = |on: &str, days: u32| {
+        format!(
+            "version = 1\n[default]\n\n[[value_streams]]\nname = \"onboarding\"\non = [\"{on}\"]\ncase_title = \"Onboarding: {{display_name}}\"\nstart_days_before = {days}\n\n[[value_streams.tasks]]\nname = \"a\"\nto = {{ department = \"it\", connector = \"servicenow\", action = \"create_incident\" }}\ntitle = \"Accounts for {{display_name}}\"\n"
+        )
+    };
+    let refused = |text: String| {
+        Routing::from_source(&SourceFile::new("routing.toml", text))
+            .unwrap_err()
+            .to_string()
+    };
+    let shown = refused(stream("person_hired", 366));
+    for needle in [
+        "routing.toml:8:",
+        "start_days_before",
+        "366: at most 365 days",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
+    let shown = refused(stream("person_leaving", 14));
+    for needle in [
+        "routing.toml:8:",
+        "start_days_before",
+        "needs `on` to include `person_hired`",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
+    let shown = refused(stream("person_hired", 14).replace("start_days_before", "end_days_before"));
+    for needle in [
+        "routing.toml:8:",
+        "end_days_before",
+        "needs `on` to include `person_leaving`",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
+    let text = stream("person_hired", 365);
+    let routing = Routing::from_source(&SourceFile::new("routing.toml", text));
+    if let Err(d) = routing {
+        panic!("a year ahead is allowed: {d}");
+    }
+}

@@ -38,6 +38,16 @@ pub enum Effect {
         message: super::OutboxMessage,
         reason: String,
     },
+    /// What routing announced for a person that `active` cannot tell
+    /// (`people.lifecycle`): `starting` once hired ahead of their start,
+    /// `leaving` once their leaving fired; `None` when `active` says it all
+    /// again. Keeps a hire or a leaving from firing twice.
+    Lifecycle {
+        system: String,
+        stream: String,
+        external_id: String,
+        lifecycle: Option<&'static str>,
+    },
 }
 
 /// Something happened to work routed from `origin`: a note on the origin
@@ -120,6 +130,23 @@ macro_rules! backend {
                         Effect::Progress(p) => progress(tx, p).await?,
                         Effect::Unrouted { message, reason } => {
                             super::super::outbox::$module::enqueue_dead(tx, message, reason).await?
+                        }
+                        Effect::Lifecycle {
+                            system,
+                            stream,
+                            external_id,
+                            lifecycle,
+                        } => {
+                            sqlx::query(
+                                "UPDATE people SET lifecycle = $1 WHERE source_system = $2 \
+                                 AND source_stream = $3 AND external_id = $4",
+                            )
+                            .bind(lifecycle)
+                            .bind(system)
+                            .bind(stream)
+                            .bind(external_id)
+                            .execute(&mut *tx)
+                            .await?;
                         }
                     }
                 }

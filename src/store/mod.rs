@@ -241,14 +241,15 @@ const WORK_ITEM_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, ex
 
 const PERSON_COLUMNS: &str = "source_system, source_stream, external_id, display_name, email, \
     employee_number, department, org_unit_ref, location_ref, manager_ref, active, attributes, \
-    classified, manager_id, org_unit_id, identity, mapping_version, synced_at";
+    classified, manager_id, org_unit_id, identity, mapping_version, synced_at, start_date, end_date";
 
 const PERSON_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     display_name = excluded.display_name, email = excluded.email, employee_number = excluded.employee_number, \
     department = excluded.department, org_unit_ref = excluded.org_unit_ref, location_ref = excluded.location_ref, \
     manager_ref = excluded.manager_ref, active = excluded.active, attributes = excluded.attributes, \
     classified = excluded.classified, manager_id = excluded.manager_id, org_unit_id = excluded.org_unit_id, \
-    identity = excluded.identity, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+    identity = excluded.identity, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at, \
+    start_date = excluded.start_date, end_date = excluded.end_date";
 
 const ORG_UNIT_COLUMNS: &str = "source_system, source_stream, external_id, name, code, parent_ref, \
     parent_id, attributes, mapping_version, synced_at";

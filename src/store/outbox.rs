@@ -22,6 +22,10 @@ pub struct OutboxMessage {
     pub event_id: String,
     pub routing_key: String,
     pub payload: Value,
+    /// Held until then (`available_at`): a value stream's task waits for
+    /// its `start_days_before`. `None`: at once. Not part of the id, and
+    /// not read back by a claim (a claimed row's time has come).
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// A message claimed for publishing.
@@ -78,11 +82,14 @@ pub(super) mod pg {
         if messages.is_empty() {
             return Ok(0);
         }
-        let mut qb = QueryBuilder::new("INSERT INTO outbox (event_id, routing_key, payload) ");
+        let now = Utc::now();
+        let mut qb =
+            QueryBuilder::new("INSERT INTO outbox (event_id, routing_key, payload, available_at) ");
         qb.push_values(messages, |mut b, m| {
             b.push_bind(&m.event_id)
                 .push_bind(&m.routing_key)
-                .push_bind(sqlx::types::Json(&m.payload));
+                .push_bind(sqlx::types::Json(&m.payload))
+                .push_bind(m.not_before.unwrap_or(now));
         });
         qb.push(" ON CONFLICT (event_id) DO NOTHING");
         Ok(qb.build().execute(&mut *tx).await?.rows_affected())
@@ -117,13 +124,17 @@ pub(super) mod sqlite {
         messages: &[OutboxMessage],
     ) -> Result<u64, sqlx::Error> {
         let mut inserted = 0;
-        // SQLite binds at most 32766 parameters a statement: 3 per row.
-        for chunk in messages.chunks(10_000) {
-            let mut qb = QueryBuilder::new("INSERT INTO outbox (event_id, routing_key, payload) ");
+        let now = Utc::now();
+        // SQLite binds at most 32766 parameters a statement: 4 per row.
+        for chunk in messages.chunks(8_000) {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO outbox (event_id, routing_key, payload, available_at) ",
+            );
             qb.push_values(chunk, |mut b, m| {
                 b.push_bind(&m.event_id)
                     .push_bind(&m.routing_key)
-                    .push_bind(m.payload.to_string());
+                    .push_bind(m.payload.to_string())
+                    .push_bind(sqlite_time(m.not_before.unwrap_or(now)));
             });
             qb.push(" ON CONFLICT (event_id) DO NOTHING");
             inserted += qb.build().execute(&mut *tx).await?.rows_affected();
@@ -165,6 +176,7 @@ fn claimed<T>(
                     routing_key,
                     payload: serde_json::from_str(&payload)
                         .map_err(|e| StoreError::Query(sqlx::Error::Decode(Box::new(e))))?,
+                    not_before: None,
                 },
                 attempts,
                 first_failed_at: first.and_then(&time),

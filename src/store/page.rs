@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Store, StoreError};
 use crate::model::{Activity, Canonical, LookupEntity, OrgUnit, Person, WorkItem};
@@ -57,18 +57,24 @@ pub struct Delivery<'a> {
 pub struct Stored {
     pub content_hash: String,
     pub mapping_version: String,
-    /// A work item's status, or `active` / `inactive` for a person: what a
-    /// change event compares against. `None` for other records and for
-    /// records that were quarantined.
+    /// A work item's status, or for a person `active`, `inactive`,
+    /// `starting` (hired, not active yet) or `leaving` (leaving announced):
+    /// what a change event compares against. `None` for other records and
+    /// for records that were quarantined.
     pub state: Option<String>,
+    /// A person's stored end date: a leaving fires when one appears, not
+    /// each time a record that has one changes.
+    pub end_date: Option<NaiveDate>,
 }
 
-pub(super) type ExistingRow = (String, String, String, Option<String>);
+pub(super) type ExistingRow = (String, String, String, Option<String>, Option<NaiveDate>);
 
-/// The state column of [`Stored`], read with the joins below. Both joins
-/// hit unique indexes, so the page's one query stays one query.
-pub(super) const EXISTING_STATE: &str = "COALESCE(w.status, CASE WHEN p.active = FALSE THEN 'inactive' \
-    WHEN p.external_id IS NOT NULL THEN 'active' END)";
+/// The state and end date of [`Stored`], read with the joins below. Both
+/// joins hit unique indexes, so the page's one query stays one query. A
+/// person's `lifecycle` (what routing announced, migration 0008) wins over
+/// what `active` says.
+pub(super) const EXISTING_STATE: &str = "COALESCE(w.status, p.lifecycle, CASE WHEN p.active = FALSE THEN 'inactive' \
+    WHEN p.external_id IS NOT NULL THEN 'active' END), p.end_date";
 pub(super) const EXISTING_JOINS: &str = "LEFT JOIN work_items w ON w.source_system = s.source_system \
     AND w.source_stream = s.source_stream AND w.external_id = s.external_id \
     LEFT JOIN people p ON p.source_system = s.source_system \
@@ -100,11 +106,12 @@ impl Store {
         };
         Ok(rows
             .into_iter()
-            .map(|(key, content_hash, mapping_version, state)| {
+            .map(|(key, content_hash, mapping_version, state, end_date)| {
                 let stored = Stored {
                     content_hash,
                     mapping_version,
                     state,
+                    end_date,
                 };
                 (key, stored)
             })

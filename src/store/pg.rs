@@ -194,11 +194,12 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
             "INSERT INTO people ({}) \
              SELECT $1, $2, u.id, u.display_name, u.email, u.employee_number, u.department, u.org_unit_ref, \
                     u.location_ref, u.manager_ref, u.active, u.attributes::jsonb, u.classified::jsonb, \
-                    u.manager_id, u.org_unit_id, u.identity, $3, $4 \
+                    u.manager_id, u.org_unit_id, u.identity, $3, $4, u.start_date, u.end_date \
              FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-                         $12::text[], $13::bool[], $14::text[], $15::text[], $16::int8[], $17::int8[], $18::text[]) \
+                         $12::text[], $13::bool[], $14::text[], $15::text[], $16::int8[], $17::int8[], $18::text[], \
+                         $19::date[], $20::date[]) \
                AS u(id, display_name, email, employee_number, department, org_unit_ref, location_ref, manager_ref, \
-                    active, attributes, classified, manager_id, org_unit_id, identity){}",
+                    active, attributes, classified, manager_id, org_unit_id, identity, start_date, end_date){}",
             super::PERSON_COLUMNS,
             super::PERSON_CONFLICT
         ))
@@ -224,6 +225,8 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
                 .map(|(k, p)| super::page::identity(system, stream, k, p))
                 .collect::<Vec<_>>(),
         )
+        .bind(p.iter().map(|(_, p)| p.start_date).collect::<Vec<_>>())
+        .bind(p.iter().map(|(_, p)| p.end_date).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }

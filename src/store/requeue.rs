@@ -42,7 +42,8 @@ const DELETE_DEAD: &str =
     "DELETE FROM outbox WHERE event_id = $1 AND dead_at IS NOT NULL AND sent_at IS NULL";
 
 /// Insert, or put an existing row back in line with the new body when it
-/// is dead (or when `$5` says to send it again).
+/// is dead (or when `$5` says to send it again). A value stream's task
+/// held until before a start date (`not_before`) stays held.
 const UPSERT: &str = "INSERT INTO outbox (event_id, routing_key, payload, available_at) \
      VALUES ($1, $2, $3, $4) \
      ON CONFLICT (event_id) DO UPDATE SET routing_key = excluded.routing_key, \
@@ -66,7 +67,7 @@ impl Store {
                         .bind(&m.event_id)
                         .bind(&m.routing_key)
                         .bind(sqlx::types::Json(&m.payload))
-                        .bind(Utc::now())
+                        .bind(m.not_before.unwrap_or_else(Utc::now))
                         .bind(r.resend)
                         .fetch_optional(&mut *tx)
                         .await?;
@@ -85,7 +86,7 @@ impl Store {
                         .bind(&m.event_id)
                         .bind(&m.routing_key)
                         .bind(m.payload.to_string())
-                        .bind(sqlite_time(Utc::now()))
+                        .bind(sqlite_time(m.not_before.unwrap_or_else(Utc::now)))
                         .bind(r.resend)
                         .fetch_optional(&mut *tx)
                         .await?;

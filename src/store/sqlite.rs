@@ -190,7 +190,9 @@ pub(super) async fn write(
                 .push_bind(p.org_unit_id)
                 .push_bind(super::page::identity(system, stream, key, p))
                 .push_bind(version)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(p.start_date)
+                .push_bind(p.end_date);
         });
         qb.push(super::PERSON_CONFLICT);
         qb.build().execute(&mut *tx).await?;

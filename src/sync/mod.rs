@@ -15,6 +15,7 @@
 //! overlap window ([`CursorSpec::rewind`]).
 
 mod isolate;
+mod lifecycle;
 mod replay;
 mod retry;
 mod route;

@@ -385,6 +385,8 @@ fn rerender_task(
         event_id: m.id,
         routing_key: m.routing_key,
         payload: m.body,
+        // A person replays it: now.
+        not_before: None,
     });
     keep_letter_id(letter, &mut plan);
     Ok(plan)

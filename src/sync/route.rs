@@ -16,9 +16,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
+use super::lifecycle::{self, Step};
 use crate::model::Canonical;
 use crate::routing::message::{Origin, Routed, Unrouted};
 use crate::routing::{Event, Routing, RoutingSlot, Target};
@@ -85,9 +86,14 @@ impl Router {
         let routing = self.routing.current();
         let mut plan = Plan::default();
         for c in changes {
-            let Some(event) = event_of(system, stream, c) else {
+            let Some((event, step)) = event_of(system, stream, c, now.date_naive()) else {
                 continue;
             };
+            if let Some(step) = step {
+                let key = (system, stream, c.external_id);
+                let existed = c.before.filter(|s| s.state.is_some());
+                plan.effects.extend(lifecycle::effect(key, existed, step));
+            }
             let record = routed_record(c.canonical, c.external_id);
             let origin = Origin {
                 system,
@@ -175,7 +181,7 @@ impl Router {
                 sla_hours: rule.and_then(|r| r.sla_hours),
                 set: rule.map_or(&empty, |r| &r.set),
             };
-            self.enqueue(routing, plan, &routed, now);
+            self.enqueue(routing, plan, &routed, now, None);
         }
         if scope == Scope::Rules {
             return;
@@ -194,7 +200,12 @@ impl Router {
                 "{}:{}:{}:{}",
                 stream.name, origin.system, origin.stream, origin.external_id
             );
-            let mut s = stream.start(&public, &case_id, now);
+            // The case and tasks show in the hub at once; the departments
+            // get the work `start_days_before` the start (or
+            // `end_days_before` the end), and a task's due date counts
+            // from then.
+            let hold = stream.hold_until(record, event, now);
+            let mut s = stream.start(&public, &case_id, hold.unwrap_or(now));
             if let Some(c) = &confidential {
                 for item in std::iter::once(&mut s.case).chain(s.tasks.iter_mut().map(|(_, i)| i)) {
                     if let Some(attrs) = item.get_mut("attributes").and_then(Value::as_object_mut) {
@@ -234,7 +245,7 @@ impl Router {
                     sla_hours: None,
                     set: &task.set,
                 };
-                self.enqueue(routing, plan, &routed, now);
+                self.enqueue(routing, plan, &routed, now, hold);
             }
         }
     }
@@ -361,7 +372,7 @@ impl Router {
             sla_hours: None,
             set: &BTreeMap::new(),
         };
-        self.enqueue(routing, plan, &routed, now);
+        self.enqueue(routing, plan, &routed, now, None);
     }
 
     /// A condition failed on this change: rather than guess (no match, or
@@ -399,12 +410,20 @@ impl Router {
                 event_id: m.id,
                 routing_key: m.routing_key,
                 payload: m.body,
+                not_before: None,
             },
             reason: unrouted.reason(),
         });
     }
 
-    fn enqueue(&self, routing: &Routing, plan: &mut Plan, routed: &Routed, now: DateTime<Utc>) {
+    fn enqueue(
+        &self,
+        routing: &Routing,
+        plan: &mut Plan,
+        routed: &Routed,
+        now: DateTime<Utc>,
+        not_before: Option<DateTime<Utc>>,
+    ) {
         // A case marked confidential (`attributes.confidential = "<class>"`)
         // goes only to departments cleared for its class.
         if let Some(class) = routed
@@ -432,46 +451,44 @@ impl Router {
             event_id: m.id,
             routing_key: m.routing_key,
             payload: m.body,
+            not_before,
         });
     }
 }
 
-/// The change event for a record, from what the store held before.
-fn event_of(system: &str, stream: &str, c: &Change) -> Option<Event> {
+/// The change event for a record, from what the store held before; for a
+/// person, also the state it leaves them in (see `lifecycle.rs`).
+fn event_of(
+    system: &str,
+    stream: &str,
+    c: &Change,
+    today: NaiveDate,
+) -> Option<(Event, Option<Step>)> {
     let before = c.before.and_then(|s| s.state.clone());
-    let existed = c.before.is_some_and(|s| s.state.is_some());
-    let (kind, to) = match c.canonical {
+    let (kind, to, step) = match c.canonical {
         Canonical::WorkItem(w) => {
             let kind = match &before {
                 None => "created",
                 Some(b) if *b != w.status => "status_changed",
                 Some(_) => "updated",
             };
-            (kind, Some(w.status.clone()))
+            (kind, w.status.clone(), None)
         }
         Canonical::Person(p) => {
-            let now = if p.active == Some(false) {
-                "inactive"
-            } else {
-                "active"
-            };
-            let kind = match (existed, before.as_deref(), now) {
-                (false, _, "active") => "person_hired",
-                (false, _, _) => return None,
-                (true, Some("active"), "inactive") => "person_leaving",
-                _ => "updated",
-            };
-            (kind, Some(now.to_string()))
+            let existed = c.before.filter(|s| s.state.is_some());
+            let step = lifecycle::step(existed, p, today);
+            (step.kind?, step.to.to_string(), Some(step))
         }
         Canonical::OrgUnit(_) => return None,
     };
-    Some(Event {
+    let event = Event {
         kind: kind.into(),
         system: system.into(),
         stream: stream.into(),
         from_status: before,
-        to_status: to,
-    })
+        to_status: Some(to),
+    };
+    Some((event, step))
 }
 
 /// The number people know the work by: a ticket number, Maximo's work

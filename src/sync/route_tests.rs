@@ -83,6 +83,7 @@ fn stored(state: &str) -> Stored {
         content_hash: "h0".into(),
         mapping_version: "v1".into(),
         state: Some(state.into()),
+        end_date: None,
     }
 }
 

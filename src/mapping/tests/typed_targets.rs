@@ -89,3 +89,33 @@ fn person_has_no_required_fields() {
     let p = person(mapping(PERSON).apply(&json!({})).expect("maps"));
     assert_eq!(p, Person::default());
 }
+
+#[test]
+fn dates_are_days_as_written_and_anything_else_fails_the_record() {
+    let m = mapping(&PERSON.replace(
+        "active = { path = \"active\" }\n",
+        "active = { path = \"active\" }\nstart_date = { path = \"hired\" }\nend_date = { path = \"left\", timestamp = \"%d.%m.%Y\" }\n",
+    ));
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    for (raw, expected) in [
+        ("2026-04-01", "2026-04-01"),
+        // Personio's form: the day at the office, not the UTC instant.
+        ("2026-04-01T00:00:00+02:00", "2026-04-01"),
+        ("2026-04-01T23:30:00-05:00", "2026-04-01"),
+    ] {
+        let p = person(m.apply(&json!({ "hired": raw })).expect("maps"));
+        assert_eq!(p.start_date, day(expected), "{raw}");
+    }
+    let p = person(m.apply(&json!({ "left": "30.06.2026" })).expect("maps"));
+    assert_eq!(p.end_date, day("2026-06-30"));
+    let canonical = serde_json::to_value(Canonical::Person(p)).unwrap();
+    assert_eq!(canonical["end_date"], json!("2026-06-30"));
+
+    for bad in [json!("2026-13-01"), json!("next monday"), json!(20260401)] {
+        let err = m.apply(&json!({ "hired": bad.clone() })).unwrap_err();
+        assert_eq!(err.rule, "fields.start_date", "{bad}");
+        assert!(err.message.contains("date"), "{err}");
+    }
+    let err = m.apply(&json!({ "left": "2026-06-30" })).unwrap_err();
+    assert!(err.message.contains("%d.%m.%Y"), "{err}");
+}
