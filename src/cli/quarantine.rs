@@ -20,6 +20,7 @@ use crate::catalog::ConnectorJobs;
 use crate::store::{QuarantineCount, QuarantineFilter, QuarantineRow, Store};
 use crate::sync::{RetryReport, SyncJob, SyncReport};
 use crate::telemetry::events;
+use crate::telemetry::text::Escaped;
 
 /// The exit code of `run --once` and `quarantine retry` when they did
 /// their work but records are in quarantine: 1 is a failure, 2 is clap's
@@ -318,9 +319,9 @@ fn print_list(rows: &[QuarantineRow], as_json: bool) {
             r.id,
             r.source_system,
             r.source_stream,
-            r.external_id,
+            Escaped(&r.external_id),
             time(&r.last_seen_at),
-            one_line(&r.reason)
+            Escaped(one_line(&r.reason))
         );
     }
     println!(
@@ -333,7 +334,9 @@ fn print_list(rows: &[QuarantineRow], as_json: bool) {
 fn print_record(r: &QuarantineRow, payload: &serde_json::Value) {
     println!("quarantined record {}", r.id);
     println!("  stream:          {}/{}", r.source_system, r.source_stream);
-    println!("  external id:     {}", r.external_id);
+    // A source's id and the values a reason quotes come from outside:
+    // their control characters are shown escaped, never acted on.
+    println!("  external id:     {}", Escaped(&r.external_id));
     println!(
         "  mapping version: {}",
         r.mapping_version.as_deref().unwrap_or("(not recorded)")
@@ -346,7 +349,7 @@ fn print_record(r: &QuarantineRow, payload: &serde_json::Value) {
     );
     println!("reason:");
     for line in r.reason.lines() {
-        println!("  {line}");
+        println!("  {}", Escaped(line));
     }
     println!("payload:");
     println!(
