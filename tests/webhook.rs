@@ -219,7 +219,22 @@ async fn a_record_the_store_refuses_is_quarantined_not_503(backend: Backend) {
     );
 }
 
+/// A signed delivery with nothing at the manifest's `records` path (another
+/// event type, or a wrong path) is taken, and the answer says it carried
+/// no record.
+async fn a_delivery_without_records_says_so(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let base = serve(ts.store.clone()).await;
+    let body = json!({"webhookEvent": "jira:worklog_updated", "worklog": {"id": "1"}}).to_string();
+    let (status, answer) = post(&base, "d-none", &body, &sign(&body)).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!((answer["records"].as_u64(), answer["stored"].as_u64()), (Some(0), Some(0)), "{answer}");
+    let (_, answer) = post(&base, "d-one", &event("One", "new"), &sign(&event("One", "new"))).await;
+    assert_eq!(answer["records"], 1, "{answer}");
+}
+
 on_every_backend!(
+    a_delivery_without_records_says_so,
     deliveries_are_verified_and_taken_once,
     a_nul_in_a_delivery_is_stored_not_refused,
     a_record_the_store_refuses_is_quarantined_not_503

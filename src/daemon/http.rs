@@ -20,6 +20,7 @@ use crate::mapping::MappingSlot;
 use crate::store::{Delivery, PageWrite, StagedRecord, Store};
 use crate::sync::{content_hash, map_record, missing_key};
 use crate::telemetry::events;
+use crate::telemetry::text::Escaped;
 
 /// A `webhook` connector's stream, ready to take deliveries.
 #[derive(Debug, Clone)]
@@ -120,6 +121,16 @@ async fn hook(
             })
         })
         .collect();
+    let carried = records.len();
+    if carried == 0 {
+        // Taken (a sender sends other events too, and would retry a
+        // refusal), but said: a `records` path that misses every delivery
+        // is a manifest mistake that must not pass unnoticed.
+        tracing::warn!(
+            connector = %system, delivery = %Escaped(&delivery_id), records = %wh.records_path(),
+            "webhook delivery carried no record at the manifest's `records` path; nothing stored"
+        );
+    }
     let keys: Vec<String> = records.iter().map(|r| r.external_id.clone()).collect();
     let planned = async {
         let existing = app.store.existing(&system, wh.stream(), &keys).await?;
@@ -178,6 +189,7 @@ async fn hook(
             Json(json!({
                 "status": "accepted",
                 "delivery": delivery_id,
+                "records": carried,
                 "stored": out.stored,
                 "quarantined": out.quarantined,
             })),

@@ -170,6 +170,12 @@ impl WebhookConnector {
             .unwrap_or_else(|| format!("sha256:{}", crate::sync::content_hash_bytes(raw)))
     }
 
+    /// Where in a delivery its records are (`[stream] records`; empty:
+    /// the body is the record).
+    pub fn records_path(&self) -> &str {
+        &self.cfg.stream.records
+    }
+
     /// The records a delivery carries.
     pub fn records(&self, body: &Value) -> Vec<SourceRecord> {
         let path = split_path(&self.cfg.stream.records);
