@@ -233,6 +233,96 @@ async fn a_refusal_lands_in_the_dlq_and_replays_once() {
     hub.estate.shutdown().await;
 }
 
+/// `dlq replay` without `--as-sent` over RabbitMQ: the refused letter is
+/// rendered again from the fixed `routing.toml`, its replacement goes
+/// through the outbox under the letter's id, and the letter leaves the DLQ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_letter_renders_again_from_the_fixed_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(common::repo().join("routing.toml")).unwrap();
+    let wrong = shipped.replace(
+        r#""attributes.maximo_worktype" = "CM" }"#,
+        r#""attributes.maximo_worktype" = "CM", "attributes.maximo_location" = "BR999" }"#,
+    );
+    assert_ne!(wrong, shipped);
+    let routing = dir.path().join("routing.toml");
+    std::fs::write(&routing, wrong).unwrap();
+    let hub = Hub::start_with(Backend::Postgres, Some(routing), None).await;
+    hub.sync("servicenow").await;
+    hub.sync("maximo").await;
+    let targets = ["maximo"];
+    let delivery = Delivery::start(&hub, "rerender", &targets);
+    let maximo = &hub.estate.maximo.sim;
+    let before = maximo.count();
+    hub.estate.servicenow.sim.insert(
+        "incident",
+        fields(&[("short_description", "Radiator leak upstairs"), ("state", "1")]),
+    );
+    hub.sync("servicenow").await;
+    let url = amqp_url();
+    let mut dead = Vec::new();
+    wait_for("the dead letter", async || {
+        dead = dlq::list(&url, &delivery.topology).await.unwrap();
+        !dead.is_empty()
+    })
+    .await;
+    let letter = dead.remove(0);
+
+    // The admin takes the wrong location out of the rule.
+    let fixed = switchboard::routing::Routing::from_source(&switchboard::diag::SourceFile::new(
+        "routing.toml",
+        shipped,
+    ))
+    .unwrap();
+    let jobs: Vec<&switchboard::sync::SyncJob> =
+        hub.connectors.iter().flat_map(|c| &c.jobs).collect();
+    let router = jobs.iter().find_map(|j| j.router.clone()).unwrap();
+    router.routing.replace(Arc::new(fixed));
+
+    // What `switchboard dlq replay ID` does with a letter of the broker.
+    let rendered = switchboard::sync::rerender(
+        switchboard::sync::Letter {
+            id: &letter.message_id,
+            routing_key: &letter.routing_key,
+            payload: &letter.payload,
+        },
+        &jobs,
+        hub.store(),
+    )
+    .await
+    .unwrap();
+    let switchboard::sync::Rerendered::Plan(r) = rendered else {
+        panic!("rendered again: {rendered:?}");
+    };
+    let done = hub
+        .store()
+        .requeue(switchboard::store::Requeue {
+            replaces: &[],
+            outbox: &r.plan.outbox,
+            effects: &r.plan.effects,
+            resend: r.resend,
+        })
+        .await
+        .unwrap();
+    assert_eq!(done.queued, vec![letter.message_id.clone()], "sent again under its id");
+    let removed = dlq::discard_replaced(&url, &delivery.topology, &done.queued)
+        .await
+        .unwrap();
+    assert_eq!(removed, vec![letter.message_id.clone()]);
+    wait_for("the work order", async || maximo.count() == before + 1).await;
+    let order = maximo
+        .records()
+        .into_iter()
+        .find(|w| w["description"] == "Radiator leak upstairs")
+        .expect("the work order");
+    assert_ne!(order["location"], "BR999", "the fixed rule's values: {order}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(dlq::list(&url, &delivery.topology).await.unwrap().is_empty());
+    assert_eq!(maximo.count(), before + 1);
+    delivery.stop(&targets).await;
+    hub.estate.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn onboarding_over_rabbitmq() {
     let hub = Hub::start(Backend::Postgres).await;
