@@ -256,7 +256,10 @@ async fn a_refused_letter_renders_again_from_the_fixed_rule() {
     let before = maximo.count();
     hub.estate.servicenow.sim.insert(
         "incident",
-        fields(&[("short_description", "Radiator leak upstairs"), ("state", "1")]),
+        fields(&[
+            ("short_description", "Radiator leak upstairs"),
+            ("state", "1"),
+        ]),
     );
     hub.sync("servicenow").await;
     let url = amqp_url();
@@ -304,7 +307,11 @@ async fn a_refused_letter_renders_again_from_the_fixed_rule() {
         })
         .await
         .unwrap();
-    assert_eq!(done.queued, vec![letter.message_id.clone()], "sent again under its id");
+    assert_eq!(
+        done.queued,
+        vec![letter.message_id.clone()],
+        "sent again under its id"
+    );
     let removed = dlq::discard_replaced(&url, &delivery.topology, &done.queued)
         .await
         .unwrap();
@@ -315,9 +322,17 @@ async fn a_refused_letter_renders_again_from_the_fixed_rule() {
         .into_iter()
         .find(|w| w["description"] == "Radiator leak upstairs")
         .expect("the work order");
-    assert_ne!(order["location"], "BR999", "the fixed rule's values: {order}");
+    assert_ne!(
+        order["location"], "BR999",
+        "the fixed rule's values: {order}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(dlq::list(&url, &delivery.topology).await.unwrap().is_empty());
+    assert!(
+        dlq::list(&url, &delivery.topology)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(maximo.count(), before + 1);
     delivery.stop(&targets).await;
     hub.estate.shutdown().await;

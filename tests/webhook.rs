@@ -228,8 +228,18 @@ async fn a_delivery_without_records_says_so(backend: Backend) {
     let body = json!({"webhookEvent": "jira:worklog_updated", "worklog": {"id": "1"}}).to_string();
     let (status, answer) = post(&base, "d-none", &body, &sign(&body)).await;
     assert_eq!(status, 202, "{answer}");
-    assert_eq!((answer["records"].as_u64(), answer["stored"].as_u64()), (Some(0), Some(0)), "{answer}");
-    let (_, answer) = post(&base, "d-one", &event("One", "new"), &sign(&event("One", "new"))).await;
+    assert_eq!(
+        (answer["records"].as_u64(), answer["stored"].as_u64()),
+        (Some(0), Some(0)),
+        "{answer}"
+    );
+    let (_, answer) = post(
+        &base,
+        "d-one",
+        &event("One", "new"),
+        &sign(&event("One", "new")),
+    )
+    .await;
     assert_eq!(answer["records"], 1, "{answer}");
 }
 
