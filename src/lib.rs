@@ -5,6 +5,7 @@
 //! `store` (idempotent upsert + cursor, one transaction), driven per stream by
 //! `sync`, scheduled by `daemon`, declared in files checked by `catalog`.
 
+pub mod api;
 pub mod catalog;
 pub mod cli;
 pub mod config;

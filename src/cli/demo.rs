@@ -133,7 +133,17 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         stop.clone(),
     ));
     let reload = cfg.settings.paths.reload_every();
-    crate::daemon::run(store, connectors, listener, reload, None, stop).await?;
+    let tokens = crate::api::Tokens::from_settings(&cfg.settings.api).unwrap_or_default();
+    crate::daemon::run(
+        store,
+        connectors,
+        listener,
+        reload,
+        None,
+        std::sync::Arc::new(tokens),
+        stop,
+    )
+    .await?;
     estate.shutdown().await;
     Ok(())
 }

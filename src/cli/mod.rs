@@ -290,12 +290,14 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let delivery = start_delivery(&cfg, &catalog, &store, &connectors, &stop)?;
     let reload = cfg.settings.paths.reload_every();
     let routing_reload = routing_reload(&cfg, &catalog, &connectors);
+    let tokens = crate::api::Tokens::from_settings(&cfg.settings.api).context("[api] tokens")?;
     let result = crate::daemon::run(
         store,
         connectors,
         listener,
         reload,
         routing_reload,
+        std::sync::Arc::new(tokens),
         stop.clone(),
     )
     .await;

@@ -46,6 +46,8 @@ pub struct Settings {
     /// How routed work rides out a target's outage, on either transport.
     pub delivery: DeliverySettings,
     pub http: HttpSettings,
+    /// Who may call the HTTP API under `/api/v1`, and with what scopes.
+    pub api: ApiSettings,
     pub paths: PathSettings,
     pub log: LogSettings,
     /// Per-connector overrides of what the manifest says, keyed by system
@@ -61,6 +63,7 @@ impl Default for Settings {
             broker: None,
             delivery: DeliverySettings::default(),
             http: HttpSettings::default(),
+            api: ApiSettings::default(),
             paths: PathSettings::default(),
             log: LogSettings::default(),
             connectors: BTreeMap::new(),
@@ -132,6 +135,29 @@ impl Default for HttpSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
+}
+
+/// The HTTP API's clients. No token: every call is answered 401.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    pub tokens: Vec<ApiToken>,
+}
+
+/// One API client: a bearer token and what it may do (docs/API.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// Who the client is, as the audit log names it.
+    pub name: String,
+    /// The token, as a secret (`env:…`, `file:…`); only its hash is kept.
+    #[serde(default)]
+    pub token: Option<SecretRef>,
+    /// Or the token's SHA-256 in hex, so the config holds no secret.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// `read`, `agent`, `admin`, `portal`, and confidentiality classes.
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -79,6 +79,19 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             ),
         );
     }
+    for (i, t) in s.api.tokens.iter().enumerate() {
+        let key = |k: &str| format!("api.tokens.{i}.{k}");
+        if let Err(e) = crate::api::auth::check_token(t) {
+            let (field, message) = e;
+            return problem(&key(field), message);
+        }
+        if s.api.tokens[..i].iter().any(|o| o.name == t.name) {
+            return problem(
+                &key("name"),
+                format!("a token named `{}` comes earlier", t.name),
+            );
+        }
+    }
     for (name, over) in &s.connectors {
         if let Some(url) = &over.base_url
             && let Err(e) = crate::connector::check_base_url(url)

@@ -28,6 +28,7 @@ pub async fn run(
     listener: TcpListener,
     reload_every: Option<std::time::Duration>,
     routing_reload: Option<reload::RoutingReload>,
+    tokens: Arc<crate::api::Tokens>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
@@ -71,7 +72,12 @@ pub async fn run(
         ));
     }
     let server_stop = stop.clone();
-    let server = axum::serve(listener, http::router(store.clone(), hooks))
+    let api = crate::api::ApiState {
+        store: store.clone(),
+        tokens,
+    };
+    let app = http::router(store.clone(), hooks).merge(crate::api::router(api));
+    let server = axum::serve(listener, app)
         .with_graceful_shutdown(async move { server_stop.cancelled().await });
     let server = tokio::spawn(async move { server.await });
 

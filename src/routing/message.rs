@@ -232,7 +232,7 @@ pub fn unclassified(record: &Value) -> Value {
 
 /// The record without the fields whose class `cleared` lacks, and the
 /// names of those fields.
-fn withhold(record: &Value, cleared: &[String]) -> (Value, Vec<String>) {
+pub fn withhold(record: &Value, cleared: &[String]) -> (Value, Vec<String>) {
     let mut out = record.clone();
     let mut withheld = Vec::new();
     let classes: Vec<(String, String)> = record

@@ -18,6 +18,7 @@ mod quarantine;
 mod read;
 mod requeue;
 mod sqlite;
+mod views;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,6 +37,9 @@ pub use quarantine::{
 };
 pub use read::{CountedTable, StatusCount, SyncStateRow, WorkItemSummary};
 pub use requeue::{Requeue, Requeued};
+pub use views::{
+    ActivityRow, LinkRow, PeopleFilter, PersonRow, WorkItemFilter, WorkItemRow, json_column,
+};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -1,0 +1,197 @@
+//! Who is calling: a bearer token from `[api] tokens`, and its scopes.
+//!
+//! Only each token's SHA-256 is kept in memory; a presented token is
+//! hashed and compared in constant time. Scopes nest: `admin` may do what
+//! `agent` may, and `agent` what `read` may. A confidentiality class (`hr`,
+//! `finance`, …) as a scope shows the fields and cases of that class;
+//! without it they are withheld.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+
+use super::{ApiState, Problem};
+use crate::config::{ApiSettings, ApiToken, SecretError};
+
+/// The scopes with a meaning of their own; any other is a class.
+pub const SCOPES: &[&str] = &["read", "agent", "admin", "portal"];
+
+struct Entry {
+    name: String,
+    hash: [u8; 32],
+    scopes: BTreeSet<String>,
+}
+
+/// The configured tokens, by hash.
+#[derive(Default)]
+pub struct Tokens {
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
+        f.debug_struct("Tokens").field("names", &names).finish()
+    }
+}
+
+/// A token's settings that cannot work: the key and why (for `check`).
+pub fn check_token(t: &ApiToken) -> Result<(), (&'static str, String)> {
+    if t.name.trim().is_empty() {
+        return Err(("name", "a token needs a name, for the audit log".into()));
+    }
+    match (&t.token, &t.sha256) {
+        (Some(_), Some(_)) => {
+            return Err((
+                "sha256",
+                "give `token` (a secret) or `sha256` (its hash), not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err((
+                "name",
+                format!(
+                    "token `{}` has neither `token` (a secret, e.g. `env:API_TOKEN`) nor `sha256`",
+                    t.name
+                ),
+            ));
+        }
+        (None, Some(h)) if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            return Err((
+                "sha256",
+                "the token's SHA-256 is 64 hex digits (`printf %s TOKEN | sha256sum`)".into(),
+            ));
+        }
+        _ => {}
+    }
+    if t.scopes.is_empty() {
+        return Err((
+            "scopes",
+            format!("no scopes: give some of {}", SCOPES.join(", ")),
+        ));
+    }
+    for s in &t.scopes {
+        let class = !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !SCOPES.contains(&s.as_str()) && !class {
+            return Err((
+                "scopes",
+                format!(
+                    "`{s}` is not a scope: {} or a confidentiality class such as `hr`",
+                    SCOPES.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Tokens {
+    /// Resolve each token's secret and keep its hash.
+    pub fn from_settings(api: &ApiSettings) -> Result<Self, SecretError> {
+        let mut entries = Vec::new();
+        for t in &api.tokens {
+            let hash = match (&t.token, &t.sha256) {
+                (Some(secret), _) => sha256(secret.resolve()?.expose()),
+                (None, Some(hex_hash)) => {
+                    let mut hash = [0u8; 32];
+                    // `check` refused anything but 64 hex digits.
+                    hex::decode_to_slice(hex_hash, &mut hash).unwrap_or_default();
+                    hash
+                }
+                (None, None) => continue,
+            };
+            entries.push(Entry {
+                name: t.name.clone(),
+                hash,
+                scopes: t.scopes.iter().cloned().collect(),
+            });
+        }
+        Ok(Self { entries })
+    }
+
+    fn find(&self, presented: &str) -> Option<&Entry> {
+        let hash = sha256(presented);
+        // Every entry is compared, each in constant time.
+        let mut found = None;
+        for e in &self.entries {
+            let diff = e.hash.iter().zip(hash).fold(0u8, |d, (a, b)| d | (a ^ b));
+            if diff == 0 {
+                found = Some(e);
+            }
+        }
+        found
+    }
+}
+
+fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// The client of a request, authenticated.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    scopes: Arc<BTreeSet<String>>,
+}
+
+impl Caller {
+    /// Whether the token carries `scope`, or one that includes it.
+    pub fn has(&self, scope: &str) -> bool {
+        let implied: &[&str] = match scope {
+            "read" => &["read", "agent", "admin"],
+            "agent" => &["agent", "admin"],
+            other => return self.scopes.contains(other),
+        };
+        implied.iter().any(|s| self.scopes.contains(*s))
+    }
+
+    /// 403 unless the token carries `scope`.
+    pub fn require(&self, scope: &str) -> Result<(), Problem> {
+        if self.has(scope) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(scope))
+        }
+    }
+
+    /// The confidentiality classes this caller may see.
+    pub fn classes(&self) -> Vec<String> {
+        self.scopes
+            .iter()
+            .filter(|s| !SCOPES.contains(&s.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Problem> {
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(Problem::unauthorized)?;
+        let entry = state
+            .tokens
+            .find(presented)
+            .ok_or_else(Problem::unauthorized)?;
+        Ok(Caller {
+            name: entry.name.clone(),
+            scopes: Arc::new(entry.scopes.clone()),
+        })
+    }
+}

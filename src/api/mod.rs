@@ -1,0 +1,124 @@
+//! The HTTP API under `/api/v1` (docs/API.md): the unified picture the
+//! store holds, for agents, portals and dashboards, without SQL.
+//!
+//! Every call carries a bearer token from `[api] tokens` (`auth.rs`);
+//! errors are RFC 9457 problem details (`problem.rs`); the OpenAPI 3.1
+//! document is generated from the handlers and served at
+//! `/api/v1/openapi.json`. Handlers only read the store and shape the
+//! answer: what a caller may not see (a confidential item, a classified
+//! field) is left out here, once, for every route.
+
+pub mod auth;
+mod people;
+mod problem;
+mod work_items;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+pub use auth::{Caller, Tokens};
+pub use problem::Problem;
+
+use crate::store::Store;
+
+/// What the API's handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub tokens: Arc<Tokens>,
+}
+
+/// Every route the API serves, as `(method, path)`: the OpenAPI document
+/// must describe each (a test holds them together).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/work-items"),
+    ("get", "/api/v1/work-items/{id}"),
+    ("get", "/api/v1/people"),
+    ("get", "/api/v1/people/{id}"),
+];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "The unified picture of every department's work: work items, their journeys across systems, and the people directory. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem details."
+    ),
+    paths(
+        work_items::list,
+        work_items::detail,
+        people::list,
+        people::detail,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API's routes, to be merged into the daemon's router.
+pub fn router(state: ApiState) -> Router {
+    let v1 = Router::new()
+        .route(
+            "/openapi.json",
+            get(|| async { axum::Json(ApiDoc::openapi()) }),
+        )
+        .route("/work-items", get(work_items::list))
+        .route("/work-items/{id}", get(work_items::detail))
+        .route("/people", get(people::list))
+        .route("/people/{id}", get(people::detail))
+        .fallback(not_found)
+        .with_state(state);
+    Router::new().nest("/api/v1", v1)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::not_found(format!("no route `{}`", uri.path()))
+}
+
+/// How many items a page holds: `limit`, 1 to 200, default 50.
+fn page_size(limit: Option<i64>) -> Result<i64, Problem> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(n) => Err(Problem::bad_request(format!(
+            "limit {n} is out of range: 1 to 200"
+        ))),
+    }
+}
+
+/// The opaque cursor of a page: the id to continue below.
+fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, Problem> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| Problem::bad_request(format!("`{c}` is not a cursor this API gave")))
+        })
+        .transpose()
+}
+
+/// The cursor of the next page, when this one was full.
+fn next_cursor(
+    ids: impl DoubleEndedIterator<Item = i64>,
+    got: usize,
+    limit: i64,
+) -> Option<String> {
+    (got as i64 == limit)
+        .then(|| ids.last().map(|id| id.to_string()))
+        .flatten()
+}
