@@ -338,3 +338,47 @@ fn manifest_toml_syntax_error() {
         "",
     );
 }
+
+// ---- [api] tokens ----
+
+#[test]
+fn api_token_with_an_unknown_scope() {
+    config_refused(
+        "[[api.tokens]]\nname = \"desk\"\ntoken = \"env:DESK_TOKEN\"\nscopes = [\"read\", \"Admin!\"]\n",
+        "scopes = [\"read\", \"Admin!\"]",
+        "scopes",
+    )
+    .check()
+    .says("`Admin!` is not a scope");
+}
+
+#[test]
+fn api_token_with_a_hash_that_is_no_sha256() {
+    config_refused(
+        "[[api.tokens]]\nname = \"desk\"\nsha256 = \"abc123\"\nscopes = [\"read\"]\n",
+        "sha256 = \"abc123\"",
+        "sha256",
+    )
+    .check()
+    .says("64 hex digits");
+}
+
+#[test]
+fn api_token_without_a_secret() {
+    config_refused(
+        "[[api.tokens]]\nname = \"desk\"\nscopes = [\"read\"]\n",
+        "name = \"desk\"",
+        "name",
+    )
+    .check()
+    .says("neither `token`");
+}
+
+#[test]
+fn api_token_named_twice() {
+    config_refused(
+        "[[api.tokens]]\nname = \"desk\"\ntoken = \"a\"\nscopes = [\"read\"]\n\n[[api.tokens]]\nname = \"desk\" # again\ntoken = \"b\"\nscopes = [\"agent\"]\n",
+        "name = \"desk\" # again",
+        "name",
+    );
+}
