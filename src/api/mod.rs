@@ -11,6 +11,7 @@
 pub mod auth;
 mod people;
 mod problem;
+mod requests;
 mod work_items;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use utoipa::OpenApi;
 
 pub use auth::{Caller, Tokens};
 pub use problem::Problem;
+pub use requests::EMPLOYEE_HEADER;
 
 use crate::store::Store;
 
@@ -38,6 +40,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/work-items/{id}"),
     ("get", "/api/v1/people"),
     ("get", "/api/v1/people/{id}"),
+    ("get", "/api/v1/people/{id}/requests"),
+    ("get", "/api/v1/me/requests"),
+    ("get", "/api/v1/requests/{id}"),
 ];
 
 #[derive(OpenApi)]
@@ -51,6 +56,9 @@ pub const ROUTES: &[(&str, &str)] = &[
         work_items::detail,
         people::list,
         people::detail,
+        requests::of_person,
+        requests::mine,
+        requests::detail,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -82,6 +90,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/work-items/{id}", get(work_items::detail))
         .route("/people", get(people::list))
         .route("/people/{id}", get(people::detail))
+        .route("/people/{id}/requests", get(requests::of_person))
+        .route("/me/requests", get(requests::mine))
+        .route("/requests/{id}", get(requests::detail))
         .fallback(not_found)
         .with_state(state);
     Router::new().nest("/api/v1", v1)

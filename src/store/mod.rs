@@ -16,6 +16,7 @@ mod page;
 mod pg;
 mod quarantine;
 mod read;
+mod requests;
 mod requeue;
 mod sqlite;
 mod views;
@@ -36,6 +37,7 @@ pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
 pub use read::{CountedTable, StatusCount, SyncStateRow, WorkItemSummary};
+pub use requests::{RequestFilter, TaskRow};
 pub use requeue::{Requeue, Requeued};
 pub use views::{
     ActivityRow, LinkRow, PeopleFilter, PersonRow, WorkItemFilter, WorkItemRow, json_column,

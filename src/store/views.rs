@@ -130,7 +130,7 @@ fn json(pg: bool, column: &str) -> String {
     }
 }
 
-fn work_item_columns(pg: bool) -> String {
+pub(super) fn work_item_columns(pg: bool) -> String {
     let mut cols = vec![
         "id, source_system, source_stream, external_id, external_url, kind, title, description, \
          status, native_status, priority, department, requester_ref, assignee_group"

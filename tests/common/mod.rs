@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 pub mod bin;
 pub mod broker;
 pub mod hub;

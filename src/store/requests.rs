@@ -1,0 +1,219 @@
+//! Reads for the employee's view: the work items a person raised or is
+//! the subject of, in any department, and their journeys. One query per
+//! page for the items, one for all their links, one for all their cases'
+//! tasks: never a query per item.
+//!
+//! A person is known by e-mail address. They raised an item when its
+//! requester reference is that address, or resolves to a person with it;
+//! they are its subject when it is a value stream's case started for one of
+//! their person records (onboarding, say): case ids end with the origin's
+//! `system:stream:external_id` (`sync/route.rs`).
+
+use sqlx::QueryBuilder;
+
+use super::views::{LinkRow, WorkItemRow, work_item_columns};
+use super::{CASES, HUB, Store, StoreError, TASKS};
+
+/// Whose requests, which page.
+#[derive(Debug, Clone)]
+pub struct RequestFilter<'a> {
+    pub email: &'a str,
+    /// One item only (the detail view), still only if it is theirs.
+    pub id: Option<i64>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+    pub classes: &'a [String],
+}
+
+/// A value stream task of a case, as its journey shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: i64,
+    pub external_id: String,
+    pub title: String,
+    pub status: String,
+    pub department: Option<String>,
+}
+
+macro_rules! push_filter {
+    ($qb:expr, $f:expr, $pg:expr) => {{
+        let conf = if $pg {
+            "attributes->>'confidential'"
+        } else {
+            "json_extract(attributes, '$.confidential')"
+        };
+        $qb.push(" WHERE (lower(requester_ref) = lower(")
+            .push_bind($f.email)
+            .push(") OR requester_id IN (SELECT id FROM people WHERE lower(email) = lower(")
+            .push_bind($f.email)
+            .push(format!(
+                ")) OR (source_system = '{HUB}' AND source_stream = '{CASES}' AND EXISTS (\
+                 SELECT 1 FROM people p WHERE lower(p.email) = lower("
+            ))
+            .push_bind($f.email)
+            .push(
+                ") AND work_items.external_id LIKE \
+                 '%:' || p.source_system || ':' || p.source_stream || ':' || p.external_id)))",
+            );
+        // The departments' own tasks are shown inside their case.
+        $qb.push(format!(
+            " AND NOT (source_system = '{HUB}' AND source_stream = '{TASKS}')"
+        ));
+        if let Some(id) = $f.id {
+            $qb.push(" AND id = ").push_bind(id);
+        }
+        if let Some(before) = $f.before_id {
+            $qb.push(" AND id < ").push_bind(before);
+        }
+        $qb.push(format!(" AND ({conf} IS NULL"));
+        if !$f.classes.is_empty() {
+            $qb.push(format!(" OR {conf} IN ("));
+            let mut sep = $qb.separated(", ");
+            for c in $f.classes {
+                sep.push_bind(c.as_str());
+            }
+            sep.push_unseparated(")");
+        }
+        $qb.push(") ORDER BY id DESC LIMIT ").push_bind($f.limit);
+    }};
+}
+
+impl Store {
+    /// A page of a person's requests, newest first.
+    pub async fn requests_of(&self, f: &RequestFilter<'_>) -> Result<Vec<WorkItemRow>, StoreError> {
+        Ok(match self {
+            Store::Postgres(pool) => {
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT {} FROM work_items",
+                    work_item_columns(true)
+                ));
+                push_filter!(qb, f, true);
+                qb.build_query_as().fetch_all(pool).await?
+            }
+            Store::Sqlite(pool) => {
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT {} FROM work_items",
+                    work_item_columns(false)
+                ));
+                push_filter!(qb, f, false);
+                qb.build_query_as().fetch_all(pool).await?
+            }
+        })
+    }
+
+    /// The links of many records at once (one query), each with the
+    /// record it belongs to as `(system, external_id)`.
+    pub async fn links_of_many(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<((String, String), LinkRow)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        macro_rules! links {
+            ($pool:expr) => {{
+                let mut qb = QueryBuilder::new(
+                    "SELECT l.from_system AS key_system, l.from_id AS key_id, l.relation, \
+                     TRUE AS outgoing, l.to_system AS other_system, l.to_id AS other_external_id, \
+                     w.id AS other_id, w.title AS other_title, w.status AS other_status, \
+                     w.external_url AS other_url FROM links l LEFT JOIN work_items w \
+                     ON w.source_system = l.to_system AND w.external_id = l.to_id WHERE ",
+                );
+                let mut sep = qb.separated(" OR ");
+                for (system, id) in keys {
+                    sep.push("(l.from_system = ")
+                        .push_bind_unseparated(system)
+                        .push_unseparated(" AND l.from_id = ")
+                        .push_bind_unseparated(id)
+                        .push_unseparated(")");
+                }
+                qb.push(
+                    " UNION ALL SELECT l.to_system, l.to_id, l.relation, FALSE, l.from_system, \
+                     l.from_id, w.id, w.title, w.status, w.external_url FROM links l \
+                     LEFT JOIN work_items w ON w.source_system = l.from_system \
+                     AND w.external_id = l.from_id WHERE ",
+                );
+                let mut sep = qb.separated(" OR ");
+                for (system, id) in keys {
+                    sep.push("(l.to_system = ")
+                        .push_bind_unseparated(system)
+                        .push_unseparated(" AND l.to_id = ")
+                        .push_bind_unseparated(id)
+                        .push_unseparated(")");
+                }
+                let rows: Vec<KeyedLink> = qb.build_query_as().fetch_all($pool).await?;
+                rows
+            }};
+        }
+        let rows = match self {
+            Store::Postgres(pool) => links!(pool),
+            Store::Sqlite(pool) => links!(pool),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    (r.key_system, r.key_id),
+                    LinkRow {
+                        relation: r.relation,
+                        outgoing: r.outgoing,
+                        other_system: r.other_system,
+                        other_external_id: r.other_external_id,
+                        other_id: r.other_id,
+                        other_title: r.other_title,
+                        other_status: r.other_status,
+                        other_url: r.other_url,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// The tasks of these value stream cases, by case id.
+    pub async fn tasks_of_cases(&self, case_ids: &[String]) -> Result<Vec<TaskRow>, StoreError> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        macro_rules! tasks {
+            ($pool:expr) => {{
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT id, external_id, title, status, department FROM work_items \
+                     WHERE source_system = '{HUB}' AND source_stream = '{TASKS}' AND ("
+                ));
+                let mut sep = qb.separated(" OR ");
+                for c in case_ids {
+                    sep.push("external_id LIKE ")
+                        .push_bind_unseparated(format!("{}#%", like_escape(c)))
+                        .push_unseparated(" ESCAPE '\\'");
+                }
+                qb.push(") ORDER BY id");
+                qb.build_query_as().fetch_all($pool).await?
+            }};
+        }
+        Ok(match self {
+            Store::Postgres(pool) => tasks!(pool),
+            Store::Sqlite(pool) => tasks!(pool),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedLink {
+    key_system: String,
+    key_id: String,
+    relation: String,
+    outgoing: bool,
+    other_system: String,
+    other_external_id: String,
+    other_id: Option<i64>,
+    other_title: Option<String>,
+    other_status: Option<String>,
+    other_url: Option<String>,
+}
+
+/// `text` matched literally by LIKE.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
