@@ -234,3 +234,24 @@ fn the_public_view_leaves_out_where_the_work_goes() {
     );
     assert_eq!(view["fields"][8]["choices"], json!(["low", "high"]));
 }
+
+/// The work item docs/SERVICES.md shows is what the shipped offering builds.
+#[test]
+fn the_documented_work_item_is_the_shipped_offerings() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let services = crate::services::Services::load(&root.join("services.toml")).unwrap();
+    let o = services.offering("facilities-repair").unwrap();
+    let fields = o
+        .validate_submission(
+            json!({"location": "B2/3", "summary": "No heating", "urgency": "Today, please"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+    let item = o.work_item(&fields, "ada@example.com");
+    let doc = std::fs::read_to_string(root.join("docs/SERVICES.md")).unwrap();
+    let start = doc.find("```json\n").unwrap() + "```json\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let documented: Value = serde_json::from_str(&doc[start..end]).unwrap();
+    assert_eq!(item, documented);
+}
