@@ -1,9 +1,9 @@
 //! The service catalogue: the offerings employees raise requests from at
 //! the front door, each with its form (`services.toml`, `docs/SERVICES.md`).
 //!
-//! Parse (`spec.rs`), then validate (pure, here: every problem at once,
-//! located), then check each offering's department and target against the
-//! connector manifests (`check_targets`, for the catalog). A submission is
+//! Parse (`spec.rs`), then validate (pure, `compile.rs`: every problem at
+//! once, located), then check each offering's department and target against
+//! the connector manifests (`targets.rs`, for the catalog). A submission is
 //! checked against an offering's form and turned into a canonical work item
 //! by `submit.rs`, also pure: this module never stores, routes or serves
 //! anything; the HTTP API and the intake do.
@@ -50,12 +50,15 @@ pub const MAX_SLA_HOURS: u32 = 8_760;
 const WRITTEN_BY_INTAKE: &[&str] = &[
     "entity",
     "kind",
+    "title",
+    "description",
     "status",
     "department",
     "requester_ref",
     "attributes.offering",
     "attributes.fields",
     "attributes.confidential",
+    "attributes.sla_hours",
 ];
 
 /// The loaded catalogue. Absent file: no `Services` at all, nothing offered.
