@@ -20,6 +20,7 @@ use crate::connector::manifest::parse_schedule;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::mapping::{AnyMapping, Mapping, MappingSlot, OutboundMapping};
 use crate::routing::Routing;
+use crate::services::Services;
 use crate::sync::SyncJob;
 use declared::{Declared, some_of};
 use report::Report;
@@ -33,6 +34,8 @@ pub struct Catalog {
     pub outbound: Vec<Arc<OutboundMapping>>,
     /// The routing rules, when `routing.toml` exists.
     pub routing: Option<Routing>,
+    /// The service catalogue, when `services.toml` exists.
+    pub services: Option<Services>,
 }
 
 /// One connector ready to schedule: its jobs (one per stream) and its schedule.
@@ -71,23 +74,14 @@ impl Catalog {
                 }
             }
         }
-        let routing_file = config.routing_file();
-        let routing = if routing_file.is_file() {
-            match Routing::load(&routing_file) {
-                Ok(r) => Some(r),
-                Err(d) => {
-                    report.errors.extend(d.0);
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let routing = load_optional(&config.routing_file(), Routing::load, &mut report);
+        let services = load_optional(&config.services_file(), Services::load, &mut report);
         let mut catalog = Catalog {
             manifests,
             mappings,
             outbound,
             routing,
+            services,
         };
         catalog.apply_overrides(config, &mut report);
         catalog.cross_check(&mut report);
@@ -96,6 +90,18 @@ impl Catalog {
             let targets = r.check_targets_except(&catalog.manifests, &|s| broken.system(s));
             report.errors.extend(targets);
             catalog.check_progress_ownership(r, &mut report);
+        }
+        if let Some(s) = &catalog.services {
+            let broken = &report.broken;
+            let targets = s.check_targets_except(
+                &catalog.manifests,
+                &|system| broken.system(system),
+                &|department| broken.department(department),
+            );
+            report.errors.extend(targets);
+            if let Some(r) = &catalog.routing {
+                report.errors.extend(s.check_clearance(&r.clearance));
+            }
         }
         let mut errors = report.errors;
         if errors.is_empty() {
@@ -436,6 +442,19 @@ impl Catalog {
             })
             .collect()
     }
+}
+
+/// A file that may be absent (`routing.toml`, `services.toml`): loaded
+/// when it is there, its problems reported; nothing when it is not.
+fn load_optional<T>(
+    path: &Path,
+    load: fn(&Path) -> Result<T, Diagnostics>,
+    report: &mut Report,
+) -> Option<T> {
+    if !path.is_file() {
+        return None;
+    }
+    load(path).map_err(|d| report.errors.extend(d.0)).ok()
 }
 
 fn did_you_mean(name: impl std::fmt::Display) -> String {

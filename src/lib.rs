@@ -15,6 +15,7 @@ pub mod diag;
 pub mod mapping;
 pub mod model;
 pub mod routing;
+pub mod services;
 pub mod sim;
 pub mod store;
 pub mod sync;

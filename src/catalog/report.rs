@@ -69,6 +69,10 @@ impl Report {
 pub(super) struct Broken {
     /// Systems of manifests that failed.
     systems: HashSet<String>,
+    /// Departments they declare, as far as can be read.
+    departments: HashSet<String>,
+    /// Whether one of them is too broken to say its department.
+    department_unread: bool,
     /// (system, stream or action) of mappings that failed.
     mappings: HashSet<(String, String)>,
     /// File names (without `.toml`) of mappings that failed, for those too
@@ -79,8 +83,17 @@ pub(super) struct Broken {
 impl Broken {
     /// A manifest failed: its `system`, else its file name, as the loader defaults it.
     pub fn manifest(&mut self, path: &Path) {
-        let declared = declared(path, &["system"]).pop().flatten();
-        self.systems.insert(declared.unwrap_or_else(|| stem(path)));
+        let [system, department] = &declared(path, &["system", "department"])[..] else {
+            return;
+        };
+        self.systems
+            .insert(system.clone().unwrap_or_else(|| stem(path)));
+        match department {
+            Some(d) => {
+                self.departments.insert(d.clone());
+            }
+            None => self.department_unread = true,
+        }
     }
 
     /// A mapping failed: its `system` with its `stream` or `action`.
@@ -96,6 +109,12 @@ impl Broken {
 
     pub fn system(&self, system: &str) -> bool {
         self.systems.contains(system)
+    }
+
+    /// Whether a manifest that failed declares `department`, or one failed
+    /// too broken to say: a department nobody else serves may be its.
+    pub fn department(&self, department: &str) -> bool {
+        self.department_unread || self.departments.contains(department)
     }
 
     /// Whether the mapping for `system`'s stream or action `name` failed to

@@ -192,8 +192,14 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
     match Catalog::load(&cfg) {
         Ok(c) => {
             let streams: usize = c.manifests.iter().map(|m| m.config.streams().len()).sum();
+            // Without services.toml nothing is offered, and nothing is said.
+            let offerings = c
+                .services
+                .as_ref()
+                .map(|s| format!(", {} service offering(s)", s.offerings.len()))
+                .unwrap_or_default();
             println!(
-                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}",
+                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}{offerings}",
                 cfg.file
                     .as_ref()
                     .map(|f| f.display().to_string())

@@ -169,6 +169,9 @@ pub struct PathSettings {
     pub mappings: PathBuf,
     /// The routing rules; without the file, nothing is routed.
     pub routing: PathBuf,
+    /// The service catalogue (`docs/SERVICES.md`); without the file,
+    /// nothing is offered at the front door.
+    pub services: PathBuf,
     /// How often the daemon checks mapping files for edits, in seconds; an
     /// edit that compiles replaces the running version. 0 turns this off.
     pub reload_secs: u64,
@@ -180,6 +183,7 @@ impl Default for PathSettings {
             connectors: PathBuf::from("connectors"),
             mappings: PathBuf::from("mappings"),
             routing: PathBuf::from("routing.toml"),
+            services: PathBuf::from("services.toml"),
             reload_secs: 2,
         }
     }
@@ -259,6 +263,10 @@ impl LoadedConfig {
 
     pub fn routing_file(&self) -> PathBuf {
         self.resolve(&self.settings.paths.routing)
+    }
+
+    pub fn services_file(&self) -> PathBuf {
+        self.resolve(&self.settings.paths.services)
     }
 
     fn resolve(&self, path: &Path) -> PathBuf {

@@ -85,6 +85,15 @@ impl Template {
         })
     }
 
+    /// Each placeholder's path as written (`fields.summary`), for checks
+    /// that need more than the top-level key.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Field(path) => Some(path.as_str()),
+            Part::Text(_) => None,
+        })
+    }
+
     /// Render against a record. When every placeholder is missing or empty
     /// the result is empty, so the rule's `default` applies rather than a
     /// string of bare separators.

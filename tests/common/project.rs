@@ -1,6 +1,7 @@
-//! A project folder an admin could have: the shipped connectors/, mappings/
-//! and routing.toml (or files of the test's own), with one thing broken, and
-//! the real binary run in it under a deadline, so a hang fails the test.
+//! A project folder an admin could have: the shipped connectors/,
+//! mappings/, routing.toml and services.toml (or files of the test's own),
+//! with one thing broken, and the real binary run in it under a deadline,
+//! so a hang fails the test.
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -34,10 +35,9 @@ impl Project {
                 );
             }
         }
-        p.write_bytes(
-            "routing.toml",
-            &std::fs::read(repo().join("routing.toml")).unwrap(),
-        );
+        for file in ["routing.toml", "services.toml"] {
+            p.write_bytes(file, &std::fs::read(repo().join(file)).unwrap());
+        }
         p
     }
 
