@@ -260,3 +260,23 @@ async fn the_openapi_document_describes_every_route() {
     );
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// The service catalogue, for a portal and for an agent, without where
+/// each offering's work goes.
+#[tokio::test]
+async fn the_catalogue_lists_the_offerings_without_their_targets() {
+    let ts = TestStore::new(Backend::Sqlite).await;
+    let base = serve(ts.store.clone()).await;
+    for t in ["portal-token", "agent-token"] {
+        let (status, _, list) = get(&base, "/api/v1/services", Some(t)).await;
+        assert_eq!(status, 200, "{t}: {list}");
+        let offerings = list["offerings"].as_array().unwrap();
+        assert!(offerings.len() >= 4, "{list}");
+        for o in offerings {
+            assert!(o["id"].is_string() && o["fields"].is_array(), "{o}");
+            assert!(o.get("to").is_none() && o.get("set").is_none(), "{o}");
+        }
+    }
+    let (status, ..) = get(&base, "/api/v1/services", None).await;
+    assert_eq!(status, 401);
+}

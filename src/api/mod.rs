@@ -12,6 +12,7 @@ pub mod auth;
 mod people;
 mod problem;
 mod requests;
+mod services;
 mod work_items;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ use crate::store::Store;
 pub struct ApiState {
     pub store: Store,
     pub tokens: Arc<Tokens>,
+    /// `services.toml`, if the deployment has one.
+    pub services: Option<Arc<crate::services::Services>>,
 }
 
 /// Every route the API serves, as `(method, path)`: the OpenAPI document
@@ -43,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/people/{id}/requests"),
     ("get", "/api/v1/me/requests"),
     ("get", "/api/v1/requests/{id}"),
+    ("get", "/api/v1/services"),
 ];
 
 #[derive(OpenApi)]
@@ -59,6 +63,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         requests::of_person,
         requests::mine,
         requests::detail,
+        services::list,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -93,6 +98,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/people/{id}/requests", get(requests::of_person))
         .route("/me/requests", get(requests::mine))
         .route("/requests/{id}", get(requests::detail))
+        .route("/services", get(services::list))
         .fallback(not_found)
         .with_state(state);
     Router::new().nest("/api/v1", v1)

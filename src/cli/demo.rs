@@ -134,16 +134,12 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     ));
     let reload = cfg.settings.paths.reload_every();
     let tokens = crate::api::Tokens::from_settings(&cfg.settings.api).unwrap_or_default();
-    crate::daemon::run(
-        store,
-        connectors,
-        listener,
-        reload,
-        None,
-        std::sync::Arc::new(tokens),
-        stop,
-    )
-    .await?;
+    let api = crate::api::ApiState {
+        store: store.clone(),
+        tokens: std::sync::Arc::new(tokens),
+        services: catalog.services.clone().map(std::sync::Arc::new),
+    };
+    crate::daemon::run(store, connectors, listener, reload, None, api, stop).await?;
     estate.shutdown().await;
     Ok(())
 }

@@ -297,13 +297,18 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let reload = cfg.settings.paths.reload_every();
     let routing_reload = routing_reload(&cfg, &catalog, &connectors);
     let tokens = crate::api::Tokens::from_settings(&cfg.settings.api).context("[api] tokens")?;
+    let api = crate::api::ApiState {
+        store: store.clone(),
+        tokens: std::sync::Arc::new(tokens),
+        services: catalog.services.clone().map(std::sync::Arc::new),
+    };
     let result = crate::daemon::run(
         store,
         connectors,
         listener,
         reload,
         routing_reload,
-        std::sync::Arc::new(tokens),
+        api,
         stop.clone(),
     )
     .await;

@@ -28,7 +28,7 @@ pub async fn run(
     listener: TcpListener,
     reload_every: Option<std::time::Duration>,
     routing_reload: Option<reload::RoutingReload>,
-    tokens: Arc<crate::api::Tokens>,
+    api: crate::api::ApiState,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
@@ -72,10 +72,6 @@ pub async fn run(
         ));
     }
     let server_stop = stop.clone();
-    let api = crate::api::ApiState {
-        store: store.clone(),
-        tokens,
-    };
     let app = http::router(store.clone(), hooks).merge(crate::api::router(api));
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(async move { server_stop.cancelled().await });

@@ -37,9 +37,12 @@ pub async fn serve(store: Store) -> String {
         ],
     };
     let tokens = Tokens::from_settings(&settings).expect("tokens resolve");
+    let services = switchboard::services::Services::load(&super::repo().join("services.toml"))
+        .unwrap_or_else(|d| panic!("{d}"));
     let app = router(ApiState {
         store,
         tokens: Arc::new(tokens),
+        services: Some(Arc::new(services)),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
