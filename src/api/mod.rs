@@ -9,6 +9,7 @@
 //! field) is left out here, once, for every route.
 
 pub mod auth;
+mod intake;
 mod people;
 mod problem;
 mod requests;
@@ -22,6 +23,7 @@ use axum::routing::get;
 use utoipa::OpenApi;
 
 pub use auth::{Caller, Tokens};
+pub use intake::IDEMPOTENCY_HEADER;
 pub use problem::Problem;
 pub use requests::EMPLOYEE_HEADER;
 
@@ -34,6 +36,8 @@ pub struct ApiState {
     pub tokens: Arc<Tokens>,
     /// `services.toml`, if the deployment has one.
     pub services: Option<Arc<crate::services::Services>>,
+    /// The routing the sync jobs share, for requests raised here.
+    pub router: Option<Arc<crate::sync::Router>>,
 }
 
 /// Every route the API serves, as `(method, path)`: the OpenAPI document
@@ -46,6 +50,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/people/{id}/requests"),
     ("get", "/api/v1/me/requests"),
     ("get", "/api/v1/requests/{id}"),
+    ("post", "/api/v1/requests"),
     ("get", "/api/v1/services"),
 ];
 
@@ -63,6 +68,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         requests::of_person,
         requests::mine,
         requests::detail,
+        intake::raise,
         services::list,
     ),
     components(schemas(Problem)),
@@ -97,6 +103,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/people/{id}", get(people::detail))
         .route("/people/{id}/requests", get(requests::of_person))
         .route("/me/requests", get(requests::mine))
+        .route("/requests", axum::routing::post(intake::raise))
         .route("/requests/{id}", get(requests::detail))
         .route("/services", get(services::list))
         .fallback(not_found)

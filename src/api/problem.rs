@@ -19,6 +19,10 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, for a person to read.
     pub detail: String,
+    /// For a form: each answer refused, as `{"field", "detail"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub errors: Option<Vec<serde_json::Value>>,
 }
 
 impl Problem {
@@ -28,6 +32,7 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail: detail.into(),
+            errors: None,
         }
     }
 

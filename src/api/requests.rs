@@ -85,7 +85,7 @@ fn employee(caller: &Caller, headers: &HeaderMap) -> Result<String, Problem> {
 
 /// The requests with their journeys: links and tasks for the whole page
 /// in one query each.
-async fn with_journeys(
+pub(super) async fn with_journeys(
     state: &ApiState,
     rows: Vec<WorkItemRow>,
     classes: &[String],

@@ -138,6 +138,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         store: store.clone(),
         tokens: std::sync::Arc::new(tokens),
         services: catalog.services.clone().map(std::sync::Arc::new),
+        router: connectors
+            .iter()
+            .flat_map(|c| &c.jobs)
+            .find_map(|j| j.router.clone()),
     };
     crate::daemon::run(store, connectors, listener, reload, None, api, stop).await?;
     estate.shutdown().await;

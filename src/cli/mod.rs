@@ -301,6 +301,10 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         store: store.clone(),
         tokens: std::sync::Arc::new(tokens),
         services: catalog.services.clone().map(std::sync::Arc::new),
+        router: connectors
+            .iter()
+            .flat_map(|c| &c.jobs)
+            .find_map(|j| j.router.clone()),
     };
     let result = crate::daemon::run(
         store,

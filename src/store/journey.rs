@@ -19,6 +19,8 @@ pub const HUB: &str = "switchboard";
 /// The streams of [`HUB`]: a value stream's parent case, and its tasks.
 pub const CASES: &str = "cases";
 pub const TASKS: &str = "tasks";
+/// Requests raised at the front door (`POST /api/v1/requests`).
+pub const REQUESTS: &str = "requests";
 
 /// What routing changes in the store beyond a page's own records.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,8 +169,8 @@ macro_rules! backend {
                 sqlx::query(
                     "INSERT INTO work_items (source_system, source_stream, external_id, kind, title, \
                      status, priority, department, due_at, attributes, mapping_version, opened_at, \
-                     updated_at, synced_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'routing', $11, $11, $11) \
+                     updated_at, synced_at, description, requester_ref, classified) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'routing', $11, $11, $11, $12, $13, $14) \
                      ON CONFLICT (source_system, source_stream, external_id) DO NOTHING",
                 )
                 .bind(HUB)
@@ -182,6 +184,11 @@ macro_rules! backend {
                 .bind(due)
                 .bind(sqlx::types::Json(item.get("attributes").cloned().unwrap_or(Value::Null)))
                 .bind(now)
+                .bind(text("description"))
+                .bind(text("requester_ref"))
+                .bind(sqlx::types::Json(
+                    item.get("classified").cloned().unwrap_or_else(|| serde_json::json!({})),
+                ))
                 .execute(&mut *tx)
                 .await?;
                 Ok(())

@@ -29,7 +29,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use journey::{Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, TASKS};
+pub use journey::{
+    Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, REQUESTS, TASKS,
+};
 pub(crate) use outbox::later;
 pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};

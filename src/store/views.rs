@@ -253,6 +253,40 @@ impl Store {
         })
     }
 
+    /// One work item by the system, stream and id it has there.
+    pub async fn work_item_by_key(
+        &self,
+        system: &str,
+        stream: &str,
+        external_id: &str,
+    ) -> Result<Option<WorkItemRow>, StoreError> {
+        let sql = |pg: bool| {
+            format!(
+                "SELECT {} FROM work_items WHERE source_system = $1 AND source_stream = $2 \
+                 AND external_id = $3",
+                work_item_columns(pg)
+            )
+        };
+        Ok(match self {
+            Store::Postgres(pool) => {
+                sqlx::query_as(&sql(true))
+                    .bind(system)
+                    .bind(stream)
+                    .bind(external_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as(&sql(false))
+                    .bind(system)
+                    .bind(stream)
+                    .bind(external_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        })
+    }
+
     /// A work item's activities, oldest first.
     pub async fn activities_of(&self, work_item_id: i64) -> Result<Vec<ActivityRow>, StoreError> {
         let sql = |pg: bool| {

@@ -133,6 +133,29 @@ impl Router {
         plan
     }
 
+    /// Route a record the hub itself raised (a front-door request) for
+    /// `event`, as a sync routes a change: rules and value streams.
+    pub fn plan_record(
+        &self,
+        origin: Origin,
+        record: &Value,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Plan {
+        let routing = self.routing.current();
+        let mut plan = Plan::default();
+        self.route(
+            &routing,
+            &mut plan,
+            &origin,
+            record,
+            event,
+            Scope::Everything,
+            now,
+        );
+        plan
+    }
+
     /// Route one stored record again for `event`, with the rules in force
     /// now: as [`Router::plan`] would for a new change, but whatever the
     /// record's link (see `sync::replay` for what a replay refuses).

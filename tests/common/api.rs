@@ -43,6 +43,7 @@ pub async fn serve(store: Store) -> String {
         store,
         tokens: Arc::new(tokens),
         services: Some(Arc::new(services)),
+        router: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
