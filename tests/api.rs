@@ -243,7 +243,13 @@ async fn the_openapi_document_describes_every_route() {
         );
         // And the route is served: anything but 404 without a token is 401.
         if !path.contains('{') {
-            let (status, ..) = get(&base, path, None).await;
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let status = reqwest::Client::new()
+                .request(method, format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .status();
             assert_eq!(status, 401, "{path}");
         }
     }
