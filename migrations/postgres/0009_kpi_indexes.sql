@@ -18,8 +18,10 @@ CREATE INDEX work_items_open ON work_items (opened_at)
 -- does not name the target's stream).
 CREATE INDEX work_items_system_external ON work_items (source_system, external_id);
 
--- First responses and reopens: activities in the window.
-CREATE INDEX activities_occurred ON activities (occurred_at);
+-- First responses and reopens: activities in the window. With the item's
+-- id in the index, the items that had any activity in the window are
+-- found from the index alone.
+CREATE INDEX activities_occurred ON activities (occurred_at, work_item_id);
 
 -- Routed work sent in the window.
 CREATE INDEX links_relation_created ON links (relation, created_at);

@@ -65,9 +65,11 @@ impl Dialect {
     /// `k, n, p50, p90, sum(x1), sum(x2)` per key over `durations`, which
     /// yields `k, secs, x1, x2`. Nearest rank: the p-th percentile of n
     /// sorted values is the one at rank ceil(p·n/100), in integers.
-    fn percentiles(self, durations: &str) -> String {
+    /// `ctes` are common table expressions `durations` reads, each
+    /// followed by a comma.
+    fn percentiles_with(self, ctes: &str, durations: &str) -> String {
         format!(
-            "WITH d AS ({durations}), \
+            "WITH {ctes} d AS ({durations}), \
              r AS (SELECT k, secs, x1, x2, \
                    ROW_NUMBER() OVER (PARTITION BY k ORDER BY secs) AS rn, \
                    COUNT(*) OVER (PARTITION BY k) AS n FROM d) \
@@ -96,6 +98,10 @@ impl Dialect {
         ]
     }
 
+    fn percentiles(self, durations: &str) -> String {
+        self.percentiles_with("", durations)
+    }
+
     /// `k, opened, cases_opened`: hub cases apart from the department work.
     pub(super) fn opened(self, g: KpiGroup) -> String {
         let k = self.key(g, "w", "w.opened_at");
@@ -122,26 +128,39 @@ impl Dialect {
     }
 
     /// Percentiles of first response time, for items whose first response
-    /// fell in the window. Candidates are the items with any activity in
-    /// the window; the first qualifying activity of each is then found
-    /// through `activities_work_item`.
+    /// fell in the window. The candidates are the items with any activity
+    /// in the window (one range of `activities_occurred`, read from the
+    /// index alone); each one's first response is then one probe of
+    /// `activities_work_item`. So the cost follows the window, not the
+    /// table.
     pub(super) fn first_responses(self, g: KpiGroup) -> String {
         let k = self.key(g, "f", "f.first_at");
         let secs = self.secs("f.opened_at", "f.first_at");
-        self.percentiles(&format!(
-            "SELECT {k} AS k, {secs} AS secs, 0 AS x1, 0 AS x2 FROM ( \
-               SELECT w.department, w.source_system, w.opened_at, MIN(a.occurred_at) AS first_at \
-               FROM work_items w JOIN activities a ON a.work_item_id = w.id \
-               WHERE w.id IN (SELECT c.work_item_id FROM activities c \
-                              WHERE c.occurred_at >= $1 AND c.occurred_at < $2) \
-                 AND w.source_system <> '{HUB}' AND w.opened_at IS NOT NULL \
-                 AND a.source_system <> '{HUB}' AND a.occurred_at >= w.opened_at \
-                 AND ((a.kind = 'comment' AND a.author_ref IS NOT NULL \
-                       AND (w.requester_ref IS NULL OR a.author_ref <> w.requester_ref)) \
-                      OR (a.kind = 'status_change' AND a.to_status IS NOT NULL AND a.to_status <> 'new')) \
-               GROUP BY w.id, w.department, w.source_system, w.opened_at \
-             ) f WHERE f.first_at >= $1 AND f.first_at < $2"
-        ))
+        let kinds = "((a.kind = 'comment' AND a.author_ref IS NOT NULL) \
+                     OR (a.kind = 'status_change' AND a.to_status IS NOT NULL AND a.to_status <> 'new'))";
+        // Materialized: the key and the duration read `first_at` several
+        // times, and a subquery the planner folds in would look it up
+        // again for each.
+        let first = format!(
+            "fr AS MATERIALIZED ( \
+               SELECT w.department, w.source_system, w.opened_at, \
+                      (SELECT MIN(a.occurred_at) FROM activities a \
+                       WHERE a.work_item_id = w.id AND a.occurred_at >= w.opened_at \
+                         AND a.source_system <> '{HUB}' AND {kinds} \
+                         AND (a.kind <> 'comment' OR w.requester_ref IS NULL \
+                              OR a.author_ref <> w.requester_ref)) AS first_at \
+               FROM (SELECT DISTINCT c.work_item_id AS id FROM activities c \
+                     WHERE c.occurred_at >= $1 AND c.occurred_at < $2) cand \
+               JOIN work_items w ON w.id = cand.id \
+               WHERE w.source_system <> '{HUB}' AND w.opened_at IS NOT NULL), "
+        );
+        self.percentiles_with(
+            &first,
+            &format!(
+                "SELECT {k} AS k, {secs} AS secs, 0 AS x1, 0 AS x2 FROM fr f \
+                 WHERE f.first_at >= $1 AND f.first_at < $2"
+            ),
+        )
     }
 
     /// `k, reopened`: items with a status change from done back to open
