@@ -162,6 +162,9 @@ type Pct = (String, i64, Option<i64>, Option<i64>, i64, i64);
 /// A count statement's row: key and one or two counts.
 type Count = (String, i64);
 type Count2 = (String, i64, i64);
+/// Items by the weeks they were opened, ended and fell due
+/// (`Dialect::backlog_by_week`), and how many.
+type Bucket = (Option<i64>, Option<i64>, Option<i64>, i64);
 
 impl Store {
     /// The KPIs of `q`, one row per group that has any number, sorted by
@@ -175,18 +178,23 @@ impl Store {
         let g = q.group_by;
         let mut rows = Rows::default();
         if g == KpiGroup::Week {
-            for (week, start, end) in weeks(q.from, q.to) {
-                rows.get(week_label(week));
-                for (_, backlog, breached) in
-                    self.fetch::<Count2>(&d.backlog(g), start, end).await?
-                {
-                    let row = rows.get(week_label(week));
-                    row.backlog = backlog;
-                    row.sla_measured += breached;
+            let buckets: Vec<Bucket> = self.fetch(&d.backlog_by_week(), q.from, q.to).await?;
+            for week in weeks(q.from, q.to) {
+                let row = rows.get(week_label(week));
+                // Open at the week's end: opened in or before the week, and
+                // not ended in or before it (the last week ends at `to`).
+                for (ob, eb, db, n) in &buckets {
+                    if ob.is_none_or(|o| o <= week) && eb.is_none_or(|e| e > week) {
+                        row.backlog += n;
+                        if *db == Some(week) {
+                            row.sla_measured += n;
+                        }
+                    }
                 }
             }
         } else {
-            for (k, backlog, breached) in self.fetch::<Count2>(&d.backlog(g), q.from, q.to).await? {
+            let backlog: Vec<Count2> = self.fetch(&d.backlog(g), q.from, q.to).await?;
+            for (k, backlog, breached) in backlog {
                 let row = rows.get(k);
                 row.backlog = backlog;
                 row.sla_measured += breached;
@@ -337,17 +345,9 @@ fn week_of(t: DateTime<Utc>) -> i64 {
     (t.timestamp() - FIRST_MONDAY).div_euclid(WEEK_SECS)
 }
 
-/// Every ISO week the window touches: its number and its part of the
-/// window, [start, end).
-fn weeks(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(i64, DateTime<Utc>, DateTime<Utc>)> {
-    let last = week_of(to - Duration::nanoseconds(1));
-    (week_of(from)..=last)
-        .map(|w| {
-            let start = week_start(w).max(from);
-            let end = week_start(w + 1).min(to);
-            (w, start, end)
-        })
-        .collect()
+/// The number of every ISO week the window touches.
+fn weeks(from: DateTime<Utc>, to: DateTime<Utc>) -> std::ops::RangeInclusive<i64> {
+    week_of(from)..=week_of(to - Duration::nanoseconds(1))
 }
 
 fn week_start(week: i64) -> DateTime<Utc> {
@@ -369,13 +369,12 @@ mod tests {
     }
 
     #[test]
-    fn weeks_are_iso_weeks_clipped_to_the_window() {
+    fn weeks_are_the_iso_weeks_the_window_touches() {
         let w = weeks(at("2026-12-02T12:00:00Z"), at("2026-12-14T00:00:00Z"));
-        let labels: Vec<_> = w.iter().map(|(n, _, _)| week_label(*n)).collect();
+        let labels: Vec<_> = w.map(week_label).collect();
         assert_eq!(labels, ["2026-W49", "2026-W50"]);
-        assert_eq!(w[0].1, at("2026-12-02T12:00:00Z"));
-        assert_eq!(w[0].2, at("2026-12-07T00:00:00Z"));
-        assert_eq!(w[1].2, at("2026-12-14T00:00:00Z"));
+        let one = weeks(at("2026-12-07T00:00:00Z"), at("2026-12-07T00:00:01Z"));
+        assert_eq!(one.map(week_label).collect::<Vec<_>>(), ["2026-W50"]);
         // ISO years differ from calendar years around New Year.
         assert_eq!(week_label(week_of(at("2027-01-01T00:00:00Z"))), "2026-W53");
         assert_eq!(week_label(week_of(at("2025-12-29T00:00:00Z"))), "2026-W01");

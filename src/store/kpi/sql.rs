@@ -87,7 +87,10 @@ impl Dialect {
     /// [`Store::kpis`]: crate::store::Store::kpis
     pub(super) fn statements(self, g: KpiGroup) -> [String; 8] {
         [
-            self.backlog(g),
+            match g {
+                KpiGroup::Week => self.backlog_by_week(),
+                _ => self.backlog(g),
+            },
             self.opened(g),
             self.resolutions(g),
             self.first_responses(g),
@@ -182,13 +185,9 @@ impl Dialect {
     /// `k, backlog, breached` at the instant `$2`: items opened before it
     /// and not ended before it; `breached` are those of them due in
     /// [`$1`, `$2`). Two index ranges: the items open now, and the items
-    /// that ended at or after `$2`. Under week grouping the caller runs it
-    /// once per week with a constant key.
+    /// that ended at or after `$2`. Week grouping uses `backlog_by_week`.
     pub(super) fn backlog(self, g: KpiGroup) -> String {
-        let k = match g {
-            KpiGroup::Week => "''".to_string(),
-            _ => self.key(g, "b", ""),
-        };
+        let k = self.key(g, "b", "");
         format!(
             "SELECT {k} AS k, COUNT(*), \
                     SUM(CASE WHEN b.due_at >= $1 AND b.due_at < $2 THEN 1 ELSE 0 END) \
@@ -199,6 +198,28 @@ impl Dialect {
                    WHERE {ENDED} >= $2 AND w.status IN ('resolved', 'closed', 'cancelled') \
                      AND w.opened_at < $2 AND w.source_system <> '{HUB}') b \
              GROUP BY k"
+        )
+    }
+
+    /// The backlog and the breaches of every week at once, as counts by
+    /// `ob, eb, db, n`: the week the item was opened (NULL: before `$1`),
+    /// the week it ended (NULL: not before `$2`) and the week it fell due
+    /// (NULL: outside the window). The caller sums the buckets each week's
+    /// end falls between; one pass replaces a backlog statement per week.
+    pub(super) fn backlog_by_week(self) -> String {
+        let week = |t: &str| format!("({} - {FIRST_MONDAY}) / {WEEK_SECS}", self.epoch(t));
+        let (opened, ended, due) = (week("w.opened_at"), week(ENDED), week("w.due_at"));
+        let ob = format!("CASE WHEN w.opened_at >= $1 THEN {opened} END AS ob");
+        let db = format!("CASE WHEN w.due_at >= $1 AND w.due_at < $2 THEN {due} END AS db");
+        format!(
+            "SELECT ob, eb, db, COUNT(*) FROM \
+             (SELECT {ob}, NULL AS eb, {db} FROM work_items w \
+              WHERE w.{OPEN} AND w.opened_at < $2 AND w.source_system <> '{HUB}' \
+              UNION ALL \
+              SELECT {ob}, CASE WHEN {ENDED} < $2 THEN {ended} END AS eb, {db} FROM work_items w \
+              WHERE {ENDED} >= $1 AND w.status IN ('resolved', 'closed', 'cancelled') \
+                AND w.opened_at < $2 AND w.source_system <> '{HUB}') b \
+             GROUP BY ob, eb, db"
         )
     }
 
