@@ -24,7 +24,7 @@ pub(super) const ENDED: &str = "COALESCE(w.resolved_at, w.closed_at, w.updated_a
 /// The statuses of work still to do; the `work_items_open` index's filter.
 const OPEN: &str = "status IN ('new', 'open', 'in_progress', 'waiting')";
 /// The statuses that count as done (not `cancelled`: nothing was delivered).
-const DONE: &str = "status IN ('resolved', 'closed')";
+const DONE: &str = "IN ('resolved', 'closed')";
 /// The key of items without a department.
 pub const NO_DEPARTMENT: &str = "(none)";
 /// Monday 1970-01-05 00:00 UTC, the first ISO week start after the epoch.
@@ -38,6 +38,17 @@ impl Dialect {
             Dialect::Postgres => format!("FLOOR(EXTRACT(EPOCH FROM {t}))::BIGINT"),
             // strftime('%s') reads both RFC 3339 forms the store holds.
             Dialect::Sqlite => format!("CAST(strftime('%s', {t}) AS INTEGER)"),
+        }
+    }
+
+    /// `w.status`, kept from choosing an index on SQLite (unary `+`):
+    /// without statistics SQLite would read every done item through
+    /// `work_items_status` rather than the window's through
+    /// `work_items_ended`. PostgreSQL chooses by its statistics.
+    fn status(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "w.status",
+            Dialect::Sqlite => "+w.status",
         }
     }
 
@@ -125,8 +136,9 @@ impl Dialect {
                     CASE WHEN w.due_at IS NOT NULL THEN 1 ELSE 0 END AS x1, \
                     CASE WHEN w.due_at IS NOT NULL AND {ENDED} <= w.due_at THEN 1 ELSE 0 END AS x2 \
              FROM work_items w \
-             WHERE {ENDED} >= $1 AND {ENDED} < $2 AND w.{DONE} \
-               AND w.source_system <> '{HUB}' AND w.opened_at IS NOT NULL"
+             WHERE {ENDED} >= $1 AND {ENDED} < $2 AND {} {DONE} \
+               AND w.source_system <> '{HUB}' AND w.opened_at IS NOT NULL",
+            self.status()
         ))
     }
 
@@ -195,9 +207,10 @@ impl Dialect {
                    WHERE w.{OPEN} AND w.opened_at < $2 AND w.source_system <> '{HUB}' \
                    UNION ALL \
                    SELECT w.department, w.source_system, w.due_at FROM work_items w \
-                   WHERE {ENDED} >= $2 AND w.status IN ('resolved', 'closed', 'cancelled') \
+                   WHERE {ENDED} >= $2 AND {} IN ('resolved', 'closed', 'cancelled') \
                      AND w.opened_at < $2 AND w.source_system <> '{HUB}') b \
-             GROUP BY k"
+             GROUP BY k",
+            self.status()
         )
     }
 
@@ -217,9 +230,10 @@ impl Dialect {
               WHERE w.{OPEN} AND w.opened_at < $2 AND w.source_system <> '{HUB}' \
               UNION ALL \
               SELECT {ob}, CASE WHEN {ENDED} < $2 THEN {ended} END AS eb, {db} FROM work_items w \
-              WHERE {ENDED} >= $1 AND w.status IN ('resolved', 'closed', 'cancelled') \
+              WHERE {ENDED} >= $1 AND {} IN ('resolved', 'closed', 'cancelled') \
                 AND w.opened_at < $2 AND w.source_system <> '{HUB}') b \
-             GROUP BY ob, eb, db"
+             GROUP BY ob, eb, db",
+            self.status()
         )
     }
 
@@ -266,7 +280,7 @@ impl Dialect {
                   AND l.to_id = w.external_id \
              JOIN work_items o ON o.source_system = l.from_system AND o.external_id = l.from_id \
                   AND (l.from_stream IS NULL OR o.source_stream = l.from_stream) \
-             WHERE {ENDED} >= $1 AND {ENDED} < $2 AND w.{DONE} AND o.opened_at IS NOT NULL"
+             WHERE {ENDED} >= $1 AND {ENDED} < $2 AND w.status {DONE} AND o.opened_at IS NOT NULL"
         ))
     }
 }
