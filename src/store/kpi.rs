@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -28,8 +28,9 @@ use sql::{Dialect, FIRST_MONDAY, WEEK_SECS};
 /// backlog counts, and a longer window is a report, not a dashboard.
 pub const MAX_WINDOW_DAYS: i64 = 366;
 
-/// How the rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How the rows are grouped; `department`, `week` or `system` in a query
+/// string or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KpiGroup {
     /// The item's `department` (`(none)` when it has none).
@@ -306,6 +307,10 @@ impl Store {
         // `DateTime<Utc>` in the form page writes stored it (RFC 3339,
         // `+00:00`, only the fraction digits needed), and in that form
         // text order is time order (`…:00+00:00` before `…:00.5+00:00`).
+        // A `links.created_at` SQLite filled in itself (`…:00.000Z`, three
+        // digits always) orders the same way against these bounds: at an
+        // equal second its `.` sorts after `+`, as it should, being equal
+        // or later.
         Ok(on_pool!(self, |pool| sqlx::query_as(sql)
             .bind(from)
             .bind(to)
@@ -383,6 +388,8 @@ mod tests {
     #[test]
     fn group_by_parses_or_names_the_choices() {
         assert_eq!("week".parse::<KpiGroup>(), Ok(KpiGroup::Week));
+        let json: KpiGroup = serde_json::from_str("\"system\"").unwrap();
+        assert_eq!(json, KpiGroup::System);
         let e = "team".parse::<KpiGroup>().unwrap_err();
         assert_eq!(
             e.to_string(),

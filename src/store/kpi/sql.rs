@@ -2,10 +2,11 @@
 //! they implement are in `docs/KPIS.md`; a change here is a change there.
 //!
 //! Every statement binds the window as `$1` (from) and `$2` (to) and
-//! returns one row per group key. The only difference between the
-//! backends is how a timestamp becomes whole seconds since the epoch:
-//! everything else (integer division, window functions, `CASE`) is the
-//! same SQL, so the numbers are the same.
+//! returns one row per group key. The backends differ only in how a
+//! timestamp becomes whole seconds since the epoch, and in one hint to
+//! SQLite's planner (`Dialect::status`): everything that decides a number
+//! (integer division, window functions, `CASE`) is the same SQL, so the
+//! numbers are the same.
 
 use super::KpiGroup;
 use crate::store::HUB;
