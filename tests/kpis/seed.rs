@@ -25,6 +25,7 @@
 //! | C3 | switchboard / cases  | new         | 12-08 09:00 |                          |             |
 //! | T1 | switchboard / tasks (it)         | closed | 12-02 09:00 | cl 12-05 09:00 |          |
 //! | T2 | switchboard / tasks (facilities) | closed | 12-02 09:00 | cl 12-09 09:00 | 12-03 09:00 |
+//! | T3 | switchboard / tasks (legal)      | open   | 12-08 09:00 |                |          |
 //!
 //! Links: I7 → maximo F1 `routed` made 12-01 12:05; H2 → maximo WO-404
 //! (not synced) `routed` 12-09 10:05; I4 → maximo F3 `routed` 11-26 (before
@@ -266,6 +267,12 @@ pub async fn seed(store: &Store) {
             closed: "12-09 09:00",
             due: "12-03 09:00",
             ..item(HUB, "tasks", "C1#desk")
+        },
+        // A hub task is not department work: no `legal` row appears.
+        Item {
+            dept: Some("legal"),
+            opened: "12-08 09:00",
+            ..item(HUB, "tasks", "C3#contract")
         },
     ];
     let mut ids = std::collections::HashMap::new();

@@ -124,7 +124,8 @@ impl Dialect {
             "SELECT {k} AS k, \
                     SUM(CASE WHEN w.source_system <> '{HUB}' THEN 1 ELSE 0 END), \
                     SUM(CASE WHEN w.source_system = '{HUB}' AND w.source_stream = 'cases' THEN 1 ELSE 0 END) \
-             FROM work_items w WHERE w.opened_at >= $1 AND w.opened_at < $2 GROUP BY k"
+             FROM work_items w WHERE w.opened_at >= $1 AND w.opened_at < $2 \
+               AND (w.source_system <> '{HUB}' OR w.source_stream = 'cases') GROUP BY k"
         )
     }
 
