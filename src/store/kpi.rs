@@ -5,7 +5,7 @@
 //! Everything is computed in SQL, percentiles included, so a quarter at a
 //! million items sends a few rows per group to Rust, never the items.
 //! Both backends run the same statements (`sql.rs`) but for the epoch
-//! conversion, so they give the same numbers. `docs/KPIS.md` defines every
+//! conversion and one planner hint, so they give the same numbers. `docs/KPIS.md` defines every
 //! number; the two must change together. This module reads only: it
 //! never decides what is routed or writes a row.
 
@@ -226,8 +226,8 @@ impl Store {
             .await?
         {
             let row = rows.get(key(k));
-            (row.first_responses, row.first_response_p50_secs) = (n, p50);
-            row.first_response_p90_secs = p90;
+            row.first_responses = n;
+            (row.first_response_p50_secs, row.first_response_p90_secs) = (p50, p90);
         }
         for (k, n) in self.fetch::<Count>(&d.reopened(g), q.from, q.to).await? {
             rows.get(key(k)).reopened = n;
