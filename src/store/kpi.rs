@@ -5,9 +5,10 @@
 //! Everything is computed in SQL, percentiles included, so a quarter at a
 //! million items sends a few rows per group to Rust, never the items.
 //! Both backends run the same statements (`sql.rs`) but for the epoch
-//! conversion and one planner hint, so they give the same numbers. `docs/KPIS.md` defines every
-//! number; the two must change together. This module reads only: it
-//! never decides what is routed or writes a row.
+//! conversion and one planner hint, so they give the same numbers.
+//! `docs/KPIS.md` defines every number; the two must change together.
+//! This module reads only: it never decides what is routed or writes a
+//! row.
 
 mod sql;
 
