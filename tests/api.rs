@@ -286,3 +286,53 @@ async fn the_catalogue_lists_the_offerings_without_their_targets() {
     let (status, ..) = get(&base, "/api/v1/services", None).await;
     assert_eq!(status, 401);
 }
+
+/// KPIs through the API: the store's numbers (tests/kpis.rs checks them
+/// by hand), and a window or grouping that cannot work is a 400.
+async fn kpis_by_department(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    seed(&ts.store).await;
+    let base = serve(ts.store.clone()).await;
+    let window = "from=2026-11-30T00:00:00Z&to=2026-12-07T00:00:00Z";
+    let (status, _, report) = get(
+        &base,
+        &format!("/api/v1/kpis?{window}"),
+        Some("agent-token"),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let opened: Vec<(String, u64)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["opened"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(opened.contains(&("it".to_string(), 1)), "{report}");
+    assert!(opened.contains(&("facilities".to_string(), 1)), "{report}");
+    for bad in [
+        format!("{window}&group_by=month"),
+        "from=2026-12-07T00:00:00Z&to=2026-11-30T00:00:00Z".to_string(),
+        "to=2026-12-07T00:00:00Z".to_string(),
+    ] {
+        let (status, _, body) =
+            get(&base, &format!("/api/v1/kpis?{bad}"), Some("agent-token")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, ..) = get(
+        &base,
+        &format!("/api/v1/kpis?{window}"),
+        Some("portal-token"),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+mod kpi_route {
+    use super::*;
+    on_every_backend!(kpis_by_department);
+}

@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod intake;
+mod kpis;
 mod people;
 mod problem;
 mod requests;
@@ -52,6 +53,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/requests/{id}"),
     ("post", "/api/v1/requests"),
     ("get", "/api/v1/services"),
+    ("get", "/api/v1/kpis"),
 ];
 
 #[derive(OpenApi)]
@@ -70,6 +72,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         requests::detail,
         intake::raise,
         services::list,
+        kpis::report,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -106,6 +109,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/requests", axum::routing::post(intake::raise))
         .route("/requests/{id}", get(requests::detail))
         .route("/services", get(services::list))
+        .route("/kpis", get(kpis::report))
         .fallback(not_found)
         .with_state(state);
     Router::new().nest("/api/v1", v1)

@@ -9,6 +9,7 @@
 
 mod inbox;
 mod journey;
+mod kpi;
 mod lookup;
 mod outbox;
 mod owners;
@@ -32,6 +33,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use journey::{
     Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, REQUESTS, TASKS,
 };
+pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS, NO_DEPARTMENT};
 pub(crate) use outbox::later;
 pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
@@ -61,6 +63,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// A KPI request the store will not run (an empty or too long window).
+    #[error(transparent)]
+    Kpi(#[from] KpiError),
 }
 
 impl StoreError {
