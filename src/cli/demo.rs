@@ -116,9 +116,29 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("failed to listen on {}", cfg.settings.http.listen))?;
     let addr = listener.local_addr()?;
+    // A token for this run only, so the API can be tried at once: every
+    // scope, and every confidentiality class routing.toml names.
+    let demo_token = uuid::Uuid::new_v4().simple().to_string();
+    let mut api_settings = cfg.settings.api.clone();
+    let mut scopes: Vec<String> = ["admin", "portal"].map(String::from).to_vec();
+    if let Some(r) = &catalog.routing {
+        scopes.extend(r.clearance.values().flatten().cloned());
+    }
+    scopes.sort();
+    scopes.dedup();
+    api_settings.tokens.push(crate::config::ApiToken {
+        name: "demo".into(),
+        token: Some(crate::config::SecretRef::Literal(demo_token.clone())),
+        sha256: None,
+        scopes,
+    });
     println!(
-        "\nserving http://{addr}/status (also /healthz, /readyz). The simulator now changes a few \
-         incidents every 15 s; watch the incremental syncs below. Ctrl-C to stop."
+        "\nserving http://{addr}/status (also /healthz, /readyz) and the API at \
+         http://{addr}/api/v1 (docs/API.md). Try it with this run's token:\n  \
+         curl -H 'Authorization: Bearer {demo_token}' http://{addr}/api/v1/work-items\n  \
+         curl -H 'Authorization: Bearer {demo_token}' http://{addr}/api/v1/services\n\
+         The simulator now changes a few incidents every 15 s; watch the incremental syncs \
+         below. Ctrl-C to stop."
     );
     let stop = CancellationToken::new();
     tokio::spawn(super::stop_on_signal(stop.clone()));
@@ -133,7 +153,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         stop.clone(),
     ));
     let reload = cfg.settings.paths.reload_every();
-    let tokens = crate::api::Tokens::from_settings(&cfg.settings.api).unwrap_or_default();
+    let tokens = crate::api::Tokens::from_settings(&api_settings)
+        .context("[api] tokens: a secret it names is not set")?;
     let api = crate::api::ApiState {
         store: store.clone(),
         tokens: std::sync::Arc::new(tokens),
