@@ -265,6 +265,18 @@ async fn the_openapi_document_describes_every_route() {
         "no route documented that ROUTES does not list"
     );
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Operation ids are unique, as OpenAPI requires.
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap_or_default())
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "duplicate operation ids: {ids:?}");
 }
 
 /// The service catalogue, for a portal and for an agent, without where

@@ -97,6 +97,7 @@ fn request_id(caller: &Caller, key: Option<&str>) -> String {
 #[utoipa::path(
     post,
     path = "/api/v1/requests",
+    operation_id = "raise_request",
     tag = "employee",
     request_body = NewRequest,
     params(

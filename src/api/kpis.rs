@@ -37,6 +37,7 @@ pub struct KpiReport {
 #[utoipa::path(
     get,
     path = "/api/v1/kpis",
+    operation_id = "get_kpis",
     tag = "kpis",
     params(KpiParams),
     responses(

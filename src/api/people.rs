@@ -93,6 +93,7 @@ fn shape(row: PersonRow, classes: &[String]) -> Person {
 #[utoipa::path(
     get,
     path = "/api/v1/people",
+    operation_id = "list_people",
     tag = "people",
     params(ListQuery),
     responses(
@@ -133,6 +134,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/people/{id}",
+    operation_id = "get_person",
     tag = "people",
     params(("id" = i64, Path, description = "The hub's id of the person")),
     responses(

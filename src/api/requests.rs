@@ -171,6 +171,7 @@ async fn page_of(
 #[utoipa::path(
     get,
     path = "/api/v1/me/requests",
+    operation_id = "list_my_requests",
     tag = "employee",
     params(PageQuery, ("Switchboard-Employee" = String, Header, description = "The e-mail address of the employee the portal acts for")),
     responses(
@@ -195,6 +196,7 @@ pub async fn mine(
 #[utoipa::path(
     get,
     path = "/api/v1/people/{id}/requests",
+    operation_id = "list_person_requests",
     tag = "people",
     params(("id" = i64, Path, description = "The hub's id of the person"), PageQuery),
     responses(
@@ -227,6 +229,7 @@ pub async fn of_person(
 #[utoipa::path(
     get,
     path = "/api/v1/requests/{id}",
+    operation_id = "get_my_request",
     tag = "employee",
     params(("id" = i64, Path, description = "The hub's id of the request"), ("Switchboard-Employee" = String, Header, description = "The e-mail address of the employee the portal acts for")),
     responses(

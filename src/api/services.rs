@@ -23,6 +23,7 @@ pub struct ServiceList {
 #[utoipa::path(
     get,
     path = "/api/v1/services",
+    operation_id = "list_services",
     tag = "services",
     responses(
         (status = 200, description = "The service catalogue", body = ServiceList),

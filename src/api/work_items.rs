@@ -173,6 +173,7 @@ fn cleared(row: &WorkItemRow, classes: &[String]) -> bool {
 #[utoipa::path(
     get,
     path = "/api/v1/work-items",
+    operation_id = "list_work_items",
     tag = "work items",
     params(ListQuery),
     responses(
@@ -216,6 +217,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/work-items/{id}",
+    operation_id = "get_work_item",
     tag = "work items",
     params(("id" = i64, Path, description = "The hub's id of the work item")),
     responses(
