@@ -36,6 +36,7 @@ async fn serve(hub: &Hub) -> String {
             .iter()
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
+        connectors: Vec::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

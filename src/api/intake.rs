@@ -117,6 +117,7 @@ fn request_id(caller: &Caller, key: Option<&str>) -> String {
 pub async fn raise(
     State(state): State<ApiState>,
     caller: Caller,
+    remote: super::Remote,
     headers: HeaderMap,
     body: Result<Json<NewRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
@@ -235,6 +236,19 @@ pub async fn raise(
             resend: false,
         })
         .await?;
+    // Raised by an agent for someone: the audit log says who did it.
+    if new.requester.is_some() && caller.has("agent") {
+        state
+            .store
+            .audit(&crate::store::AuditEntry {
+                actor: &caller.name,
+                action: "raise_request",
+                target: Some(&id),
+                detail: json!({"offering": offering.id, "requester": email}),
+                remote: remote.0.as_deref(),
+            })
+            .await?;
+    }
     let stored = state
         .store
         .work_item_by_key(HUB, REQUESTS, &id)

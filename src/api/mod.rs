@@ -11,6 +11,7 @@
 pub mod auth;
 mod intake;
 mod kpis;
+mod ops;
 mod people;
 mod problem;
 mod requests;
@@ -25,6 +26,7 @@ use utoipa::OpenApi;
 
 pub use auth::{Caller, Tokens};
 pub use intake::IDEMPOTENCY_HEADER;
+pub use ops::Remote;
 pub use problem::Problem;
 pub use requests::EMPLOYEE_HEADER;
 
@@ -39,6 +41,8 @@ pub struct ApiState {
     pub services: Option<Arc<crate::services::Services>>,
     /// The routing the sync jobs share, for requests raised here.
     pub router: Option<Arc<crate::sync::Router>>,
+    /// The connectors the daemon runs (filled in by `daemon::run`).
+    pub connectors: Vec<Arc<crate::catalog::ConnectorJobs>>,
 }
 
 /// Every route the API serves, as `(method, path)`: the OpenAPI document
@@ -54,6 +58,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/requests"),
     ("get", "/api/v1/services"),
     ("get", "/api/v1/kpis"),
+    ("get", "/api/v1/connectors"),
+    ("post", "/api/v1/connectors/{name}/sync"),
+    ("get", "/api/v1/audit"),
 ];
 
 #[derive(OpenApi)]
@@ -73,6 +80,9 @@ pub const ROUTES: &[(&str, &str)] = &[
         intake::raise,
         services::list,
         kpis::report,
+        ops::connectors,
+        ops::sync_now,
+        ops::audit,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -110,6 +120,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/requests/{id}", get(requests::detail))
         .route("/services", get(services::list))
         .route("/kpis", get(kpis::report))
+        .route("/connectors", get(ops::connectors))
+        .route(
+            "/connectors/{name}/sync",
+            axum::routing::post(ops::sync_now),
+        )
+        .route("/audit", get(ops::audit))
         .fallback(not_found)
         .with_state(state);
     Router::new().nest("/api/v1", v1)

@@ -305,6 +305,7 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
             .iter()
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
+        connectors: Vec::new(),
     };
     let result = crate::daemon::run(
         store,

@@ -63,18 +63,24 @@ pub async fn run(
             (j.system().to_string(), hook)
         })
         .collect();
+    let connectors: Vec<Arc<ConnectorJobs>> = connectors.into_iter().map(Arc::new).collect();
+    let mut api = api;
+    api.connectors = connectors.clone();
     for c in connectors {
         tasks.spawn(schedule::run_connector(
             store.clone(),
-            Arc::new(c),
+            c,
             schedule::StreamRetry::default(),
             stop.clone(),
         ));
     }
     let server_stop = stop.clone();
     let app = http::router(store.clone(), hooks).merge(crate::api::router(api));
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { server_stop.cancelled().await });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { server_stop.cancelled().await });
     let server = tokio::spawn(async move { server.await });
 
     stop.cancelled().await;

@@ -7,6 +7,7 @@
 //! `sqlite.rs`) over the shared column lists below. The store knows nothing of connectors or mappings; it persists
 //! canonical records, raw payloads, cursors and quarantine, a page at a time.
 
+mod audit;
 mod inbox;
 mod journey;
 mod kpi;
@@ -30,6 +31,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use audit::{AuditEntry, AuditRow};
 pub use journey::{
     Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, REQUESTS, TASKS,
 };

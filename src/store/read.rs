@@ -20,6 +20,7 @@ pub struct SyncStateRow {
     pub source_system: String,
     pub source_stream: String,
     pub cursor: Option<String>,
+    pub last_run_started_at: Option<DateTime<Utc>>,
     pub last_run_finished_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
@@ -107,7 +108,7 @@ impl Store {
     pub async fn sync_states(&self) -> Result<Vec<SyncStateRow>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT source_system, source_stream, cursor, last_run_finished_at, last_error \
+                "SELECT source_system, source_stream, cursor, last_run_started_at, last_run_finished_at, last_error \
                  FROM sync_state ORDER BY source_system, source_stream",
             )
             .fetch_all(pool)

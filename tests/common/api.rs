@@ -44,6 +44,7 @@ pub async fn serve(store: Store) -> String {
         tokens: Arc::new(tokens),
         services: Some(Arc::new(services)),
         router: None,
+        connectors: Vec::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
