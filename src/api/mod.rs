@@ -135,6 +135,22 @@ async fn not_found(uri: axum::http::Uri) -> Problem {
     Problem::not_found(format!("no route `{}`", uri.path()))
 }
 
+/// A record as a caller may see it: fields classified with a class the
+/// token lacks are left out and named in `withheld`; `classified` itself is
+/// the hub's bookkeeping and never shown.
+fn visible(record: &serde_json::Value, classes: &[String]) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let (mut seen, withheld) = crate::routing::message::withhold(record, classes);
+    if let Value::Object(m) = &mut seen {
+        m.remove("classified");
+        m.insert("withheld".into(), json!(withheld));
+        if !m.get("attributes").is_some_and(Value::is_object) {
+            m.insert("attributes".into(), json!({}));
+        }
+    }
+    seen
+}
+
 /// How many items a page holds: `limit`, 1 to 200, default 50.
 fn page_size(limit: Option<i64>) -> Result<i64, Problem> {
     match limit {

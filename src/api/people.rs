@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiState, Caller, Problem, next_cursor, page_size, parse_cursor};
-use crate::routing::message::withhold;
 use crate::store::{PeopleFilter, PersonRow, json_column};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -64,15 +63,7 @@ fn shape(row: PersonRow, classes: &[String]) -> Person {
         "attributes": json_column(&row.attributes),
         "classified": json_column(&row.classified),
     });
-    let (mut seen, withheld) = withhold(&record, classes);
-    if let Value::Object(m) = &mut seen {
-        m.remove("classified");
-        m.insert("withheld".into(), json!(withheld));
-        if !m.get("attributes").is_some_and(Value::is_object) {
-            m.insert("attributes".into(), json!({}));
-        }
-    }
-    serde_json::from_value(seen).unwrap_or_else(|_| Person {
+    serde_json::from_value(super::visible(&record, classes)).unwrap_or_else(|_| Person {
         id: row.id,
         system: row.source_system,
         external_id: row.external_id,

@@ -96,16 +96,7 @@ pub(super) async fn with_journeys(
         .collect();
     let mut links: HashMap<(String, String), Vec<Link>> = HashMap::new();
     for (key, l) in state.store.links_of_many(&keys).await? {
-        links.entry(key).or_default().push(Link {
-            relation: l.relation,
-            direction: if l.outgoing { "to" } else { "from" },
-            system: l.other_system,
-            external_id: l.other_external_id,
-            id: l.other_id,
-            title: l.other_title,
-            status: l.other_status,
-            url: l.other_url,
-        });
+        links.entry(key).or_default().push(Link::from(l));
     }
     let cases: Vec<String> = rows
         .iter()
@@ -271,15 +262,7 @@ pub async fn detail(
         .await?
         .into_iter()
         .filter(|a| a.kind == "status_change" || a.source_system == HUB)
-        .map(|a| Activity {
-            kind: a.kind,
-            author: a.author_ref,
-            body: a.body,
-            from_status: a.from_status,
-            to_status: a.to_status,
-            at: a.occurred_at,
-            system: a.source_system,
-        })
+        .map(Activity::from)
         .collect();
     let mut requests = with_journeys(&state, rows, &classes).await?;
     Ok(Json(RequestDetail {

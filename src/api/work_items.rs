@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiState, Caller, Problem, next_cursor, page_size, parse_cursor};
-use crate::routing::message::withhold;
-use crate::store::{WorkItemFilter, WorkItemRow, json_column};
+use crate::store::{ActivityRow, LinkRow, WorkItemFilter, WorkItemRow, json_column};
 
 /// Filters of the work item list; all optional, combined with AND.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -109,6 +108,35 @@ pub struct WorkItemDetail {
     pub links: Vec<Link>,
 }
 
+impl From<ActivityRow> for Activity {
+    fn from(a: ActivityRow) -> Self {
+        Self {
+            kind: a.kind,
+            author: a.author_ref,
+            body: a.body,
+            from_status: a.from_status,
+            to_status: a.to_status,
+            at: a.occurred_at,
+            system: a.source_system,
+        }
+    }
+}
+
+impl From<LinkRow> for Link {
+    fn from(l: LinkRow) -> Self {
+        Self {
+            relation: l.relation,
+            direction: if l.outgoing { "to" } else { "from" },
+            system: l.other_system,
+            external_id: l.other_external_id,
+            id: l.other_id,
+            title: l.other_title,
+            status: l.other_status,
+            url: l.other_url,
+        }
+    }
+}
+
 /// The item as the caller may see it: classified fields of a class the
 /// token lacks are left out, and named in `withheld`.
 pub fn shape(row: WorkItemRow, classes: &[String]) -> WorkItem {
@@ -123,17 +151,8 @@ pub fn shape(row: WorkItemRow, classes: &[String]) -> WorkItem {
         "closed_at": row.closed_at, "due_at": row.due_at,
         "attributes": json_column(&row.attributes),
         "classified": json_column(&row.classified),
-        "withheld": [],
     });
-    let (mut seen, withheld) = withhold(&record, classes);
-    if let Value::Object(m) = &mut seen {
-        m.remove("classified");
-        m.insert("withheld".into(), json!(withheld));
-        if !m.get("attributes").is_some_and(Value::is_object) {
-            m.insert("attributes".into(), json!({}));
-        }
-    }
-    serde_json::from_value(seen).unwrap_or_else(|_| WorkItem {
+    serde_json::from_value(super::visible(&record, classes)).unwrap_or_else(|_| WorkItem {
         id: row.id,
         system: row.source_system,
         stream: row.source_stream,
@@ -246,31 +265,14 @@ pub async fn detail(
         .activities_of(id)
         .await?
         .into_iter()
-        .map(|a| Activity {
-            kind: a.kind,
-            author: a.author_ref,
-            body: a.body,
-            from_status: a.from_status,
-            to_status: a.to_status,
-            at: a.occurred_at,
-            system: a.source_system,
-        })
+        .map(Activity::from)
         .collect();
     let links = state
         .store
         .links_of(&row.source_system, &row.external_id)
         .await?
         .into_iter()
-        .map(|l| Link {
-            relation: l.relation,
-            direction: if l.outgoing { "to" } else { "from" },
-            system: l.other_system,
-            external_id: l.other_external_id,
-            id: l.other_id,
-            title: l.other_title,
-            status: l.other_status,
-            url: l.other_url,
-        })
+        .map(Link::from)
         .collect();
     Ok(Json(WorkItemDetail {
         item: shape(row, &classes),
