@@ -101,6 +101,39 @@ impl Store {
         })
     }
 
+    /// The plan the database makes for [`Store::requests_of`], with
+    /// sequential scans discouraged on PostgreSQL (so a usable index shows
+    /// even on a small table): for a test that the employee's view is
+    /// index-backed.
+    pub async fn requests_plan(&self, f: &RequestFilter<'_>) -> Result<String, StoreError> {
+        Ok(match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
+                    .await?;
+                let mut qb = QueryBuilder::new(format!(
+                    "EXPLAIN SELECT {} FROM work_items",
+                    work_item_columns(true)
+                ));
+                push_filter!(qb, f, true);
+                let lines: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                tx.rollback().await?;
+                lines.join("\n")
+            }
+            Store::Sqlite(pool) => {
+                let mut qb = QueryBuilder::new(format!(
+                    "EXPLAIN QUERY PLAN SELECT {} FROM work_items",
+                    work_item_columns(false)
+                ));
+                push_filter!(qb, f, false);
+                let rows: Vec<(i64, i64, i64, String)> =
+                    qb.build_query_as().fetch_all(pool).await?;
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+            }
+        })
+    }
+
     /// The links of many records at once (one query), each with the
     /// record it belongs to as `(system, external_id)`.
     pub async fn links_of_many(
