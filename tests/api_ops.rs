@@ -23,6 +23,7 @@ async fn serve(hub: &mut Hub) -> String {
             token("agents", "agent-token", &["agent"]),
             token("ops", "admin-token", &["admin"]),
         ],
+        ..ApiSettings::default()
     };
     let connectors = std::mem::take(&mut hub.connectors)
         .into_iter()

@@ -24,6 +24,7 @@ async fn serve(hub: &Hub) -> String {
             token("portal", "portal-token", &["portal"]),
             token("agents", "agent-token", &["agent"]),
         ],
+        ..ApiSettings::default()
     };
     let services =
         switchboard::services::Services::load(&common::repo().join("services.toml")).unwrap();

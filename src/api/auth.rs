@@ -26,10 +26,16 @@ struct Entry {
     scopes: BTreeSet<String>,
 }
 
-/// The configured tokens, by hash.
+type Limiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// Who may call the API: the configured tokens by hash, how often each may
+/// call, and which browser origins may call at all (CORS).
 #[derive(Default)]
 pub struct Tokens {
     entries: Vec<Entry>,
+    /// Per token name; `None`: no limit.
+    limiter: Option<Limiter>,
+    pub(super) cors_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -37,6 +43,23 @@ impl std::fmt::Debug for Tokens {
         let names: Vec<&str> = self.entries.iter().map(|e| e.name.as_str()).collect();
         f.debug_struct("Tokens").field("names", &names).finish()
     }
+}
+
+/// A CORS origin that cannot work: an origin is a scheme and a host (and
+/// a port), nothing more.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    let url = url::Url::parse(origin).map_err(|e| format!("`{origin}` is not an origin: {e}"))?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || !bare
+        || origin.ends_with('/')
+    {
+        return Err(format!(
+            "`{origin}` is not an origin: give the scheme and host (and port) only, such as `https://portal.example.com`"
+        ));
+    }
+    Ok(())
 }
 
 /// A token's settings that cannot work: the key and why (for `check`).
@@ -112,7 +135,25 @@ impl Tokens {
                 scopes: t.scopes.iter().cloned().collect(),
             });
         }
-        Ok(Self { entries })
+        let limiter = std::num::NonZeroU32::new(api.rate_limit_per_minute)
+            .map(|n| governor::RateLimiter::keyed(governor::Quota::per_minute(n)));
+        Ok(Self {
+            entries,
+            limiter,
+            cors_origins: api.cors_origins.clone(),
+        })
+    }
+
+    /// Whether the token may call now; else how long until it may.
+    fn admit(&self, name: &str) -> Result<(), std::time::Duration> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&name.to_string()).map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+        })
     }
 
     fn find(&self, presented: &str) -> Option<&Entry> {
@@ -189,6 +230,9 @@ impl FromRequestParts<ApiState> for Caller {
             .tokens
             .find(presented)
             .ok_or_else(Problem::unauthorized)?;
+        if let Err(wait) = state.tokens.admit(&entry.name) {
+            return Err(Problem::too_many(wait));
+        }
         Ok(Caller {
             name: entry.name.clone(),
             scopes: Arc::new(entry.scopes.clone()),

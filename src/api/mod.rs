@@ -24,7 +24,7 @@ use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-pub use auth::{Caller, Tokens};
+pub use auth::{Caller, Tokens, check_origin};
 pub use intake::IDEMPOTENCY_HEADER;
 pub use ops::Remote;
 pub use problem::Problem;
@@ -126,9 +126,37 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::post(ops::sync_now),
         )
         .route("/audit", get(ops::audit))
-        .fallback(not_found)
-        .with_state(state);
-    Router::new().nest("/api/v1", v1)
+        .fallback(not_found);
+    let v1 = match cors(&state.tokens.cors_origins) {
+        Some(layer) => v1.layer(layer),
+        None => v1,
+    };
+    Router::new().nest("/api/v1", v1.with_state(state))
+}
+
+/// Browsers on these origins may call the API; none configured: no CORS
+/// headers at all, so only same-origin pages and non-browser clients can.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static(EMPLOYEE_HEADER),
+                HeaderName::from_static(IDEMPOTENCY_HEADER),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> Problem {

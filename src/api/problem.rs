@@ -23,6 +23,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<Vec<serde_json::Value>>,
+    /// Seconds until a 429's caller may try again (sent as `Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -33,6 +36,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: None,
+            retry_after: None,
         }
     }
 
@@ -48,6 +52,19 @@ impl Problem {
             StatusCode::FORBIDDEN,
             format!("this token lacks the `{scope}` scope"),
         )
+    }
+
+    /// The token called too often: try again after `wait`.
+    pub fn too_many(wait: std::time::Duration) -> Self {
+        let mut p = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this token's calls a minute are spent (`[api] rate_limit_per_minute`); try again in {} s",
+                wait.as_secs().max(1)
+            ),
+        );
+        p.retry_after = Some(wait.as_secs().max(1));
+        p
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -77,6 +94,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

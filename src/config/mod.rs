@@ -138,10 +138,26 @@ impl Default for HttpSettings {
 }
 
 /// The HTTP API's clients. No token: every call is answered 401.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiSettings {
     pub tokens: Vec<ApiToken>,
+    /// Calls each token may make a minute (a burst of as many, refilled
+    /// evenly); 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// Origins of portals on other sites whose browsers may call the API
+    /// (CORS), such as `https://portal.example.com`. Empty: none.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            tokens: Vec::new(),
+            rate_limit_per_minute: 6000,
+            cors_origins: Vec::new(),
+        }
+    }
 }
 
 /// One API client: a bearer token and what it may do (docs/API.md).

@@ -92,6 +92,20 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             );
         }
     }
+    if s.api.rate_limit_per_minute > 1_000_000 {
+        return problem(
+            "api.rate_limit_per_minute",
+            format!(
+                "{} is out of range: 0 (off) to 1000000 calls a minute",
+                s.api.rate_limit_per_minute
+            ),
+        );
+    }
+    for (i, origin) in s.api.cors_origins.iter().enumerate() {
+        if let Err(e) = crate::api::check_origin(origin) {
+            return problem(&format!("api.cors_origins.{i}"), e);
+        }
+    }
     for (name, over) in &s.connectors {
         if let Some(url) = &over.base_url
             && let Err(e) = crate::connector::check_base_url(url)

@@ -382,3 +382,23 @@ fn api_token_named_twice() {
         "name",
     );
 }
+
+#[test]
+fn api_cors_origin_with_a_path() {
+    config_refused(
+        "[api]\ncors_origins = [\"https://portal.example.com/app\"]\n",
+        "cors_origins",
+        "cors_origins",
+    )
+    .check()
+    .says("scheme and host");
+}
+
+#[test]
+fn api_rate_limit_out_of_range() {
+    config_refused(
+        "[api]\nrate_limit_per_minute = 5000000\n",
+        "rate_limit_per_minute",
+        "rate_limit_per_minute",
+    );
+}

@@ -35,6 +35,7 @@ pub async fn serve(store: Store) -> String {
             token("portal", "portal-token", &["portal"]),
             by_hash,
         ],
+        ..ApiSettings::default()
     };
     let tokens = Tokens::from_settings(&settings).expect("tokens resolve");
     let services = switchboard::services::Services::load(&super::repo().join("services.toml"))
