@@ -256,6 +256,8 @@ pub async fn raise(
         .ok_or_else(|| {
             Problem::unavailable(&std::io::Error::other("the request was not stored"))
         })?;
+    metrics::counter!("switchboard_intake_requests_total", "offering" => offering.id.clone())
+        .increment(1);
     tracing::info!(
         caller = %caller.name, offering = %offering.id, request = %id,
         routed = plan.outbox.len(), "request raised at the front door"

@@ -126,12 +126,36 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::post(ops::sync_now),
         )
         .route("/audit", get(ops::audit))
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(measure));
     let v1 = match cors(&state.tokens.cors_origins) {
         Some(layer) => v1.layer(layer),
         None => v1,
     };
     Router::new().nest("/api/v1", v1.with_state(state))
+}
+
+/// Count each call and time it, by route (the path's pattern, never the
+/// ids in it), method and status, for `/metrics`.
+async fn measure(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("switchboard_api_requests_total",
+        "route" => route.clone(), "method" => method, "status" => status)
+    .increment(1);
+    metrics::histogram!("switchboard_api_request_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }
 
 /// Browsers on these origins may call the API; none configured: no CORS

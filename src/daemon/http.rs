@@ -227,6 +227,14 @@ async fn metrics(State(App { store, .. }): State<App>) -> impl IntoResponse {
         Ok(counts) => crate::telemetry::events::QuarantineGauge { counts: &counts }.emit(),
         Err(e) => tracing::warn!(error = %e, "cannot count quarantined records for /metrics"),
     }
+    match store.outbox_oldest_pending_secs().await {
+        // Routed work that does not move is what an alert must catch: a
+        // relay or writer stuck, a target down beyond its budget.
+        Ok(age) => {
+            metrics::gauge!("switchboard_outbox_oldest_pending_seconds").set(age.unwrap_or(0.0))
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the outbox's oldest item for /metrics"),
+    }
     match crate::telemetry::metrics() {
         Some(handle) => (StatusCode::OK, handle.render()),
         None => (

@@ -423,6 +423,33 @@ impl Store {
         Ok(OutboxCounts { pending, dead })
     }
 
+    /// How long the oldest routed work still waiting for delivery has
+    /// waited (held work, `not_before` ahead, not counted): `None` when
+    /// nothing waits.
+    pub async fn outbox_oldest_pending_secs(&self) -> Result<Option<f64>, StoreError> {
+        let now = Utc::now();
+        let oldest: Option<DateTime<Utc>> =
+            match self {
+                Store::Postgres(pool) => sqlx::query_scalar(
+                    "SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL \
+                     AND created_at <= $1",
+                )
+                .bind(now)
+                .fetch_one(pool)
+                .await?,
+                Store::Sqlite(pool) => {
+                    let text: Option<String> = sqlx::query_scalar(
+                    "SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL",
+                )
+                .fetch_one(pool)
+                .await?;
+                    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.with_timezone(&Utc))
+                }
+            };
+        Ok(oldest.map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0))
+    }
+
     /// Messages not yet confirmed by the broker.
     pub async fn outbox_pending(&self) -> Result<i64, StoreError> {
         Ok(super::on_pool!(self, |pool| {
