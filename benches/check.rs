@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 
 use switchboard::catalog::Catalog;
 
+// The manifest the catalog's own tests count the work of.
+#[path = "../src/catalog/big_manifest.rs"]
+mod fixture;
+use fixture::big_manifest;
+
 const RUNS: usize = 5;
 
 fn main() {
@@ -34,7 +39,7 @@ fn main() {
     let root = keep.as_deref().map_or(dir.path(), Path::new);
     std::fs::create_dir_all(root.join("connectors")).expect("connectors/");
     std::fs::create_dir_all(root.join("mappings")).expect("mappings/");
-    std::fs::write(root.join("connectors/big.toml"), manifest(streams)).expect("manifest");
+    std::fs::write(root.join("connectors/big.toml"), big_manifest(streams)).expect("manifest");
     let config = root.join("switchboard.toml");
     std::fs::write(&config, "version = 1\n").expect("config");
     let cfg = switchboard::config::load_with_env(Some(&config), HashMap::new()).expect("config");
@@ -65,38 +70,6 @@ fn report(case: &str, streams: usize, cfg: &switchboard::config::LoadedConfig) {
         secs(times[0]),
         secs(times[RUNS - 1]),
     );
-}
-
-/// A `rest` manifest with `streams` streams, as a generator of manifests
-/// for many tables would write it.
-fn manifest(streams: usize) -> String {
-    let mut text = String::from(
-        "version = 1\nsystem = \"big\"\nkind = \"rest\"\ndepartment = \"it\"\nbase_url = \"https://big.example.com\"\n",
-    );
-    for i in 0..streams {
-        text.push_str(&format!(
-            r#"
-[[streams]]
-name = "table_{i:05}"
-path = "/api/now/table/table_{i:05}"
-records = "result"
-key = "sys_id"
-
-[streams.pagination]
-type = "offset"
-limit_param = "sysparm_limit"
-offset_param = "sysparm_offset"
-page_size = 100
-
-[streams.cursor]
-field = "sys_updated_on"
-param = "sysparm_query"
-template = "sys_updated_on>={{cursor}}"
-format = "%Y-%m-%d %H:%M:%S"
-"#
-        ));
-    }
-    text
 }
 
 /// One mapping per stream, each naming `tbl_NNNNN` where the manifest says `table_NNNNN`.

@@ -26,7 +26,7 @@ use super::requests::{Request, with_journeys};
 use super::{ApiState, Caller, EMPLOYEE_HEADER, Problem};
 use crate::routing::message::{Origin, Routed};
 use crate::routing::{Event, Target};
-use crate::store::{Effect, HUB, OutboxMessage, REQUESTS, Requeue};
+use crate::store::{Effect, HUB, REQUESTS, Requeue};
 
 /// The header that makes a POST safe to retry.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -210,12 +210,7 @@ pub async fn raise(
                 .unwrap_or_default();
             let m = routed.message(&clearance, now);
             let mut plan = crate::sync::Plan::default();
-            plan.outbox.push(OutboxMessage {
-                event_id: m.id,
-                routing_key: m.routing_key,
-                payload: m.body,
-                not_before: None,
-            });
+            plan.outbox.push(m.into());
             plan
         }
         (None, Some(router)) => router.plan_record(origin, &record, &event, now),

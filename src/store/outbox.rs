@@ -28,6 +28,18 @@ pub struct OutboxMessage {
     pub not_before: Option<DateTime<Utc>>,
 }
 
+impl From<crate::routing::message::WorkMessage> for OutboxMessage {
+    /// Routed work as the outbox keeps it, to be sent as soon as it can.
+    fn from(m: crate::routing::message::WorkMessage) -> Self {
+        Self {
+            event_id: m.id,
+            routing_key: m.routing_key,
+            payload: m.body,
+            not_before: None,
+        }
+    }
+}
+
 /// A message claimed for publishing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {

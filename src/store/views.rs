@@ -318,35 +318,13 @@ impl Store {
         system: &str,
         external_id: &str,
     ) -> Result<Vec<LinkRow>, StoreError> {
-        // The other end is found by its system and id; a work item's id is
-        // unique per system in practice (each stream keys its own records).
-        let sql = "SELECT l.relation, TRUE AS outgoing, l.to_system AS other_system, \
-                   l.to_id AS other_external_id, w.id AS other_id, w.title AS other_title, \
-                   w.status AS other_status, w.external_url AS other_url \
-                   FROM links l LEFT JOIN work_items w \
-                   ON w.source_system = l.to_system AND w.external_id = l.to_id \
-                   WHERE l.from_system = $1 AND l.from_id = $2 \
-                   UNION ALL \
-                   SELECT l.relation, FALSE, l.from_system, l.from_id, w.id, w.title, w.status, \
-                   w.external_url FROM links l LEFT JOIN work_items w \
-                   ON w.source_system = l.from_system AND w.external_id = l.from_id \
-                   WHERE l.to_system = $1 AND l.to_id = $2";
-        Ok(match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as(sql)
-                    .bind(system)
-                    .bind(external_id)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as(sql)
-                    .bind(system)
-                    .bind(external_id)
-                    .fetch_all(pool)
-                    .await?
-            }
-        })
+        let key = [(system.to_string(), external_id.to_string())];
+        Ok(self
+            .links_of_many(&key)
+            .await?
+            .into_iter()
+            .map(|(_, link)| link)
+            .collect())
     }
 
     /// A page of people (placeholders left out), newest first.

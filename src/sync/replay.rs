@@ -381,13 +381,8 @@ fn rerender_task(
     };
     let m = routed.message(&routing.clearance, Utc::now());
     let mut plan = Plan::default();
-    plan.outbox.push(crate::store::OutboxMessage {
-        event_id: m.id,
-        routing_key: m.routing_key,
-        payload: m.body,
-        // A person replays it: now.
-        not_before: None,
-    });
+    // A person replays it: now.
+    plan.outbox.push(m.into());
     keep_letter_id(letter, &mut plan);
     Ok(plan)
 }

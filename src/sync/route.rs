@@ -429,12 +429,7 @@ impl Router {
         }
         .emit();
         plan.effects.push(Effect::Unrouted {
-            message: OutboxMessage {
-                event_id: m.id,
-                routing_key: m.routing_key,
-                payload: m.body,
-                not_before: None,
-            },
+            message: m.into(),
             reason: unrouted.reason(),
         });
     }
@@ -471,10 +466,8 @@ impl Router {
         }
         let m = routed.message(&routing.clearance, now);
         plan.outbox.push(OutboxMessage {
-            event_id: m.id,
-            routing_key: m.routing_key,
-            payload: m.body,
             not_before,
+            ..m.into()
         });
     }
 }
