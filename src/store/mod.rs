@@ -42,7 +42,7 @@ pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
-pub use read::{CountedTable, StatusCount, SyncStateRow, WorkItemSummary};
+pub use read::{CountedTable, RunOutcome, StatusCount, SyncStateRow, WorkItemSummary};
 pub use requests::{RequestFilter, TaskRow};
 pub use requeue::{Requeue, Requeued};
 pub use views::{
