@@ -34,8 +34,12 @@ async fn seed(store: &Store) {
          SELECT id, 'status_change', 'JSMITH', 'in_progress', '2026-12-01T10:00:00Z', 'servicenow', 'a1' FROM work_items WHERE external_id = 'INC1'",
         "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id) \
          SELECT id, 'comment', 'JSMITH', 'Internal: check the boiler contract first', '2026-12-01T10:05:00Z', 'servicenow', 'a2' FROM work_items WHERE external_id = 'INC1'",
-        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id) \
-         SELECT id, 'comment', 'switchboard', 'Routed to facilities in maximo', '2026-12-01T10:06:00Z', 'switchboard', 'n1' FROM work_items WHERE external_id = 'INC1'",
+        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id, visibility) \
+         SELECT id, 'comment', 'switchboard', 'Routed to facilities in maximo', '2026-12-01T10:06:00Z', 'switchboard', 'n1', 'public' FROM work_items WHERE external_id = 'INC1'",
+        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id, visibility) \
+         SELECT id, 'comment', 'JSMITH', 'A technician comes at 2 pm', '2026-12-01T10:07:00Z', 'servicenow', 'a3', 'public' FROM work_items WHERE external_id = 'INC1'",
+        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id, visibility) \
+         SELECT id, 'comment', 'switchboard', 'facilities WO7 in maximo, MGARCIA: boiler part on order', '2026-12-01T10:08:00Z', 'switchboard', 'n2', 'internal' FROM work_items WHERE external_id = 'INC1'",
     ] {
         execute(store, sql).await;
     }
@@ -89,7 +93,8 @@ async fn an_employee_sees_their_requests_and_journeys(backend: Backend) {
         "{page}"
     );
 
-    // One request: her history without the department's internal comment.
+    // One request: her history without the departments' internal comments
+    // (the origin's work note, and the target's relayed onto it).
     let id = page["items"][1]["item"]["id"].as_i64().unwrap();
     let (status, detail) =
         get_as(&base, &format!("/api/v1/requests/{id}"), "ann@example.com").await;
@@ -108,7 +113,11 @@ async fn an_employee_sees_their_requests_and_journeys(backend: Backend) {
         .collect();
     assert_eq!(
         bodies,
-        ["status_change:-", "comment:Routed to facilities in maximo"]
+        [
+            "status_change:-",
+            "comment:Routed to facilities in maximo",
+            "comment:A technician comes at 2 pm"
+        ]
     );
 
     // Someone else's request is not there for her, nor hers for Bob.

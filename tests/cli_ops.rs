@@ -178,9 +178,17 @@ async fn report_prints_the_kpis_of_the_api(backend: Backend) {
     let (code, out, _) = run(&[&window[..], &["--format", "csv"]].concat());
     assert_eq!(code, 0);
     let mut lines = out.lines();
-    assert!(lines.next().unwrap().starts_with("group,opened,resolved,backlog,"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("group,opened,resolved,backlog,")
+    );
     let it_line = lines.find(|l| l.starts_with("it,")).expect("an IT row");
-    assert!(it_line.starts_with(&format!("it,{},", it["opened"])), "{it_line}");
+    assert!(
+        it_line.starts_with(&format!("it,{},", it["opened"])),
+        "{it_line}"
+    );
     assert_eq!(out.lines().count(), expected.as_array().unwrap().len() + 1);
 
     let (code, out, _) = run(&window);

@@ -123,7 +123,11 @@ async fn maximo_starts(hub: &Hub, summary: &str) {
     let order = maximo
         .records()
         .into_iter()
-        .find(|w| w["description"].as_str().is_some_and(|d| d.contains(summary)))
+        .find(|w| {
+            w["description"]
+                .as_str()
+                .is_some_and(|d| d.contains(summary))
+        })
         .expect("the work order carries the request");
     let text = |k: &str| order[k].as_str().unwrap_or_default().to_string();
     maximo

@@ -122,9 +122,9 @@ pub async fn connector_statuses(
                         cursor: s.and_then(|s| s.cursor.clone()),
                         last_run_started_at: time(started),
                         last_run_finished_at: time(finished),
-                        last_run_seconds: started.zip(finished).map(|(a, b)| {
-                            (b - a).num_milliseconds().max(0) as f64 / 1000.0
-                        }),
+                        last_run_seconds: started
+                            .zip(finished)
+                            .map(|(a, b)| (b - a).num_milliseconds().max(0) as f64 / 1000.0),
                         last_run_fetched: s.and_then(|s| s.last_run_fetched),
                         last_run_stored: s.and_then(|s| s.last_run_stored),
                         lag_seconds: s

@@ -254,14 +254,14 @@ pub async fn detail(
     if rows.is_empty() {
         return Err(missing());
     }
-    // Status changes, and the hub's own notes of where the work went: a
-    // department's comments are its own business.
+    // Status changes, and what a department or the hub marked public (a
+    // reply, where the work went): a work note is the department's own.
     let activities = state
         .store
         .activities_of(id)
         .await?
         .into_iter()
-        .filter(|a| a.kind == "status_change" || a.source_system == HUB)
+        .filter(|a| a.kind == "status_change" || a.visibility == "public")
         .map(Activity::from)
         .collect();
     let mut requests = with_journeys(&state, rows, &classes).await?;

@@ -76,8 +76,7 @@ pub async fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<()> {
 }
 
 fn duration(secs: Option<i64>) -> String {
-    secs.map(super::status::human)
-        .unwrap_or_else(|| "-".into())
+    secs.map(super::status::human).unwrap_or_else(|| "-".into())
 }
 
 fn percent(rate: Option<f64>) -> String {
@@ -262,7 +261,9 @@ mod tests {
             "2026-10-01T00:00:00+00:00"
         );
         assert_eq!(
-            parse_time("2026-10-01T12:00:00+02:00").unwrap().to_rfc3339(),
+            parse_time("2026-10-01T12:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
             "2026-10-01T10:00:00+00:00"
         );
         assert!(parse_time("next week").is_err());
