@@ -160,9 +160,62 @@ async fn the_employee_view_needs_a_portal_and_an_employee(backend: Backend) {
     assert_eq!(status, 403, "the portal reads no one else's list");
 }
 
+/// Her own HR question is hers to follow, though the portal holds no `hr`
+/// class; an agent without the class does not see it in her list, and a
+/// confidential case she is only the subject of stays hidden from her.
+async fn a_confidential_request_shows_to_whoever_raised_it(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    seed(&ts.store).await;
+    for sql in [
+        "INSERT INTO work_items (source_system, source_stream, external_id, kind, title, status, department, requester_ref, attributes, classified, mapping_version) VALUES \
+         ('personio', 'cases', 'HR5', 'case', 'Question about my payslip', 'new', 'hr', 'ann@example.com', '{\"confidential\": \"hr\"}', '{}', 'v1')",
+        "INSERT INTO work_items (source_system, source_stream, external_id, kind, title, status, department, requester_ref, attributes, classified, mapping_version) VALUES \
+         ('switchboard', 'cases', 'review:personio:employees:42', 'case', 'Conduct review of Ann Lee', 'new', 'hr', 'hr.partner@example.com', '{\"confidential\": \"hr\"}', '{}', 'routing')",
+    ] {
+        execute(&ts.store, sql).await;
+    }
+    let base = serve(ts.store.clone()).await;
+    let (status, page) = get_as(&base, "/api/v1/me/requests", "ann@example.com").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        titles(&page),
+        [
+            "Question about my payslip",
+            "Onboarding Ann Lee",
+            "No heating on floor 3"
+        ],
+        "her own, not the review about her: {page}"
+    );
+    let id = page["items"][0]["item"]["id"].as_i64().unwrap();
+    let (status, _) = get_as(&base, &format!("/api/v1/requests/{id}"), "ann@example.com").await;
+    assert_eq!(status, 200);
+    let (status, _) = get_as(&base, &format!("/api/v1/requests/{id}"), "bob@example.com").await;
+    assert_eq!(status, 404);
+
+    let (_, _, people) = get(&base, "/api/v1/people", Some("agent-token")).await;
+    let ann = people["items"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/people/{ann}/requests");
+    let (_, _, agent) = get(&base, &path, Some("agent-token")).await;
+    assert_eq!(
+        titles(&agent),
+        ["Onboarding Ann Lee", "No heating on floor 3"]
+    );
+    let (_, _, hr) = get(&base, &path, Some("hr-token")).await;
+    assert_eq!(
+        titles(&hr),
+        [
+            "Conduct review of Ann Lee",
+            "Question about my payslip",
+            "Onboarding Ann Lee",
+            "No heating on floor 3"
+        ]
+    );
+}
+
 on_every_backend!(
     an_employee_sees_their_requests_and_journeys,
     the_employee_view_needs_a_portal_and_an_employee,
+    a_confidential_request_shows_to_whoever_raised_it,
 );
 
 /// The employee's view reads no table whole: the requester (by address,
@@ -183,6 +236,7 @@ async fn the_employee_view_reads_no_table_whole(backend: Backend) {
             before_id: None,
             limit: 50,
             classes: &[],
+            own: true,
         })
         .await
         .unwrap();
