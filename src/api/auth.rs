@@ -77,6 +77,17 @@ pub fn check_token(t: &ApiToken) -> Result<(), (&'static str, String)> {
     if t.name.trim().is_empty() {
         return Err(("name", "a token needs a name, for the audit log".into()));
     }
+    // Employees signed in with their own JWT are named `jwt:<email>`, in
+    // the audit log and the rate limit: a token must not pass for one.
+    if t.name.starts_with("jwt:") {
+        return Err((
+            "name",
+            format!(
+                "`{}`: names starting `jwt:` are for employees' own tokens",
+                t.name
+            ),
+        ));
+    }
     match (&t.token, &t.sha256) {
         (Some(_), Some(_)) => {
             return Err((
@@ -253,6 +264,17 @@ impl Caller {
                     "a portal token acts for the employee whose e-mail address the `{EMPLOYEE_HEADER}` header gives"
                 ))
             })
+    }
+
+    /// Whether this call is for an employee: signed in with their own
+    /// token, or a `portal` token whose header names one (a token that is
+    /// also `agent` without the header acts as an agent).
+    pub fn acts_for_employee(&self, headers: &HeaderMap) -> bool {
+        let names_employee = headers
+            .get(EMPLOYEE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|e| e.contains('@'));
+        self.is_employee() || (self.has("portal") && names_employee)
     }
 
     /// Whether the caller is an employee signed in with their own token.

@@ -49,12 +49,7 @@ pub struct NewRequest {
 /// employee (signed in, or through a portal) only for themselves, an agent
 /// for anyone.
 fn requester(caller: &Caller, headers: &HeaderMap, asked: Option<&str>) -> Result<String, Problem> {
-    let names_employee = headers
-        .get(EMPLOYEE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|e| e.contains('@'));
-    let acts_for_employee = caller.is_employee() || (caller.has("portal") && names_employee);
-    if acts_for_employee {
+    if caller.acts_for_employee(headers) {
         let e = caller.employee(headers)?;
         return match asked {
             Some(a) if !a.trim().eq_ignore_ascii_case(&e) => Err(Problem::new(
