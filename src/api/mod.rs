@@ -14,6 +14,7 @@ mod kpis;
 mod ops;
 mod people;
 mod problem;
+mod repair;
 mod requests;
 mod services;
 mod work_items;
@@ -43,6 +44,9 @@ pub struct ApiState {
     pub router: Option<Arc<crate::sync::Router>>,
     /// The connectors the daemon runs (filled in by `daemon::run`).
     pub connectors: Vec<Arc<crate::catalog::ConnectorJobs>>,
+    /// `[broker] url`, resolved, when RabbitMQ keeps the writers' dead
+    /// letters (`/dead-letters` reads and replays them there).
+    pub broker: Option<crate::config::Secret>,
 }
 
 /// Every route the API serves, as `(method, path)`: the OpenAPI document
@@ -61,6 +65,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/connectors"),
     ("post", "/api/v1/connectors/{name}/sync"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/quarantine"),
+    ("get", "/api/v1/quarantine/{id}"),
+    ("post", "/api/v1/quarantine/{id}/retry"),
+    ("post", "/api/v1/quarantine/retry"),
+    ("get", "/api/v1/dead-letters"),
+    ("post", "/api/v1/dead-letters/{id}/replay"),
+    ("post", "/api/v1/dead-letters/replay"),
 ];
 
 #[derive(OpenApi)]
@@ -83,6 +94,13 @@ pub const ROUTES: &[(&str, &str)] = &[
         ops::connectors,
         ops::sync_now,
         ops::audit,
+        repair::quarantine::list,
+        repair::quarantine::detail,
+        repair::quarantine::retry_one,
+        repair::quarantine::retry_many,
+        repair::dead_letters::list,
+        repair::dead_letters::replay_one,
+        repair::dead_letters::replay_all,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -126,6 +144,25 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::post(ops::sync_now),
         )
         .route("/audit", get(ops::audit))
+        .route("/quarantine", get(repair::quarantine::list))
+        .route("/quarantine/{id}", get(repair::quarantine::detail))
+        .route(
+            "/quarantine/{id}/retry",
+            axum::routing::post(repair::quarantine::retry_one),
+        )
+        .route(
+            "/quarantine/retry",
+            axum::routing::post(repair::quarantine::retry_many),
+        )
+        .route("/dead-letters", get(repair::dead_letters::list))
+        .route(
+            "/dead-letters/{id}/replay",
+            axum::routing::post(repair::dead_letters::replay_one),
+        )
+        .route(
+            "/dead-letters/replay",
+            axum::routing::post(repair::dead_letters::replay_all),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(measure));
     let v1 = match cors(&state.tokens.cors_origins) {

@@ -306,6 +306,10 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
+        broker: match &cfg.settings.broker {
+            Some(b) => Some(b.url.resolve().context("[broker] url")?),
+            None => None,
+        },
     };
     let result = crate::daemon::run(
         store,
