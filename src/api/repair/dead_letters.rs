@@ -237,6 +237,9 @@ async fn replay(
     .await;
     let outcome = match result {
         Ok(outcome) => outcome,
+        // No such letter: nothing was done, so it is not an action; a
+        // failure part way may have replayed some, so it is.
+        Err(e @ DeadLetterError::NotFound { .. }) => return Err(problem(e)),
         Err(e) => {
             let detail = json!({"as_sent": as_sent, "error": e.to_string()});
             audit(

@@ -334,6 +334,11 @@ async fn retry(
     let result = ops::retry(&state.store, &jobs, &which, "api", &never, &mut |_| {}).await;
     let outcome = match result {
         Ok(outcome) => outcome,
+        // A refusal (no such record, no job for it) did nothing and is not
+        // an action; a failure part way may have stored records, so it is.
+        Err(e @ (QuarantineError::NotFound { .. } | QuarantineError::NoJob { .. })) => {
+            return Err(problem(e));
+        }
         Err(e) => {
             let detail = json!({"error": e.to_string()});
             audit(
