@@ -29,6 +29,7 @@ pub use auth::{Caller, Tokens, check_origin};
 pub use intake::IDEMPOTENCY_HEADER;
 pub use ops::Remote;
 pub use problem::Problem;
+pub use repair::DeadLetterBroker;
 pub use requests::EMPLOYEE_HEADER;
 
 use crate::store::Store;
@@ -44,9 +45,9 @@ pub struct ApiState {
     pub router: Option<Arc<crate::sync::Router>>,
     /// The connectors the daemon runs (filled in by `daemon::run`).
     pub connectors: Vec<Arc<crate::catalog::ConnectorJobs>>,
-    /// `[broker] url`, resolved, when RabbitMQ keeps the writers' dead
-    /// letters (`/dead-letters` reads and replays them there).
-    pub broker: Option<crate::config::Secret>,
+    /// With `[broker]`: where RabbitMQ keeps the writers' dead letters
+    /// (`/dead-letters` reads and replays them there too).
+    pub broker: Option<DeadLetterBroker>,
 }
 
 /// Every route the API serves, as `(method, path)`: the OpenAPI document

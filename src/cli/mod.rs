@@ -307,7 +307,10 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
         broker: match &cfg.settings.broker {
-            Some(b) => Some(b.url.resolve().context("[broker] url")?),
+            Some(b) => Some(crate::api::DeadLetterBroker {
+                url: b.url.resolve().context("[broker] url")?,
+                topology: crate::transport::Topology::default(),
+            }),
             None => None,
         },
     };

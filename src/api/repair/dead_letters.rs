@@ -141,7 +141,8 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<DeadLetterList>, Problem> {
     caller.require("agent")?;
-    let letters = ops::list(&state.store, broker(&state), &Topology::default())
+    let (url, topology) = broker(&state);
+    let letters = ops::list(&state.store, url, &topology)
         .await
         .map_err(problem)?;
     Ok(Json(DeadLetterList {
@@ -219,7 +220,7 @@ async fn replay(
         Which::One(id) => id.clone(),
         Which::All => "all".to_string(),
     };
-    let (broker, topology) = (broker(state), Topology::default());
+    let (broker, topology) = broker(state);
     let result = async {
         let letters = ops::choose(ops::list(&state.store, broker, &topology).await?, &which)?;
         let jobs = crate::ops::quarantine::jobs(state.connectors.iter().map(|c| &**c));
@@ -273,8 +274,12 @@ async fn replay(
     Ok(Json(answer))
 }
 
-fn broker(state: &ApiState) -> Option<&str> {
-    state.broker.as_ref().map(|u| u.expose())
+/// The broker's URL, if it keeps dead letters, and its names.
+fn broker(state: &ApiState) -> (Option<&str>, Topology) {
+    match &state.broker {
+        Some(b) => (Some(b.url.expose()), b.topology.clone()),
+        None => (None, Topology::default()),
+    }
 }
 
 fn problem(e: DeadLetterError) -> Problem {

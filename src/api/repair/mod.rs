@@ -12,7 +12,18 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{Caller, Problem, Remote};
+use crate::config::Secret;
 use crate::store::{AuditEntry, Store};
+use crate::transport::Topology;
+
+/// The broker whose dead-letter queue the API reads and replays.
+#[derive(Debug, Clone)]
+pub struct DeadLetterBroker {
+    /// `[broker] url`, resolved.
+    pub url: Secret,
+    /// The names the hub uses on it (tests use their own).
+    pub topology: Topology,
+}
 
 /// A JSON body, or the default when none was sent; one that does not
 /// parse, or names a key the call does not take, is a 400.
