@@ -1,4 +1,5 @@
-//! Repairs through the API, on both stores, against the simulated estate:
+//! Repairs through the API, on both stores, against the simulated estate
+//! (over RabbitMQ: `api_repair_broker.rs`):
 //! quarantined records listed a page at a time, shown to admins only, and
 //! retried with the mapping the daemon runs now; dead letters listed and
 //! replayed once routing is fixed; every retry and replay in the audit log.
@@ -6,99 +7,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use reqwest::{Method, StatusCode};
-use serde_json::{Map, Value, json};
-use switchboard::api::{ApiState, DeadLetterBroker, Tokens, router};
+use reqwest::StatusCode;
+use serde_json::json;
 use switchboard::catalog::ConnectorJobs;
-use switchboard::config::ApiSettings;
 use switchboard::diag::SourceFile;
 use switchboard::mapping::Mapping;
 use switchboard::routing::Routing;
 
 use common::Backend;
-use common::api::token;
 use common::hub::{Hub, scalar};
-
-async fn serve(hub: &mut Hub) -> (String, Vec<Arc<ConnectorJobs>>) {
-    serve_with(hub, None).await
-}
-
-async fn serve_with(
-    hub: &mut Hub,
-    broker: Option<DeadLetterBroker>,
-) -> (String, Vec<Arc<ConnectorJobs>>) {
-    let settings = ApiSettings {
-        tokens: vec![
-            token("agents", "agent-token", &["agent"]),
-            token("ops", "admin-token", &["admin"]),
-        ],
-        ..ApiSettings::default()
-    };
-    let connectors: Vec<Arc<ConnectorJobs>> = std::mem::take(&mut hub.connectors)
-        .into_iter()
-        .map(Arc::new)
-        .collect();
-    let app = router(ApiState {
-        store: hub.store().clone(),
-        tokens: Arc::new(Tokens::from_settings(&settings).unwrap()),
-        services: None,
-        router: None,
-        connectors: connectors.clone(),
-        broker,
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
-    (base, connectors)
-}
-
-/// A call with an optional bearer and an optional JSON body.
-async fn call(
-    method: Method,
-    base: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().request(method, format!("{base}{path}"));
-    if let Some(t) = bearer {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    if status.is_client_error() {
-        let content_type = resp.headers()["content-type"].to_str().unwrap().to_string();
-        assert_eq!(content_type, "application/problem+json", "{path}");
-    }
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(base: &str, path: &str, bearer: Option<&str>) -> (StatusCode, Value) {
-    call(Method::GET, base, path, bearer, None).await
-}
-
-async fn post(base: &str, path: &str, bearer: &str, body: Option<Value>) -> (StatusCode, Value) {
-    call(Method::POST, base, path, Some(bearer), body).await
-}
-
-fn fields(pairs: &[(&str, &str)]) -> Map<String, Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect()
-}
+use common::repair::{audited, fields, get, post, serve};
 
 fn incident_job(connectors: &[Arc<ConnectorJobs>]) -> &switchboard::sync::SyncJob {
     connectors
@@ -117,17 +37,6 @@ fn edit_mapping(connectors: &[Arc<ConnectorJobs>], from: &str, to: &str) {
     let source = SourceFile::new("servicenow-incident.toml", &edited);
     let mapping = Mapping::from_source(&source).unwrap_or_else(|d| panic!("{d}"));
     incident_job(connectors).mapping.replace(Arc::new(mapping));
-}
-
-async fn audited(base: &str, action: &str) -> Vec<Value> {
-    let (status, log) = get(base, "/api/v1/audit", Some("admin-token")).await;
-    assert_eq!(status, StatusCode::OK, "{log}");
-    log.as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == action)
-        .cloned()
-        .collect()
 }
 
 const CANCELLED: &str = "\"8\" = \"cancelled\"";
@@ -432,147 +341,3 @@ on_every_backend!(
     quarantined_records_are_paged_shown_to_admins_and_retried,
     a_dead_letter_is_listed_and_replayed_after_routing_is_fixed,
 );
-
-/// Dead letters RabbitMQ keeps, through the same calls.
-mod broker {
-    use std::time::{Duration, Instant};
-
-    use switchboard::config::Secret;
-    use switchboard::transport::{RelayOptions, WriterOptions, run_relay, run_writer};
-    use tokio::task::JoinSet;
-    use tokio_util::sync::CancellationToken;
-
-    use super::*;
-    use crate::common::broker::{amqp_url, delete_topology, test_topology};
-
-    async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !done().await {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn letters(base: &str) -> Vec<Value> {
-        let (status, list) = get(base, "/api/v1/dead-letters", Some("agent-token")).await;
-        assert_eq!(status, StatusCode::OK, "{list}");
-        list["items"].as_array().unwrap().clone()
-    }
-
-    async fn a_refused_letter_in_rabbitmq_is_replayed_from_the_fixed_rule(backend: Backend) {
-        // The heating rule sends a location Maximo does not have: refused,
-        // and the writer dead-letters it in the broker.
-        let dir = tempfile::tempdir().unwrap();
-        let shipped = std::fs::read_to_string(common::repo().join("routing.toml")).unwrap();
-        let wrong = shipped.replace(
-            r#""attributes.maximo_worktype" = "CM" }"#,
-            r#""attributes.maximo_worktype" = "CM", "attributes.maximo_location" = "BR999" }"#,
-        );
-        assert_ne!(wrong, shipped);
-        let routing = dir.path().join("routing.toml");
-        std::fs::write(&routing, wrong).unwrap();
-        let mut hub = Hub::start_with(backend, Some(routing), None).await;
-        hub.sync("servicenow").await;
-        hub.sync("maximo").await;
-
-        let topology = test_topology(&format!("apirepair{backend:?}"));
-        let url = Secret::new(amqp_url());
-        let stop = CancellationToken::new();
-        let mut tasks = JoinSet::new();
-        let writer = Arc::clone(hub.writers.get("maximo").expect("a writer"));
-        tasks.spawn(run_writer(
-            url.clone(),
-            "maximo".into(),
-            writer,
-            WriterOptions {
-                topology: topology.clone(),
-                ..WriterOptions::default()
-            },
-            stop.clone(),
-        ));
-        tasks.spawn(run_relay(
-            hub.store().clone(),
-            url.clone(),
-            RelayOptions {
-                retry_in: Duration::from_millis(200),
-                topology: topology.clone(),
-                ..RelayOptions::default()
-            },
-            stop.clone(),
-        ));
-        let before = hub.estate.maximo.sim.count();
-        hub.estate.servicenow.sim.insert(
-            "incident",
-            fields(&[
-                ("short_description", "Radiator leak upstairs"),
-                ("state", "1"),
-            ]),
-        );
-        hub.sync("servicenow").await;
-        let broker = DeadLetterBroker {
-            url,
-            topology: topology.clone(),
-        };
-        let (base, connectors) = serve_with(&mut hub, Some(broker)).await;
-        let maximo = &hub.estate.maximo.sim;
-
-        let mut dead = Vec::new();
-        wait_for("the dead letter", async || {
-            dead = letters(&base).await;
-            !dead.is_empty()
-        })
-        .await;
-        assert_eq!(dead.len(), 1, "{dead:?}");
-        assert_eq!(dead[0]["kept"], "broker", "{dead:?}");
-        assert!(dead[0]["routing_key"].as_str().unwrap().contains("maximo"));
-        let id = dead[0]["id"].as_str().unwrap().to_string();
-
-        let fixed = Routing::from_source(&SourceFile::new("routing.toml", &shipped)).unwrap();
-        let router = connectors
-            .iter()
-            .flat_map(|c| &c.jobs)
-            .find_map(|j| j.router.clone())
-            .unwrap();
-        router.routing.replace(Arc::new(fixed));
-        let path = format!("/api/v1/dead-letters/{id}/replay");
-        let (status, r) = post(&base, &path, "admin-token", None).await;
-        assert_eq!(status, StatusCode::OK, "{r}");
-        assert_eq!(
-            (r["replayed"].clone(), r["failed"].clone()),
-            (json!(1), json!(0)),
-            "{r}"
-        );
-        assert_eq!(r["letters"][0]["result"], "rendered_again", "{r}");
-        assert!(
-            r["letters"][0]["detail"]
-                .as_str()
-                .unwrap()
-                .contains("(queued)"),
-            "{r}"
-        );
-
-        wait_for("the work order", async || maximo.count() == before + 1).await;
-        let order = maximo
-            .records()
-            .into_iter()
-            .find(|w| w["description"] == "Radiator leak upstairs")
-            .expect("the work order");
-        assert_ne!(
-            order["location"], "BR999",
-            "the fixed rule's values: {order}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(letters(&base).await.is_empty(), "the letter left the DLQ");
-        assert_eq!(maximo.count(), before + 1, "applied once");
-        let log = audited(&base, "replay_dead_letters").await;
-        assert_eq!(log.len(), 1, "{log:?}");
-        assert_eq!(log[0]["target"], id, "{log:?}");
-
-        stop.cancel();
-        while tasks.join_next().await.is_some() {}
-        delete_topology(&topology, &["maximo"]).await;
-        hub.estate.shutdown().await;
-    }
-
-    on_every_backend!(a_refused_letter_in_rabbitmq_is_replayed_from_the_fixed_rule);
-}
