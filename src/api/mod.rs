@@ -27,7 +27,7 @@ use utoipa::OpenApi;
 
 pub use auth::{Caller, Tokens, check_origin};
 pub use intake::IDEMPOTENCY_HEADER;
-pub use ops::Remote;
+pub use ops::{ConnectorStatus, Remote, StreamStatus, connector_statuses};
 pub use problem::Problem;
 pub use repair::DeadLetterBroker;
 pub use requests::EMPLOYEE_HEADER;

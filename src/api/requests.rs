@@ -138,6 +138,7 @@ async fn page_of(
     email: &str,
     q: PageQuery,
     classes: &[String],
+    own: bool,
 ) -> Result<RequestPage, Problem> {
     let limit = page_size(q.limit)?;
     let rows = state
@@ -148,6 +149,7 @@ async fn page_of(
             before_id: parse_cursor(q.cursor.as_deref())?,
             limit,
             classes,
+            own,
         })
         .await?;
     let got = rows.len();
@@ -180,7 +182,9 @@ pub async fn mine(
 ) -> Result<Json<RequestPage>, Problem> {
     let email = employee(&caller, &headers)?;
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    Ok(Json(page_of(&state, &email, q, &caller.classes()).await?))
+    Ok(Json(
+        page_of(&state, &email, q, &caller.classes(), true).await?,
+    ))
 }
 
 /// A person's requests, as the employee sees them, for an agent.
@@ -213,7 +217,9 @@ pub async fn of_person(
         .await?
         .and_then(|p| p.email)
         .ok_or_else(missing)?;
-    Ok(Json(page_of(&state, &email, q, &caller.classes()).await?))
+    Ok(Json(
+        page_of(&state, &email, q, &caller.classes(), false).await?,
+    ))
 }
 
 /// One of the employee's requests, with what they may see of its history.
@@ -249,19 +255,20 @@ pub async fn detail(
             before_id: None,
             limit: 1,
             classes: &classes,
+            own: true,
         })
         .await?;
     if rows.is_empty() {
         return Err(missing());
     }
-    // Status changes, and the hub's own notes of where the work went: a
-    // department's comments are its own business.
+    // Status changes, and what a department or the hub marked public (a
+    // reply, where the work went): a work note is the department's own.
     let activities = state
         .store
         .activities_of(id)
         .await?
         .into_iter()
-        .filter(|a| a.kind == "status_change" || a.source_system == HUB)
+        .filter(|a| a.kind == "status_change" || a.visibility == "public")
         .map(Activity::from)
         .collect();
     let mut requests = with_journeys(&state, rows, &classes).await?;
