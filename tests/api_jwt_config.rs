@@ -111,7 +111,7 @@ fn jwt_settings_are_strict() {
         ),
         (
             "[api.jwt]\nissuer = \"i\"\naudience = \"a\"\npublic_keys = []\n",
-            "no public keys",
+            "no keys: give the identity provider's `jwks_url`",
         ),
         (
             "[api.jwt]\nissuer = \"\"\naudience = \"a\"\npublic_keys = [\"k.pem\"]\n",

@@ -186,14 +186,14 @@ impl Tokens {
 
     /// The employee a JWT names; a bearer that is neither a configured
     /// token nor a JWT the provider signed is refused.
-    fn employee(&self, presented: &str) -> Result<Caller, Problem> {
+    async fn employee(&self, presented: &str) -> Result<Caller, Problem> {
         let Some(verifier) = &self.jwt else {
             return Err(Problem::unauthorized());
         };
         if !super::jwt::looks_like_jwt(presented) {
             return Err(Problem::unauthorized());
         }
-        match verifier.verify(presented) {
+        match verifier.verify(presented).await {
             Ok(email) => Ok(Caller {
                 name: format!("jwt:{}", email.to_lowercase()),
                 scopes: Arc::default(),
@@ -332,7 +332,7 @@ impl FromRequestParts<ApiState> for Caller {
                 scopes: Arc::new(entry.scopes.clone()),
                 signed_in: None,
             },
-            None => state.tokens.employee(presented)?,
+            None => state.tokens.employee(presented).await?,
         };
         // An employee's limit is theirs across every token the provider
         // gives them, so `jwt:<email>` is the key.

@@ -66,7 +66,19 @@ pub struct JwtSettings {
     /// PEM files of the provider's public keys; a token signed by any of
     /// them is accepted, so keys can be rotated by listing both for a while.
     /// Relative paths are taken from the config file's folder.
+    #[serde(default)]
     pub public_keys: Vec<PathBuf>,
+    /// The provider's JWKS document (`jwks_uri` of its OpenID
+    /// configuration, e.g. `https://login.example.com/.well-known/jwks.json`):
+    /// its keys are fetched when first needed, again every
+    /// `jwks_refresh_secs`, and at once (at most once a minute) when a token
+    /// names a key id (`kid`) it does not hold, so the provider's key
+    /// rotation needs no restart. With `public_keys`, both are accepted.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// How long fetched keys are used before they are fetched again.
+    #[serde(default = "default_jwks_refresh")]
+    pub jwks_refresh_secs: u64,
     /// The signature algorithms accepted. Public-key ones only: a shared
     /// secret (`HS256`) would let anyone holding it mint tokens.
     #[serde(default = "default_algorithms")]
@@ -89,6 +101,10 @@ fn default_email_claim() -> String {
 
 fn default_leeway() -> u64 {
     60
+}
+
+fn default_jwks_refresh() -> u64 {
+    3600
 }
 
 /// A signature algorithm an employee's JWT may use.

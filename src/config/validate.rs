@@ -142,10 +142,35 @@ fn jwt_problem(jwt: &super::JwtSettings) -> Option<(&'static str, String)> {
             "the audience is the `aud` the identity provider gives Switchboard's tokens".into(),
         ));
     }
-    if jwt.public_keys.is_empty() {
+    if jwt.public_keys.is_empty() && jwt.jwks_url.is_none() {
         return Some((
             "public_keys",
-            "no public keys: give the PEM files of the identity provider's signing keys".into(),
+            "no keys: give the identity provider's `jwks_url`, or the PEM files of its signing keys"
+                .into(),
+        ));
+    }
+    if let Some(url) = &jwt.jwks_url {
+        let parsed = url::Url::parse(url);
+        let web = parsed
+            .as_ref()
+            .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+        if !web {
+            return Some((
+                "jwks_url",
+                format!(
+                    "`{url}` is not an http(s) URL: give the provider's `jwks_uri`, such as \
+                     `https://login.example.com/.well-known/jwks.json`"
+                ),
+            ));
+        }
+    }
+    if !(60..=86_400).contains(&jwt.jwks_refresh_secs) {
+        return Some((
+            "jwks_refresh_secs",
+            format!(
+                "{} is out of range: 60 to 86400 seconds between fetches of the provider's keys",
+                jwt.jwks_refresh_secs
+            ),
         ));
     }
     if jwt.algorithms.is_empty() {
