@@ -156,6 +156,18 @@ impl Tokens {
         })
     }
 
+    /// The caller a presented token stands for, with the rate limit
+    /// applied: the bearer check, for callers that are not a bearer header
+    /// (the web pages' sign-in).
+    pub fn authenticate(&self, presented: &str) -> Result<Caller, Problem> {
+        let entry = self.find(presented).ok_or_else(Problem::unauthorized)?;
+        self.admit(&entry.name).map_err(Problem::too_many)?;
+        Ok(Caller {
+            name: entry.name.clone(),
+            scopes: Arc::new(entry.scopes.clone()),
+        })
+    }
+
     fn find(&self, presented: &str) -> Option<&Entry> {
         let hash = sha256(presented);
         // Every entry is compared, each in constant time.
@@ -198,6 +210,15 @@ impl Caller {
             Ok(())
         } else {
             Err(Problem::forbidden(scope))
+        }
+    }
+
+    /// A caller a reverse proxy signed in (`[web] trusted_user_header`):
+    /// an employee at the portal, nothing more.
+    pub fn portal_user(name: &str) -> Self {
+        Caller {
+            name: name.to_string(),
+            scopes: Arc::new(BTreeSet::from(["portal".to_string()])),
         }
     }
 

@@ -88,6 +88,12 @@ pub async fn connectors(
     caller: Caller,
 ) -> Result<Json<Vec<ConnectorStatus>>, Problem> {
     caller.require("read")?;
+    Ok(Json(connector_statuses(&state).await?))
+}
+
+/// Each connector the daemon runs with how its streams last ran: for
+/// `GET /connectors` and the status page alike.
+pub(crate) async fn connector_statuses(state: &ApiState) -> Result<Vec<ConnectorStatus>, Problem> {
     let states: HashMap<(String, String), crate::store::SyncStateRow> = state
         .store
         .sync_states()
@@ -130,7 +136,7 @@ pub async fn connectors(
                 .collect(),
         })
         .collect();
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// Sync every stream of a connector now, beside its schedule.

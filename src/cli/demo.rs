@@ -165,7 +165,17 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
     };
-    crate::daemon::run(store, connectors, listener, reload, None, api, stop).await?;
+    crate::daemon::run(
+        store,
+        connectors,
+        listener,
+        reload,
+        None,
+        api,
+        &cfg.settings.web,
+        stop,
+    )
+    .await?;
     estate.shutdown().await;
     Ok(())
 }

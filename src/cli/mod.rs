@@ -314,6 +314,7 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         reload,
         routing_reload,
         api,
+        &cfg.settings.web,
         stop.clone(),
     )
     .await;

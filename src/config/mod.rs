@@ -48,6 +48,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Who may call the HTTP API under `/api/v1`, and with what scopes.
     pub api: ApiSettings,
+    /// The web pages (`/`, `/portal`): how people sign in.
+    pub web: WebSettings,
     pub paths: PathSettings,
     pub log: LogSettings,
     /// Per-connector overrides of what the manifest says, keyed by system
@@ -64,6 +66,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             http: HttpSettings::default(),
             api: ApiSettings::default(),
+            web: WebSettings::default(),
             paths: PathSettings::default(),
             log: LogSettings::default(),
             connectors: BTreeMap::new(),
@@ -158,6 +161,19 @@ impl Default for ApiSettings {
             cors_origins: Vec::new(),
         }
     }
+}
+
+/// The web pages (docs/PORTAL.md). By default people sign in with an API
+/// token; a reverse proxy that authenticates them may say who they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// A request header, such as `X-Forwarded-Email`, that a reverse proxy
+    /// sets to the signed-in employee's e-mail address; that employee then
+    /// uses the portal without a token. Only for a proxy that removes the
+    /// header from what clients send: anyone who can reach Switchboard
+    /// past it could otherwise act as anyone. Unset: off.
+    pub trusted_user_header: Option<String>,
 }
 
 /// One API client: a bearer token and what it may do (docs/API.md).

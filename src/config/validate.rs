@@ -106,6 +106,14 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             return problem(&format!("api.cors_origins.{i}"), e);
         }
     }
+    if let Some(h) = &s.web.trusted_user_header
+        && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+    {
+        return problem(
+            "web.trusted_user_header",
+            format!("`{h}` is not an HTTP header name, such as `X-Forwarded-Email`"),
+        );
+    }
     for (name, over) in &s.connectors {
         if let Some(url) = &over.base_url
             && let Err(e) = crate::connector::check_base_url(url)

@@ -29,6 +29,7 @@ pub async fn run(
     reload_every: Option<std::time::Duration>,
     routing_reload: Option<reload::RoutingReload>,
     api: crate::api::ApiState,
+    web: &crate::config::WebSettings,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
@@ -75,7 +76,9 @@ pub async fn run(
         ));
     }
     let server_stop = stop.clone();
-    let app = http::router(store.clone(), hooks).merge(crate::api::router(api));
+    let app = http::router(store.clone(), hooks)
+        .merge(crate::web::router(api.clone(), web))
+        .merge(crate::api::router(api));
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
