@@ -24,7 +24,7 @@ const WIDTH: f64 = 640.0;
 const LABEL: f64 = 130.0;
 const BAR: f64 = 18.0;
 const GAP: f64 = 12.0;
-const VALUE_ROOM: f64 = 70.0;
+const VALUE_ROOM: f64 = 95.0;
 
 fn fmt(v: Option<f64>, unit: &str) -> String {
     match v {
@@ -61,8 +61,10 @@ impl Chart<'_> {
                     desc id=(desc_id) { (self.desc) }
                     @if self.series.len() > 1 {
                         @for (i, s) in self.series.iter().enumerate() {
-                            rect x=(LABEL + i as f64 * 90.0) y="4" width="14" height="14" class={ "s" (i) };
-                            text x=(LABEL + i as f64 * 90.0 + 20.0) y="16" class="legend" { (s) }
+                            // Closed explicitly: in HTML, an SVG element
+                            // without `/>` or an end tag swallows what follows.
+                            rect x=(LABEL + i as f64 * 110.0) y="4" width="14" height="14" class={ "s" (i) } {}
+                            text x=(LABEL + i as f64 * 110.0 + 20.0) y="16" class="legend" { (s) }
                         }
                     }
                     @if self.rows.is_empty() {

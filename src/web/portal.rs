@@ -92,9 +92,16 @@ fn summary(r: &Request) -> Markup {
                 div {
                     dt { "Reference" }
                     dd {
-                        @match &item.url {
-                            Some(u) => a href=(u) { (item.system) " " (item.external_id) },
-                            None => { (item.system) " " (item.external_id) },
+                        // A request raised here is the hub's own: its number
+                        // is what to quote; the department's record is in
+                        // the journey below.
+                        @if item.system == crate::store::HUB {
+                            "No. " (item.id)
+                        } @else {
+                            @match &item.url {
+                                Some(u) => a href=(u) { (item.system) " " (item.external_id) },
+                                None => { (item.system) " " (item.external_id) },
+                            }
                         }
                     }
                 }
