@@ -171,8 +171,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         listener,
         reload,
         None,
-        api,
-        &cfg.settings.web,
+        crate::daemon::Surface {
+            api,
+            web: cfg.settings.web.clone(),
+        },
         stop,
     )
     .await?;

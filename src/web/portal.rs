@@ -24,21 +24,21 @@ use crate::services::Offering;
 const LATEST: i64 = 50;
 
 /// The signed-in employee, or the answer that sends them to sign in.
-fn employee(session: Option<Session>, path: &str) -> Result<(Session, String), Response> {
+fn employee(session: Option<Session>, path: &str) -> Result<(Session, String), Box<Response>> {
     let Some(s) = session else {
-        return Err(to_sign_in(path));
+        return Err(Box::new(to_sign_in(path)));
     };
     match (&s.employee, s.caller.has("portal")) {
         (Some(e), true) => {
             let e = e.clone();
             Ok((s, e))
         }
-        _ => Err(error_page(
+        _ => Err(Box::new(error_page(
             StatusCode::FORBIDDEN,
             Some(&s),
             "This sign-in is not for the portal",
             "The portal is for employees: sign out, then sign in with a portal token and your work e-mail address.",
-        )),
+        ))),
     }
 }
 
@@ -135,7 +135,7 @@ fn catalogue(offerings: &[Offering]) -> Markup {
 pub(super) async fn home(State(state): State<WebState>, MaybeSession(s): MaybeSession) -> Response {
     let (s, email) = match employee(s, "/portal") {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let requests =
         match crate::api::latest_of(&state.api, &email, LATEST, &s.caller.classes()).await {
@@ -180,7 +180,7 @@ pub(super) async fn request(
 ) -> Response {
     let (s, email) = match employee(s, &format!("/portal/requests/{id}")) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let not_found = |s: &Session| {
         error_page(
@@ -265,7 +265,7 @@ pub(super) async fn ask(
 ) -> Response {
     let (s, _) = match employee(s, &format!("/portal/ask/{id}")) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(o) = offering(&state, &id) else {
         return error_page(
@@ -301,7 +301,7 @@ pub(super) async fn raise(
     }
     let (s, email) = match employee(s, &format!("/portal/ask/{id}")) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(o) = offering(&state, &id) else {
         return error_page(

@@ -281,7 +281,8 @@ pub(super) async fn sign_in(
             employee,
         );
     }
-    if !caller.has("read") && !(portal && !employee.is_empty()) {
+    let acts_for_employee = portal && !employee.is_empty();
+    if !caller.has("read") && !acts_for_employee {
         let msg = if portal {
             "This token is for the employee portal: give your work e-mail address too."
         } else {
@@ -295,7 +296,7 @@ pub(super) async fn sign_in(
             employee,
         );
     }
-    let employee = (portal && !employee.is_empty()).then(|| employee.to_string());
+    let employee = acts_for_employee.then(|| employee.to_string());
     let landing = if employee.is_some() { "/portal" } else { "/" };
     tracing::info!(caller = %caller.name, portal = employee.is_some(), "signed in to the web pages");
     let id = state.sessions.open(Session {
