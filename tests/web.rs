@@ -383,3 +383,45 @@ on_every_backend!(
     forms_from_elsewhere_are_refused_and_problems_shown,
     a_trusted_proxy_header_signs_the_employee_in,
 );
+
+/// `[web]` is strict like the rest of the file: a typo is located with a
+/// hint, and a value that is no header name is refused.
+#[test]
+fn the_web_section_is_checked() {
+    use std::collections::HashMap;
+    use switchboard::config::{ConfigError, load_with_env};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    let load = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        load_with_env(Some(&path), HashMap::new())
+    };
+    let cfg = load("version = 1\n[web]\ntrusted_user_header = \"X-Forwarded-Email\"\n").unwrap();
+    assert_eq!(
+        cfg.settings.web.trusted_user_header.as_deref(),
+        Some("X-Forwarded-Email")
+    );
+    assert!(
+        load("version = 1\n")
+            .unwrap()
+            .settings
+            .web
+            .trusted_user_header
+            .is_none()
+    );
+
+    let err = load("version = 1\n[web]\ntrusted_user_headr = \"X-Email\"\n").unwrap_err();
+    let ConfigError::File(d) = err else {
+        panic!("expected a file diagnostic, got {err:?}")
+    };
+    assert_eq!((d.line, d.col), (3, 1));
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("did you mean `trusted_user_header`?")
+    );
+
+    let err = load("version = 1\n[web]\ntrusted_user_header = \"X Email\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an HTTP header name"), "{err}");
+}
