@@ -222,7 +222,7 @@ async fn an_employee_raises_a_request_and_an_operator_sees_the_charts(backend: B
     );
     if let Some(dir) = std::env::var_os("SWITCHBOARD_SCREENSHOTS") {
         // Tall enough for the charts below the connectors.
-        browser.resize(1280, 1560).await;
+        browser.resize(1280, 1720).await;
         browser
             .screenshot(&std::path::Path::new(&dir).join("status.png"))
             .await;

@@ -221,6 +221,7 @@ async fn the_portal_shows_only_the_employees_own_requests_escaped(backend: Backe
             before_id: None,
             limit: 1,
             classes: &[],
+            own: true,
         })
         .await
         .unwrap()
@@ -371,6 +372,7 @@ async fn requests(store: &Store, email: &str) -> usize {
             before_id: None,
             limit: 100,
             classes: &[],
+            own: true,
         })
         .await
         .unwrap()

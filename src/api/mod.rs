@@ -26,12 +26,11 @@ use utoipa::OpenApi;
 
 pub use auth::{Caller, Tokens, check_origin};
 pub use intake::IDEMPOTENCY_HEADER;
-pub use ops::Remote;
+pub use ops::{ConnectorStatus, Remote, StreamStatus, connector_statuses};
 pub use problem::Problem;
 pub use requests::EMPLOYEE_HEADER;
 // For the web pages (`crate::web`), which show what these routes answer.
 pub(crate) use intake::{Ask, submit};
-pub(crate) use ops::{ConnectorStatus, connector_statuses};
 pub(crate) use requests::{Request, detail_of, latest_of};
 
 use crate::store::Store;

@@ -144,7 +144,7 @@ pub(crate) async fn latest_of(
         cursor: None,
         limit: Some(limit),
     };
-    Ok(page_of(state, email, q, classes).await?.items)
+    Ok(page_of(state, email, q, classes, true).await?.items)
 }
 
 async fn page_of(
@@ -152,6 +152,7 @@ async fn page_of(
     email: &str,
     q: PageQuery,
     classes: &[String],
+    own: bool,
 ) -> Result<RequestPage, Problem> {
     let limit = page_size(q.limit)?;
     let rows = state
@@ -162,6 +163,7 @@ async fn page_of(
             before_id: parse_cursor(q.cursor.as_deref())?,
             limit,
             classes,
+            own,
         })
         .await?;
     let got = rows.len();
@@ -194,7 +196,9 @@ pub async fn mine(
 ) -> Result<Json<RequestPage>, Problem> {
     let email = employee(&caller, &headers)?;
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    Ok(Json(page_of(&state, &email, q, &caller.classes()).await?))
+    Ok(Json(
+        page_of(&state, &email, q, &caller.classes(), true).await?,
+    ))
 }
 
 /// A person's requests, as the employee sees them, for an agent.
@@ -227,7 +231,9 @@ pub async fn of_person(
         .await?
         .and_then(|p| p.email)
         .ok_or_else(missing)?;
-    Ok(Json(page_of(&state, &email, q, &caller.classes()).await?))
+    Ok(Json(
+        page_of(&state, &email, q, &caller.classes(), false).await?,
+    ))
 }
 
 /// One of the employee's requests, with what they may see of its history.
@@ -276,19 +282,20 @@ pub(crate) async fn detail_of(
             before_id: None,
             limit: 1,
             classes,
+            own: true,
         })
         .await?;
     if rows.is_empty() {
         return Ok(None);
     }
-    // Status changes, and the hub's own notes of where the work went: a
-    // department's comments are its own business.
+    // Status changes, and what a department or the hub marked public (a
+    // reply, where the work went): a work note is the department's own.
     let activities = state
         .store
         .activities_of(id)
         .await?
         .into_iter()
-        .filter(|a| a.kind == "status_change" || a.source_system == HUB)
+        .filter(|a| a.kind == "status_change" || a.visibility == "public")
         .map(Activity::from)
         .collect();
     let mut requests = with_journeys(state, rows, classes).await?;

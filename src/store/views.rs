@@ -67,6 +67,8 @@ pub struct ActivityRow {
     pub to_status: Option<String>,
     pub occurred_at: Option<String>,
     pub source_system: String,
+    /// `public` or `internal`.
+    pub visibility: String,
 }
 
 /// A link from or to a work item, with the other end if the store has it.
@@ -291,7 +293,7 @@ impl Store {
     pub async fn activities_of(&self, work_item_id: i64) -> Result<Vec<ActivityRow>, StoreError> {
         let sql = |pg: bool| {
             format!(
-                "SELECT kind, author_ref, body, from_status, to_status, {}, source_system \
+                "SELECT kind, author_ref, body, from_status, to_status, {}, source_system, visibility \
                  FROM activities WHERE work_item_id = $1 ORDER BY occurred_at, id",
                 time(pg, "occurred_at")
             )

@@ -11,7 +11,8 @@ pub(super) struct Chart<'a> {
     pub id: &'a str,
     pub title: &'a str,
     pub desc: &'a str,
-    /// The unit the values are in, as a reader says it ("hours", "%").
+    /// The unit the values are in, as a reader says it ("h", "%"); empty
+    /// for counts.
     pub unit: &'a str,
     /// Series names, such as `["p50", "p90"]`; one bar each per group.
     pub series: &'a [&'a str],
@@ -28,8 +29,8 @@ const VALUE_ROOM: f64 = 95.0;
 
 fn fmt(v: Option<f64>, unit: &str) -> String {
     match v {
-        Some(v) if v.fract().abs() < 1e-9 => format!("{v:.0} {unit}"),
-        Some(v) => format!("{v:.1} {unit}"),
+        Some(v) if v.fract().abs() < 1e-9 => format!("{v:.0} {unit}").trim_end().to_string(),
+        Some(v) => format!("{v:.1} {unit}").trim_end().to_string(),
         None => "no data".into(),
     }
 }

@@ -1,6 +1,7 @@
 //! `/`: the status page for whoever runs Switchboard. Each connector's
-//! streams (healthy or not, when they last ran and for how long, their
-//! last error, when they run next), what waits in quarantine and among the
+//! streams (healthy or not, when they last ran, for how long and over how
+//! many records, how far behind the source, their last error, when they
+//! run next), what waits in quarantine and among the
 //! dead letters, and the last 30 days' KPIs by department as charts. The
 //! JSON `/status` stays the probe for machines.
 
@@ -37,25 +38,26 @@ fn span(d: Duration) -> String {
 
 fn short(t: Option<&str>) -> String {
     instant(t)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| t.format("%d %b %H:%M").to_string())
         .unwrap_or_else(|| "never".into())
 }
 
-fn connectors_table(connectors: &[ConnectorStatus], now: DateTime<Utc>) -> Markup {
+fn connectors_table(connectors: &[ConnectorStatus]) -> Markup {
     html! {
         @if connectors.is_empty() {
             p { "No connector runs in this process." }
         } @else {
             div class="scroll" {
                 table class="streams" {
-                    caption { "Every stream of every connector, with its last run (times in UTC)" }
+                    caption { "Every stream of every connector, with its last run (times in UTC; lag: how far behind the source the store may be)" }
                     thead { tr {
                         th scope="col" { "Connector" }
                         th scope="col" { "Stream" }
                         th scope="col" { "Health" }
                         th scope="col" { "Last run" }
                         th scope="col" { "Took" }
-                        th scope="col" { "Data age" }
+                        th scope="col" { "Records read / stored" }
+                        th scope="col" { "Lag" }
                         th scope="col" { "In quarantine" }
                         th scope="col" { "Next run" }
                         th scope="col" { "Last error" }
@@ -63,7 +65,6 @@ fn connectors_table(connectors: &[ConnectorStatus], now: DateTime<Utc>) -> Marku
                     tbody {
                         @for c in connectors {
                             @for s in &c.streams {
-                                @let started = instant(s.last_run_started_at.as_deref());
                                 @let finished = instant(s.last_run_finished_at.as_deref());
                                 tr {
                                     th scope="row" { (c.system) }
@@ -75,11 +76,15 @@ fn connectors_table(connectors: &[ConnectorStatus], now: DateTime<Utc>) -> Marku
                                         @else { span class="badge ok" { "healthy" } }
                                     }
                                     td { (short(s.last_run_finished_at.as_deref().or(s.last_run_started_at.as_deref()))) }
-                                    td { @match (started, finished) {
-                                        (Some(a), Some(b)) if b >= a => (span(b - a)),
+                                    td { @match s.last_run_seconds {
+                                        Some(t) => (span(Duration::milliseconds((t * 1000.0) as i64))),
+                                        None => "—",
+                                    } }
+                                    td class="num" { @match (s.last_run_fetched, s.last_run_stored) {
+                                        (Some(f), Some(st)) => { (f) " / " (st) },
                                         _ => "—",
                                     } }
-                                    td { @match finished { Some(f) => { (span(now - f)) " ago" }, None => "—" } }
+                                    td { @match s.lag_seconds { Some(l) => (span(Duration::seconds(l))), None => "—" } }
                                     td class="num" { (s.quarantined) }
                                     td { (short(c.next_run.as_deref())) }
                                     td class="error-text" { (s.last_error.as_deref().unwrap_or("")) }
@@ -102,7 +107,7 @@ fn charts(rows: &[KpiRow]) -> Markup {
         id: "volume",
         title: "Work opened and resolved, by department",
         desc: "Work items opened and resolved in each department over the last 30 days.",
-        unit: "items",
+        unit: "",
         series: &["opened", "resolved"],
         rows: rows
             .iter()
@@ -166,7 +171,9 @@ struct Reading {
 
 async fn read(state: &WebState, now: DateTime<Utc>) -> Result<Reading, Problem> {
     let store = &state.api.store;
-    let connectors = crate::api::connector_statuses(&state.api).await?;
+    let plans: Vec<crate::catalog::ConnectorPlan> =
+        state.api.connectors.iter().map(|c| (&**c).into()).collect();
+    let connectors = crate::api::connector_statuses(store, &plans).await?;
     let quarantined = store
         .quarantine_counts()
         .await?
@@ -234,7 +241,7 @@ pub(super) async fn page(State(state): State<WebState>, MaybeSession(s): MaybeSe
         }
         section aria-labelledby="streams" {
             h2 id="streams" { "Connectors" }
-            (connectors_table(&r.connectors, now))
+            (connectors_table(&r.connectors))
         }
         section aria-labelledby="kpis" {
             h2 id="kpis" { "Departments, last 30 days" }
