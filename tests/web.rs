@@ -172,6 +172,20 @@ async fn sign_in_is_required_and_checked(backend: Backend) {
     let (status, _, _) = get(&base, "/portal", Some(&cookie)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // Over TLS at a proxy the cookie is Secure; `next` only leads on this site.
+    let resp = client()
+        .post(format!("{base}/signin"))
+        .header("origin", &base)
+        .header("x-forwarded-proto", "https")
+        .form(&[("token", "read-token"), ("next", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/", "not to another site");
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(set.ends_with("; Secure"), "{set}");
+
     // Signing out ends the session on the server, not only in the browser.
     let (status, _, _) = post(&base, "/signout", Some(&cookie), &base, &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
