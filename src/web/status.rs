@@ -259,3 +259,61 @@ fn not_for_you(s: &Session) -> Response {
         "The status page needs a token with the `read` scope. Your requests are under My requests.",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::StreamStatus;
+
+    fn stream(name: &str, error: Option<&str>, quarantined: i64, ran: bool) -> StreamStatus {
+        let at = ran.then(|| "2026-12-05T10:00:00Z".to_string());
+        StreamStatus {
+            name: name.into(),
+            cursor: None,
+            last_run_started_at: at.clone(),
+            last_run_finished_at: at,
+            last_run_seconds: ran.then_some(95.0),
+            last_run_fetched: ran.then_some(120),
+            last_run_stored: ran.then_some(7),
+            lag_seconds: ran.then_some(7200),
+            last_error: error.map(str::to_string),
+            quarantined,
+        }
+    }
+
+    #[test]
+    fn each_stream_says_how_it_is_in_words() {
+        let c = ConnectorStatus {
+            system: "servicenow".into(),
+            next_run: Some("2026-12-05T10:05:00Z".into()),
+            streams: vec![
+                stream("incident", Some("HTTP 503 <from the proxy>"), 0, true),
+                stream("request", None, 3, true),
+                stream("change", None, 0, true),
+                stream("problem", None, 0, false),
+            ],
+        };
+        let html = connectors_table(&[c]).into_string();
+        let health: Vec<&str> = ["failing", "records held", "healthy", "not run yet"]
+            .into_iter()
+            .filter(|h| html.contains(&format!(">{h}</span>")))
+            .collect();
+        assert_eq!(health.len(), 4, "{html}");
+        assert!(
+            html.contains("HTTP 503 &lt;from the proxy&gt;"),
+            "escaped: {html}"
+        );
+        assert!(html.contains("<td>95 s</td>"), "took: {html}");
+        assert!(html.contains("120 / 7"), "{html}");
+        assert!(html.contains("<td>2 h</td>"), "lag: {html}");
+        assert!(html.contains("05 Dec 10:05"), "next run: {html}");
+    }
+
+    #[test]
+    fn a_chart_without_data_says_so_and_keeps_its_table() {
+        let html = charts(&[]).into_string();
+        assert_eq!(html.matches("No data in this window.").count(), 3, "{html}");
+        assert_eq!(html.matches("<table>").count(), 3);
+        assert_eq!(html.matches("<desc id=").count(), 3);
+    }
+}
