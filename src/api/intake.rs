@@ -45,22 +45,18 @@ pub struct NewRequest {
     pub requester: Option<String>,
 }
 
-/// Who the request is for, and whether the caller may raise it.
+/// Who the request is for, and whether the caller may raise it: an
+/// employee (signed in, or through a portal) only for themselves, an agent
+/// for anyone.
 fn requester(caller: &Caller, headers: &HeaderMap, asked: Option<&str>) -> Result<String, Problem> {
-    let employee = headers
-        .get(EMPLOYEE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|e| e.contains('@'));
-    if caller.has("portal")
-        && let Some(e) = employee
-    {
+    if caller.acts_for_employee(headers) {
+        let e = caller.employee(headers)?;
         return match asked {
-            Some(a) if !a.eq_ignore_ascii_case(e) => Err(Problem::new(
+            Some(a) if !a.trim().eq_ignore_ascii_case(&e) => Err(Problem::new(
                 StatusCode::FORBIDDEN,
-                "a portal raises requests only for the employee it acts for",
+                "an employee raises requests only for themselves",
             )),
-            _ => Ok(e.to_string()),
+            _ => Ok(e),
         };
     }
     if caller.has("portal") && !caller.has("agent") {

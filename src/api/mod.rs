@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod intake;
+pub mod jwt;
 mod kpis;
 mod ops;
 mod people;
@@ -70,7 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 #[openapi(
     info(
         title = "Switchboard API",
-        description = "The unified picture of every department's work: work items, their journeys across systems, and the people directory. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem details."
+        description = "The unified picture of every department's work: work items, their journeys across systems, and the people directory. Authenticate with `Authorization: Bearer <token>`: a token from `[api] tokens`, or an employee's own JWT from the identity provider configured in `[api.jwt]` (which may list, read and raise only that employee's requests and read the catalogue); errors are RFC 9457 problem details."
     ),
     paths(
         work_items::list,
@@ -101,7 +102,14 @@ impl utoipa::Modify for BearerAuth {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `[api] tokens` (its scopes decide what it may call), or an employee's own JWT signed by the identity provider of `[api.jwt]` (that employee's requests and the catalogue only)",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

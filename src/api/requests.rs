@@ -2,9 +2,10 @@
 //! in any department, with where it is now and its journey across systems
 //! (the records linked to it, a case's tasks with their statuses).
 //!
-//! `GET /me/requests` and `GET /requests/{id}` are for a `portal` token,
-//! which acts for the employee named by the `Switchboard-Employee` header
-//! (the portal has signed them in); `GET /people/{id}/requests` is the same
+//! `GET /me/requests` and `GET /requests/{id}` are for the employee: signed
+//! in with their own token (a JWT), or through a `portal` token, which acts
+//! for the employee named by the `Switchboard-Employee` header (the portal
+//! has signed them in); `GET /people/{id}/requests` is the same
 //! list for an agent (`read`). An employee sees status changes and the
 //! hub's own progress notes, never a department's internal comments.
 
@@ -65,22 +66,6 @@ pub struct RequestDetail {
     pub request: Request,
     /// Status changes and the hub's progress notes, oldest first.
     pub activities: Vec<Activity>,
-}
-
-/// The employee a `portal` token acts for.
-fn employee(caller: &Caller, headers: &HeaderMap) -> Result<String, Problem> {
-    caller.require("portal")?;
-    headers
-        .get(EMPLOYEE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|e| e.contains('@'))
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Problem::bad_request(format!(
-                "a portal token acts for the employee whose e-mail address the `{EMPLOYEE_HEADER}` header gives"
-            ))
-        })
 }
 
 /// The requests with their journeys: links and tasks for the whole page
@@ -194,7 +179,7 @@ pub async fn mine(
     headers: HeaderMap,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<RequestPage>, Problem> {
-    let email = employee(&caller, &headers)?;
+    let email = caller.employee(&headers)?;
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     Ok(Json(
         page_of(&state, &email, q, &caller.classes(), true).await?,
@@ -257,7 +242,7 @@ pub async fn detail(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, Problem> {
-    let email = employee(&caller, &headers)?;
+    let email = caller.employee(&headers)?;
     let missing = || Problem::not_found(format!("no request {id} of {email}"));
     let id: i64 = id.parse().map_err(|_| missing())?;
     detail_of(&state, &email, &caller.classes(), id)

@@ -209,8 +209,11 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match Catalog::load(&cfg) {
-        Ok(c) => {
+    // The identity provider's keys are files the config names: checked
+    // here like the catalogue's, and reported with its problems.
+    let jwt = crate::api::jwt::Verifier::load(&cfg);
+    match (Catalog::load(&cfg), jwt) {
+        (Ok(c), Ok(jwt)) => {
             let streams: usize = c.manifests.iter().map(|m| m.config.streams().len()).sum();
             // Without services.toml nothing is offered, and nothing is said.
             let offerings = c
@@ -218,8 +221,11 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
                 .as_ref()
                 .map(|s| format!(", {} service offering(s)", s.offerings.len()))
                 .unwrap_or_default();
+            let keys = jwt
+                .map(|v| format!(", {} identity provider key(s)", v.key_count()))
+                .unwrap_or_default();
             println!(
-                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}{offerings}",
+                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}{offerings}{keys}",
                 cfg.file
                     .as_ref()
                     .map(|f| f.display().to_string())
@@ -238,7 +244,10 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(d) => {
+        (catalog, jwt) => {
+            let mut problems = catalog.err().map(|d| d.0).unwrap_or_default();
+            problems.extend(jwt.err().map(|d| d.0).unwrap_or_default());
+            let d = Diagnostics(problems);
             eprintln!("{d}");
             eprintln!("{} problem(s) found", d.0.len());
             ExitCode::FAILURE
@@ -301,6 +310,8 @@ async fn migrate(cli: &Cli) -> anyhow::Result<()> {
 async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let cfg = load_config(cli)?;
     let catalog = load_catalog(&cfg)?;
+    // Before anything starts, as `check` would refuse them.
+    let jwt = crate::api::jwt::Verifier::load(&cfg).map_err(Refused)?;
     let store = connect_store(&cfg).await?;
     store.declare_owners(&catalog.owners()).await?;
     let connectors = catalog.jobs().context("failed to build connectors")?;
@@ -316,7 +327,9 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let delivery = start_delivery(&cfg, &catalog, &store, &connectors, &stop)?;
     let reload = cfg.settings.paths.reload_every();
     let routing_reload = routing_reload(&cfg, &catalog, &connectors);
-    let tokens = crate::api::Tokens::from_settings(&cfg.settings.api).context("[api] tokens")?;
+    let tokens = crate::api::Tokens::from_settings(&cfg.settings.api)
+        .context("[api] tokens")?
+        .with_jwt(jwt);
     let api = crate::api::ApiState {
         store: store.clone(),
         tokens: std::sync::Arc::new(tokens),

@@ -114,6 +114,11 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             format!("`{h}` is not an HTTP header name, such as `X-Forwarded-Email`"),
         );
     }
+    if let Some(jwt) = &s.api.jwt
+        && let Some((key, message)) = jwt_problem(jwt)
+    {
+        return problem(&format!("api.jwt.{key}"), message);
+    }
     for (name, over) in &s.connectors {
         if let Some(url) = &over.base_url
             && let Err(e) = crate::connector::check_base_url(url)
@@ -125,6 +130,52 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
         {
             return problem(&format!("connectors.{name}.schedule"), e);
         }
+    }
+    None
+}
+
+/// `[api.jwt]` settings that would refuse every token, or accept any.
+/// The key files themselves are read by `check` and at start
+/// (`api::jwt`), not here: loading settings does no IO beyond the file.
+fn jwt_problem(jwt: &super::JwtSettings) -> Option<(&'static str, String)> {
+    if jwt.issuer.trim().is_empty() {
+        return Some((
+            "issuer",
+            "the issuer is the `iss` the identity provider puts in its tokens".into(),
+        ));
+    }
+    if jwt.audience.trim().is_empty() {
+        return Some((
+            "audience",
+            "the audience is the `aud` the identity provider gives Switchboard's tokens".into(),
+        ));
+    }
+    if jwt.public_keys.is_empty() {
+        return Some((
+            "public_keys",
+            "no public keys: give the PEM files of the identity provider's signing keys".into(),
+        ));
+    }
+    if jwt.algorithms.is_empty() {
+        return Some((
+            "algorithms",
+            "no algorithms: give some of RS256, RS384, RS512, PS256, ES256, ES384, EdDSA".into(),
+        ));
+    }
+    if jwt.email_claim.trim().is_empty() {
+        return Some((
+            "email_claim",
+            "the claim that holds the employee's e-mail address, such as `email`".into(),
+        ));
+    }
+    if jwt.leeway_seconds > 3600 {
+        return Some((
+            "leeway_seconds",
+            format!(
+                "{} is out of range: 0 to 3600 seconds of clock skew",
+                jwt.leeway_seconds
+            ),
+        ));
     }
     None
 }

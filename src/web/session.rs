@@ -134,7 +134,7 @@ impl FromRequestParts<WebState> for MaybeSession {
             .map(str::trim)
             .filter(|e| e.contains('@'))
             .map(|e| Session {
-                caller: Caller::portal_user("reverse-proxy"),
+                caller: Caller::portal_user(e),
                 employee: Some(e.to_string()),
                 by_proxy: true,
             });
