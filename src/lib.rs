@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod diag;
 pub mod mapping;
 pub mod model;
+pub mod ops;
 pub mod routing;
 pub mod services;
 pub mod sim;

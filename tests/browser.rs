@@ -76,6 +76,7 @@ async fn serve(hub: &mut Hub) -> (String, Vec<Arc<ConnectorJobs>>) {
         router,
         // The status page shows the connectors the daemon would run.
         connectors: connectors.clone(),
+        broker: None,
     };
     let app = switchboard::daemon::http::router(hub.store().clone(), Default::default())
         .merge(switchboard::web::router(

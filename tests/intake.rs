@@ -40,6 +40,7 @@ async fn serve(hub: &Hub) -> String {
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
+        broker: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

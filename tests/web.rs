@@ -34,6 +34,7 @@ async fn serve(store: Store, web: WebSettings) -> String {
         services: Some(Arc::new(services)),
         router: None,
         connectors: Vec::new(),
+        broker: None,
     };
     let app = switchboard::web::router(api.clone(), &web).merge(switchboard::api::router(api));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

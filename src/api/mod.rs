@@ -15,6 +15,7 @@ mod kpis;
 mod ops;
 mod people;
 mod problem;
+mod repair;
 mod requests;
 mod services;
 mod work_items;
@@ -29,6 +30,7 @@ pub use auth::{Caller, Tokens, check_origin};
 pub use intake::IDEMPOTENCY_HEADER;
 pub use ops::{ConnectorStatus, Remote, StreamStatus, connector_statuses};
 pub use problem::Problem;
+pub use repair::DeadLetterBroker;
 pub use requests::EMPLOYEE_HEADER;
 // For the web pages (`crate::web`), which show what these routes answer.
 pub(crate) use intake::{Ask, submit};
@@ -47,6 +49,9 @@ pub struct ApiState {
     pub router: Option<Arc<crate::sync::Router>>,
     /// The connectors the daemon runs (filled in by `daemon::run`).
     pub connectors: Vec<Arc<crate::catalog::ConnectorJobs>>,
+    /// With `[broker]`: where RabbitMQ keeps the writers' dead letters
+    /// (`/dead-letters` reads and replays them there too).
+    pub broker: Option<DeadLetterBroker>,
 }
 
 /// Every route the API serves, as `(method, path)`: the OpenAPI document
@@ -65,6 +70,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/connectors"),
     ("post", "/api/v1/connectors/{name}/sync"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/quarantine"),
+    ("get", "/api/v1/quarantine/{id}"),
+    ("post", "/api/v1/quarantine/{id}/retry"),
+    ("post", "/api/v1/quarantine/retry"),
+    ("get", "/api/v1/dead-letters"),
+    ("post", "/api/v1/dead-letters/{id}/replay"),
+    ("post", "/api/v1/dead-letters/replay"),
 ];
 
 #[derive(OpenApi)]
@@ -87,6 +99,13 @@ pub const ROUTES: &[(&str, &str)] = &[
         ops::connectors,
         ops::sync_now,
         ops::audit,
+        repair::quarantine::list,
+        repair::quarantine::detail,
+        repair::quarantine::retry_one,
+        repair::quarantine::retry_many,
+        repair::dead_letters::list,
+        repair::dead_letters::replay_one,
+        repair::dead_letters::replay_all,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -137,6 +156,25 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::post(ops::sync_now),
         )
         .route("/audit", get(ops::audit))
+        .route("/quarantine", get(repair::quarantine::list))
+        .route("/quarantine/{id}", get(repair::quarantine::detail))
+        .route(
+            "/quarantine/{id}/retry",
+            axum::routing::post(repair::quarantine::retry_one),
+        )
+        .route(
+            "/quarantine/retry",
+            axum::routing::post(repair::quarantine::retry_many),
+        )
+        .route("/dead-letters", get(repair::dead_letters::list))
+        .route(
+            "/dead-letters/{id}/replay",
+            axum::routing::post(repair::dead_letters::replay_one),
+        )
+        .route(
+            "/dead-letters/replay",
+            axum::routing::post(repair::dead_letters::replay_all),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(measure));
     let v1 = match cors(&state.tokens.cors_origins) {

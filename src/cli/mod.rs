@@ -339,6 +339,13 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
+        broker: match &cfg.settings.broker {
+            Some(b) => Some(crate::api::DeadLetterBroker {
+                url: b.url.resolve().context("[broker] url")?,
+                topology: crate::transport::Topology::default(),
+            }),
+            None => None,
+        },
     };
     let result = crate::daemon::run(
         store,

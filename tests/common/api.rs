@@ -56,6 +56,7 @@ pub async fn serve_with(store: Store, tokens: Tokens) -> String {
         services: Some(Arc::new(services)),
         router: None,
         connectors: Vec::new(),
+        broker: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

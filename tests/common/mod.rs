@@ -12,6 +12,7 @@ pub mod bin;
 pub mod broker;
 pub mod hub;
 pub mod project;
+pub mod repair;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
