@@ -23,5 +23,6 @@ pub mod sync;
 pub mod telemetry;
 pub mod text;
 pub mod transport;
+pub mod web;
 pub mod writeback;
 pub mod writer;

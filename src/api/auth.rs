@@ -184,6 +184,19 @@ impl Tokens {
         })
     }
 
+    /// The caller a presented token stands for, with the rate limit
+    /// applied: the bearer check, for callers that are not a bearer header
+    /// (the web pages' sign-in).
+    pub fn authenticate(&self, presented: &str) -> Result<Caller, Problem> {
+        let entry = self.find(presented).ok_or_else(Problem::unauthorized)?;
+        self.admit(&entry.name).map_err(Problem::too_many)?;
+        Ok(Caller {
+            name: entry.name.clone(),
+            scopes: Arc::new(entry.scopes.clone()),
+            signed_in: None,
+        })
+    }
+
     /// The employee a JWT names; a bearer that is neither a configured
     /// token nor a JWT the provider signed is refused.
     async fn employee(&self, presented: &str) -> Result<Caller, Problem> {
@@ -298,6 +311,16 @@ impl Caller {
             Ok(())
         } else {
             Err(Problem::forbidden(scope))
+        }
+    }
+
+    /// An employee a reverse proxy signed in (`[web] trusted_user_header`):
+    /// like one with their own JWT, the portal for them and nothing more.
+    pub fn portal_user(email: &str) -> Self {
+        Caller {
+            name: format!("proxy:{}", email.to_lowercase()),
+            scopes: Arc::new(BTreeSet::from(["portal".to_string()])),
+            signed_in: Some(email.to_string()),
         }
     }
 

@@ -32,6 +32,9 @@ pub use ops::{ConnectorStatus, Remote, StreamStatus, connector_statuses};
 pub use problem::Problem;
 pub use repair::DeadLetterBroker;
 pub use requests::EMPLOYEE_HEADER;
+// For the web pages (`crate::web`), which show what these routes answer.
+pub(crate) use intake::{Ask, submit};
+pub(crate) use requests::{Request, detail_of, latest_of};
 
 use crate::store::Store;
 

@@ -70,7 +70,7 @@ pub struct RequestDetail {
 
 /// The requests with their journeys: links and tasks for the whole page
 /// in one query each.
-pub(super) async fn with_journeys(
+pub(crate) async fn with_journeys(
     state: &ApiState,
     rows: Vec<WorkItemRow>,
     classes: &[String],
@@ -116,6 +116,20 @@ pub(super) async fn with_journeys(
             }
         })
         .collect())
+}
+
+/// `email`'s latest `limit` requests with their journeys, newest first.
+pub(crate) async fn latest_of(
+    state: &ApiState,
+    email: &str,
+    limit: i64,
+    classes: &[String],
+) -> Result<Vec<Request>, Problem> {
+    let q = PageQuery {
+        cursor: None,
+        limit: Some(limit),
+    };
+    Ok(page_of(state, email, q, classes, true).await?.items)
 }
 
 async fn page_of(
@@ -229,22 +243,35 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, Problem> {
     let email = caller.employee(&headers)?;
-    let classes = caller.classes();
     let missing = || Problem::not_found(format!("no request {id} of {email}"));
     let id: i64 = id.parse().map_err(|_| missing())?;
+    detail_of(&state, &email, &caller.classes(), id)
+        .await?
+        .map(Json)
+        .ok_or_else(missing)
+}
+
+/// One of `email`'s requests with what an employee may see of its
+/// history; `None` when it is not theirs (or not there).
+pub(crate) async fn detail_of(
+    state: &ApiState,
+    email: &str,
+    classes: &[String],
+    id: i64,
+) -> Result<Option<RequestDetail>, Problem> {
     let rows = state
         .store
         .requests_of(&RequestFilter {
-            email: &email,
+            email,
             id: Some(id),
             before_id: None,
             limit: 1,
-            classes: &classes,
+            classes,
             own: true,
         })
         .await?;
     if rows.is_empty() {
-        return Err(missing());
+        return Ok(None);
     }
     // Status changes, and what a department or the hub marked public (a
     // reply, where the work went): a work note is the department's own.
@@ -256,8 +283,8 @@ pub async fn detail(
         .filter(|a| a.kind == "status_change" || a.visibility == "public")
         .map(Activity::from)
         .collect();
-    let mut requests = with_journeys(&state, rows, &classes).await?;
-    Ok(Json(RequestDetail {
+    let mut requests = with_journeys(state, rows, classes).await?;
+    Ok(Some(RequestDetail {
         request: requests.remove(0),
         activities,
     }))

@@ -353,7 +353,10 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         listener,
         reload,
         routing_reload,
-        api,
+        crate::daemon::Surface {
+            api,
+            web: cfg.settings.web.clone(),
+        },
         stop.clone(),
     )
     .await;

@@ -50,6 +50,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Who may call the HTTP API under `/api/v1`, and with what scopes.
     pub api: ApiSettings,
+    /// The web pages (`/`, `/portal`): how people sign in.
+    pub web: WebSettings,
     pub paths: PathSettings,
     pub log: LogSettings,
     /// Per-connector overrides of what the manifest says, keyed by system
@@ -66,6 +68,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             http: HttpSettings::default(),
             api: ApiSettings::default(),
+            web: WebSettings::default(),
             paths: PathSettings::default(),
             log: LogSettings::default(),
             connectors: BTreeMap::new(),
@@ -137,6 +140,19 @@ impl Default for HttpSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
+}
+
+/// The web pages (docs/PORTAL.md). By default people sign in with an API
+/// token; a reverse proxy that authenticates them may say who they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// A request header, such as `X-Forwarded-Email`, that a reverse proxy
+    /// sets to the signed-in employee's e-mail address; that employee then
+    /// uses the portal without a token. Only for a proxy that removes the
+    /// header from what clients send: anyone who can reach Switchboard
+    /// past it could otherwise act as anyone. Unset: off.
+    pub trusted_user_header: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

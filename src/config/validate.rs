@@ -106,6 +106,14 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             return problem(&format!("api.cors_origins.{i}"), e);
         }
     }
+    if let Some(h) = &s.web.trusted_user_header
+        && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+    {
+        return problem(
+            "web.trusted_user_header",
+            format!("`{h}` is not an HTTP header name, such as `X-Forwarded-Email`"),
+        );
+    }
     if let Some(jwt) = &s.api.jwt
         && let Some((key, message)) = jwt_problem(jwt)
     {
