@@ -133,14 +133,15 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         scopes,
     });
     println!(
-        "\nserving http://{addr}/status (also /healthz, /readyz) and the API at \
-         http://{addr}/api/v1 (docs/API.md). Try it with this run's token:\n  \
+        "\nThe simulator now changes a few incidents every 15 s; the log below shows the \
+         incremental syncs. Ctrl-C to stop.\n\n\
+         Try the front door with this run's token: {demo_token}\n  \
+         status page      http://{addr}/\n  \
+         employee portal  http://{addr}/portal  (sign in with the token and any employee's \
+         e-mail address, such as ann@example.com: raise a request, follow it; docs/PORTAL.md)\n  \
+         API              http://{addr}/api/v1  (docs/API.md), for example\n    \
          curl -H 'Authorization: Bearer {demo_token}' http://{addr}/api/v1/work-items\n  \
-         curl -H 'Authorization: Bearer {demo_token}' http://{addr}/api/v1/services\n\
-         Or open http://{addr}/ in a browser and sign in with the token (add any e-mail \
-         address, such as ann@example.com, for the employee portal; docs/PORTAL.md).\n\
-         The simulator now changes a few incidents every 15 s; watch the incremental syncs \
-         below. Ctrl-C to stop."
+         probes           http://{addr}/healthz, /readyz, /status (JSON), /metrics\n"
     );
     let stop = CancellationToken::new();
     tokio::spawn(super::stop_on_signal(stop.clone()));
