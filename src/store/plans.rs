@@ -224,13 +224,10 @@ impl Store {
 
 /// Run an `EXPLAIN`: PostgreSQL's one JSON document as text, SQLite's
 /// plan lines (the `detail` column) one a line.
-async fn explain_rows<'q, DB: sqlx::Database>(
+async fn explain_rows<'q, DB: ExplainRows>(
     qb: &mut QueryBuilder<'q, DB>,
     pool: &sqlx::Pool<DB>,
-) -> Result<String, StoreError>
-where
-    DB: ExplainRows,
-{
+) -> Result<String, StoreError> {
     Ok(DB::rows(qb, pool).await?)
 }
 
