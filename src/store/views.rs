@@ -188,7 +188,7 @@ fn work_item_filter<'q, DB: sqlx::Database>(
         } else {
             // `likelihood` tells SQLite's planner, which has no statistics,
             // that what changed lately is a small share: it then reads the
-            // expression's index (migration 0012) rather than every item
+            // expression's index (migration 0016) rather than every item
             // newest first. The value is the comparison's own.
             qb.push(" AND likelihood(strftime('%Y-%m-%dT%H:%M:%fZ', updated_at) >= ")
                 .push_bind(super::outbox::sqlite_time(since))

@@ -146,7 +146,7 @@ impl Dialect {
 
     /// Percentiles of first response time, for items whose first response
     /// fell in the window: one range of `work_items_first_response`. The
-    /// column is kept by triggers to the definition (migration 0012,
+    /// column is kept by triggers to the definition (migration 0016,
     /// docs/KPIS.md), so a quarter reads a quarter's items and no
     /// activities at all.
     pub(super) fn first_responses(self, g: KpiGroup) -> String {
