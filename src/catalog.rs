@@ -39,7 +39,7 @@ pub struct Catalog {
 }
 
 /// One connector ready to schedule: its jobs (one per stream) and its schedule.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConnectorJobs {
     pub system: String,
     /// Shared by the jobs and the writer, so they share one rate limit.
@@ -418,7 +418,54 @@ impl Catalog {
     }
 }
 
+/// What is planned for an enabled connector, known without building it
+/// (no secrets resolved, no system contacted): for status views.
+#[derive(Debug, Clone)]
+pub struct ConnectorPlan {
+    pub system: String,
+    pub schedule: Option<cron::Schedule>,
+    /// The streams that have a mapping, so sync.
+    pub streams: Vec<String>,
+}
+
+impl From<&ConnectorJobs> for ConnectorPlan {
+    fn from(c: &ConnectorJobs) -> Self {
+        Self {
+            system: c.system.clone(),
+            schedule: c.schedule.clone(),
+            streams: c.jobs.iter().map(|j| j.stream.name.clone()).collect(),
+        }
+    }
+}
+
 impl Catalog {
+    /// Every enabled connector as `jobs` would build it, without building.
+    pub fn plans(&self) -> Vec<ConnectorPlan> {
+        self.manifests
+            .iter()
+            .filter(|m| m.header.enabled)
+            .map(|m| ConnectorPlan {
+                system: m.header.system.clone(),
+                schedule: m
+                    .header
+                    .schedule
+                    .as_deref()
+                    .and_then(|s| parse_schedule(s).ok()),
+                streams: m
+                    .config
+                    .streams()
+                    .into_iter()
+                    .map(|s| s.name)
+                    .filter(|name| {
+                        self.mappings
+                            .iter()
+                            .any(|map| map.system == m.header.system && &map.stream == name)
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// A writer per built connector that has outbound mappings: what the
     /// transports deliver routed work to.
     pub fn writers(

@@ -87,6 +87,10 @@ pub struct WorkItem {
 
 pub const ACTIVITY_KINDS: &[&str] = &["comment", "status_change"];
 
+/// Who may read an activity: `public` (the requester too) or `internal`
+/// (the department only; what the store assumes when a mapping says nothing).
+pub const VISIBILITIES: &[&str] = &["public", "internal"];
+
 /// Something that happened on a work item: a comment or a status change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Activity {
@@ -100,6 +104,8 @@ pub struct Activity {
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
+    /// One of [`VISIBILITIES`]; `None` is stored as `internal`.
+    pub visibility: Option<String>,
 }
 
 /// A department, team or cost centre, from HR or ERP.

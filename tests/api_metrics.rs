@@ -33,6 +33,7 @@ async fn calls_intake_and_waiting_work_are_measured() {
         services: Some(Arc::new(services)),
         router: None,
         connectors: Vec::new(),
+        broker: None,
     });
     let app = switchboard::daemon::http::router(ts.store.clone(), HashMap::new()).merge(api);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

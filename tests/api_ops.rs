@@ -35,6 +35,7 @@ async fn serve(hub: &mut Hub) -> String {
         services: None,
         router: None,
         connectors,
+        broker: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -34,8 +34,12 @@ async fn seed(store: &Store) {
          SELECT id, 'status_change', 'JSMITH', 'in_progress', '2026-12-01T10:00:00Z', 'servicenow', 'a1' FROM work_items WHERE external_id = 'INC1'",
         "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id) \
          SELECT id, 'comment', 'JSMITH', 'Internal: check the boiler contract first', '2026-12-01T10:05:00Z', 'servicenow', 'a2' FROM work_items WHERE external_id = 'INC1'",
-        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id) \
-         SELECT id, 'comment', 'switchboard', 'Routed to facilities in maximo', '2026-12-01T10:06:00Z', 'switchboard', 'n1' FROM work_items WHERE external_id = 'INC1'",
+        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id, visibility) \
+         SELECT id, 'comment', 'switchboard', 'Routed to facilities in maximo', '2026-12-01T10:06:00Z', 'switchboard', 'n1', 'public' FROM work_items WHERE external_id = 'INC1'",
+        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id, visibility) \
+         SELECT id, 'comment', 'JSMITH', 'A technician comes at 2 pm', '2026-12-01T10:07:00Z', 'servicenow', 'a3', 'public' FROM work_items WHERE external_id = 'INC1'",
+        "INSERT INTO activities (work_item_id, kind, author_ref, body, occurred_at, source_system, external_id, visibility) \
+         SELECT id, 'comment', 'switchboard', 'facilities WO7 in maximo, MGARCIA: boiler part on order', '2026-12-01T10:08:00Z', 'switchboard', 'n2', 'internal' FROM work_items WHERE external_id = 'INC1'",
     ] {
         execute(store, sql).await;
     }
@@ -89,7 +93,8 @@ async fn an_employee_sees_their_requests_and_journeys(backend: Backend) {
         "{page}"
     );
 
-    // One request: her history without the department's internal comment.
+    // One request: her history without the departments' internal comments
+    // (the origin's work note, and the target's relayed onto it).
     let id = page["items"][1]["item"]["id"].as_i64().unwrap();
     let (status, detail) =
         get_as(&base, &format!("/api/v1/requests/{id}"), "ann@example.com").await;
@@ -108,7 +113,11 @@ async fn an_employee_sees_their_requests_and_journeys(backend: Backend) {
         .collect();
     assert_eq!(
         bodies,
-        ["status_change:-", "comment:Routed to facilities in maximo"]
+        [
+            "status_change:-",
+            "comment:Routed to facilities in maximo",
+            "comment:A technician comes at 2 pm"
+        ]
     );
 
     // Someone else's request is not there for her, nor hers for Bob.
@@ -151,9 +160,62 @@ async fn the_employee_view_needs_a_portal_and_an_employee(backend: Backend) {
     assert_eq!(status, 403, "the portal reads no one else's list");
 }
 
+/// Her own HR question is hers to follow, though the portal holds no `hr`
+/// class; an agent without the class does not see it in her list, and a
+/// confidential case she is only the subject of stays hidden from her.
+async fn a_confidential_request_shows_to_whoever_raised_it(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    seed(&ts.store).await;
+    for sql in [
+        "INSERT INTO work_items (source_system, source_stream, external_id, kind, title, status, department, requester_ref, attributes, classified, mapping_version) VALUES \
+         ('personio', 'cases', 'HR5', 'case', 'Question about my payslip', 'new', 'hr', 'ann@example.com', '{\"confidential\": \"hr\"}', '{}', 'v1')",
+        "INSERT INTO work_items (source_system, source_stream, external_id, kind, title, status, department, requester_ref, attributes, classified, mapping_version) VALUES \
+         ('switchboard', 'cases', 'review:personio:employees:42', 'case', 'Conduct review of Ann Lee', 'new', 'hr', 'hr.partner@example.com', '{\"confidential\": \"hr\"}', '{}', 'routing')",
+    ] {
+        execute(&ts.store, sql).await;
+    }
+    let base = serve(ts.store.clone()).await;
+    let (status, page) = get_as(&base, "/api/v1/me/requests", "ann@example.com").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        titles(&page),
+        [
+            "Question about my payslip",
+            "Onboarding Ann Lee",
+            "No heating on floor 3"
+        ],
+        "her own, not the review about her: {page}"
+    );
+    let id = page["items"][0]["item"]["id"].as_i64().unwrap();
+    let (status, _) = get_as(&base, &format!("/api/v1/requests/{id}"), "ann@example.com").await;
+    assert_eq!(status, 200);
+    let (status, _) = get_as(&base, &format!("/api/v1/requests/{id}"), "bob@example.com").await;
+    assert_eq!(status, 404);
+
+    let (_, _, people) = get(&base, "/api/v1/people", Some("agent-token")).await;
+    let ann = people["items"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/people/{ann}/requests");
+    let (_, _, agent) = get(&base, &path, Some("agent-token")).await;
+    assert_eq!(
+        titles(&agent),
+        ["Onboarding Ann Lee", "No heating on floor 3"]
+    );
+    let (_, _, hr) = get(&base, &path, Some("hr-token")).await;
+    assert_eq!(
+        titles(&hr),
+        [
+            "Conduct review of Ann Lee",
+            "Question about my payslip",
+            "Onboarding Ann Lee",
+            "No heating on floor 3"
+        ]
+    );
+}
+
 on_every_backend!(
     an_employee_sees_their_requests_and_journeys,
     the_employee_view_needs_a_portal_and_an_employee,
+    a_confidential_request_shows_to_whoever_raised_it,
 );
 
 /// The employee's view reads no table whole: the requester (by address,
@@ -173,6 +235,7 @@ async fn the_employee_view_reads_no_table_whole(backend: Backend) {
             before_id: None,
             limit: 50,
             classes: &[],
+            own: true,
         })
         .await
         .unwrap();

@@ -2,7 +2,8 @@
 //! request at the front door (`POST /api/v1/requests`); exactly one work
 //! order appears in the Maximo simulator, a retry with the same
 //! `Idempotency-Key` creates nothing, and the employee's view shows the
-//! work order's progress once Maximo moves it.
+//! work order's progress once Maximo moves it. The same over RabbitMQ: the
+//! outbox relay publishes the request, Maximo's writer consumes it.
 
 mod common;
 
@@ -16,6 +17,7 @@ use switchboard::sim::maximo::model::rest_id;
 
 use common::Backend;
 use common::api::{get_as, token};
+use common::broker::{amqp_url, delete_topology, test_topology};
 use common::hub::Hub;
 
 async fn serve(hub: &Hub) -> String {
@@ -38,6 +40,7 @@ async fn serve(hub: &Hub) -> String {
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
+        broker: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -108,13 +111,23 @@ async fn a_request_becomes_one_work_order_and_shows_its_progress(backend: Backen
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
     // Facilities starts work in Maximo; the employee sees it.
+    maximo_starts(&hub, "Radiator cold").await;
+    hub.deliver().await;
+    ann_sees_it_in_progress(&base, &first["item"]["id"]).await;
+    hub.estate.shutdown().await;
+}
+
+/// Maximo starts the work order that carries `summary`; the next sync
+/// brings its status back.
+async fn maximo_starts(hub: &Hub, summary: &str) {
+    let maximo = &hub.estate.maximo.sim;
     let order = maximo
         .records()
         .into_iter()
         .find(|w| {
             w["description"]
                 .as_str()
-                .is_some_and(|d| d.contains("Radiator cold"))
+                .is_some_and(|d| d.contains(summary))
         })
         .expect("the work order carries the request");
     let text = |k: &str| order[k].as_str().unwrap_or_default().to_string();
@@ -125,17 +138,89 @@ async fn a_request_becomes_one_work_order_and_shows_its_progress(backend: Backen
         )
         .expect("Maximo takes the status");
     hub.sync("maximo").await;
-    hub.deliver().await;
-    let (status, mine) = get_as(&base, "/api/v1/me/requests", "ann@example.com").await;
+}
+
+/// The employee's newest request is `id`, and its Maximo work order is
+/// in progress.
+async fn ann_sees_it_in_progress(base: &str, id: &Value) {
+    let (status, mine) = get_as(base, "/api/v1/me/requests", "ann@example.com").await;
     assert_eq!(status, 200, "{mine}");
     let request = &mine["items"][0];
-    assert_eq!(request["item"]["id"], first["item"]["id"], "{mine}");
+    assert_eq!(&request["item"]["id"], id, "{mine}");
     let link = &request["journey"]["links"][0];
     assert_eq!(
         (link["system"].as_str(), link["status"].as_str()),
         (Some("maximo"), Some("in_progress")),
         "the work order's progress: {mine}"
     );
+}
+
+async fn a_request_over_rabbitmq_becomes_one_work_order(backend: Backend) {
+    use std::time::{Duration, Instant};
+    use switchboard::config::Secret;
+    use switchboard::transport::{RelayOptions, WriterOptions, run_relay, run_writer};
+    use tokio_util::sync::CancellationToken;
+
+    let hub = Hub::start(backend).await;
+    hub.sync("servicenow").await;
+    hub.sync("maximo").await;
+    let base = serve(&hub).await;
+    let maximo = &hub.estate.maximo.sim;
+    let before = maximo.count();
+    // Queues of our own on the shared broker, per backend.
+    let topology = test_topology(&format!("intake{backend:?}").to_lowercase());
+    let stop = CancellationToken::new();
+    let url = Secret::new(amqp_url());
+    let writer = hub.writers.get("maximo").expect("a Maximo writer").clone();
+    let tasks = [
+        tokio::spawn(run_writer(
+            url.clone(),
+            "maximo".into(),
+            writer,
+            WriterOptions {
+                topology: topology.clone(),
+                ..WriterOptions::default()
+            },
+            stop.clone(),
+        )),
+        tokio::spawn(run_relay(
+            hub.store().clone(),
+            url,
+            RelayOptions {
+                retry_in: Duration::from_millis(200),
+                topology: topology.clone(),
+                ..RelayOptions::default()
+            },
+            stop.clone(),
+        )),
+    ];
+    let ann = Some("ann@example.com");
+    let settle = async |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    let (status, first) = post(&base, &repair(), Some("amqp-1"), ann, "portal-token").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    settle("the work order", &|| maximo.count() > before).await;
+    // A retried POST publishes nothing: give a stray message time to land.
+    let (status, again) = post(&base, &repair(), Some("amqp-1"), ann, "portal-token").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["item"]["id"], first["item"]["id"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(maximo.count(), before + 1, "exactly one work order");
+    assert_eq!(hub.outbox_total().await, 1, "one routed message, sent once");
+
+    maximo_starts(&hub, "Radiator cold").await;
+    ann_sees_it_in_progress(&base, &first["item"]["id"]).await;
+    stop.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    delete_topology(&topology, &["maximo"]).await;
     hub.estate.shutdown().await;
 }
 
@@ -199,4 +284,5 @@ async fn answers_and_callers_are_checked(backend: Backend) {
 on_every_backend!(
     a_request_becomes_one_work_order_and_shows_its_progress,
     answers_and_callers_are_checked,
+    a_request_over_rabbitmq_becomes_one_work_order,
 );

@@ -256,6 +256,7 @@ async fn serve(store: Store) -> String {
         services: None,
         router: None,
         connectors: Vec::new(),
+        broker: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -45,22 +45,18 @@ pub struct NewRequest {
     pub requester: Option<String>,
 }
 
-/// Who the request is for, and whether the caller may raise it.
+/// Who the request is for, and whether the caller may raise it: an
+/// employee (signed in, or through a portal) only for themselves, an agent
+/// for anyone.
 fn requester(caller: &Caller, headers: &HeaderMap, asked: Option<&str>) -> Result<String, Problem> {
-    let employee = headers
-        .get(EMPLOYEE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|e| e.contains('@'));
-    if caller.has("portal")
-        && let Some(e) = employee
-    {
+    if caller.acts_for_employee(headers) {
+        let e = caller.employee(headers)?;
         return match asked {
-            Some(a) if !a.eq_ignore_ascii_case(e) => Err(Problem::new(
+            Some(a) if !a.trim().eq_ignore_ascii_case(&e) => Err(Problem::new(
                 StatusCode::FORBIDDEN,
-                "a portal raises requests only for the employee it acts for",
+                "an employee raises requests only for themselves",
             )),
-            _ => Ok(e.to_string()),
+            _ => Ok(e),
         };
     }
     if caller.has("portal") && !caller.has("agent") {
@@ -123,13 +119,69 @@ pub async fn raise(
 ) -> Result<Response, Problem> {
     let Json(new) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let email = requester(&caller, &headers, new.requester.as_deref())?;
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let raised = submit(
+        &state,
+        &caller,
+        Ask {
+            offering: &new.offering,
+            answers: &new.fields,
+            requester: email,
+            for_someone: new.requester.is_some(),
+            key,
+            remote: remote.0.as_deref(),
+        },
+    )
+    .await?;
+    let status = if raised.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(raised.request)).into_response())
+}
+
+/// What is asked, by whom, once the caller may ask it.
+pub(crate) struct Ask<'a> {
+    /// The offering's id.
+    pub offering: &'a str,
+    /// The form's answers, by field name, as submitted.
+    pub answers: &'a Map<String, Value>,
+    /// The e-mail address of whom the request is for.
+    pub requester: String,
+    /// Named by an agent for someone else: audited.
+    pub for_someone: bool,
+    /// Makes a retry (or a form submitted twice) create nothing twice.
+    pub key: Option<&'a str>,
+    /// Where the call came from, for the audit log.
+    pub remote: Option<&'a str>,
+}
+
+/// A request as stored, and whether this call created it.
+pub(crate) struct Raised {
+    pub request: Request,
+    pub created: bool,
+}
+
+/// Raise a request: the one path for `POST /requests` and the portal's
+/// form, so both check, store, route and deduplicate alike.
+pub(crate) async fn submit(
+    state: &ApiState,
+    caller: &Caller,
+    ask: Ask<'_>,
+) -> Result<Raised, Problem> {
+    let email = ask.requester;
     let offering = state
         .services
         .as_ref()
-        .and_then(|s| s.offering(&new.offering))
-        .ok_or_else(|| Problem::not_found(format!("no offering `{}`", new.offering)))?;
+        .and_then(|s| s.offering(ask.offering))
+        .ok_or_else(|| Problem::not_found(format!("no offering `{}`", ask.offering)))?;
     let fields = offering
-        .validate_submission(&new.fields)
+        .validate_submission(ask.answers)
         .map_err(|problems| {
             let mut p = Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -143,12 +195,7 @@ pub async fn raise(
             );
             p
         })?;
-    let key = headers
-        .get(IDEMPOTENCY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
-    let id = request_id(&caller, key);
+    let id = request_id(caller, ask.key);
     let classes = caller.classes();
     let item = offering.work_item(&fields, &email);
     if let Some(existing) = state.store.work_item_by_key(HUB, REQUESTS, &id).await? {
@@ -161,10 +208,13 @@ pub async fn raise(
                 "this Idempotency-Key was used for another request",
             ));
         }
-        let request = with_journeys(&state, vec![existing], &classes)
+        let request = with_journeys(state, vec![existing], &classes)
             .await?
             .remove(0);
-        return Ok((StatusCode::OK, Json(request)).into_response());
+        return Ok(Raised {
+            request,
+            created: false,
+        });
     }
 
     let mut record = item.clone();
@@ -232,7 +282,7 @@ pub async fn raise(
         })
         .await?;
     // Raised by an agent for someone: the audit log says who did it.
-    if new.requester.is_some() && caller.has("agent") {
+    if ask.for_someone && caller.has("agent") {
         state
             .store
             .audit(&crate::store::AuditEntry {
@@ -240,7 +290,7 @@ pub async fn raise(
                 action: "raise_request",
                 target: Some(&id),
                 detail: json!({"offering": offering.id, "requester": email}),
-                remote: remote.0.as_deref(),
+                remote: ask.remote,
             })
             .await?;
     }
@@ -257,8 +307,11 @@ pub async fn raise(
         caller = %caller.name, offering = %offering.id, request = %id,
         routed = plan.outbox.len(), "request raised at the front door"
     );
-    let request = with_journeys(&state, vec![stored], &classes)
+    let request = with_journeys(state, vec![stored], &classes)
         .await?
         .remove(0);
-    Ok((StatusCode::CREATED, Json(request)).into_response())
+    Ok(Raised {
+        request,
+        created: true,
+    })
 }

@@ -10,10 +10,12 @@
 
 pub mod auth;
 mod intake;
+pub mod jwt;
 mod kpis;
 mod ops;
 mod people;
 mod problem;
+mod repair;
 mod requests;
 mod services;
 mod work_items;
@@ -26,9 +28,13 @@ use utoipa::OpenApi;
 
 pub use auth::{Caller, Tokens, check_origin};
 pub use intake::IDEMPOTENCY_HEADER;
-pub use ops::Remote;
+pub use ops::{ConnectorStatus, Remote, StreamStatus, connector_statuses};
 pub use problem::Problem;
+pub use repair::DeadLetterBroker;
 pub use requests::EMPLOYEE_HEADER;
+// For the web pages (`crate::web`), which show what these routes answer.
+pub(crate) use intake::{Ask, submit};
+pub(crate) use requests::{Request, detail_of, latest_of};
 
 use crate::store::Store;
 
@@ -43,6 +49,9 @@ pub struct ApiState {
     pub router: Option<Arc<crate::sync::Router>>,
     /// The connectors the daemon runs (filled in by `daemon::run`).
     pub connectors: Vec<Arc<crate::catalog::ConnectorJobs>>,
+    /// With `[broker]`: where RabbitMQ keeps the writers' dead letters
+    /// (`/dead-letters` reads and replays them there too).
+    pub broker: Option<DeadLetterBroker>,
 }
 
 /// Every route the API serves, as `(method, path)`: the OpenAPI document
@@ -61,13 +70,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/connectors"),
     ("post", "/api/v1/connectors/{name}/sync"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/quarantine"),
+    ("get", "/api/v1/quarantine/{id}"),
+    ("post", "/api/v1/quarantine/{id}/retry"),
+    ("post", "/api/v1/quarantine/retry"),
+    ("get", "/api/v1/dead-letters"),
+    ("post", "/api/v1/dead-letters/{id}/replay"),
+    ("post", "/api/v1/dead-letters/replay"),
 ];
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Switchboard API",
-        description = "The unified picture of every department's work: work items, their journeys across systems, and the people directory. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem details."
+        description = "The unified picture of every department's work: work items, their journeys across systems, and the people directory. Authenticate with `Authorization: Bearer <token>`: a token from `[api] tokens`, or an employee's own JWT from the identity provider configured in `[api.jwt]` (which may list, read and raise only that employee's requests and read the catalogue); errors are RFC 9457 problem details."
     ),
     paths(
         work_items::list,
@@ -83,6 +99,13 @@ pub const ROUTES: &[(&str, &str)] = &[
         ops::connectors,
         ops::sync_now,
         ops::audit,
+        repair::quarantine::list,
+        repair::quarantine::detail,
+        repair::quarantine::retry_one,
+        repair::quarantine::retry_many,
+        repair::dead_letters::list,
+        repair::dead_letters::replay_one,
+        repair::dead_letters::replay_all,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -98,7 +121,14 @@ impl utoipa::Modify for BearerAuth {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `[api] tokens` (its scopes decide what it may call), or an employee's own JWT signed by the identity provider of `[api.jwt]` (that employee's requests and the catalogue only)",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -126,6 +156,25 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::post(ops::sync_now),
         )
         .route("/audit", get(ops::audit))
+        .route("/quarantine", get(repair::quarantine::list))
+        .route("/quarantine/{id}", get(repair::quarantine::detail))
+        .route(
+            "/quarantine/{id}/retry",
+            axum::routing::post(repair::quarantine::retry_one),
+        )
+        .route(
+            "/quarantine/retry",
+            axum::routing::post(repair::quarantine::retry_many),
+        )
+        .route("/dead-letters", get(repair::dead_letters::list))
+        .route(
+            "/dead-letters/{id}/replay",
+            axum::routing::post(repair::dead_letters::replay_one),
+        )
+        .route(
+            "/dead-letters/replay",
+            axum::routing::post(repair::dead_letters::replay_all),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(measure));
     let v1 = match cors(&state.tokens.cors_origins) {

@@ -45,20 +45,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Remote {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StreamStatus {
     pub name: String,
     /// The committed cursor: how far the stream has read.
     pub cursor: Option<String>,
     pub last_run_started_at: Option<String>,
     pub last_run_finished_at: Option<String>,
+    /// How long the last run took, in seconds.
+    pub last_run_seconds: Option<f64>,
+    /// Records the last run read from the system, and stored (new or
+    /// changed; the rest were unchanged).
+    pub last_run_fetched: Option<i64>,
+    pub last_run_stored: Option<i64>,
+    /// Seconds since the last run that read to the end started: anything
+    /// changed at the source before then is in the store. Absent until a
+    /// run completes.
+    pub lag_seconds: Option<i64>,
     /// Why the last run failed; absent when it succeeded.
     pub last_error: Option<String>,
     /// Records waiting in quarantine (docs/OPERATIONS.md).
     pub quarantined: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConnectorStatus {
     pub system: String,
     /// When the schedule runs it next; absent for a connector without one
@@ -69,6 +79,64 @@ pub struct ConnectorStatus {
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
     t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// How each connector's streams are doing, from the store's bookkeeping:
+/// what `GET /connectors`, `switchboard status` and the status page show.
+pub async fn connector_statuses(
+    store: &crate::store::Store,
+    connectors: &[crate::catalog::ConnectorPlan],
+) -> Result<Vec<ConnectorStatus>, crate::store::StoreError> {
+    let states: HashMap<(String, String), crate::store::SyncStateRow> = store
+        .sync_states()
+        .await?
+        .into_iter()
+        .map(|s| ((s.source_system.clone(), s.source_stream.clone()), s))
+        .collect();
+    let quarantined: HashMap<(String, String), i64> = store
+        .quarantine_counts()
+        .await?
+        .into_iter()
+        .map(|c| ((c.source_system, c.source_stream), c.records))
+        .collect();
+    let now = chrono::Utc::now();
+    Ok(connectors
+        .iter()
+        .map(|c| ConnectorStatus {
+            system: c.system.clone(),
+            next_run: time(
+                c.schedule
+                    .as_ref()
+                    .and_then(|s| s.upcoming(chrono::Utc).next()),
+            ),
+            streams: c
+                .streams
+                .iter()
+                .map(|stream| {
+                    let key = (c.system.clone(), stream.clone());
+                    let s = states.get(&key);
+                    let started = s.and_then(|s| s.last_run_started_at);
+                    let finished = s.and_then(|s| s.last_run_finished_at);
+                    StreamStatus {
+                        name: stream.clone(),
+                        cursor: s.and_then(|s| s.cursor.clone()),
+                        last_run_started_at: time(started),
+                        last_run_finished_at: time(finished),
+                        last_run_seconds: started
+                            .zip(finished)
+                            .map(|(a, b)| (b - a).num_milliseconds().max(0) as f64 / 1000.0),
+                        last_run_fetched: s.and_then(|s| s.last_run_fetched),
+                        last_run_stored: s.and_then(|s| s.last_run_stored),
+                        lag_seconds: s
+                            .and_then(|s| s.last_success_started_at)
+                            .map(|t| (now - t).num_seconds().max(0)),
+                        last_error: s.and_then(|s| s.last_error.clone()),
+                        quarantined: quarantined.get(&key).copied().unwrap_or(0),
+                    }
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 /// Every enabled connector with how each of its streams last ran.
@@ -88,48 +156,9 @@ pub async fn connectors(
     caller: Caller,
 ) -> Result<Json<Vec<ConnectorStatus>>, Problem> {
     caller.require("read")?;
-    let states: HashMap<(String, String), crate::store::SyncStateRow> = state
-        .store
-        .sync_states()
-        .await?
-        .into_iter()
-        .map(|s| ((s.source_system.clone(), s.source_stream.clone()), s))
-        .collect();
-    let quarantined: HashMap<(String, String), i64> = state
-        .store
-        .quarantine_counts()
-        .await?
-        .into_iter()
-        .map(|c| ((c.source_system, c.source_stream), c.records))
-        .collect();
-    let out = state
-        .connectors
-        .iter()
-        .map(|c| ConnectorStatus {
-            system: c.system.clone(),
-            next_run: time(
-                c.schedule
-                    .as_ref()
-                    .and_then(|s| s.upcoming(chrono::Utc).next()),
-            ),
-            streams: c
-                .jobs
-                .iter()
-                .map(|j| {
-                    let key = (c.system.clone(), j.stream.name.clone());
-                    let s = states.get(&key);
-                    StreamStatus {
-                        name: j.stream.name.clone(),
-                        cursor: s.and_then(|s| s.cursor.clone()),
-                        last_run_started_at: time(s.and_then(|s| s.last_run_started_at)),
-                        last_run_finished_at: time(s.and_then(|s| s.last_run_finished_at)),
-                        last_error: s.and_then(|s| s.last_error.clone()),
-                        quarantined: quarantined.get(&key).copied().unwrap_or(0),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
+    let plans: Vec<crate::catalog::ConnectorPlan> =
+        state.connectors.iter().map(|c| (&**c).into()).collect();
+    let out = connector_statuses(&state.store, &plans).await?;
     Ok(Json(out))
 }
 

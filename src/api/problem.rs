@@ -47,6 +47,14 @@ impl Problem {
         )
     }
 
+    /// A bearer that looked like an employee's JWT and failed `why`.
+    pub fn unauthorized_because(why: &str) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            format!("{why}; sign in again with the identity provider"),
+        )
+    }
+
     pub fn forbidden(scope: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -2,9 +2,10 @@
 //! in any department, with where it is now and its journey across systems
 //! (the records linked to it, a case's tasks with their statuses).
 //!
-//! `GET /me/requests` and `GET /requests/{id}` are for a `portal` token,
-//! which acts for the employee named by the `Switchboard-Employee` header
-//! (the portal has signed them in); `GET /people/{id}/requests` is the same
+//! `GET /me/requests` and `GET /requests/{id}` are for the employee: signed
+//! in with their own token (a JWT), or through a `portal` token, which acts
+//! for the employee named by the `Switchboard-Employee` header (the portal
+//! has signed them in); `GET /people/{id}/requests` is the same
 //! list for an agent (`read`). An employee sees status changes and the
 //! hub's own progress notes, never a department's internal comments.
 
@@ -67,25 +68,9 @@ pub struct RequestDetail {
     pub activities: Vec<Activity>,
 }
 
-/// The employee a `portal` token acts for.
-fn employee(caller: &Caller, headers: &HeaderMap) -> Result<String, Problem> {
-    caller.require("portal")?;
-    headers
-        .get(EMPLOYEE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|e| e.contains('@'))
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Problem::bad_request(format!(
-                "a portal token acts for the employee whose e-mail address the `{EMPLOYEE_HEADER}` header gives"
-            ))
-        })
-}
-
 /// The requests with their journeys: links and tasks for the whole page
 /// in one query each.
-pub(super) async fn with_journeys(
+pub(crate) async fn with_journeys(
     state: &ApiState,
     rows: Vec<WorkItemRow>,
     classes: &[String],
@@ -133,11 +118,26 @@ pub(super) async fn with_journeys(
         .collect())
 }
 
+/// `email`'s latest `limit` requests with their journeys, newest first.
+pub(crate) async fn latest_of(
+    state: &ApiState,
+    email: &str,
+    limit: i64,
+    classes: &[String],
+) -> Result<Vec<Request>, Problem> {
+    let q = PageQuery {
+        cursor: None,
+        limit: Some(limit),
+    };
+    Ok(page_of(state, email, q, classes, true).await?.items)
+}
+
 async fn page_of(
     state: &ApiState,
     email: &str,
     q: PageQuery,
     classes: &[String],
+    own: bool,
 ) -> Result<RequestPage, Problem> {
     let limit = page_size(q.limit)?;
     let rows = state
@@ -148,6 +148,7 @@ async fn page_of(
             before_id: parse_cursor(q.cursor.as_deref())?,
             limit,
             classes,
+            own,
         })
         .await?;
     let got = rows.len();
@@ -178,9 +179,11 @@ pub async fn mine(
     headers: HeaderMap,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<RequestPage>, Problem> {
-    let email = employee(&caller, &headers)?;
+    let email = caller.employee(&headers)?;
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    Ok(Json(page_of(&state, &email, q, &caller.classes()).await?))
+    Ok(Json(
+        page_of(&state, &email, q, &caller.classes(), true).await?,
+    ))
 }
 
 /// A person's requests, as the employee sees them, for an agent.
@@ -213,7 +216,9 @@ pub async fn of_person(
         .await?
         .and_then(|p| p.email)
         .ok_or_else(missing)?;
-    Ok(Json(page_of(&state, &email, q, &caller.classes()).await?))
+    Ok(Json(
+        page_of(&state, &email, q, &caller.classes(), false).await?,
+    ))
 }
 
 /// One of the employee's requests, with what they may see of its history.
@@ -237,35 +242,49 @@ pub async fn detail(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, Problem> {
-    let email = employee(&caller, &headers)?;
-    let classes = caller.classes();
+    let email = caller.employee(&headers)?;
     let missing = || Problem::not_found(format!("no request {id} of {email}"));
     let id: i64 = id.parse().map_err(|_| missing())?;
+    detail_of(&state, &email, &caller.classes(), id)
+        .await?
+        .map(Json)
+        .ok_or_else(missing)
+}
+
+/// One of `email`'s requests with what an employee may see of its
+/// history; `None` when it is not theirs (or not there).
+pub(crate) async fn detail_of(
+    state: &ApiState,
+    email: &str,
+    classes: &[String],
+    id: i64,
+) -> Result<Option<RequestDetail>, Problem> {
     let rows = state
         .store
         .requests_of(&RequestFilter {
-            email: &email,
+            email,
             id: Some(id),
             before_id: None,
             limit: 1,
-            classes: &classes,
+            classes,
+            own: true,
         })
         .await?;
     if rows.is_empty() {
-        return Err(missing());
+        return Ok(None);
     }
-    // Status changes, and the hub's own notes of where the work went: a
-    // department's comments are its own business.
+    // Status changes, and what a department or the hub marked public (a
+    // reply, where the work went): a work note is the department's own.
     let activities = state
         .store
         .activities_of(id)
         .await?
         .into_iter()
-        .filter(|a| a.kind == "status_change" || a.source_system == HUB)
+        .filter(|a| a.kind == "status_change" || a.visibility == "public")
         .map(Activity::from)
         .collect();
-    let mut requests = with_journeys(&state, rows, &classes).await?;
-    Ok(Json(RequestDetail {
+    let mut requests = with_journeys(state, rows, classes).await?;
+    Ok(Some(RequestDetail {
         request: requests.remove(0),
         activities,
     }))

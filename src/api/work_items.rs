@@ -83,6 +83,9 @@ pub struct Activity {
     pub to_status: Option<String>,
     pub at: Option<String>,
     pub system: String,
+    /// `public`: the requester may read it too (their request's page
+    /// shows it); `internal`: the departments only.
+    pub visibility: String,
 }
 
 /// A record in another system linked to this one by routed work.
@@ -118,6 +121,7 @@ impl From<ActivityRow> for Activity {
             to_status: a.to_status,
             at: a.occurred_at,
             system: a.source_system,
+            visibility: a.visibility,
         }
     }
 }

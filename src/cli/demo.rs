@@ -137,6 +137,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
          http://{addr}/api/v1 (docs/API.md). Try it with this run's token:\n  \
          curl -H 'Authorization: Bearer {demo_token}' http://{addr}/api/v1/work-items\n  \
          curl -H 'Authorization: Bearer {demo_token}' http://{addr}/api/v1/services\n\
+         Or open http://{addr}/ in a browser and sign in with the token (add any e-mail \
+         address, such as ann@example.com, for the employee portal; docs/PORTAL.md).\n\
          The simulator now changes a few incidents every 15 s; watch the incremental syncs \
          below. Ctrl-C to stop."
     );
@@ -164,8 +166,21 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
+        broker: None,
     };
-    crate::daemon::run(store, connectors, listener, reload, None, api, stop).await?;
+    crate::daemon::run(
+        store,
+        connectors,
+        listener,
+        reload,
+        None,
+        crate::daemon::Surface {
+            api,
+            web: cfg.settings.web.clone(),
+        },
+        stop,
+    )
+    .await?;
     estate.shutdown().await;
     Ok(())
 }

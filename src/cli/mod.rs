@@ -8,8 +8,10 @@ mod demo;
 mod dlq;
 mod map;
 mod quarantine;
+mod report;
 mod route;
 mod simulate;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,9 @@ Examples:
   SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
   switchboard run --once                  one sync of every connector, for cron jobs (exit 3: records in quarantine)
   switchboard quarantine retry --all      map quarantined records again after fixing their mapping
+  switchboard status                      a table of streams: last run, lag, quarantine, next run
+  switchboard sync servicenow             sync one connector now, with progress
+  switchboard report --from 2026-07-01 --to 2026-10-01 --format csv   a quarter's KPIs by department
   switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl --explain
   switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl \
     | switchboard map --mapping mappings/servicenow-update-incident.toml --input -
@@ -99,6 +104,18 @@ pub enum Command {
     /// (reason and raw payload), and `quarantine retry ID` (or `--system`,
     /// `--stream`, `--all`) to map them again once the mapping is fixed.
     Quarantine(quarantine::QuarantineArgs),
+    /// A table of every enabled connector's streams: last run, how long it
+    /// took, records fetched and stored, lag, records in quarantine, next
+    /// run and last error (`--json`: as `GET /api/v1/connectors`).
+    Status(status::StatusArgs),
+    /// Sync one connector now (all its streams, or `--stream`), deliver
+    /// what it routed, and print a line per stream as `run --once` does;
+    /// progress on a terminal. Exit codes as `run --once`.
+    Sync(status::SyncArgs),
+    /// KPIs for a window (docs/KPIS.md) by department, week or system:
+    /// volume, first response and resolution times, backlog, SLA, reopens,
+    /// journeys. `--format table|csv|json|html`, `--output FILE`.
+    Report(report::ReportArgs),
     /// Serve a simulated vendor API on its own, e.g. to try a manifest
     /// against before pointing it at the real system.
     Simulate(simulate::SimulateArgs),
@@ -135,6 +152,9 @@ pub async fn main() -> ExitCode {
         Command::Route(ref args) => route::run(&cli, args).await,
         Command::Dlq(ref args) => dlq::run(&cli, args).await,
         Command::Quarantine(ref args) => quarantine::run(&cli, args).await,
+        Command::Status(ref args) => status::status(&cli, args).await,
+        Command::Sync(ref args) => status::sync(&cli, args).await,
+        Command::Report(ref args) => report::run(&cli, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -189,8 +209,11 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match Catalog::load(&cfg) {
-        Ok(c) => {
+    // The identity provider's keys are files the config names: checked
+    // here like the catalogue's, and reported with its problems.
+    let jwt = crate::api::jwt::Verifier::load(&cfg);
+    match (Catalog::load(&cfg), jwt) {
+        (Ok(c), Ok(jwt)) => {
             let streams: usize = c.manifests.iter().map(|m| m.config.streams().len()).sum();
             // Without services.toml nothing is offered, and nothing is said.
             let offerings = c
@@ -198,8 +221,11 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
                 .as_ref()
                 .map(|s| format!(", {} service offering(s)", s.offerings.len()))
                 .unwrap_or_default();
+            let keys = jwt
+                .map(|v| format!(", {} identity provider key(s)", v.key_count()))
+                .unwrap_or_default();
             println!(
-                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}{offerings}",
+                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}{offerings}{keys}",
                 cfg.file
                     .as_ref()
                     .map(|f| f.display().to_string())
@@ -218,7 +244,10 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(d) => {
+        (catalog, jwt) => {
+            let mut problems = catalog.err().map(|d| d.0).unwrap_or_default();
+            problems.extend(jwt.err().map(|d| d.0).unwrap_or_default());
+            let d = Diagnostics(problems);
             eprintln!("{d}");
             eprintln!("{} problem(s) found", d.0.len());
             ExitCode::FAILURE
@@ -281,12 +310,14 @@ async fn migrate(cli: &Cli) -> anyhow::Result<()> {
 async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let cfg = load_config(cli)?;
     let catalog = load_catalog(&cfg)?;
+    // Before anything starts, as `check` would refuse them.
+    let jwt = crate::api::jwt::Verifier::load(&cfg).map_err(Refused)?;
     let store = connect_store(&cfg).await?;
     store.declare_owners(&catalog.owners()).await?;
     let connectors = catalog.jobs().context("failed to build connectors")?;
     if args.once {
         let writers = catalog.writers(&store, &connectors);
-        return run_once(&cfg, &store, &connectors, &writers).await;
+        return run_once(&cfg, &store, &connectors, &writers, &|_, _| {}).await;
     }
     let listener = tokio::net::TcpListener::bind(cfg.settings.http.listen)
         .await
@@ -296,7 +327,9 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let delivery = start_delivery(&cfg, &catalog, &store, &connectors, &stop)?;
     let reload = cfg.settings.paths.reload_every();
     let routing_reload = routing_reload(&cfg, &catalog, &connectors);
-    let tokens = crate::api::Tokens::from_settings(&cfg.settings.api).context("[api] tokens")?;
+    let tokens = crate::api::Tokens::from_settings(&cfg.settings.api)
+        .context("[api] tokens")?
+        .with_jwt(jwt);
     let api = crate::api::ApiState {
         store: store.clone(),
         tokens: std::sync::Arc::new(tokens),
@@ -306,6 +339,13 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
             .flat_map(|c| &c.jobs)
             .find_map(|j| j.router.clone()),
         connectors: Vec::new(),
+        broker: match &cfg.settings.broker {
+            Some(b) => Some(crate::api::DeadLetterBroker {
+                url: b.url.resolve().context("[broker] url")?,
+                topology: crate::transport::Topology::default(),
+            }),
+            None => None,
+        },
     };
     let result = crate::daemon::run(
         store,
@@ -313,7 +353,10 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         listener,
         reload,
         routing_reload,
-        api,
+        crate::daemon::Surface {
+            api,
+            web: cfg.settings.web.clone(),
+        },
         stop.clone(),
     )
     .await;
@@ -403,13 +446,14 @@ async fn run_once(
     store: &Store,
     connectors: &[crate::catalog::ConnectorJobs],
     writers: &crate::writer::Writers,
+    progress: crate::sync::ProgressFn<'_>,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
     let mut failed = 0;
     let mut ran = Vec::new();
     for c in connectors {
-        let results = crate::daemon::sync_connector(store, c, &stop, &|_, _| {}).await;
+        let results = crate::daemon::sync_connector(store, c, &stop, progress).await;
         failed += results.iter().filter(|(_, r)| r.is_err()).count();
         ran.push((c.system.clone(), results));
     }

@@ -3,10 +3,8 @@
 //! asking the source again. Also the per-stream summary and exit code of
 //! `run --once`, which point here.
 //!
-//! A retry uses the mapping files as the catalog loads them for a run, and
-//! writes through the sync's page write (see `sync::retry`), so routing,
-//! lookups and the unchanged-record check treat a retried record as if a
-//! sync had just read it.
+//! The work is `ops::quarantine`'s (the API's retry takes the same path);
+//! a retry here uses the mapping files as the catalog loads them for a run.
 
 use std::collections::BTreeMap;
 
@@ -16,10 +14,10 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::{Cli, connect_store, load_catalog, load_config};
-use crate::catalog::ConnectorJobs;
-use crate::store::{QuarantineCount, QuarantineFilter, QuarantineRow, Store};
-use crate::sync::{RetryReport, SyncJob, SyncReport};
-use crate::telemetry::events;
+use crate::ops::quarantine as ops;
+use crate::ops::{QuarantineError, RetryWhich, StreamRetry};
+use crate::store::{QuarantineFilter, QuarantineRow, QuarantinedRecord, Store};
+use crate::sync::SyncReport;
 use crate::telemetry::text::Escaped;
 
 /// The exit code of `run --once` and `quarantine retry` when they did
@@ -105,11 +103,6 @@ impl StreamFilter {
             id: None,
         }
     }
-
-    fn takes(&self, system: &str, stream: &str) -> bool {
-        self.system.as_deref().is_none_or(|s| s == system)
-            && self.stream.as_deref().is_none_or(|s| s == stream)
-    }
 }
 
 pub async fn run(cli: &Cli, args: &QuarantineArgs) -> anyhow::Result<()> {
@@ -117,21 +110,15 @@ pub async fn run(cli: &Cli, args: &QuarantineArgs) -> anyhow::Result<()> {
     match &args.command {
         QuarantineCommand::List { json, filter } => {
             let store = connect_store(&cfg).await?;
-            let rows = store.quarantine_list(filter.store_filter()).await?;
+            let rows = ops::list(&store, filter.store_filter(), None, None).await;
             store.close().await;
-            print_list(&rows, *json);
+            print_list(&rows?, *json);
         }
         QuarantineCommand::Show { id } => {
             let store = connect_store(&cfg).await?;
-            let record = store.quarantined_record(*id).await?;
-            let total = store.count(crate::store::CountedTable::Quarantine).await?;
+            let record = ops::show(&store, *id).await;
             store.close().await;
-            let Some(record) = record else {
-                anyhow::bail!(
-                    "no quarantined record {id} ({total} in quarantine; `switchboard quarantine list` shows them)"
-                );
-            };
-            print_record(&record.row, &record.payload);
+            print_record(&with_hint(record)?);
         }
         QuarantineCommand::Retry { id, filter, .. } => {
             // The catalog first: a broken mapping is reported before the
@@ -141,16 +128,30 @@ pub async fn run(cli: &Cli, args: &QuarantineArgs) -> anyhow::Result<()> {
             let connectors = catalog.jobs().context("failed to build connectors")?;
             let stop = CancellationToken::new();
             tokio::spawn(super::stop_on_signal(stop.clone()));
-            let result = match id {
-                Some(id) => retry_one(&store, &connectors, *id, &stop).await,
+            let which = match id {
+                Some(id) => RetryWhich::One(*id),
                 // Clap requires --all or a filter here; --all is the empty filter.
-                None => retry_streams(&store, &connectors, filter, &stop).await,
+                None => RetryWhich::Streams {
+                    system: filter.system.clone(),
+                    stream: filter.stream.clone(),
+                },
             };
+            let jobs = ops::jobs(&connectors);
+            let result =
+                ops::retry(&store, &jobs, &which, "command", &stop, &mut print_stream).await;
             store.close().await;
-            let left = result?;
-            if left > 0 {
+            let outcome = with_hint(result)?;
+            if outcome.nothing_waiting {
+                println!("nothing in quarantine to retry");
+            } else if id.is_none() {
+                println!(
+                    "retried: {} stored, {} skipped by the mapping; {} still in quarantine",
+                    outcome.total.stored, outcome.total.skipped, outcome.left
+                );
+            }
+            if outcome.left > 0 {
                 return Err(InQuarantine {
-                    records: left,
+                    records: outcome.left,
                     what: "what was retried",
                 }
                 .into());
@@ -160,123 +161,52 @@ pub async fn run(cli: &Cli, args: &QuarantineArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn jobs(connectors: &[ConnectorJobs]) -> impl Iterator<Item = &SyncJob> {
-    connectors.iter().flat_map(|c| &c.jobs)
-}
-
-/// Retry one record; returns 1 if it is in quarantine afterwards.
-async fn retry_one(
-    store: &Store,
-    connectors: &[ConnectorJobs],
-    id: i64,
-    stop: &CancellationToken,
-) -> anyhow::Result<i64> {
-    let Some(record) = store.quarantined_record(id).await? else {
-        let total = store.count(crate::store::CountedTable::Quarantine).await?;
-        anyhow::bail!(
+/// A record that is not there is named with where to look.
+fn with_hint<T>(result: Result<T, QuarantineError>) -> anyhow::Result<T> {
+    match result {
+        Err(QuarantineError::NotFound { id, total }) => anyhow::bail!(
             "no quarantined record {id} ({total} in quarantine; `switchboard quarantine list` shows them)"
-        );
-    };
-    let (system, stream) = (&record.row.source_system, &record.row.source_stream);
-    let Some(job) = jobs(connectors).find(|j| j.system() == system && &j.stream.name == stream)
-    else {
-        anyhow::bail!("{}", no_job(system, stream));
-    };
-    retry_job(store, job, Some(id), stop).await?;
-    Ok(store.quarantined_record(id).await?.is_some() as i64)
+        ),
+        other => Ok(other?),
+    }
 }
 
-/// Retry every stream the filter takes; returns how many of their records
-/// are in quarantine afterwards.
-async fn retry_streams(
-    store: &Store,
-    connectors: &[ConnectorJobs],
-    filter: &StreamFilter,
-    stop: &CancellationToken,
-) -> anyhow::Result<i64> {
-    let waiting = store.quarantine_counts().await?;
-    let waiting: Vec<&QuarantineCount> = waiting
-        .iter()
-        .filter(|c| c.records > 0 && filter.takes(&c.source_system, &c.source_stream))
-        .collect();
-    if waiting.is_empty() {
-        println!("nothing in quarantine to retry");
-        return Ok(0);
-    }
-    let mut total = RetryReport::default();
-    for c in &waiting {
-        let (system, stream) = (&c.source_system, &c.source_stream);
-        let Some(job) = jobs(connectors).find(|j| j.system() == system && &j.stream.name == stream)
-        else {
-            println!(
-                "{system}/{stream}: {} record(s) left: {}",
-                c.records,
-                no_job(system, stream)
+/// One line per stream, as each is done.
+fn print_stream(done: &StreamRetry) {
+    match done {
+        StreamRetry::NoJob {
+            system,
+            stream,
+            records,
+        } => {
+            let why = QuarantineError::NoJob {
+                system: system.clone(),
+                stream: stream.clone(),
+            };
+            println!("{system}/{stream}: {records} record(s) left: {why}");
+        }
+        StreamRetry::Retried {
+            system,
+            stream,
+            report,
+            ..
+        } => {
+            let mut line = format!(
+                "{system}/{stream}: {} retried: {} stored, {} still quarantined, {} skipped",
+                report.retried, report.stored, report.quarantined, report.skipped
             );
-            continue;
-        };
-        let report = retry_job(store, job, None, stop).await?;
-        total.stored += report.stored;
-        total.skipped += report.skipped;
-        if report.interrupted {
-            break;
+            if report.changed > 0 {
+                line += &format!(
+                    ", {} changed by a sync meanwhile (retry again)",
+                    report.changed
+                );
+            }
+            if report.interrupted {
+                line += "; stopped before the end";
+            }
+            println!("{line}");
         }
     }
-    let after = store.quarantine_counts().await?;
-    let left: i64 = after
-        .iter()
-        .filter(|c| filter.takes(&c.source_system, &c.source_stream))
-        .map(|c| c.records)
-        .sum();
-    println!(
-        "retried: {} stored, {} skipped by the mapping; {left} still in quarantine",
-        total.stored, total.skipped
-    );
-    Ok(left)
-}
-
-/// Retry a job's records, log the event and print one line.
-async fn retry_job(
-    store: &Store,
-    job: &SyncJob,
-    id: Option<i64>,
-    stop: &CancellationToken,
-) -> anyhow::Result<RetryReport> {
-    let (system, stream) = (job.system(), job.stream.name.as_str());
-    let report = job
-        .retry_quarantined(store, id, stop)
-        .await
-        .with_context(|| format!("failed to retry the quarantine of {system}/{stream}"))?;
-    events::QuarantineRetried {
-        connector: system,
-        stream,
-        trigger: "command",
-        mapping_version: &job.mapping.current().version,
-        report: &report,
-    }
-    .emit();
-    let mut line = format!(
-        "{system}/{stream}: {} retried: {} stored, {} still quarantined, {} skipped",
-        report.retried, report.stored, report.quarantined, report.skipped
-    );
-    if report.changed > 0 {
-        line += &format!(
-            ", {} changed by a sync meanwhile (retry again)",
-            report.changed
-        );
-    }
-    if report.interrupted {
-        line += "; stopped before the end";
-    }
-    println!("{line}");
-    Ok(report)
-}
-
-fn no_job(system: &str, stream: &str) -> String {
-    format!(
-        "no enabled connector `{system}` with a mapping for stream `{stream}` in this configuration, \
-         so nothing can map its records again"
-    )
 }
 
 fn time(t: &DateTime<Utc>) -> String {
@@ -331,7 +261,8 @@ fn print_list(rows: &[QuarantineRow], as_json: bool) {
     );
 }
 
-fn print_record(r: &QuarantineRow, payload: &serde_json::Value) {
+fn print_record(record: &QuarantinedRecord) {
+    let (r, payload) = (&record.row, &record.payload);
     println!("quarantined record {}", r.id);
     println!("  stream:          {}/{}", r.source_system, r.source_stream);
     // A source's id and the values a reason quotes come from outside:

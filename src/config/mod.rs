@@ -6,6 +6,7 @@
 //! containers and Kubernetes set the store URL and listen address. This module
 //! reads the file and the environment and nothing else: it never connects.
 
+mod api;
 pub mod secret;
 mod validate;
 
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, SourceFile};
+pub use api::{ApiSettings, ApiToken, JwtAlgorithm, JwtSettings, KeyFamily};
 pub use secret::{Secret, SecretError, SecretRef};
 
 /// The file read when `--config` is not given, if it exists.
@@ -48,6 +50,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Who may call the HTTP API under `/api/v1`, and with what scopes.
     pub api: ApiSettings,
+    /// The web pages (`/`, `/portal`): how people sign in.
+    pub web: WebSettings,
     pub paths: PathSettings,
     pub log: LogSettings,
     /// Per-connector overrides of what the manifest says, keyed by system
@@ -64,6 +68,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             http: HttpSettings::default(),
             api: ApiSettings::default(),
+            web: WebSettings::default(),
             paths: PathSettings::default(),
             log: LogSettings::default(),
             connectors: BTreeMap::new(),
@@ -137,43 +142,17 @@ impl Default for HttpSettings {
     }
 }
 
-/// The HTTP API's clients. No token: every call is answered 401.
-#[derive(Debug, Clone, Deserialize)]
+/// The web pages (docs/PORTAL.md). By default people sign in with an API
+/// token; a reverse proxy that authenticates them may say who they are.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ApiSettings {
-    pub tokens: Vec<ApiToken>,
-    /// Calls each token may make a minute (a burst of as many, refilled
-    /// evenly); 0 turns the limit off.
-    pub rate_limit_per_minute: u32,
-    /// Origins of portals on other sites whose browsers may call the API
-    /// (CORS), such as `https://portal.example.com`. Empty: none.
-    pub cors_origins: Vec<String>,
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        Self {
-            tokens: Vec::new(),
-            rate_limit_per_minute: 6000,
-            cors_origins: Vec::new(),
-        }
-    }
-}
-
-/// One API client: a bearer token and what it may do (docs/API.md).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiToken {
-    /// Who the client is, as the audit log names it.
-    pub name: String,
-    /// The token, as a secret (`env:…`, `file:…`); only its hash is kept.
-    #[serde(default)]
-    pub token: Option<SecretRef>,
-    /// Or the token's SHA-256 in hex, so the config holds no secret.
-    #[serde(default)]
-    pub sha256: Option<String>,
-    /// `read`, `agent`, `admin`, `portal`, and confidentiality classes.
-    pub scopes: Vec<String>,
+pub struct WebSettings {
+    /// A request header, such as `X-Forwarded-Email`, that a reverse proxy
+    /// sets to the signed-in employee's e-mail address; that employee then
+    /// uses the portal without a token. Only for a proxy that removes the
+    /// header from what clients send: anyone who can reach Switchboard
+    /// past it could otherwise act as anyone. Unset: off.
+    pub trusted_user_header: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -283,6 +262,18 @@ impl LoadedConfig {
 
     pub fn services_file(&self) -> PathBuf {
         self.resolve(&self.settings.paths.services)
+    }
+
+    /// The identity provider's public keys (`[api.jwt] public_keys`), as
+    /// configured and as found from here.
+    pub fn jwt_key_files(&self) -> Vec<(PathBuf, PathBuf)> {
+        let Some(jwt) = &self.settings.api.jwt else {
+            return Vec::new();
+        };
+        jwt.public_keys
+            .iter()
+            .map(|p| (p.clone(), self.resolve(p)))
+            .collect()
     }
 
     fn resolve(&self, path: &Path) -> PathBuf {

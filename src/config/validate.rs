@@ -106,6 +106,19 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             return problem(&format!("api.cors_origins.{i}"), e);
         }
     }
+    if let Some(h) = &s.web.trusted_user_header
+        && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+    {
+        return problem(
+            "web.trusted_user_header",
+            format!("`{h}` is not an HTTP header name, such as `X-Forwarded-Email`"),
+        );
+    }
+    if let Some(jwt) = &s.api.jwt
+        && let Some((key, message)) = jwt_problem(jwt)
+    {
+        return problem(&format!("api.jwt.{key}"), message);
+    }
     for (name, over) in &s.connectors {
         if let Some(url) = &over.base_url
             && let Err(e) = crate::connector::check_base_url(url)
@@ -117,6 +130,77 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
         {
             return problem(&format!("connectors.{name}.schedule"), e);
         }
+    }
+    None
+}
+
+/// `[api.jwt]` settings that would refuse every token, or accept any.
+/// The key files themselves are read by `check` and at start
+/// (`api::jwt`), not here: loading settings does no IO beyond the file.
+fn jwt_problem(jwt: &super::JwtSettings) -> Option<(&'static str, String)> {
+    if jwt.issuer.trim().is_empty() {
+        return Some((
+            "issuer",
+            "the issuer is the `iss` the identity provider puts in its tokens".into(),
+        ));
+    }
+    if jwt.audience.trim().is_empty() {
+        return Some((
+            "audience",
+            "the audience is the `aud` the identity provider gives Switchboard's tokens".into(),
+        ));
+    }
+    if jwt.public_keys.is_empty() && jwt.jwks_url.is_none() {
+        return Some((
+            "public_keys",
+            "no keys: give the identity provider's `jwks_url`, or the PEM files of its signing keys"
+                .into(),
+        ));
+    }
+    if let Some(url) = &jwt.jwks_url {
+        let parsed = url::Url::parse(url);
+        let web = parsed
+            .as_ref()
+            .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+        if !web {
+            return Some((
+                "jwks_url",
+                format!(
+                    "`{url}` is not an http(s) URL: give the provider's `jwks_uri`, such as \
+                     `https://login.example.com/.well-known/jwks.json`"
+                ),
+            ));
+        }
+    }
+    if !(60..=86_400).contains(&jwt.jwks_refresh_secs) {
+        return Some((
+            "jwks_refresh_secs",
+            format!(
+                "{} is out of range: 60 to 86400 seconds between fetches of the provider's keys",
+                jwt.jwks_refresh_secs
+            ),
+        ));
+    }
+    if jwt.algorithms.is_empty() {
+        return Some((
+            "algorithms",
+            "no algorithms: give some of RS256, RS384, RS512, PS256, ES256, ES384, EdDSA".into(),
+        ));
+    }
+    if jwt.email_claim.trim().is_empty() {
+        return Some((
+            "email_claim",
+            "the claim that holds the employee's e-mail address, such as `email`".into(),
+        ));
+    }
+    if jwt.leeway_seconds > 3600 {
+        return Some((
+            "leeway_seconds",
+            format!(
+                "{} is out of range: 0 to 3600 seconds of clock skew",
+                jwt.leeway_seconds
+            ),
+        ));
     }
     None
 }

@@ -21,6 +21,14 @@ use crate::catalog::ConnectorJobs;
 use crate::store::Store;
 use crate::sync::{ProgressFn, SyncReport};
 
+/// What the daemon serves beside its probes and webhooks.
+pub struct Surface {
+    /// The HTTP API under `/api/v1`.
+    pub api: crate::api::ApiState,
+    /// The pages (`/`, `/portal`): how people sign in.
+    pub web: crate::config::WebSettings,
+}
+
 /// Run every connector on its schedule (and once at start) until `stop`.
 pub async fn run(
     store: Store,
@@ -28,9 +36,10 @@ pub async fn run(
     listener: TcpListener,
     reload_every: Option<std::time::Duration>,
     routing_reload: Option<reload::RoutingReload>,
-    api: crate::api::ApiState,
+    surface: Surface,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
+    let Surface { api, web } = surface;
     let addr: SocketAddr = listener.local_addr()?;
     // Install the recorder before the first event so no count is lost.
     crate::telemetry::metrics();
@@ -75,7 +84,9 @@ pub async fn run(
         ));
     }
     let server_stop = stop.clone();
-    let app = http::router(store.clone(), hooks).merge(crate::api::router(api));
+    let app = http::router(store.clone(), hooks)
+        .merge(crate::web::router(api.clone(), &web))
+        .merge(crate::api::router(api));
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -6,7 +6,7 @@
 use super::value::Typed;
 use crate::model::{
     ACTIVITY_KINDS, Activity, Entity, LookupEntity, LookupKey, LookupSlot, OrgUnit, Person,
-    WORK_ITEM_KINDS, WORK_ITEM_STATUSES, WorkItem,
+    VISIBILITIES, WORK_ITEM_KINDS, WORK_ITEM_STATUSES, WorkItem,
 };
 
 /// What kind of value a target field holds, for checking constants and maps.
@@ -59,6 +59,7 @@ pub(super) enum Target {
     FromStatus,
     ToStatus,
     OccurredAt,
+    Visibility,
 }
 
 /// One fillable field: name, target, type, required.
@@ -132,6 +133,7 @@ impl Shape {
                 ("from_status", FromStatus, Text, false),
                 ("to_status", ToStatus, Text, false),
                 ("occurred_at", OccurredAt, Timestamp, true),
+                ("visibility", Visibility, OneOf(VISIBILITIES), false),
             ],
             Shape::Object => &[],
         }
@@ -282,6 +284,7 @@ impl Filled {
                 (FromStatus, Typed::Text(s)) => a.from_status = Some(s),
                 (ToStatus, Typed::Text(s)) => a.to_status = Some(s),
                 (OccurredAt, Typed::Time(t)) => a.occurred_at = Some(t),
+                (Visibility, Typed::Text(s)) => a.visibility = Some(s),
                 _ => {}
             },
             (Filled::Object(_), _, _) => {}

@@ -65,6 +65,9 @@ pub struct Progress {
     pub body: String,
     pub status: Option<String>,
     pub at: DateTime<Utc>,
+    /// The requester may read it (docs/API.md): where the work went and
+    /// how it moves are; a target's internal comment is not.
+    pub public: bool,
 }
 
 /// A link from an origin item to what a writer created for it.
@@ -211,7 +214,8 @@ macro_rules! backend {
                 };
                 sqlx::query(
                     "INSERT INTO activities (work_item_id, kind, author_ref, body, to_status, \
-                     occurred_at, source_system, external_id) VALUES ($1, $2, $3, $4, $5, $6, $3, $7) \
+                     occurred_at, source_system, external_id, visibility) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $3, $7, $8) \
                      ON CONFLICT (source_system, external_id) DO NOTHING",
                 )
                 .bind(item_id)
@@ -221,6 +225,7 @@ macro_rules! backend {
                 .bind(&p.status)
                 .bind(p.at)
                 .bind(&p.note_id)
+                .bind(if p.public { "public" } else { "internal" })
                 .execute(&mut *tx)
                 .await?;
                 if p.origin_system != HUB || p.origin_stream != TASKS {

@@ -44,7 +44,7 @@ pub use plans::{PlanProbe, ReadPlan};
 pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
-pub use read::{CountedTable, StatusCount, SyncStateRow, WorkItemSummary};
+pub use read::{CountedTable, RunOutcome, StatusCount, SyncStateRow, WorkItemSummary};
 pub use requests::{RequestFilter, TaskRow};
 pub use requeue::{Requeue, Requeued};
 pub use views::{
@@ -298,12 +298,12 @@ const ORG_UNIT_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, ext
     name = excluded.name, code = excluded.code, parent_ref = excluded.parent_ref, parent_id = excluded.parent_id, \
     attributes = excluded.attributes, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
 
-const ACTIVITY_COLUMNS: &str = "work_item_id, kind, author_ref, body, from_status, to_status, occurred_at, source_system, external_id";
+const ACTIVITY_COLUMNS: &str = "work_item_id, kind, author_ref, body, from_status, to_status, occurred_at, visibility, source_system, external_id";
 
 const ACTIVITY_CONFLICT: &str = " ON CONFLICT (source_system, external_id) DO UPDATE SET \
     work_item_id = excluded.work_item_id, kind = excluded.kind, author_ref = excluded.author_ref, \
     body = excluded.body, from_status = excluded.from_status, to_status = excluded.to_status, \
-    occurred_at = excluded.occurred_at";
+    occurred_at = excluded.occurred_at, visibility = excluded.visibility";
 
 const QUARANTINE_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     reason = excluded.reason, payload = excluded.payload, mapping_version = excluded.mapping_version, \

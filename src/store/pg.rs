@@ -66,9 +66,11 @@ async fn write_activities(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
     };
     sqlx::query(&format!(
         "INSERT INTO activities ({}) \
-         SELECT w.id, u.kind, u.author, u.body, u.from_status, u.to_status, u.occurred_at, $1, u.ext \
+         SELECT w.id, u.kind, u.author, u.body, u.from_status, u.to_status, u.occurred_at, \
+                COALESCE(u.visibility, 'internal'), $1, u.ext \
          FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-                     $10::timestamptz[]) AS u(parent, ext, kind, author, body, from_status, to_status, occurred_at) \
+                     $10::timestamptz[], $11::text[]) \
+              AS u(parent, ext, kind, author, body, from_status, to_status, occurred_at, visibility) \
          JOIN work_items w ON w.source_system = $1 AND w.source_stream = $2 AND w.external_id = u.parent{}",
         super::ACTIVITY_COLUMNS,
         super::ACTIVITY_CONFLICT
@@ -83,6 +85,7 @@ async fn write_activities(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
     .bind(text(|a| a.from_status.as_ref()))
     .bind(text(|a| a.to_status.as_ref()))
     .bind(a.iter().map(|r| r.activity.occurred_at).collect::<Times>())
+    .bind(text(|a| a.visibility.as_ref()))
     .execute(&mut *tx)
     .await?;
     Ok(())

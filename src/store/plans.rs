@@ -138,6 +138,7 @@ impl Store {
             before_id: None,
             limit: 50,
             classes: &[],
+            own: true,
         };
         let requests = [
             ("requests_of (list)", mine.clone()),

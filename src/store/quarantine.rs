@@ -112,6 +112,28 @@ impl Store {
         }))
     }
 
+    /// Up to `limit` quarantined records (all when `None`) with ids above
+    /// `after`, oldest first, without payloads: a page of the API's list.
+    pub async fn quarantine_list_after(
+        &self,
+        filter: QuarantineFilter<'_>,
+        after: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<Vec<QuarantineRow>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM quarantine"));
+            push_filter(&mut qb, filter);
+            if let Some(after) = after {
+                qb.push(" AND id > ").push_bind(after);
+            }
+            qb.push(" ORDER BY id");
+            if let Some(limit) = limit {
+                qb.push(" LIMIT ").push_bind(limit);
+            }
+            qb.build_query_as().fetch_all(pool).await?
+        }))
+    }
+
     /// Every quarantined record, by system, stream and external id.
     pub async fn quarantined(&self) -> Result<Vec<QuarantineRow>, StoreError> {
         let mut rows = self.quarantine_list(QuarantineFilter::default()).await?;

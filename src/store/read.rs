@@ -23,6 +23,23 @@ pub struct SyncStateRow {
     pub last_run_started_at: Option<DateTime<Utc>>,
     pub last_run_finished_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// Records the last run read from the source, and stored (new or changed).
+    pub last_run_fetched: Option<i64>,
+    pub last_run_stored: Option<i64>,
+    /// When the last run that read to the end started.
+    pub last_success_started_at: Option<DateTime<Utc>>,
+}
+
+/// How a run ended, as `record_run` keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOutcome<'a> {
+    pub started: DateTime<Utc>,
+    /// Why it failed; `None` when it did not.
+    pub error: Option<&'a str>,
+    /// It read every page (not failed, not stopped for shutdown).
+    pub completed: bool,
+    pub fetched: i64,
+    pub stored: i64,
 }
 
 impl Store {
@@ -39,31 +56,41 @@ impl Store {
     }
 
     /// Record how a run ended, for status pages and the on-call engineer.
+    /// Only a run that read to the end moves `last_success_started_at`:
+    /// a failed or interrupted one leaves the stream's lag growing.
     pub async fn record_run(
         &self,
         system: &str,
         stream: &str,
-        started: DateTime<Utc>,
-        error: Option<&str>,
+        run: &RunOutcome<'_>,
     ) -> Result<(), StoreError> {
         let now = Utc::now();
+        let success = run.completed.then_some(run.started);
         on_pool!(self, |pool| {
             let mut qb = QueryBuilder::new(
-                "INSERT INTO sync_state (source_system, source_stream, last_run_started_at, last_run_finished_at, last_error, updated_at) VALUES (",
+                "INSERT INTO sync_state (source_system, source_stream, last_run_started_at, last_run_finished_at, last_error, \
+                 last_run_fetched, last_run_stored, last_success_started_at, updated_at) VALUES (",
             );
             let mut values = qb.separated(", ");
             values
                 .push_bind(system)
                 .push_bind(stream)
-                .push_bind(started)
+                .push_bind(run.started)
                 .push_bind(now)
-                .push_bind(error)
+                .push_bind(run.error)
+                .push_bind(run.fetched)
+                .push_bind(run.stored)
+                .push_bind(success)
                 .push_bind(now);
             qb.push(
                 ") ON CONFLICT (source_system, source_stream) DO UPDATE SET \
                  last_run_started_at = excluded.last_run_started_at, \
                  last_run_finished_at = excluded.last_run_finished_at, \
-                 last_error = excluded.last_error, updated_at = excluded.updated_at",
+                 last_error = excluded.last_error, \
+                 last_run_fetched = excluded.last_run_fetched, \
+                 last_run_stored = excluded.last_run_stored, \
+                 last_success_started_at = COALESCE(excluded.last_success_started_at, sync_state.last_success_started_at), \
+                 updated_at = excluded.updated_at",
             );
             qb.build().execute(pool).await?;
         });
@@ -108,7 +135,8 @@ impl Store {
     pub async fn sync_states(&self) -> Result<Vec<SyncStateRow>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT source_system, source_stream, cursor, last_run_started_at, last_run_finished_at, last_error \
+                "SELECT source_system, source_stream, cursor, last_run_started_at, last_run_finished_at, last_error, \
+                 last_run_fetched, last_run_stored, last_success_started_at \
                  FROM sync_state ORDER BY source_system, source_stream",
             )
             .fetch_all(pool)

@@ -23,6 +23,11 @@ pub struct RequestFilter<'a> {
     pub before_id: Option<i64>,
     pub limit: i64,
     pub classes: &'a [String],
+    /// The employee asks for their own: what they raised themselves shows
+    /// even when it is confidential (their HR case is theirs to follow);
+    /// what they are only the subject of does not. An agent's look at the
+    /// same person (`false`) sees only the classes the agent holds.
+    pub own: bool,
 }
 
 /// A value stream task of a case, as its journey shows it.
@@ -83,6 +88,11 @@ macro_rules! push_filter {
             $qb.push(" AND id < ").push_bind(before);
         }
         $qb.push(format!(" AND ({conf} IS NULL"));
+        if $f.own {
+            $qb.push(" OR lower(requester_ref) = lower(")
+                .push_bind($f.email)
+                .push(")");
+        }
         if !$f.classes.is_empty() {
             $qb.push(format!(" OR {conf} IN ("));
             let mut sep = $qb.separated(", ");

@@ -80,7 +80,7 @@ async fn write_activities(
         qb.build().execute(&mut *tx).await?;
         for chunk in mine.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Sqlite>::new(
-                "WITH u(parent, ext, kind, author, body, from_status, to_status, occurred_at) AS (",
+                "WITH u(parent, ext, kind, author, body, from_status, to_status, occurred_at, visibility) AS (",
             );
             qb.push_values(chunk, |mut row, a| {
                 row.push_bind(a.parent)
@@ -90,13 +90,15 @@ async fn write_activities(
                     .push_bind(&a.activity.body)
                     .push_bind(&a.activity.from_status)
                     .push_bind(&a.activity.to_status)
-                    .push_bind(a.activity.occurred_at);
+                    .push_bind(a.activity.occurred_at)
+                    .push_bind(&a.activity.visibility);
             });
             // `WHERE true` tells SQLite's parser the ON CONFLICT below is the
             // upsert clause, not part of the join.
             qb.push(format!(
                 ") INSERT INTO activities ({}) \
-                 SELECT w.id, u.kind, u.author, u.body, u.from_status, u.to_status, u.occurred_at, ",
+                 SELECT w.id, u.kind, u.author, u.body, u.from_status, u.to_status, u.occurred_at, \
+                 COALESCE(u.visibility, 'internal'), ",
                 super::ACTIVITY_COLUMNS
             ))
             .push_bind(system)

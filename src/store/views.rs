@@ -67,6 +67,8 @@ pub struct ActivityRow {
     pub to_status: Option<String>,
     pub occurred_at: Option<String>,
     pub source_system: String,
+    /// `public` or `internal`.
+    pub visibility: String,
 }
 
 /// A link from or to a work item, with the other end if the store has it.
@@ -417,8 +419,8 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     let mut qb = QueryBuilder::new(format!(
-        "{explain}SELECT kind, author_ref, body, from_status, to_status, {}, source_system \
-         FROM activities WHERE work_item_id = ",
+        "{explain}SELECT kind, author_ref, body, from_status, to_status, {}, source_system, \
+         visibility FROM activities WHERE work_item_id = ",
         time(pg, "occurred_at")
     ));
     qb.push_bind(work_item_id).push(" ORDER BY occurred_at, id");

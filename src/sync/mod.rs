@@ -117,9 +117,17 @@ impl SyncJob {
             .emit(),
         }
         let error = result.as_ref().err().map(|e| e.to_string());
+        let report = result.as_ref().ok();
+        let outcome = crate::store::RunOutcome {
+            started,
+            error: error.as_deref(),
+            completed: report.is_some_and(|r| !r.interrupted),
+            fetched: report.map_or(0, |r| r.fetched as i64),
+            stored: report.map_or(0, |r| r.stored as i64),
+        };
         // Bookkeeping must not hide the run's own error.
         if let Err(e) = store
-            .record_run(self.system(), &self.stream.name, started, error.as_deref())
+            .record_run(self.system(), &self.stream.name, &outcome)
             .await
         {
             tracing::warn!(connector = %self.system(), stream = %self.stream.name, error = %e, "cannot record run");

@@ -292,7 +292,7 @@ impl Router {
             activities,
         } = seen;
         let number = display_number(record);
-        let note = |note_id: String, body: String, status: Option<&str>| {
+        let note = |note_id: String, body: String, status: Option<&str>, public: bool| {
             Effect::Progress(Progress {
                 origin_system: origin_system.into(),
                 origin_stream: origin_stream.into(),
@@ -303,6 +303,7 @@ impl Router {
                     .filter(|_| origin_system == HUB && origin_stream == TASKS)
                     .map(str::to_string),
                 at: now,
+                public,
             })
         };
         // The first sight of the record counts: it may have moved before
@@ -314,7 +315,7 @@ impl Router {
                 "progress:{}:{}:{}:{}",
                 here.system, here.stream, here.external_id, status
             );
-            plan.effects.push(note(note_id, body, Some(status)));
+            plan.effects.push(note(note_id, body, Some(status), true));
             // The origin's comment mappings name the work by
             // `attributes.number`; not every system calls its number that.
             let mut record = (*record).clone();
@@ -343,8 +344,10 @@ impl Router {
                 "{}:{}:{}:{}",
                 here.system, here.stream, here.external_id, a.key
             );
+            // A work note stays the departments' business on the origin too.
+            let public = a.visibility.as_deref() == Some("public");
             plan.effects
-                .push(note(format!("comment:{key}"), body.clone(), None));
+                .push(note(format!("comment:{key}"), body.clone(), None, public));
             // Only what the comment says: the id then stays the same
             // whatever else changes on the record.
             let message = json!({

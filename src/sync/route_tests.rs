@@ -284,6 +284,7 @@ fn progress(system: &str, stream: &str, id: &str, status: &str, own: Option<&str
         ),
         status: own.map(str::to_string),
         at: now(),
+        public: true,
     })
 }
 
@@ -503,4 +504,47 @@ fn another_status_gets_another_id() {
     let moved = plan(&r, SNOW, &item("in_progress"), Some(&before));
     let waiting = plan(&r, SNOW, &item("waiting"), Some(&before));
     assert_ne!(only(&moved).event_id, only(&waiting).event_id);
+}
+
+#[test]
+fn a_target_comment_is_noted_on_the_origin_as_public_only_if_it_was() {
+    let r = router(CATCH_ALL);
+    let link = linked_to("servicenow", "incident", "INC1");
+    let comment = |key: &str, visibility: Option<&str>| Activity {
+        key: key.into(),
+        kind: "comment".into(),
+        body: Some(format!("comment {key}")),
+        visibility: visibility.map(str::to_string),
+        ..Activity::default()
+    };
+    let Canonical::WorkItem(mut wo) = work_order("in_progress") else {
+        unreachable!()
+    };
+    wo.activities = Some(vec![
+        comment("reply", Some("public")),
+        comment("note", Some("internal")),
+        comment("unsaid", None),
+    ]);
+    let (before, wo) = (stored("in_progress"), Canonical::WorkItem(wo));
+    let c = Change {
+        link: Some(&link),
+        ..change("WO1042", &wo, Some(&before))
+    };
+    let p = plan_at(&r, MAXIMO, c, now());
+    let notes: Vec<(String, bool)> = p
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Progress(n) => Some((n.body.rsplit(": ").next()?.to_string(), n.public)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            ("comment reply".to_string(), true),
+            ("comment note".to_string(), false),
+            ("comment unsaid".to_string(), false),
+        ]
+    );
 }

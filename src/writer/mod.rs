@@ -128,6 +128,7 @@ impl Writer {
                 ),
                 status: None,
                 at: chrono::Utc::now(),
+                public: true,
             }),
             _ => None,
         };

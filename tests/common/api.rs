@@ -18,7 +18,9 @@ pub fn token(name: &str, secret: &str, scopes: &[&str]) -> ApiToken {
     }
 }
 
-pub async fn serve(store: Store) -> String {
+/// The clients every API test knows: an agent, an HR desk, a portal and a
+/// dashboard.
+pub fn settings() -> ApiSettings {
     // One client by hash, as an admin who keeps no secret in the file would.
     let by_hash = ApiToken {
         name: "dashboard".into(),
@@ -28,7 +30,7 @@ pub async fn serve(store: Store) -> String {
         ))),
         scopes: vec!["read".into()],
     };
-    let settings = ApiSettings {
+    ApiSettings {
         tokens: vec![
             token("agents", "agent-token", &["agent"]),
             token("hr-desk", "hr-token", &["read", "hr"]),
@@ -36,8 +38,16 @@ pub async fn serve(store: Store) -> String {
             by_hash,
         ],
         ..ApiSettings::default()
-    };
-    let tokens = Tokens::from_settings(&settings).expect("tokens resolve");
+    }
+}
+
+pub async fn serve(store: Store) -> String {
+    let tokens = Tokens::from_settings(&settings()).expect("tokens resolve");
+    serve_with(store, tokens).await
+}
+
+/// Serve the API with these clients and the shipped service catalogue.
+pub async fn serve_with(store: Store, tokens: Tokens) -> String {
     let services = switchboard::services::Services::load(&super::repo().join("services.toml"))
         .unwrap_or_else(|d| panic!("{d}"));
     let app = router(ApiState {
@@ -46,6 +56,7 @@ pub async fn serve(store: Store) -> String {
         services: Some(Arc::new(services)),
         router: None,
         connectors: Vec::new(),
+        broker: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

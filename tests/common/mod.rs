@@ -13,6 +13,7 @@ pub mod broker;
 pub mod hub;
 pub mod org;
 pub mod project;
+pub mod repair;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -199,3 +199,27 @@ fn only_work_items_have_activities() {
     let diags = diagnostics(&text);
     diag_with(&diags, "only work items have activities");
 }
+
+#[test]
+fn a_comment_says_who_may_read_it() {
+    let fields = COMMENTS.replace(
+        "kind = { const = \"comment\" }",
+        "kind = { const = \"comment\" }\nvisibility = { path = \"shown_to\" }",
+    );
+    let m = mapping(&work_item_mapping("", &fields));
+    let rec = json!({"title": "VPN", "comments": [
+        {"id": "c1", "text": "we are on it", "at": "2026-01-01T10:00:00Z", "shown_to": "public"},
+        {"id": "c2", "text": "check the contract", "at": "2026-01-01T10:01:00Z", "shown_to": "internal"},
+        {"id": "c3", "text": "unsaid", "at": "2026-01-01T10:02:00Z"}
+    ]});
+    let acts = work_item(m.apply(&rec).expect("maps"))
+        .activities
+        .expect("activities are set");
+    let seen: Vec<Option<&str>> = acts.iter().map(|a| a.visibility.as_deref()).collect();
+    assert_eq!(seen, [Some("public"), Some("internal"), None]);
+    // Anything but the two words is refused, never stored as if public.
+    let rec = json!({"title": "VPN", "comments": [
+        {"id": "c1", "text": "x", "at": "2026-01-01T10:00:00Z", "shown_to": "everyone"}
+    ]});
+    assert!(m.apply(&rec).is_err());
+}
