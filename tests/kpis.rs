@@ -264,7 +264,7 @@ async fn plans_read_index_ranges(backend: Backend) {
             "work_items_opened",
             "work_items_ended",
             "activities_occurred",
-            "activities_work_item",
+            "work_items_first_response",
             "links_relation_created",
         ];
         if backend == Backend::Postgres {

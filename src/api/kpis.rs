@@ -10,7 +10,12 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiState, Caller, Problem};
-use crate::store::{KpiGroup, KpiQuery, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use tokio::sync::OnceCell;
+
+use crate::store::{KpiGroup, KpiQuery, KpiRow, Store, StoreError};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -59,10 +64,12 @@ pub async fn report(
         .parse()
         .map_err(|e: crate::store::KpiError| Problem::bad_request(e.to_string()))?;
     let q = KpiQuery::new(p.from, p.to, group).map_err(|e| Problem::bad_request(e.to_string()))?;
-    let rows = match state.store.kpis(&q).await {
+    let rows = match shared_kpis(&state.store, &q).await {
         Ok(rows) => rows,
-        Err(StoreError::Kpi(e)) => return Err(Problem::bad_request(e.to_string())),
-        Err(e) => return Err(e.into()),
+        Err(e) => match &*e {
+            StoreError::Kpi(e) => return Err(Problem::bad_request(e.to_string())),
+            other => return Err(Problem::unavailable(other)),
+        },
     };
     Ok(Json(KpiReport {
         from: p.from.to_rfc3339(),
@@ -73,4 +80,40 @@ pub async fn report(
             .filter_map(|r| serde_json::to_value(r).ok())
             .collect(),
     }))
+}
+
+/// The answer of one KPI computation, shared by every call that waits on it.
+type Shared = Result<Arc<Vec<KpiRow>>, Arc<StoreError>>;
+type InFlight = HashMap<(String, KpiQuery), Arc<OnceCell<Shared>>>;
+
+/// KPI computations under way, by store and query.
+static IN_FLIGHT: LazyLock<Mutex<InFlight>> = LazyLock::new(Default::default);
+
+/// The KPIs of `q`, computed once for all the calls asking for the same
+/// window and grouping at the same time. A dashboard shown on many screens
+/// asks for the same quarter at once; each computation reads a quarter of
+/// the store, so 50 at once would queue for the database's cores for
+/// seconds (docs/PERFORMANCE.md). A call that arrives after a computation
+/// finished starts a new one: nothing is kept, so no answer is older than
+/// the call that asked for it, less the one computation it joined.
+async fn shared_kpis(store: &Store, q: &KpiQuery) -> Shared {
+    let key = (store.identity(), q.clone());
+    let cell = IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    // A caller that goes away mid-computation hands it to the next waiter.
+    let answer = cell
+        .get_or_init(|| async { store.kpis(q).await.map(Arc::new).map_err(Arc::new) })
+        .await
+        .clone();
+    let mut in_flight = IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if in_flight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+        in_flight.remove(&key);
+    }
+    answer
 }

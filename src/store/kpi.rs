@@ -31,7 +31,7 @@ pub const MAX_WINDOW_DAYS: i64 = 366;
 
 /// How the rows are grouped; `department`, `week` or `system` in a query
 /// string or JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KpiGroup {
     /// The item's `department` (`(none)` when it has none).
@@ -75,7 +75,7 @@ pub enum KpiError {
 
 /// KPIs for events in the half-open window [`from`, `to`), and the
 /// backlog at the instant `to`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KpiQuery {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

@@ -16,6 +16,7 @@ mod outbox;
 mod owners;
 mod page;
 mod pg;
+mod plans;
 mod quarantine;
 mod read;
 mod requests;
@@ -39,6 +40,7 @@ pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS
 pub(crate) use outbox::later;
 pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
+pub use plans::{PlanProbe, ReadPlan};
 pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
@@ -117,6 +119,29 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 impl Store {
+    /// Which database the pool reaches (never a password): a key for
+    /// anything shared across calls that must not mix two stores, as one
+    /// process (a test run) may serve several.
+    pub fn identity(&self) -> String {
+        match self {
+            Store::Postgres(pool) => {
+                let o = pool.connect_options();
+                format!(
+                    "postgres://{}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or_default()
+                )
+            }
+            Store::Sqlite(pool) => {
+                format!(
+                    "sqlite://{}",
+                    pool.connect_options().get_filename().display()
+                )
+            }
+        }
+    }
+
     /// Open a pool. A SQLite file is created if missing; Postgres must exist.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let acquire_timeout = Duration::from_secs(10);

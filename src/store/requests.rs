@@ -47,12 +47,29 @@ macro_rules! push_filter {
         } else {
             "json_extract(attributes, '$.confidential')"
         };
+        // On PostgreSQL the person's ids are one array, computed once
+        // (`ARRAY(...)` is an init plan): `requester_id IN (subquery)`
+        // would be a filter, not an index arm, and the planner would walk
+        // the whole primary key newest first to fill a page.
+        let (ids_open, ids_close) = if $pg {
+            (
+                " OR requester_id = ANY(ARRAY(SELECT id FROM people WHERE lower(email) = lower(",
+                ")))",
+            )
+        } else {
+            (
+                " OR requester_id IN (SELECT id FROM people WHERE lower(email) = lower(",
+                "))",
+            )
+        };
         $qb.push(" WHERE (lower(requester_ref) = lower(")
             .push_bind($f.email)
-            .push(") OR requester_id IN (SELECT id FROM people WHERE lower(email) = lower(")
+            .push(")")
+            .push(ids_open)
             .push_bind($f.email)
+            .push(ids_close)
             .push(format!(
-                ")) OR (source_system = '{HUB}' AND source_stream = '{CASES}' AND EXISTS (\
+                " OR (source_system = '{HUB}' AND source_stream = '{CASES}' AND EXISTS (\
                  SELECT 1 FROM people p WHERE lower(p.email) = lower("
             ))
             .push_bind($f.email)
@@ -93,53 +110,16 @@ impl Store {
     pub async fn requests_of(&self, f: &RequestFilter<'_>) -> Result<Vec<WorkItemRow>, StoreError> {
         Ok(match self {
             Store::Postgres(pool) => {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT {} FROM work_items",
-                    work_item_columns(true)
-                ));
-                push_filter!(qb, f, true);
-                qb.build_query_as().fetch_all(pool).await?
+                requests_query(f, true, "")
+                    .build_query_as()
+                    .fetch_all(pool)
+                    .await?
             }
             Store::Sqlite(pool) => {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT {} FROM work_items",
-                    work_item_columns(false)
-                ));
-                push_filter!(qb, f, false);
-                qb.build_query_as().fetch_all(pool).await?
-            }
-        })
-    }
-
-    /// The plan the database makes for [`Store::requests_of`], with
-    /// sequential scans discouraged on PostgreSQL (so a usable index shows
-    /// even on a small table): for a test that the employee's view is
-    /// index-backed.
-    pub async fn requests_plan(&self, f: &RequestFilter<'_>) -> Result<String, StoreError> {
-        Ok(match self {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET LOCAL enable_seqscan = off")
-                    .execute(&mut *tx)
-                    .await?;
-                let mut qb = QueryBuilder::new(format!(
-                    "EXPLAIN SELECT {} FROM work_items",
-                    work_item_columns(true)
-                ));
-                push_filter!(qb, f, true);
-                let lines: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-                tx.rollback().await?;
-                lines.join("\n")
-            }
-            Store::Sqlite(pool) => {
-                let mut qb = QueryBuilder::new(format!(
-                    "EXPLAIN QUERY PLAN SELECT {} FROM work_items",
-                    work_item_columns(false)
-                ));
-                push_filter!(qb, f, false);
-                let rows: Vec<(i64, i64, i64, String)> =
-                    qb.build_query_as().fetch_all(pool).await?;
-                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+                requests_query(f, false, "")
+                    .build_query_as()
+                    .fetch_all(pool)
+                    .await?
             }
         })
     }
@@ -153,44 +133,19 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        macro_rules! links {
-            ($pool:expr) => {{
-                let mut qb = QueryBuilder::new(
-                    "SELECT l.from_system AS key_system, l.from_id AS key_id, l.relation, \
-                     TRUE AS outgoing, l.to_system AS other_system, l.to_id AS other_external_id, \
-                     w.id AS other_id, w.title AS other_title, w.status AS other_status, \
-                     w.external_url AS other_url FROM links l LEFT JOIN work_items w \
-                     ON w.source_system = l.to_system AND w.external_id = l.to_id WHERE ",
-                );
-                let mut sep = qb.separated(" OR ");
-                for (system, id) in keys {
-                    sep.push("(l.from_system = ")
-                        .push_bind_unseparated(system)
-                        .push_unseparated(" AND l.from_id = ")
-                        .push_bind_unseparated(id)
-                        .push_unseparated(")");
-                }
-                qb.push(
-                    " UNION ALL SELECT l.to_system, l.to_id, l.relation, FALSE, l.from_system, \
-                     l.from_id, w.id, w.title, w.status, w.external_url FROM links l \
-                     LEFT JOIN work_items w ON w.source_system = l.from_system \
-                     AND w.external_id = l.from_id WHERE ",
-                );
-                let mut sep = qb.separated(" OR ");
-                for (system, id) in keys {
-                    sep.push("(l.to_system = ")
-                        .push_bind_unseparated(system)
-                        .push_unseparated(" AND l.to_id = ")
-                        .push_bind_unseparated(id)
-                        .push_unseparated(")");
-                }
-                let rows: Vec<KeyedLink> = qb.build_query_as().fetch_all($pool).await?;
-                rows
-            }};
-        }
-        let rows = match self {
-            Store::Postgres(pool) => links!(pool),
-            Store::Sqlite(pool) => links!(pool),
+        let rows: Vec<KeyedLink> = match self {
+            Store::Postgres(pool) => {
+                links_query(keys, "")
+                    .build_query_as()
+                    .fetch_all(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                links_query(keys, "")
+                    .build_query_as()
+                    .fetch_all(pool)
+                    .await?
+            }
         };
         Ok(rows
             .into_iter()
@@ -217,27 +172,104 @@ impl Store {
         if case_ids.is_empty() {
             return Ok(Vec::new());
         }
-        macro_rules! tasks {
-            ($pool:expr) => {{
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT id, external_id, title, status, department FROM work_items \
-                     WHERE source_system = '{HUB}' AND source_stream = '{TASKS}' AND ("
-                ));
-                let mut sep = qb.separated(" OR ");
-                for c in case_ids {
-                    sep.push("external_id LIKE ")
-                        .push_bind_unseparated(format!("{}#%", like_escape(c)))
-                        .push_unseparated(" ESCAPE '\\'");
-                }
-                qb.push(") ORDER BY id");
-                qb.build_query_as().fetch_all($pool).await?
-            }};
-        }
         Ok(match self {
-            Store::Postgres(pool) => tasks!(pool),
-            Store::Sqlite(pool) => tasks!(pool),
+            Store::Postgres(pool) => {
+                tasks_query(case_ids, "")
+                    .build_query_as()
+                    .fetch_all(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                tasks_query(case_ids, "")
+                    .build_query_as()
+                    .fetch_all(pool)
+                    .await?
+            }
         })
     }
+}
+
+// The statements, apart from running them, so `plans.rs` can ask the
+// database how it runs exactly these (prefixed with `EXPLAIN`).
+
+/// A page of a person's requests; `explain` goes before the `SELECT`.
+pub(super) fn requests_query<'q, DB: sqlx::Database>(
+    f: &'q RequestFilter<'q>,
+    pg: bool,
+    explain: &str,
+) -> QueryBuilder<'q, DB>
+where
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "{explain}SELECT {} FROM work_items",
+        work_item_columns(pg)
+    ));
+    push_filter!(qb, f, pg);
+    qb
+}
+
+/// The links from and to each of `keys`, with the other end's item.
+pub(super) fn links_query<'q, DB: sqlx::Database>(
+    keys: &'q [(String, String)],
+    explain: &str,
+) -> QueryBuilder<'q, DB>
+where
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "{explain}SELECT l.from_system AS key_system, l.from_id AS key_id, l.relation, \
+         TRUE AS outgoing, l.to_system AS other_system, l.to_id AS other_external_id, \
+         w.id AS other_id, w.title AS other_title, w.status AS other_status, \
+         w.external_url AS other_url FROM links l LEFT JOIN work_items w \
+         ON w.source_system = l.to_system AND w.external_id = l.to_id WHERE "
+    ));
+    let mut sep = qb.separated(" OR ");
+    for (system, id) in keys {
+        sep.push("(l.from_system = ")
+            .push_bind_unseparated(system)
+            .push_unseparated(" AND l.from_id = ")
+            .push_bind_unseparated(id)
+            .push_unseparated(")");
+    }
+    qb.push(
+        " UNION ALL SELECT l.to_system, l.to_id, l.relation, FALSE, l.from_system, \
+         l.from_id, w.id, w.title, w.status, w.external_url FROM links l \
+         LEFT JOIN work_items w ON w.source_system = l.from_system \
+         AND w.external_id = l.from_id WHERE ",
+    );
+    let mut sep = qb.separated(" OR ");
+    for (system, id) in keys {
+        sep.push("(l.to_system = ")
+            .push_bind_unseparated(system)
+            .push_unseparated(" AND l.to_id = ")
+            .push_bind_unseparated(id)
+            .push_unseparated(")");
+    }
+    qb
+}
+
+/// The tasks of these value stream cases.
+pub(super) fn tasks_query<'q, DB: sqlx::Database>(
+    case_ids: &[String],
+    explain: &str,
+) -> QueryBuilder<'q, DB>
+where
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "{explain}SELECT id, external_id, title, status, department FROM work_items \
+         WHERE source_system = '{HUB}' AND source_stream = '{TASKS}' AND ("
+    ));
+    let mut sep = qb.separated(" OR ");
+    for c in case_ids {
+        sep.push("external_id LIKE ")
+            .push_bind_unseparated(format!("{}#%", like_escape(c)))
+            .push_unseparated(" ESCAPE '\\'");
+    }
+    qb.push(") ORDER BY id");
+    qb
 }
 
 #[derive(sqlx::FromRow)]

@@ -145,39 +145,18 @@ impl Dialect {
     }
 
     /// Percentiles of first response time, for items whose first response
-    /// fell in the window. The candidates are the items with any activity
-    /// in the window (one range of `activities_occurred`, read from the
-    /// index alone); each one's first response is then one probe of
-    /// `activities_work_item`. So the cost follows the window, not the
-    /// table.
+    /// fell in the window: one range of `work_items_first_response`. The
+    /// column is kept by triggers to the definition (migration 0016,
+    /// docs/KPIS.md), so a quarter reads a quarter's items and no
+    /// activities at all.
     pub(super) fn first_responses(self, g: KpiGroup) -> String {
-        let k = self.key(g, "f", "f.first_at");
-        let secs = self.secs("f.opened_at", "f.first_at");
-        let kinds = "((a.kind = 'comment' AND a.author_ref IS NOT NULL) \
-                     OR (a.kind = 'status_change' AND a.to_status IS NOT NULL AND a.to_status <> 'new'))";
-        // Materialized: the key and the duration read `first_at` several
-        // times, and a subquery the planner folds in would look it up
-        // again for each.
-        let first = format!(
-            "fr AS MATERIALIZED ( \
-               SELECT w.department, w.source_system, w.opened_at, \
-                      (SELECT MIN(a.occurred_at) FROM activities a \
-                       WHERE a.work_item_id = w.id AND a.occurred_at >= w.opened_at \
-                         AND a.source_system <> '{HUB}' AND {kinds} \
-                         AND (a.kind <> 'comment' OR w.requester_ref IS NULL \
-                              OR a.author_ref <> w.requester_ref)) AS first_at \
-               FROM (SELECT DISTINCT c.work_item_id AS id FROM activities c \
-                     WHERE c.occurred_at >= $1 AND c.occurred_at < $2) cand \
-               JOIN work_items w ON w.id = cand.id \
-               WHERE w.source_system <> '{HUB}' AND w.opened_at IS NOT NULL), "
-        );
-        self.percentiles_with(
-            &first,
-            &format!(
-                "SELECT {k} AS k, {secs} AS secs, 0 AS x1, 0 AS x2 FROM fr f \
-                 WHERE f.first_at >= $1 AND f.first_at < $2"
-            ),
-        )
+        let k = self.key(g, "w", "w.first_response_at");
+        let secs = self.secs("w.opened_at", "w.first_response_at");
+        self.percentiles(&format!(
+            "SELECT {k} AS k, {secs} AS secs, 0 AS x1, 0 AS x2 FROM work_items w \
+             WHERE w.first_response_at >= $1 AND w.first_response_at < $2 \
+               AND w.source_system <> '{HUB}' AND w.opened_at IS NOT NULL"
+        ))
     }
 
     /// `k, reopened`: items with a status change from done back to open
