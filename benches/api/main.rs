@@ -7,7 +7,9 @@
 //!
 //! `cargo bench --bench api`. `BENCH_API_ITEMS` sets the size (default
 //! 1000000), `BENCH_API_SECS` the seconds per endpoint (default 20),
-//! `BENCH_API_CLIENTS` the clients (default 50); `BENCH_API_KEEP=1` leaves
+//! `BENCH_API_CLIENTS` the clients (default 50), `BENCH_API_PAUSE_MS` each
+//! client's pause between calls (default 0: as fast as answered; 1000: a
+//! person clicking once a second); `BENCH_API_KEEP=1` leaves
 //! the database `switchboard_bench_api` behind (it is dropped otherwise,
 //! as it takes gigabytes) and reuses a kept one of the same size.
 //! Figures go into docs/PERFORMANCE.md by hand. Under `cargo test
@@ -47,6 +49,9 @@ async fn main() {
         1
     };
     let clients: usize = env_or("BENCH_API_CLIENTS", 50);
+    // Each client's pause between calls: 0 (default) is clients that never
+    // pause (the saturation figure); 1000 is people clicking once a second.
+    let pause = Duration::from_millis(env_or("BENCH_API_PAUSE_MS", 0));
     let keep = std::env::var("BENCH_API_KEEP").is_ok_and(|v| v == "1");
     let volume = seed::Volume::from_items(items);
     let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
@@ -120,13 +125,25 @@ async fn main() {
         ("GET /kpis (quarter, by department)", 1, kpi_target(kpis)),
     ];
     let warm = if benching { 2 } else { 0 };
-    println!("{items} work items, {secs} s per endpoint after {warm} s of warm-up");
+    println!(
+        "{items} work items, {secs} s per endpoint after {warm} s of warm-up, \
+         each client pausing {} ms between calls",
+        pause.as_millis()
+    );
     println!("| endpoint | clients | calls | errors | p50 (ms) | p99 (ms) | max (ms) | calls/s |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, n, target) in endpoints {
-        load(&http, &base, n, Duration::from_secs(warm), target.clone()).await;
+        load(
+            &http,
+            &base,
+            n,
+            Duration::from_secs(warm),
+            pause,
+            target.clone(),
+        )
+        .await;
         let (mut lat, errors, wall) =
-            load(&http, &base, n, Duration::from_secs(secs), target).await;
+            load(&http, &base, n, Duration::from_secs(secs), pause, target).await;
         lat.sort_unstable();
         let pct = |p: usize| match lat.len() {
             0 => f64::NAN,
@@ -180,6 +197,7 @@ async fn load(
     base: &str,
     clients: usize,
     span: Duration,
+    pause: Duration,
     target: Target,
 ) -> (Vec<u64>, usize, Duration) {
     let started = Instant::now();
@@ -191,6 +209,8 @@ async fn load(
             // xorshift: a different, repeatable sequence per client.
             let mut r: u64 = 0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1).wrapping_mul(0x2545_F491);
             let (mut lat, mut errors) = (Vec::new(), 0usize);
+            // Paced clients start spread over one pause, not all at once.
+            tokio::time::sleep(pause * c as u32 / clients.max(1) as u32).await;
             while Instant::now() < deadline {
                 r ^= r << 13;
                 r ^= r >> 7;
@@ -220,6 +240,7 @@ async fn load(
                     continue;
                 }
                 lat.push(t.elapsed().as_micros() as u64);
+                tokio::time::sleep(pause).await;
             }
             (lat, errors)
         }));
