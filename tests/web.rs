@@ -19,6 +19,14 @@ use common::api::token;
 use common::{Backend, TestStore};
 
 async fn serve(store: Store, web: WebSettings) -> String {
+    serve_with_broker(store, web, None).await
+}
+
+async fn serve_with_broker(
+    store: Store,
+    web: WebSettings,
+    broker: Option<switchboard::api::DeadLetterBroker>,
+) -> String {
     let settings = ApiSettings {
         tokens: vec![
             token("portal", "portal-token", &["portal"]),
@@ -34,7 +42,7 @@ async fn serve(store: Store, web: WebSettings) -> String {
         services: Some(Arc::new(services)),
         router: None,
         connectors: Vec::new(),
-        broker: None,
+        broker,
     };
     let app = switchboard::web::router(api.clone(), &web).merge(switchboard::api::router(api));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -394,11 +402,77 @@ async fn requests(store: &Store, email: &str) -> usize {
         .len()
 }
 
+/// With a broker, the status page counts the dead letters RabbitMQ keeps
+/// beside the store's; a broker that does not answer is said, not hidden.
+async fn the_status_page_counts_the_letters_rabbitmq_keeps(backend: Backend) {
+    use common::broker::{amqp_url, delete_topology, test_topology};
+    use switchboard::api::DeadLetterBroker;
+    use switchboard::config::Secret;
+
+    let ts = TestStore::new(backend).await;
+    let topology = test_topology(&format!("webdlq{backend:?}").to_lowercase());
+    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    topology.declare_dlq(&channel).await.unwrap();
+    channel
+        .basic_publish(
+            "".into(),
+            topology.dlq().as_str().into(),
+            lapin::options::BasicPublishOptions::default(),
+            b"{}",
+            lapin::BasicProperties::default(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let broker = |url: String| DeadLetterBroker {
+        url: Secret::new(url),
+        topology: topology.clone(),
+    };
+    let counted = |page: &str| {
+        page.split("Dead letters</dt><dd><span class=\"big\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .map(str::to_string)
+    };
+
+    let base = serve_with_broker(
+        ts.store.clone(),
+        WebSettings::default(),
+        Some(broker(amqp_url())),
+    )
+    .await;
+    let cookie = sign_in(&base, "read-token", "").await;
+    let (status, _, page) = get(&base, "/", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(counted(&page).as_deref(), Some("1"), "{page}");
+    assert!(page.contains("Something needs attention"), "{page}");
+
+    // Nothing listens on port 9: the page says what it could not count.
+    let base = serve_with_broker(
+        ts.store.clone(),
+        WebSettings::default(),
+        Some(broker("amqp://guest:guest@127.0.0.1:9/%2f".into())),
+    )
+    .await;
+    let cookie = sign_in(&base, "read-token", "").await;
+    let (status, _, page) = get(&base, "/", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(counted(&page).as_deref(), Some("0"), "{page}");
+    assert!(page.contains("RabbitMQ did not answer"), "{page}");
+    let _ = channel.close(200, "done".into()).await;
+    delete_topology(&topology, &[]).await;
+}
+
 on_every_backend!(
     sign_in_is_required_and_checked,
     the_portal_shows_only_the_employees_own_requests_escaped,
     forms_from_elsewhere_are_refused_and_problems_shown,
     a_trusted_proxy_header_signs_the_employee_in,
+    the_status_page_counts_the_letters_rabbitmq_keeps,
 );
 
 /// `[web]` is strict like the rest of the file: a typo is located with a

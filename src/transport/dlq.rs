@@ -69,6 +69,15 @@ pub async fn list(url: &str, topology: &Topology) -> Result<Vec<DeadLetter>, Amq
     Ok(letters)
 }
 
+/// How many dead letters the DLQ holds, without reading them: cheap
+/// enough for a status page.
+pub async fn depth(url: &str, topology: &Topology) -> Result<u32, AmqpError> {
+    let (connection, channel) = open_confirmed(url).await?;
+    let queue = topology.declare_dlq(&channel).await?;
+    close(connection, channel).await;
+    Ok(queue.message_count())
+}
+
 /// Republish the chosen dead letters to the work exchange under their
 /// original routing keys, as attempt 1, each confirmed before its DLQ copy
 /// is acknowledged. The others stay, in order.

@@ -166,6 +166,9 @@ struct Reading {
     quarantined: i64,
     pending: i64,
     dead: i64,
+    /// RabbitMQ did not say how many letters it keeps: `dead` is the
+    /// store's only.
+    broker_unknown: bool,
     kpis: Vec<KpiRow>,
 }
 
@@ -181,6 +184,22 @@ async fn read(state: &WebState, now: DateTime<Utc>) -> Result<Reading, Problem> 
         .map(|c| c.records)
         .sum();
     let outbox = store.outbox_counts().await?;
+    // With a broker, the letters RabbitMQ keeps count too; a broker that
+    // does not answer soon is said on the page, not waited for.
+    let broker_dead = match &state.api.broker {
+        None => Some(0),
+        Some(b) => {
+            let asked = crate::transport::dlq::depth(b.url.expose(), &b.topology);
+            match tokio::time::timeout(std::time::Duration::from_secs(2), asked).await {
+                Ok(Ok(n)) => Some(i64::from(n)),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "status page: cannot count the broker's dead letters");
+                    None
+                }
+                Err(_) => None,
+            }
+        }
+    };
     let q = KpiQuery::new(now - Duration::days(WINDOW_DAYS), now, KpiGroup::Department)
         .map_err(|e| Problem::bad_request(e.to_string()))?;
     let kpis = store.kpis(&q).await?;
@@ -188,7 +207,8 @@ async fn read(state: &WebState, now: DateTime<Utc>) -> Result<Reading, Problem> 
         connectors,
         quarantined,
         pending: outbox.pending,
-        dead: outbox.dead,
+        dead: outbox.dead + broker_dead.unwrap_or(0),
+        broker_unknown: broker_dead.is_none(),
         kpis,
     })
 }
@@ -224,7 +244,7 @@ pub(super) async fn page(State(state): State<WebState>, MaybeSession(s): MaybeSe
     let main = html! {
         h1 { "Switchboard status" }
         p class="lede" {
-            @if failing == 0 && r.quarantined == 0 && r.dead == 0 {
+            @if failing == 0 && r.quarantined == 0 && r.dead == 0 && !r.broker_unknown {
                 "All is well: every stream's last run succeeded and nothing is held back."
             } @else {
                 "Something needs attention: see the highlighted numbers and the streams below."
@@ -235,7 +255,11 @@ pub(super) async fn page(State(state): State<WebState>, MaybeSession(s): MaybeSe
             dl class="counters" {
                 (counter("Streams failing", failing as i64, true, "their last run ended in an error"))
                 (counter("Records in quarantine", r.quarantined, true, "could not be mapped; `switchboard quarantine list`"))
-                (counter("Dead letters", r.dead, true, "work a department's system refused; `switchboard dlq list`"))
+                @if r.broker_unknown {
+                    (counter("Dead letters", r.dead, true, "kept in the store; RabbitMQ did not answer, so its dead letters are not counted; `switchboard dlq list`"))
+                } @else {
+                    (counter("Dead letters", r.dead, true, "work a department's system refused; `switchboard dlq list`"))
+                }
                 (counter("Work on its way", r.pending, false, "routed, not yet delivered"))
             }
         }
