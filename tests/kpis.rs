@@ -276,7 +276,63 @@ async fn plans_read_index_ranges(backend: Backend) {
     }
 }
 
+/// Both backends' percentiles are the nearest rank, ceil(p·n/100), for
+/// every count: PostgreSQL takes them with `percentile_disc` (floating
+/// point), SQLite by ranks in integers, and the two must not differ by one
+/// at any n. Each department `nNNN` has n items resolved 1..=n minutes
+/// after opening, inserted out of order.
+async fn percentiles_are_the_nearest_rank_at_any_count(backend: Backend) {
+    let s = TestStore::new(backend).await;
+    let counts: Vec<i64> = (1..=30).chain([99, 100, 101, 199, 200]).collect();
+    let opened = t("12-01 09:00");
+    let sql = "INSERT INTO work_items (source_system, source_stream, external_id, kind, title, \
+               status, department, opened_at, resolved_at, mapping_version) \
+               VALUES ('servicenow', 'incident', $1, 'incident', $1, 'resolved', $2, $3, $4, 'v1')";
+    for &n in &counts {
+        for i in 0..n {
+            // A permutation of 1..=n (7 is prime to every count above but
+            // multiples of 7, where the stride 1 is used instead).
+            let stride = if n % 7 == 0 { 1 } else { 7 };
+            let minutes = (i * stride) % n + 1;
+            let resolved = opened + chrono::Duration::minutes(minutes);
+            let (id, dept) = (format!("n{n}-{i}"), format!("n{n:03}"));
+            match &s.store {
+                Store::Postgres(pool) => sqlx::query(sql)
+                    .bind(&id)
+                    .bind(&dept)
+                    .bind(opened)
+                    .bind(resolved)
+                    .execute(pool)
+                    .await
+                    .map(|_| ()),
+                Store::Sqlite(pool) => sqlx::query(sql)
+                    .bind(&id)
+                    .bind(&dept)
+                    .bind(opened)
+                    .bind(resolved)
+                    .execute(pool)
+                    .await
+                    .map(|_| ()),
+            }
+            .expect("insert");
+        }
+    }
+    let rows = kpis(&s.store, KpiGroup::Department).await;
+    assert_eq!(rows.len(), counts.len(), "{rows:?}");
+    for (row, n) in rows.iter().zip(&counts) {
+        let rank = |p: i64| (n * p + 99) / 100 * 60;
+        assert_eq!(row.key, format!("n{n:03}"));
+        assert_eq!(row.resolved, *n);
+        assert_eq!(
+            (row.resolution_p50_secs, row.resolution_p90_secs),
+            (Some(rank(50)), Some(rank(90))),
+            "n = {n}"
+        );
+    }
+}
+
 on_every_backend!(
+    percentiles_are_the_nearest_rank_at_any_count,
     by_department,
     by_system,
     by_week,
