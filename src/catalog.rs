@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::LoadedConfig;
+use crate::config::{ConnectorOverride, LoadedConfig};
 use crate::connector::Manifest;
-use crate::connector::manifest::parse_schedule;
+use crate::connector::manifest::{env_key, parse_schedule};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::mapping::{AnyMapping, Mapping, MappingSlot, OutboundMapping};
 use crate::routing::Routing;
@@ -156,11 +156,22 @@ impl Catalog {
             .unwrap_or_else(|| PathBuf::from("(environment)"));
         let source = SourceFile::read(&config_file)
             .unwrap_or_else(|_| SourceFile::new(config_file.clone(), String::new()));
-        for (system, over) in &config.settings.connectors {
+        // A system's overrides come under its own name (`[connectors.hr-csv]`
+        // in the file) and under its environment name
+        // (`SWITCHBOARD__CONNECTORS__HR_CSV__…` arrives as `hr_csv`); the
+        // environment's are applied last, so they win.
+        let mut overrides: Vec<(&String, &ConnectorOverride)> =
+            config.settings.connectors.iter().collect();
+        overrides.sort_by_key(|(key, _)| {
+            self.manifests
+                .iter()
+                .any(|m| &m.header.system != *key && env_key(&m.header.system) == **key)
+        });
+        for (system, over) in overrides {
             let Some(m) = self
                 .manifests
                 .iter_mut()
-                .find(|m| &m.header.system == system)
+                .find(|m| &m.header.system == system || env_key(&m.header.system) == *system)
             else {
                 if report.broken.system(system) {
                     continue;
@@ -200,7 +211,26 @@ impl Catalog {
     /// Every stream needs exactly one mapping; every mapping needs its stream.
     fn cross_check(&self, report: &mut Report) {
         let mut systems: HashMap<&str, Declared<'_>> = HashMap::new();
+        let mut env_names: HashMap<String, &Manifest> = HashMap::new();
         for m in &self.manifests {
+            if let Some(other) = env_names.insert(env_key(&m.header.system), m)
+                && other.header.system != m.header.system
+            {
+                let mut d = report.at(
+                    &m.file,
+                    "system",
+                    format!(
+                        "system `{}` and `{}` ({}) would share the environment variables \
+                         SWITCHBOARD__CONNECTORS__{}__…",
+                        m.header.system,
+                        other.header.system,
+                        other.file.display(),
+                        env_key(&m.header.system).to_uppercase()
+                    ),
+                );
+                d.hint = Some("`-` and `_` are the same in a variable name: rename one".into());
+                report.errors.push(d);
+            }
             if let Some(other) = systems.insert(&m.header.system, Declared::of(m)) {
                 let d = report.at(
                     &m.file,
