@@ -116,10 +116,11 @@ fn write_explanation(
         AnyMapping::Outbound(m) => m.explain(record),
     };
     for step in steps {
-        let from = match (&step.source, &step.input) {
-            (None, _) => "const".to_string(),
-            (Some(src), Some(v)) => format!("{src} = {v}"),
-            (Some(src), None) => format!("{src} (missing)"),
+        let from = match (&step.source, &step.input, &step.when_false) {
+            (_, _, Some(when)) => format!("when `{when}` is false"),
+            (None, _, None) => "const".to_string(),
+            (Some(src), Some(v), None) => format!("{src} = {v}"),
+            (Some(src), None, None) => format!("{src} (missing)"),
         };
         let to = match &step.output {
             Ok(Some(v)) => v.to_string(),

@@ -371,9 +371,10 @@ fn auth_hint(status: u16) -> &'static str {
     }
 }
 
-/// Split a dotted manifest path (`result`, `sys_id`, `data.items`) once.
+/// Split a dotted manifest path (`result`, `sys_id`, `data.items`,
+/// `data."owner.".id`) once.
 pub fn split_path(path: &str) -> Vec<String> {
-    path.split('.').map(str::to_string).collect()
+    crate::mapping::path::key_segments(path)
 }
 
 /// Follow a split path into a JSON value; numeric segments index arrays.

@@ -100,6 +100,11 @@ pub struct Explained {
     pub source: Option<String>,
     /// The value read, before transforms.
     pub input: Option<Value>,
+    /// The rule's `when`, when it did not hold: nothing was read, and the
+    /// field stays empty (or takes its default) for that reason, not
+    /// because the record lacks the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when_false: Option<String>,
     /// The canonical value, `None` when the field stays empty, or the reason it failed.
     pub output: Result<Option<Value>, String>,
 }
@@ -226,6 +231,11 @@ impl RuleSet {
         let scope = expr::Scope::with_fields(value, self.cel_fields.as_deref());
         let slots = path::Slots::collect(value, &self.heads);
         for rule in &self.rules {
+            let when_false = rule
+                .when
+                .as_ref()
+                .filter(|w| w.eval_bool(&scope) == Ok(false))
+                .map(|w| w.as_str().to_string());
             let (input, output) = match rule.input(&scope, &slots) {
                 Ok(input) => {
                     let output = rule
@@ -243,6 +253,7 @@ impl RuleSet {
                 },
                 source: rule.from.describe(),
                 input,
+                when_false,
                 output,
             });
         }

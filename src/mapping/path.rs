@@ -1,5 +1,6 @@
 //! Source paths in mapping rules: `caller.email`, `comments[0].text`,
-//! `comments[*].text`, and the dotted index form `comments.0.text`.
+//! `comments[*].text`, the dotted index form `comments.0.text`, and quoted
+//! keys for names with dots or brackets: `"owner.".name`, `"a[b]"`.
 //!
 //! Parsed once when a mapping compiles; following one allocates nothing
 //! unless it fans out through `[*]`.
@@ -10,6 +11,8 @@ use serde_json::Value;
 enum Seg {
     /// A key, or an index when the value at hand is an array (`a.0.b`).
     Key(String),
+    /// `"…"`: a key only, taken as written (dots, brackets and digits too).
+    Quoted(String),
     /// `[n]`: an array index.
     Index(usize),
     /// `[*]`: every element of an array.
@@ -60,33 +63,7 @@ impl Path {
             return Err("the path is empty".into());
         }
         super::bounds::check_path(text, 0)?;
-        let mut segs = Vec::new();
-        for part in text.split('.') {
-            let (name, mut rest) = match part.find('[') {
-                Some(i) => (&part[..i], &part[i..]),
-                None => (part, ""),
-            };
-            if name.trim().is_empty() {
-                return Err(format!("`{text}`: empty segment in path"));
-            }
-            segs.push(Seg::Key(name.to_string()));
-            while !rest.is_empty() {
-                let close = rest
-                    .find(']')
-                    .ok_or_else(|| format!("`{text}`: `[` without `]`"))?;
-                let inner = &rest[1..close];
-                segs.push(match inner {
-                    "*" => Seg::All,
-                    n => Seg::Index(n.parse().map_err(|_| {
-                        format!("`{text}`: `[{n}]` is not an index; use a number or `*`")
-                    })?),
-                });
-                rest = &rest[close + 1..];
-                if !rest.is_empty() && !rest.starts_with('[') {
-                    return Err(format!("`{text}`: expected `.` or `[` after `]`"));
-                }
-            }
-        }
+        let segs = parse_segs(text)?;
         if segs.is_empty() {
             return Err("empty path".into());
         }
@@ -101,7 +78,7 @@ impl Path {
     /// The top-level key the path starts at.
     pub fn head(&self) -> Option<&str> {
         match self.segs.first() {
-            Some(Seg::Key(k)) => Some(k),
+            Some(Seg::Key(k) | Seg::Quoted(k)) => Some(k),
             _ => None,
         }
     }
@@ -203,6 +180,87 @@ impl<'r> Slots<'r> {
     }
 }
 
+/// The keys of a manifest's dotted path (`records`, `key`, a cursor
+/// field), with the same quoting as a mapping's: `data."owner.".id`.
+/// An index (`[0]`) becomes its number, which indexes an array. A path
+/// that does not parse is split at every dot, as before quoting existed.
+pub fn key_segments(text: &str) -> Vec<String> {
+    if !text.contains(['"', '[']) {
+        return text.split('.').map(str::to_string).collect();
+    }
+    match parse_segs(text) {
+        Ok(segs) => segs
+            .into_iter()
+            .map(|seg| match seg {
+                Seg::Key(k) | Seg::Quoted(k) => k,
+                Seg::Index(i) => i.to_string(),
+                Seg::All => "*".to_string(),
+            })
+            .collect(),
+        Err(_) => text.split('.').map(str::to_string).collect(),
+    }
+}
+
+/// Split a path into its segments: names up to `.` or `[`, or `"quoted"`
+/// keys (`\"` and `\\` inside for a quote and a backslash), each followed
+/// by any `[n]` or `[*]`.
+fn parse_segs(text: &str) -> Result<Vec<Seg>, String> {
+    let mut segs = Vec::new();
+    let mut rest = text;
+    loop {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut key = String::new();
+            let mut chars = quoted.char_indices();
+            let end = loop {
+                match chars.next() {
+                    Some((i, '"')) => break i + 1,
+                    Some((_, '\\')) => match chars.next() {
+                        Some((_, c @ ('"' | '\\'))) => key.push(c),
+                        _ => {
+                            return Err(format!(
+                                "`{text}`: in a quoted key, `\\` comes before `\"` or `\\` only"
+                            ));
+                        }
+                    },
+                    Some((_, c)) => key.push(c),
+                    None => return Err(format!("`{text}`: `\"` without a closing `\"`")),
+                }
+            };
+            segs.push(Seg::Quoted(key));
+            rest = &quoted[end..];
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let name = &rest[..end];
+            if name.trim().is_empty() {
+                return Err(format!("`{text}`: empty segment in path"));
+            }
+            segs.push(Seg::Key(name.to_string()));
+            rest = &rest[end..];
+        }
+        while let Some(bracket) = rest.strip_prefix('[') {
+            let close = bracket
+                .find(']')
+                .ok_or_else(|| format!("`{text}`: `[` without `]`"))?;
+            segs.push(match &bracket[..close] {
+                "*" => Seg::All,
+                n => Seg::Index(n.parse().map_err(|_| {
+                    format!("`{text}`: `[{n}]` is not an index; use a number or `*`")
+                })?),
+            });
+            rest = &bracket[close + 1..];
+        }
+        match rest.strip_prefix('.') {
+            Some(next) => rest = next,
+            None if rest.is_empty() => return Ok(segs),
+            None => {
+                return Err(format!(
+                    "`{text}`: expected `.` or `[` after `]` or a quoted key"
+                ));
+            }
+        }
+    }
+}
+
 fn follow<'v>(mut value: &'v Value, segs: &[Seg]) -> Option<&'v Value> {
     for seg in segs {
         value = step(value, seg)?;
@@ -212,7 +270,7 @@ fn follow<'v>(mut value: &'v Value, segs: &[Seg]) -> Option<&'v Value> {
 
 fn step<'v>(value: &'v Value, seg: &Seg) -> Option<&'v Value> {
     match (seg, value) {
-        (Seg::Key(k), Value::Object(m)) => m.get(k),
+        (Seg::Key(k) | Seg::Quoted(k), Value::Object(m)) => m.get(k),
         (Seg::Key(k), Value::Array(a)) => a.get(k.parse::<usize>().ok()?),
         (Seg::Index(i), Value::Array(a)) => a.get(*i),
         _ => None,
@@ -266,8 +324,50 @@ mod tests {
     }
 
     #[test]
+    fn quoted_keys_hold_dots_brackets_and_quotes() {
+        let r = json!({
+            "owner.": {"name": "Ann"},
+            "a[b]": 1,
+            "0": "key zero",
+            "say \"hi\"": [10, 20],
+            "list": ["first"],
+            "x": {"y.z": {"w": 2}},
+        });
+        let one = |p: &str| Path::parse(p).unwrap().find(&r).to_value();
+        assert_eq!(one(r#""owner.".name"#), Some(json!("Ann")));
+        assert_eq!(one(r#""a[b]""#), Some(json!(1)));
+        assert_eq!(one(r#"x."y.z".w"#), Some(json!(2)));
+        assert_eq!(one(r#""say \"hi\""[1]"#), Some(json!(20)));
+        assert_eq!(one(r#""0""#), Some(json!("key zero")));
+        // Quoted, a number is a key: it does not index an array.
+        assert_eq!(one(r#"list."0""#), None);
+        assert_eq!(one("list.0"), Some(json!("first")));
+        // Unquoted, the dot still splits: `owner.` cannot be named so.
+        assert!(Path::parse("owner..name").is_err());
+        assert_eq!(
+            Path::parse(r#""owner.".name"#).unwrap().head(),
+            Some("owner.")
+        );
+    }
+
+    #[test]
+    fn manifest_paths_split_at_unquoted_dots() {
+        assert_eq!(key_segments("data.items"), ["data", "items"]);
+        assert_eq!(
+            key_segments(r#"data."owner.".id"#),
+            ["data", "owner.", "id"]
+        );
+        assert_eq!(key_segments("result[0].id"), ["result", "0", "id"]);
+        assert_eq!(key_segments(""), [""]);
+        // Not a path that parses: split as before quoting existed.
+        assert_eq!(key_segments("a.\"b"), ["a", "\"b"]);
+    }
+
+    #[test]
     fn rejects_malformed_paths() {
-        for bad in ["", "a..b", "a[", "a[x]", "a[0]b", "."] {
+        for bad in [
+            "", "a..b", "a[", "a[x]", "a[0]b", ".", "\"open", "\"a\"b", "a.", "\"a\\x\"",
+        ] {
             assert!(Path::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -122,6 +122,30 @@ fn explain_shows_each_rule_input_and_output() {
 }
 
 #[test]
+fn explain_tells_a_false_when_from_a_missing_source() {
+    let m = mapping(&format!(
+        "{HEAD}\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ path = \"t\" }}\nstatus = {{ const = \"new\" }}\ndescription = {{ path = \"d\", when = \"record.t == 'x'\" }}\nassignee_group = {{ path = \"g\" }}\n"
+    ));
+    let steps = m.explain(&json!({"t": "Printer", "d": "text"}));
+    let by_rule = |r: &str| steps.iter().find(|e| e.rule == r).expect("rule explained");
+    let description = by_rule("fields.description");
+    assert_eq!(description.when_false.as_deref(), Some("record.t == 'x'"));
+    assert_eq!(
+        (&description.input, &description.output),
+        (&None, &Ok(None))
+    );
+    let group = by_rule("fields.assignee_group");
+    assert_eq!((&group.when_false, &group.input), (&None, &None));
+    let steps = m.explain(&json!({"t": "x", "d": "text"}));
+    let description = steps
+        .iter()
+        .find(|e| e.rule == "fields.description")
+        .unwrap();
+    assert_eq!(description.when_false, None);
+    assert_eq!(description.input, Some(json!("text")));
+}
+
+#[test]
 fn cel_when_expr_and_skip_if() {
     let m = mapping(&format!(
         "{HEAD}skip_if = \"has(record.category) && record.category == 'test'\"\n\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ path = \"t\" }}\nstatus = {{ const = \"new\" }}\nassignee_group = {{ const = \"major-incident\", when = \"record.impact == '1' && record.urgency == '1'\" }}\npriority = {{ expr = \"record.impact == '1' ? 1 : 3\" }}\n\n[attributes]\nweight = {{ expr = \"record.count * 2\" }}\n"
