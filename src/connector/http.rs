@@ -16,8 +16,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use super::ConnectorError;
 use super::oauth2::{TokenError, TokenSource};
+use super::{ConnectorError, looks_secret, shown_url};
 use crate::config::Secret;
 
 /// Longest response body excerpt kept in an error.
@@ -199,6 +199,8 @@ impl HttpClient {
 
     async fn send(&self, request: &HttpRequest) -> Result<JsonResponse, Failure> {
         let url = request.url.as_str();
+        // What errors show: the query too, credentials masked.
+        let shown = || shown_url(url, &request.query);
         let mut req = self
             .client
             .request(request.method.clone(), url)
@@ -230,8 +232,10 @@ impl HttpClient {
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                let (system, url, message) =
-                    (self.system.clone(), url.to_string(), error_chain(&e));
+                // reqwest's message names the URL as sent, password and
+                // all: the error carries the masked one instead.
+                let e = e.without_url();
+                let (system, url, message) = (self.system.clone(), shown(), error_chain(&e));
                 let err = if e.is_connect() {
                     ConnectorError::Unreachable {
                         system,
@@ -263,8 +267,8 @@ impl HttpClient {
             Failure::Transient(
                 ConnectorError::Transport {
                     system: self.system.clone(),
-                    url: url.to_string(),
-                    message: error_chain(&e),
+                    url: shown(),
+                    message: error_chain(&e.without_url()),
                 },
                 None,
             )
@@ -290,7 +294,7 @@ impl HttpClient {
             let body = crate::text::parse_json(&text).map_err(|e| {
                 Failure::Final(ConnectorError::Shape {
                     system: self.system.clone(),
-                    url: url.to_string(),
+                    url: shown(),
                     message: format!("body is not JSON ({e}): {}", excerpt(&text)),
                 })
             })?;
@@ -314,7 +318,7 @@ impl HttpClient {
             let err = ConnectorError::Status {
                 system: self.system.clone(),
                 method: request.method.to_string(),
-                url: url.to_string(),
+                url: shown(),
                 status: status.as_u16(),
                 body: excerpt(&text),
             };
@@ -327,8 +331,8 @@ impl HttpClient {
             system: self.system.clone(),
             exchange: Box::new(Exchange {
                 method: request.method.to_string(),
-                url: url.to_string(),
-                query: request.query.clone(),
+                url: shown_url(url, &[]),
+                query: masked_query(&request.query),
                 request_body: request.body.clone(),
                 status: status.as_u16(),
                 response_body: capped(&explained(&text, &headers)),
@@ -392,6 +396,18 @@ pub struct Exchange {
     pub request_body: Option<Value>,
     pub status: u16,
     pub response_body: String,
+}
+
+/// Query parameters with the values of credentials masked, for an
+/// [`Exchange`] kept in quarantine or a dead letter.
+fn masked_query(query: &[(String, String)]) -> Vec<(String, String)> {
+    query
+        .iter()
+        .map(|(k, v)| match looks_secret(k) {
+            true => (k.clone(), "***".to_string()),
+            false => (k.clone(), v.clone()),
+        })
+        .collect()
 }
 
 /// Did the server refuse this before acting on it? Only then may a

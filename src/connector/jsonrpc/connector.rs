@@ -15,7 +15,7 @@ use crate::connector::http::{Exchange, HttpClient, HttpRequest};
 use crate::connector::rest::scalar_string;
 use crate::connector::{
     ActionInput, ActionOutcome, Connector, ConnectorError, Page, PageToken, SourceRecord,
-    StreamSpec, lookup, split_path,
+    StreamSpec, lookup, shown_url, split_path,
 };
 
 #[derive(Debug)]
@@ -211,7 +211,7 @@ impl JsonRpcConnector {
                 return Err(RpcFailure::Other(ConnectorError::Status {
                     system: self.system.clone(),
                     method: method.to_string(),
-                    url: self.url.clone(),
+                    url: shown_url(&self.url, &[]),
                     status: resp.status,
                     body: summary,
                 }));
@@ -220,7 +220,7 @@ impl JsonRpcConnector {
                 system: self.system.clone(),
                 exchange: Box::new(Exchange {
                     method: format!("POST {method}"),
-                    url: self.url.clone(),
+                    url: shown_url(&self.url, &[]),
                     query: Vec::new(),
                     request_body: shown().map(envelope),
                     status: resp.status,
@@ -232,7 +232,7 @@ impl JsonRpcConnector {
             Some(result) => Ok(result.clone()),
             None => Err(RpcFailure::Other(ConnectorError::Shape {
                 system: self.system.clone(),
-                url: self.url.clone(),
+                url: shown_url(&self.url, &[]),
                 message: format!("neither `result` nor `error` in the response to `{method}`"),
             })),
         }
@@ -363,7 +363,7 @@ impl JsonRpcConnector {
         let Some(Value::Array(items)) = lookup(result, &path) else {
             return Err(ConnectorError::Shape {
                 system: self.system.clone(),
-                url: self.url.clone(),
+                url: shown_url(&self.url, &[]),
                 message: format!(
                     "`{}` in the result of `{}` is not an array",
                     if s.records.is_empty() {

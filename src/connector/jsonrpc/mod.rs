@@ -23,7 +23,7 @@ use toml::de::DeTable;
 use super::http::{Auth, HttpClient, RetryPolicy};
 use super::{
     ActionSpec, Connector, ConnectorConfig, ConnectorError, CursorFormat, CursorSpec,
-    ManifestHeader, StreamSpec, split_path,
+    ManifestHeader, StreamSpec, looks_secret, split_path,
 };
 use crate::config::ConnectorOverride;
 use crate::diag::{Diagnostic, SourceFile};
@@ -275,15 +275,6 @@ impl ConnectorConfig for JsonRpcConfig {
             next_id: AtomicU64::new(1),
         }))
     }
-}
-
-/// A var named like a credential is masked even when written in the
-/// manifest itself.
-fn looks_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["password", "secret", "token", "key"]
-        .iter()
-        .any(|w| name.contains(w))
 }
 
 pub(super) fn split_path_or_root(p: &str) -> Vec<String> {

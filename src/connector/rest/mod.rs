@@ -366,7 +366,8 @@ impl Connector for RestConnector {
         let request = page_request(&self.base_url, &self.headers, s, from, token);
         let url = request.url.clone();
         let resp = self.client.call(&request).await?;
-        let mut records = records::records(&self.system, s, &url, &resp)?;
+        let shown = crate::connector::shown_url(&url, &request.query);
+        let mut records = records::records(&self.system, s, &shown, &resp)?;
         let received = records.len();
         let shifted = match overlap_key(s, token) {
             // We asked again for the last record of the previous page: if it
@@ -432,7 +433,7 @@ impl RestConnector {
     fn resolve_next(&self, request_url: &str, next: &str) -> Result<String, ConnectorError> {
         let shape = |message: String| ConnectorError::Shape {
             system: self.system.clone(),
-            url: request_url.to_string(),
+            url: crate::connector::shown_url(request_url, &[]),
             message,
         };
         let base =

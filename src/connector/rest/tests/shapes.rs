@@ -18,7 +18,8 @@ async fn records_path_not_an_array_is_shape_error() {
             message,
         } => {
             assert_eq!(system, "mock");
-            assert_eq!(url, &format!("{base}/s"));
+            // With the query, so the request can be told from others.
+            assert_eq!(url, &format!("{base}/s?limit=10&offset=0"));
             assert_eq!(
                 message,
                 "`result` is neither an array nor an object of records but an object"
@@ -29,7 +30,7 @@ async fn records_path_not_an_array_is_shape_error() {
     assert_eq!(
         err.to_string(),
         format!(
-            "mock: unexpected response from {base}/s: `result` is neither an array nor an object of records but an object"
+            "mock: unexpected response from {base}/s?limit=10&offset=0: `result` is neither an array nor an object of records but an object"
         )
     );
 }
@@ -131,7 +132,7 @@ async fn connection_refused_is_retried_then_unreachable() {
     let conn = connect(&mock_manifest(&base, RESULT_STREAM));
     let err = conn.fetch_page("s", None, None).await.unwrap_err();
     assert!(
-        matches!(&err, ConnectorError::Unreachable { system, url, .. } if system == "mock" && url == &format!("{base}/s")),
+        matches!(&err, ConnectorError::Unreachable { system, url, .. } if system == "mock" && url == &format!("{base}/s?limit=10&offset=0")),
         "{err:?}"
     );
     assert!(err.is_transient() && !err.may_have_applied());
