@@ -7,6 +7,7 @@
 mod demo;
 mod dlq;
 mod map;
+mod once;
 mod quarantine;
 mod report;
 mod route;
@@ -138,6 +139,12 @@ pub struct RunArgs {
     /// `switchboard quarantine list`), else 0.
     #[arg(long)]
     pub once: bool,
+    /// With `--once` and a `[broker]`: how long, in seconds, to run the
+    /// writers after the sync so that the work it routed reaches the target
+    /// systems. What is not delivered by then waits in RabbitMQ for the
+    /// daemon (`switchboard run`), and one line says how much.
+    #[arg(long, value_name = "SECS", default_value_t = once::DELIVER_FOR_SECS, requires = "once")]
+    pub deliver_for: u64,
 }
 
 pub async fn main() -> ExitCode {
@@ -317,7 +324,8 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let connectors = catalog.jobs().context("failed to build connectors")?;
     if args.once {
         let writers = catalog.writers(&store, &connectors);
-        return run_once(&cfg, &store, &connectors, &writers, &|_, _| {}).await;
+        let deliver_for = std::time::Duration::from_secs(args.deliver_for);
+        return once::run_once(&cfg, &store, &connectors, &writers, deliver_for, &|_, _| {}).await;
     }
     let listener = tokio::net::TcpListener::bind(cfg.settings.http.listen)
         .await
@@ -342,7 +350,7 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         broker: match &cfg.settings.broker {
             Some(b) => Some(crate::api::DeadLetterBroker {
                 url: b.url.resolve().context("[broker] url")?,
-                topology: crate::transport::Topology::default(),
+                topology: crate::transport::Topology::for_prefix(&b.prefix),
             }),
             None => None,
         },
@@ -411,10 +419,14 @@ fn start_delivery(
         return Ok(tasks);
     };
     let url = broker.url.resolve().context("[broker] url")?;
+    let topology = crate::transport::Topology::for_prefix(&broker.prefix);
     tasks.spawn(crate::transport::run_relay(
         store.clone(),
         url.clone(),
-        crate::transport::RelayOptions::default(),
+        crate::transport::RelayOptions {
+            topology: topology.clone(),
+            ..crate::transport::RelayOptions::default()
+        },
         stop.clone(),
     ));
     for (system, writer) in writers {
@@ -425,6 +437,7 @@ fn start_delivery(
         let options = crate::transport::WriterOptions {
             prefetch: crate::transport::prefetch_for(rate.map(f64::from)),
             outage_budget,
+            topology: topology.clone(),
             ..crate::transport::WriterOptions::default()
         };
         tasks.spawn(crate::transport::run_writer(
@@ -436,62 +449,6 @@ fn start_delivery(
         ));
     }
     Ok(tasks)
-}
-
-/// One sync of everything, then hand on what it routed: embedded, deliver
-/// it to the writers (a retry waits for the next run); with a broker,
-/// publish it for the daemons' writers.
-async fn run_once(
-    cfg: &LoadedConfig,
-    store: &Store,
-    connectors: &[crate::catalog::ConnectorJobs],
-    writers: &crate::writer::Writers,
-    progress: crate::sync::ProgressFn<'_>,
-) -> anyhow::Result<()> {
-    let stop = CancellationToken::new();
-    tokio::spawn(stop_on_signal(stop.clone()));
-    let mut failed = 0;
-    let mut ran = Vec::new();
-    for c in connectors {
-        let results = crate::daemon::sync_connector(store, c, &stop, progress).await;
-        failed += results.iter().filter(|(_, r)| r.is_err()).count();
-        ran.push((c.system.clone(), results));
-    }
-    match &cfg.settings.broker {
-        None => {
-            let options = crate::writer::local::LocalOptions::default();
-            while !stop.is_cancelled() {
-                let r = crate::writer::local::deliver_once(store, writers, &options).await?;
-                if r.claimed == 0 {
-                    break;
-                }
-            }
-        }
-        Some(broker) => {
-            let url = broker.url.resolve().context("[broker] url")?;
-            let publisher = crate::transport::Publisher::connect(url.expose()).await?;
-            let options = crate::transport::RelayOptions::default();
-            while !stop.is_cancelled() {
-                let r = crate::transport::relay_once(store, &publisher, &options).await?;
-                if r.claimed == 0 || r.sent == 0 {
-                    break;
-                }
-            }
-        }
-    }
-    let waiting = quarantine::summarize_run(store, &ran).await?;
-    store.close().await;
-    if failed > 0 {
-        anyhow::bail!("{failed} stream(s) failed; see the log above");
-    }
-    if waiting > 0 {
-        return Err(quarantine::InQuarantine {
-            records: waiting,
-            what: "the streams this run synced",
-        }
-        .into());
-    }
-    Ok(())
 }
 
 /// Cancel `stop` on Ctrl-C or SIGTERM (what systemd and Kubernetes send).
