@@ -30,7 +30,10 @@ async fn pages_the_request_types_until_is_last_page() {
     assert_eq!(first["limit"], 2);
     assert_eq!(first["isLastPage"], false);
     let next = first["_links"]["next"].as_str().unwrap_or_default();
-    assert!(next.ends_with("/servicedesk/1/requesttype?start=2&limit=2"), "{next}");
+    assert!(
+        next.ends_with("/servicedesk/1/requesttype?start=2&limit=2"),
+        "{next}"
+    );
 
     let mut all = type_ids(&first);
     let mut at = 2;
@@ -63,7 +66,10 @@ async fn a_request_type_has_the_documented_shape() {
     assert!(t.get("helpText").is_some());
     assert_eq!(
         t["_links"]["self"],
-        format!("{}/rest/servicedeskapi/servicedesk/1/requesttype/3", h.base_url)
+        format!(
+            "{}/rest/servicedeskapi/servicedesk/1/requesttype/3",
+            h.base_url
+        )
     );
 }
 

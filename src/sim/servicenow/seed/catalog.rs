@@ -56,7 +56,12 @@ const ITEMS: &[(&str, &str, usize, bool)] = &[
         0,
         false,
     ),
-    ("Sales Laptop", "Retired: ask for a Standard Laptop", 0, false),
+    (
+        "Sales Laptop",
+        "Retired: ask for a Standard Laptop",
+        0,
+        false,
+    ),
 ];
 
 /// The Service Catalog's own record in `sc_catalog` (its sys_id on a
