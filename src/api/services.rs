@@ -92,10 +92,18 @@ pub async fn list(
                 .collect()
         })
         .unwrap_or_default();
-    let native = state.store.native_offerings(MAX_NATIVE_OFFERINGS).await?;
+    let (native, native_truncated) = native_of(&state).await?;
     Ok(Json(ServiceList {
         offerings,
-        native: native.items.into_iter().map(NativeService::from).collect(),
-        native_truncated: native.truncated,
+        native,
+        native_truncated,
     }))
+}
+
+/// The systems' own offerings as `native` lists them, and whether the list
+/// was cut at the cap: for this route and the portal alike.
+pub(crate) async fn native_of(state: &ApiState) -> Result<(Vec<NativeService>, bool), Problem> {
+    let native = state.store.native_offerings(MAX_NATIVE_OFFERINGS).await?;
+    let items = native.items.into_iter().map(NativeService::from).collect();
+    Ok((items, native.truncated))
 }
