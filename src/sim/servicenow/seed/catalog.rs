@@ -71,7 +71,7 @@ const SERVICE_CATALOG: &str = "e0d08b13c3330100c8b837659bba8fb4";
 /// Adds the catalogue tables to `tables`. Draws from a generator of its own
 /// so the tables seeded before it keep their values.
 pub(super) fn seed_catalog(tables: &mut Tables, seed: u64, now: DateTime<Utc>) {
-    let mut rng = Rng::new(seed ^ 0x5c_ca7_17e5);
+    let mut rng = Rng::new(seed ^ 0x0005_cca7_17e5);
     let long_ago = fmt_time(now - Duration::days(300));
     let scope = {
         let mut f = vec![
