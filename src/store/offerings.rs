@@ -42,16 +42,32 @@ impl Store {
         // One row more than asked says whether there were more.
         let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
         let mut items: Vec<NativeOffering> = on_pool!(self, |pool| {
-            let mut qb = QueryBuilder::new(
-                "SELECT source_system, source_stream, external_id, name, description, department, category, \
-                 external_url FROM offerings WHERE active \
-                 ORDER BY department NULLS LAST, name, source_system, external_id LIMIT ",
-            );
-            qb.push_bind(fetch);
-            qb.build_query_as().fetch_all(pool).await?
+            native_offerings_query(fetch, "")
+                .build_query_as()
+                .fetch_all(pool)
+                .await?
         });
         let truncated = items.len() > limit;
         items.truncate(limit);
         Ok(NativeOfferings { items, truncated })
     }
+}
+
+/// The listing's statement, `fetch` rows, behind `explain` (empty, or an
+/// `EXPLAIN` prefix for `plans.rs`): the order `offerings_listed`
+/// (migration 0017) keeps, so the read walks that index and stops.
+pub(super) fn native_offerings_query<'q, DB: sqlx::Database>(
+    fetch: i64,
+    explain: &str,
+) -> QueryBuilder<'q, DB>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "{explain}SELECT source_system, source_stream, external_id, name, description, department, \
+         category, external_url FROM offerings WHERE active \
+         ORDER BY department NULLS LAST, name, source_system, external_id LIMIT "
+    ));
+    qb.push_bind(fetch);
+    qb
 }
