@@ -473,8 +473,8 @@ pub async fn plan_page(
 }
 
 /// Map one record for the store: the canonical record, or why not.
-/// `None` when the mapping's `skip_if` leaves it out. Work items the mapping
-/// gives no department get the connector's.
+/// `None` when the mapping's `skip_if` leaves it out. Work items and
+/// offerings the mapping gives no department get the connector's.
 pub fn map_record(
     mapping: &Mapping,
     department: &str,
@@ -491,6 +491,14 @@ pub fn map_record(
                             w.department = Some(department.to_string());
                         }
                         Canonical::WorkItem(w)
+                    }
+                    // A catalogue belongs to the department whose system it
+                    // is, unless an item says otherwise.
+                    Canonical::Offering(mut o) => {
+                        if o.department.is_none() {
+                            o.department = Some(department.to_string());
+                        }
+                        Canonical::Offering(o)
                     }
                     other => other,
                 })
