@@ -8,6 +8,7 @@ mod demo;
 mod dlq;
 mod map;
 mod once;
+mod probe;
 mod quarantine;
 mod report;
 mod route;
@@ -83,8 +84,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Validate the config file, every connector manifest and every mapping,
     /// without contacting any system. Errors are `file:line:col: message`.
-    /// With `--connect`, also reach every enabled system: authenticate and
-    /// read one page (changing nothing), and report per connector.
+    /// With `--connect`, also reach every enabled system, changing nothing:
+    /// send each stream's first request as a first run would (the cursor's
+    /// `initial` through its template), and print the records it returned
+    /// and the first one mapped.
     Check(CheckArgs),
     /// Apply database migrations to the configured store, then exit.
     Migrate,
@@ -124,7 +127,7 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Also contact each enabled connector's system and read one page.
+    /// Also send each enabled stream's first request, as a first run would, and show its first record mapped.
     #[arg(long)]
     pub connect: bool,
 }
@@ -247,7 +250,7 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
                 }
             );
             if args.connect {
-                return check_connections(&c).await;
+                return probe::check_connections(&c).await;
             }
             ExitCode::SUCCESS
         }
@@ -259,44 +262,6 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
             eprintln!("{} problem(s) found", d.0.len());
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Reach each enabled connector's system; one line per connector.
-async fn check_connections(catalog: &Catalog) -> ExitCode {
-    const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-    let mut failed = 0;
-    for m in &catalog.manifests {
-        let system = &m.header.system;
-        if !m.header.enabled {
-            println!("skip {system}: disabled in its manifest");
-            continue;
-        }
-        let outcome = match m.config.build(&m.header) {
-            Err(e) => Err(e.to_string()),
-            Ok(connector) => match tokio::time::timeout(PROBE_TIMEOUT, connector.probe()).await {
-                Ok(Ok(what)) => Ok(what),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!(
-                    "{system}: no answer within {}s",
-                    PROBE_TIMEOUT.as_secs()
-                )),
-            },
-        };
-        match outcome {
-            Ok(what) => println!("ok   {system}: {what}"),
-            Err(e) => {
-                failed += 1;
-                // The error may quote what the system answered.
-                println!("FAIL {system}: {}", crate::telemetry::text::Escaped(e));
-            }
-        }
-    }
-    if failed > 0 {
-        eprintln!("{failed} connector(s) could not be reached");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
 

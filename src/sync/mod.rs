@@ -27,7 +27,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-use crate::connector::{Connector, ConnectorError, PageToken, StreamSpec};
+use crate::connector::{Connector, ConnectorError, CursorSpec, PageToken, StreamSpec};
 use crate::mapping::{Mapping, MappingSlot};
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
@@ -63,6 +63,16 @@ pub struct SyncJob {
     pub department: String,
     /// Routing rules for this stream's changes; `None` routes nothing.
     pub router: Option<Arc<Router>>,
+}
+
+/// The lower bound a run's first request carries: the committed cursor,
+/// rewound by the overlap, or the cursor's `initial` on a first run.
+/// `check --connect` sends the same.
+pub fn first_bound(cursor: Option<&CursorSpec>, committed: Option<&str>) -> Option<String> {
+    cursor.map(|c| match committed {
+        Some(v) => c.rewind(v),
+        None => c.initial.clone(),
+    })
 }
 
 /// What one run did.
@@ -146,10 +156,7 @@ impl SyncJob {
         let cursor_spec = self.stream.cursor.as_ref();
         let mapping: Arc<Mapping> = self.mapping.current();
         let committed = store.cursor(&system, stream).await?;
-        let from = cursor_spec.map(|c| match &committed {
-            Some(v) => c.rewind(v),
-            None => c.initial.clone(),
-        });
+        let from = first_bound(cursor_spec, committed.as_deref());
 
         // Until a run has completed, changes are a baseline (see `route`).
         let router = match &self.router {
