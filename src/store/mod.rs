@@ -20,6 +20,7 @@ mod pg;
 mod plans;
 mod quarantine;
 mod read;
+mod remap;
 mod requests;
 mod requeue;
 mod sqlite;
@@ -47,6 +48,7 @@ pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
 pub use read::{CountedTable, RunOutcome, StatusCount, SyncStateRow, WorkItemSummary};
+pub use remap::{SourceRow, Unchanged};
 pub use requests::{RequestFilter, TaskRow};
 pub use requeue::{Requeue, Requeued};
 pub use views::{
