@@ -12,10 +12,12 @@ use common::bin::switchboard;
 use common::repo;
 
 /// The demo's own lines until the front door's, then the URLs and token.
-fn wait_for_front_door(out: impl BufRead) -> (String, String, String) {
+/// The rest of its output is read on, so that it writes to an open pipe.
+fn wait_for_front_door(out: impl BufRead + Send + 'static) -> (String, String, String) {
     let (mut token, mut status, mut portal) = (None, None, None);
     let deadline = Instant::now() + Duration::from_secs(240);
-    for line in out.lines() {
+    let mut lines = out.lines();
+    for line in lines.by_ref() {
         let line = line.expect("stdout is text");
         assert!(Instant::now() < deadline, "the demo took too long");
         let word_after = |marker: &str| {
@@ -31,6 +33,7 @@ fn wait_for_front_door(out: impl BufRead) -> (String, String, String) {
             portal = Some(u);
         }
         if let (Some(t), Some(s), Some(p)) = (&token, &status, &portal) {
+            std::thread::spawn(move || lines.for_each(drop));
             return (t.clone(), s.clone(), p.clone());
         }
     }

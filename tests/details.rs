@@ -142,7 +142,68 @@ async fn a_request_whose_comments_are_refused_is_quarantined_alone(backend: Back
     sim.shutdown().await;
 }
 
+/// TOPdesk's progress trail, read for new or changed incidents only; an
+/// operator's action added through the API reaches the store as a public
+/// comment at the next sync.
+async fn the_topdesk_progress_trail_becomes_activities(backend: Backend) {
+    use switchboard::sim::topdesk::{SimConfig, TopdeskSim};
+    let ts = TestStore::new(backend).await;
+    let sim = TopdeskSim::spawn(SimConfig {
+        incidents: 8,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let trails = |sim: &switchboard::sim::topdesk::SimHandle| {
+        sim.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/progresstrail"))
+            .count()
+    };
+    let entries: usize = sim
+        .sim
+        .records()
+        .iter()
+        .map(|r| sim.sim.trail(r["id"].as_str().unwrap()).len())
+        .sum();
+    assert!(entries > 0, "the seed has trails");
+    let job = common::topdesk_incident_job(&common::topdesk_manifest(&sim.base_url, &[]));
+    let first = sync(&job, &ts.store).await;
+    assert_eq!(first.stored, 8, "{first:?}");
+    assert_eq!(trails(&sim), 8);
+    let stored = scalar(
+        &ts.store,
+        "SELECT COUNT(*) FROM activities WHERE source_system = 'topdesk' AND kind = 'comment'",
+    )
+    .await;
+    assert_eq!(stored, entries as i64);
+
+    let second = sync(&job, &ts.store).await;
+    assert_eq!(second.stored, 0, "{second:?}");
+    assert_eq!(trails(&sim), 8, "unchanged incidents cost no trail request");
+
+    let id = sim.sim.records()[2]["id"].as_str().unwrap().to_string();
+    sim.sim
+        .update(
+            &id,
+            serde_json::json!({"action": "Ordered a new power supply.", "actionInvisibleForCaller": false}),
+        )
+        .unwrap();
+    let third = sync(&job, &ts.store).await;
+    assert_eq!(third.stored, 1, "{third:?}");
+    assert_eq!(trails(&sim), 9);
+    let said = scalar(
+        &ts.store,
+        "SELECT COUNT(*) FROM activities WHERE source_system = 'topdesk' AND kind = 'comment'          AND body LIKE 'Ordered a new power supply.%' AND visibility = 'public'",
+    )
+    .await;
+    assert_eq!(said, 1);
+    sim.shutdown().await;
+}
+
 on_every_backend!(
+    the_topdesk_progress_trail_becomes_activities,
     comments_reach_the_store_and_are_read_only_for_changed_records,
     a_request_whose_comments_are_refused_is_quarantined_alone
 );

@@ -7,6 +7,7 @@
 //! store, the daemon). Only the instance URLs and credentials are
 //! overridden, exactly as an admin would for their own instances.
 
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -132,7 +133,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         sha256: None,
         scopes,
     });
-    println!(
+    // The last words on stdout while the daemon serves: a reader that
+    // went away (`demo | head`) must not take the daemon down with it.
+    let _ = writeln!(
+        std::io::stdout(),
         "\nThe simulator now changes a few incidents every 15 s; the log below shows the \
          incremental syncs. Ctrl-C to stop.\n\n\
          Try the front door with this run's token: {demo_token}\n  \
