@@ -81,6 +81,8 @@ pub struct HttpClient {
     auth: Auth,
     limiter: Option<DefaultDirectRateLimiter>,
     retry: RetryPolicy,
+    /// Cookies the system set (a login's session), sent back.
+    cookies: super::cookies::CookieJar,
 }
 
 /// A successful JSON response.
@@ -120,7 +122,13 @@ impl HttpClient {
             limiter,
             rate_per_sec: rate_per_sec.filter(|n| *n > 0),
             retry,
+            cookies: Default::default(),
         })
+    }
+
+    /// Forget the cookies the system set: a renewed login starts afresh.
+    pub fn clear_cookies(&self) {
+        self.cookies.clear();
     }
 
     /// Requests per second this client allows itself; `None`: unlimited.
@@ -200,7 +208,8 @@ impl HttpClient {
     async fn send(&self, request: &HttpRequest) -> Result<JsonResponse, Failure> {
         let url = request.url.as_str();
         // What errors show: the query too, credentials masked.
-        let shown = || shown_url(url, &request.query);
+        let shown_query = request.shown_query();
+        let shown = || shown_url(url, &shown_query);
         let mut req = self
             .client
             .request(request.method.clone(), url)
@@ -216,8 +225,19 @@ impl HttpClient {
                 Err(TokenError::Final(e)) => return Err(Failure::Final(e)),
             },
         };
+        let mut cookies = Vec::new();
         for (name, value) in &request.headers {
+            if name.eq_ignore_ascii_case("cookie") {
+                cookies.extend(value.split(';').filter_map(|c| {
+                    c.split_once('=')
+                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                }));
+                continue;
+            }
             req = req.header(name.as_str(), value.as_str());
+        }
+        if let Some(cookie) = self.cookies.header(&cookies) {
+            req = req.header(reqwest::header::COOKIE, cookie);
         }
         if let Some(body) = &request.body {
             req = req.json(body);
@@ -263,6 +283,7 @@ impl HttpClient {
         };
         let status = resp.status();
         let headers = resp.headers().clone();
+        self.cookies.store(&headers);
         let text = resp.text().await.map_err(|e| {
             Failure::Transient(
                 ConnectorError::Transport {
@@ -332,7 +353,7 @@ impl HttpClient {
             exchange: Box::new(Exchange {
                 method: request.method.to_string(),
                 url: shown_url(url, &[]),
-                query: masked_query(&request.query),
+                query: masked_query(&shown_query),
                 request_body: request.body.clone(),
                 status: status.as_u16(),
                 response_body: capped(&explained(&text, &headers)),
@@ -342,15 +363,30 @@ impl HttpClient {
 }
 
 /// A request for [`HttpClient::call`]. Auth is the client's; `Accept:
-/// application/json` is added unless `headers` names another.
-#[derive(Debug, Clone)]
+/// application/json` is added unless `headers` names another. `Debug`
+/// shows header names only: their values carry sessions and keys.
+#[derive(Clone)]
 pub struct HttpRequest {
     pub method: Method,
     pub url: String,
     pub query: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// Query parameters whose values are credentials whatever their name
+    /// (built from a login's result): masked wherever the request shows.
+    pub secret_query: Vec<String>,
     read_only: bool,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &shown_url(&self.url, &self.shown_query()))
+            .field("headers", &headers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpRequest {
@@ -361,6 +397,7 @@ impl HttpRequest {
             query: Vec::new(),
             headers: Vec::new(),
             body: None,
+            secret_query: Vec::new(),
             read_only: false,
         }
     }
@@ -370,6 +407,18 @@ impl HttpRequest {
             query,
             ..Self::new(Method::GET, url)
         }
+    }
+
+    /// The query as errors show it: `secret_query` values masked (those
+    /// named like credentials are masked later, by name).
+    fn shown_query(&self) -> Vec<(String, String)> {
+        self.query
+            .iter()
+            .map(|(k, v)| match self.secret_query.contains(k) {
+                true => (k.clone(), "***".to_string()),
+                false => (k.clone(), v.clone()),
+            })
+            .collect()
     }
 
     /// Whether sending it twice does no more than sending it once. A

@@ -23,6 +23,24 @@ pub(super) struct Session {
     pub(super) method: String,
     pub(super) params: Template,
     pub(super) result: Vec<String>,
+    /// Sent with every call after the login, rendered from its result.
+    pub(super) headers: Vec<(String, Template)>,
+    pub(super) cookies: Vec<(String, Template)>,
+    pub(super) query: Vec<(String, Template)>,
+}
+
+/// The login's result: a credential, so `Debug` never shows it.
+#[derive(Default)]
+pub(super) struct Hidden(pub(super) Option<Value>);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "[redacted]"
+        } else {
+            "None"
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -47,8 +65,10 @@ pub struct JsonRpcConnector {
     pub(super) v2: bool,
     pub(super) client: HttpClient,
     pub(super) vars: BTreeMap<String, Resolved>,
+    /// Sent with every call, the login's too.
+    pub(super) headers: Vec<(String, Template)>,
     pub(super) session: Option<Session>,
-    pub(super) session_value: tokio::sync::Mutex<Option<Value>>,
+    pub(super) session_value: tokio::sync::Mutex<Hidden>,
     pub(super) errors: Errors,
     pub(super) streams: Vec<(StreamConfig, Template)>,
     pub(super) actions: BTreeMap<String, Call>,
@@ -68,7 +88,7 @@ impl JsonRpcConnector {
             return Ok(None);
         };
         let mut slot = self.session_value.lock().await;
-        if let Some(v) = slot.as_ref() {
+        if let Some(v) = slot.0.as_ref() {
             return Ok(Some(v.clone()));
         }
         let scope = Scope {
@@ -94,7 +114,7 @@ impl JsonRpcConnector {
                 if value.is_null() { "nothing" } else { "false" }
             )));
         }
-        *slot = Some(value.clone());
+        slot.0 = Some(value.clone());
         Ok(Some(value))
     }
 
@@ -125,7 +145,10 @@ impl JsonRpcConnector {
             match self.send(method, params, &scope, read_only).await {
                 Ok(result) => return Ok(result),
                 Err(RpcFailure::Auth(_)) if self.session.is_some() && !renewed => {
-                    *self.session_value.lock().await = None;
+                    // Expired or revoked: log in again, once, with no
+                    // cookie of the old session.
+                    self.session_value.lock().await.0 = None;
+                    self.client.clear_cookies();
                     renewed = true;
                 }
                 Err(RpcFailure::Auth(body)) => return Err(self.auth_error(body)),
@@ -168,6 +191,7 @@ impl JsonRpcConnector {
         };
         let mut req = HttpRequest::new(Method::POST, &self.url);
         req.body = Some(envelope(rendered));
+        self.add_headers(&mut req, scope).map_err(action_error)?;
         if read_only {
             req = req.read_only();
         }
@@ -272,8 +296,14 @@ impl Connector for JsonRpcConnector {
         // set shifted under the run (as in the `rest` kind's offset paging).
         let overlap = last_key.filter(|_| at > 0 && page_size >= 2);
         let offset = if overlap.is_some() { at - 1 } else { at };
+        // Stored in the cursor's format; written in its `write_format`, or
+        // as parts (`${cursor.year}`) for an API that takes an object.
+        let spec = stream_spec(s).cursor;
+        let written = spec.as_ref().zip(from).map(|(c, f)| c.written(f));
+        let parts = spec.as_ref().zip(from).and_then(|(c, f)| c.parts(f));
         let scope = Scope {
-            cursor: from,
+            cursor: written.as_deref(),
+            cursor_parts: parts.as_ref(),
             offset,
             limit: page_size,
             page: at / page_size + 1,
@@ -354,6 +384,39 @@ impl Connector for JsonRpcConnector {
 }
 
 impl JsonRpcConnector {
+    /// The manifest's headers, and after the login (when `scope` has a
+    /// session) the session's headers, cookies and query parameters.
+    fn add_headers(&self, req: &mut HttpRequest, scope: &Scope<'_>) -> Result<(), String> {
+        let text = |t: &Template| -> Result<String, String> {
+            Ok(match t.render(scope)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+        };
+        for (name, t) in &self.headers {
+            req.headers.push((name.clone(), text(t)?));
+        }
+        let Some(session) = self.session.as_ref().filter(|_| scope.session.is_some()) else {
+            return Ok(());
+        };
+        for (name, t) in &session.headers {
+            req.headers.push((name.clone(), text(t)?));
+        }
+        let cookies = session
+            .cookies
+            .iter()
+            .map(|(name, t)| Ok(format!("{name}={}", text(t)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        if !cookies.is_empty() {
+            req.headers.push(("Cookie".into(), cookies.join("; ")));
+        }
+        for (name, t) in &session.query {
+            req.query.push((name.clone(), text(t)?));
+            req.secret_query.push(name.clone());
+        }
+        Ok(())
+    }
+
     fn records(
         &self,
         s: &StreamConfig,
@@ -376,7 +439,7 @@ impl JsonRpcConnector {
             });
         };
         let key = split_path(&s.key);
-        let cursor = s.cursor.as_ref().map(|c| split_path(&c.field));
+        let cursor = stream_spec(s).cursor;
         Ok(items
             .iter()
             .map(|payload| {
@@ -392,10 +455,7 @@ impl JsonRpcConnector {
                 }
                 SourceRecord {
                     key: lookup(&payload, &key).and_then(scalar_string),
-                    cursor: cursor
-                        .as_ref()
-                        .and_then(|p| lookup(&payload, p))
-                        .and_then(scalar_string),
+                    cursor: cursor.as_ref().and_then(|c| c.value_of(&payload)),
                     payload,
                 }
             })

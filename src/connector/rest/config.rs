@@ -136,6 +136,21 @@ impl HttpOptions {
     }
 }
 
+impl CursorConfig {
+    pub fn keys(&self) -> crate::connector::CursorKeys<'_> {
+        crate::connector::CursorKeys {
+            field: &self.field,
+            fields: &self.fields,
+            format: &self.format,
+            read: self.read.as_deref(),
+            write_format: self.write_format.as_deref(),
+            initial: self.initial.as_deref(),
+            overlap_secs: self.overlap_secs,
+            ordered: self.ordered,
+        }
+    }
+}
+
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
@@ -282,7 +297,20 @@ fn one() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct CursorConfig {
     /// Dotted path of the field that orders changes, e.g. `sys_updated_on`.
+    #[serde(default)]
     pub field: String,
+    /// Several change fields (`["created_at", "updated_at"]`): a record's
+    /// cursor is the greatest of those present. Instead of `field`.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// How a field's value is read: `auto` (the default), `text`, `epoch`,
+    /// `epoch_ms` or `parts` (an object of date parts).
+    #[serde(default)]
+    pub read: Option<String>,
+    /// How the bound is written into the request when not as stored:
+    /// `rfc3339` (UTC, `Z`), `epoch`, `epoch_ms` or a chrono format.
+    #[serde(default)]
+    pub write_format: Option<String>,
     /// Request parameter that carries the lower bound; omitted when the
     /// stream's `body` carries `{cursor}`.
     #[serde(default)]

@@ -20,10 +20,9 @@ use toml::de::DeTable;
 
 use super::http::{Auth, HttpClient, RetryPolicy};
 use super::oauth2::TokenSource;
-use super::split_path;
 use super::{
     ActionInput, ActionOutcome, ActionSpec, Connector, ConnectorConfig, ConnectorError,
-    CursorFormat, CursorSpec, ManifestHeader, Page, PageToken, StreamSpec,
+    ManifestHeader, Page, PageToken, StreamSpec,
 };
 use crate::config::{ConnectorOverride, SecretRef};
 use crate::diag::{Diagnostic, SourceFile};
@@ -88,11 +87,12 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
             Pagination::CursorToken { page_size, .. } => *page_size,
             Pagination::NextLink { .. } => None,
         };
-        if let Some(path) = s
-            .ignore_fields
-            .iter()
-            .find(|p| **p == s.key || s.cursor.as_ref().is_some_and(|c| c.field == **p))
-        {
+        if let Some(path) = s.ignore_fields.iter().find(|p| {
+            **p == s.key
+                || s.cursor
+                    .as_ref()
+                    .is_some_and(|c| c.field == **p || c.fields.contains(p))
+        }) {
             return Err(source.error_at_key(
                 &at("ignore_fields"),
                 format!("`{path}` is the stream's key or cursor field; it cannot be ignored"),
@@ -102,8 +102,9 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
             return Err(source.error_at_key(&at("pagination"), "`page_size` must be at least 1"));
         }
         if let Some(c) = &s.cursor {
-            let format = CursorFormat::parse(&c.format)
-                .map_err(|e| source.error_at_key(&at("cursor.format"), e))?;
+            c.keys()
+                .spec()
+                .map_err(|(key, e)| source.error_at_key(&at(&format!("cursor.{key}")), e))?;
             if !c.template.contains("{cursor}") {
                 return Err(source.error_at_key(
                     &at("cursor.template"),
@@ -126,16 +127,6 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
                     ));
                 }
                 _ => {}
-            }
-            let spec = cursor_spec(c, format);
-            if !spec.is_valid(&spec.initial) {
-                return Err(source.error_at_key(
-                    &at("cursor.initial"),
-                    format!(
-                        "`{}` does not match the cursor format `{}`",
-                        spec.initial, c.format
-                    ),
-                ));
             }
         }
     }
@@ -167,31 +158,11 @@ fn validate_action(source: &SourceFile, name: &str, a: &ActionConfig) -> Result<
     Ok(())
 }
 
-fn cursor_spec(c: &config::CursorConfig, format: CursorFormat) -> CursorSpec {
-    let initial = c.initial.clone().unwrap_or_else(|| match &format {
-        CursorFormat::DateTime(fmt) => chrono::DateTime::UNIX_EPOCH.format(fmt).to_string(),
-        CursorFormat::Rfc3339 => "1970-01-01T00:00:00Z".into(),
-        CursorFormat::Integer => "0".into(),
-        CursorFormat::Text => String::new(),
-    });
-    CursorSpec {
-        field: split_path(&c.field),
-        format,
-        overlap: Duration::from_secs(c.overlap_secs),
-        initial,
-        ordered: c.ordered,
-    }
-}
-
 fn stream_spec(s: &StreamConfig) -> StreamSpec {
     StreamSpec {
         name: s.name.clone(),
         // Validated in parse(), so the format is known good here.
-        cursor: s.cursor.as_ref().and_then(|c| {
-            CursorFormat::parse(&c.format)
-                .ok()
-                .map(|f| cursor_spec(c, f))
-        }),
+        cursor: s.cursor.as_ref().and_then(|c| c.keys().spec().ok()),
         max_pages: None,
     }
 }
@@ -361,13 +332,16 @@ impl Connector for RestConnector {
             })?;
         // A search body must say something for `{cursor}` even on a first
         // read without a bound (`check --connect`): the cursor's start.
-        let initial = stream_spec(s).cursor.map(|c| c.initial);
+        let spec = stream_spec(s).cursor;
+        let initial = spec.as_ref().map(|c| c.initial.clone());
         let from = from.or(initial.as_deref().filter(|_| s.body.is_some()));
-        let request = page_request(&self.base_url, &self.headers, s, from, token);
+        // Stored in the cursor's format, sent in its `write_format`.
+        let written = spec.as_ref().zip(from).map(|(c, f)| c.written(f));
+        let request = page_request(&self.base_url, &self.headers, s, written.as_deref(), token);
         let url = request.url.clone();
         let resp = self.client.call(&request).await?;
         let shown = crate::connector::shown_url(&url, &request.query);
-        let mut records = records::records(&self.system, s, &shown, &resp)?;
+        let mut records = records::records(&self.system, s, spec.as_ref(), &shown, &resp)?;
         let received = records.len();
         let shifted = match overlap_key(s, token) {
             // We asked again for the last record of the previous page: if it
