@@ -299,11 +299,11 @@ impl CursorSpec {
             (_, Value::Null) => return None,
             (CursorRead::Auto | CursorRead::Text, Value::String(s)) => s.clone(),
             (CursorRead::Auto, Value::Number(n)) if timed => {
-                self.from_time(epoch(n.as_f64()?, 1.0)?)
+                self.time_text(epoch(n.as_f64()?, 1.0)?)
             }
             (CursorRead::Auto | CursorRead::Text, Value::Number(n)) => n.to_string(),
             (CursorRead::Auto | CursorRead::Parts, Value::Object(_)) => {
-                self.from_time(from_parts(v)?)
+                self.time_text(from_parts(v)?)
             }
             (CursorRead::Epoch | CursorRead::EpochMillis, v) => {
                 let n = match v {
@@ -316,7 +316,7 @@ impl CursorSpec {
                 } else {
                     1000.0
                 };
-                self.from_time(epoch(n, unit)?)
+                self.time_text(epoch(n, unit)?)
             }
             _ => return None,
         };
@@ -324,7 +324,7 @@ impl CursorSpec {
     }
 
     /// A time as this cursor's text.
-    fn from_time(&self, t: DateTime<Utc>) -> String {
+    fn time_text(&self, t: DateTime<Utc>) -> String {
         match &self.format {
             CursorFormat::DateTime(fmt) => t.format(fmt).to_string(),
             CursorFormat::Integer => t.timestamp().to_string(),

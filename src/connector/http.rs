@@ -226,6 +226,9 @@ impl HttpClient {
             },
         };
         let mut cookies = Vec::new();
+        // Replacing, not adding: a session's `Authorization` wins over the
+        // Basic credentials reqwest takes from a URL's user-info.
+        let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
             if name.eq_ignore_ascii_case("cookie") {
                 cookies.extend(value.split(';').filter_map(|c| {
@@ -234,8 +237,19 @@ impl HttpClient {
                 }));
                 continue;
             }
-            req = req.header(name.as_str(), value.as_str());
+            let (Ok(name), Ok(mut value)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(value),
+            ) else {
+                return Err(Failure::Final(ConnectorError::Build {
+                    system: self.system.clone(),
+                    message: format!("header `{name}` is not a valid HTTP header"),
+                }));
+            };
+            value.set_sensitive(true);
+            headers.append(name, value);
         }
+        req = req.headers(headers);
         if let Some(cookie) = self.cookies.header(&cookies) {
             req = req.header(reqwest::header::COOKIE, cookie);
         }

@@ -141,6 +141,15 @@ pub struct CursorConfig {
     pub initial: Option<String>,
     #[serde(default = "sixty")]
     pub overlap_secs: u64,
+    /// The params order records by the cursor, so it may be committed
+    /// after every page. `false` (two change fields, which no single order
+    /// follows): committed at the end of a run.
+    #[serde(default = "yes")]
+    pub ordered: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl CursorConfig {
@@ -153,9 +162,7 @@ impl CursorConfig {
             write_format: self.write_format.as_deref(),
             initial: self.initial.as_deref(),
             overlap_secs: self.overlap_secs,
-            // The params order by the cursor field (`order` in Odoo); a
-            // stream that cannot should not have a cursor.
-            ordered: true,
+            ordered: self.ordered,
         }
     }
 }

@@ -58,7 +58,6 @@ pub(super) struct Errors {
     pub(super) transient: Vec<String>,
 }
 
-#[derive(Debug)]
 pub struct JsonRpcConnector {
     pub(super) system: String,
     pub(super) url: String,
@@ -73,6 +72,24 @@ pub struct JsonRpcConnector {
     pub(super) streams: Vec<(StreamConfig, Template)>,
     pub(super) actions: BTreeMap<String, Call>,
     pub(super) next_id: AtomicU64,
+}
+
+/// The URL shown masked (it may carry a password), templates by name.
+impl std::fmt::Debug for JsonRpcConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streams: Vec<&str> = self.streams.iter().map(|(s, _)| s.name.as_str()).collect();
+        f.debug_struct("JsonRpcConnector")
+            .field("system", &self.system)
+            .field("url", &shown_url(&self.url, &[]))
+            .field("v2", &self.v2)
+            .field("client", &self.client)
+            .field("vars", &self.vars)
+            .field("session", &self.session.as_ref().map(|s| &s.method))
+            .field("session_value", &self.session_value)
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a JSON-RPC error reads.

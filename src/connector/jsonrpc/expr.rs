@@ -1,9 +1,10 @@
 //! Expressions inside a `${...}` placeholder, for values built from
-//! several parts: `'Session ' + base64(vars.login + ':' + session.0 + ':'
-//! + session.1)`. Terms are variables (as in plain placeholders), quoted
-//! text (`'...'` or `"..."`, without `}`) and `base64(...)`; `+` joins
-//! them as text. No arithmetic, no other functions: a manifest states a
-//! value, it does not compute one.
+//! several parts, such as a session header:
+//! `'Session ' + base64(vars.login + ':' + session.0 + ':' + session.1)`.
+//! Terms are variables (as in plain placeholders), quoted text (`'...'`
+//! or `"..."`, without `}`) and `base64(...)`; a plus sign joins them as
+//! text. No arithmetic, no other functions: a manifest states a value, it
+//! does not compute one.
 
 use base64::Engine as _;
 use serde_json::Value;

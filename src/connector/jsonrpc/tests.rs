@@ -315,12 +315,15 @@ fn manifest_mistakes_are_named_at_their_key() {
     }
 }
 
+/// Each call's JSON-RPC method and `Cookie` header.
+type CookieLog = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A server that sets a session cookie at login and answers 401 to a call
 /// without it (or without the static header); logs each call's headers.
-async fn cookie_server() -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) {
+async fn cookie_server() -> (String, CookieLog) {
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::IntoResponse;
-    let log: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let log: CookieLog = Arc::default();
     let seen = log.clone();
     let app = Router::new().route(
         "/rpc",

@@ -167,6 +167,25 @@ fn stream_spec(s: &StreamConfig) -> StreamSpec {
     }
 }
 
+/// Names only: the base URL may carry a password, the static headers a key.
+impl std::fmt::Debug for RestConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let streams: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("RestConnector")
+            .field("system", &self.system)
+            .field(
+                "base_url",
+                &crate::connector::shown_url(&self.base_url, &[]),
+            )
+            .field("headers", &headers)
+            .field("client", &self.client)
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl ConnectorConfig for RestConfig {
     fn streams(&self) -> Vec<StreamSpec> {
         self.streams.iter().map(stream_spec).collect()
@@ -296,7 +315,6 @@ impl ConnectorConfig for RestConfig {
     }
 }
 
-#[derive(Debug)]
 pub struct RestConnector {
     system: String,
     base_url: String,

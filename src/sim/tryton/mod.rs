@@ -256,6 +256,11 @@ impl TrytonSim {
         true
     }
 
+    /// The live sessions' tokens: credentials a test looks for in outputs.
+    pub fn session_tokens(&self) -> Vec<String> {
+        self.lock().sessions.keys().cloned().collect()
+    }
+
     /// Fix the clock that stamps creations and writes.
     pub fn set_now(&self, now: DateTime<Utc>) {
         self.lock().clock = Some(now);
