@@ -15,16 +15,20 @@ pub enum Entity {
     WorkItem,
     Person,
     OrgUnit,
+    /// An item of a system's own catalogue (ServiceNow catalogue items, Jira
+    /// request types): listed at the front door, never routed.
+    Offering,
 }
 
 impl Entity {
-    pub const ALL: &'static [&'static str] = &["work_item", "person", "org_unit"];
+    pub const ALL: &'static [&'static str] = &["work_item", "person", "org_unit", "offering"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::WorkItem => "work_item",
             Entity::Person => "person",
             Entity::OrgUnit => "org_unit",
+            Entity::Offering => "offering",
         }
     }
 }
@@ -123,6 +127,32 @@ pub struct OrgUnit {
     pub lookups: Vec<Lookup>,
 }
 
+/// Something an employee can ask for in a department's own system: an item
+/// of its native catalogue. The front door lists it with a link to ask
+/// there (`external_url`); it is not raised through the hub, so it carries
+/// no form and no lookups, and routing never sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Offering {
+    pub name: String,
+    pub description: Option<String>,
+    /// The connector's department when the mapping gives none.
+    pub department: Option<String>,
+    pub category: Option<String>,
+    /// Where an employee asks for it: the system's own portal page.
+    pub external_url: Option<String>,
+    /// `None` (the mapping says nothing) is active: a catalogue lists what
+    /// it has unless told an item is retired.
+    pub active: Option<bool>,
+    pub attributes: serde_json::Map<String, Value>,
+}
+
+impl Offering {
+    /// Whether the front door lists it.
+    pub fn is_active(&self) -> bool {
+        self.active != Some(false)
+    }
+}
+
 /// Entities a lookup can resolve to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,6 +247,7 @@ pub enum Canonical {
     WorkItem(WorkItem),
     Person(Person),
     OrgUnit(OrgUnit),
+    Offering(Offering),
 }
 
 impl Canonical {
@@ -225,6 +256,7 @@ impl Canonical {
             Canonical::WorkItem(w) => &w.lookups,
             Canonical::Person(p) => &p.lookups,
             Canonical::OrgUnit(o) => &o.lookups,
+            Canonical::Offering(_) => &[],
         }
     }
 }

@@ -613,10 +613,49 @@ async fn check_connect_reaches_each_enabled_system() {
     let cfg = config.to_str().unwrap().to_string();
     let (code, out, err) = output(dir.path(), &["--config", &cfg, "check", "--connect"]);
     assert_eq!(code, 0, "{out}\n{err}");
+    let incident = out
+        .lines()
+        .find(|l| l.starts_with("ok   servicenow/incident: "))
+        .unwrap_or_else(|| panic!("a line per stream: {out}"));
     assert!(
-        out.contains("ok   servicenow: read the first page of `incident`"),
-        "{out}"
+        incident.contains("record(s) on the first page")
+            && incident.contains("first record mapped: {\"entity\":\"work_item\""),
+        "{incident}"
     );
+    // The request is the one a first run sends, cursor template and all.
+    let first_incident_list = |sim: &SimHandle| {
+        sim.sim
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "GET" && r.path.ends_with("/table/incident"))
+            .expect("a list request")
+            .query
+    };
+    let checked = first_incident_list(&sim);
+    assert_eq!(
+        checked.get("sysparm_query").map(String::as_str),
+        Some("sys_updated_on>=1970-01-01 00:00:00^ORDERBYsys_updated_on^ORDERBYsys_id"),
+        "{checked:?}"
+    );
+    let ran = ServiceNowSim::spawn(SimConfig::default()).await.unwrap();
+    let run_dir = tempfile::tempdir().unwrap();
+    let run_store = format!("sqlite://{}", run_dir.path().join("s.db").display());
+    let run_config = daemon_config(run_dir.path(), &ran, &run_store, "127.0.0.1:0");
+    let (code, out, err) = output(
+        run_dir.path(),
+        &["--config", run_config.to_str().unwrap(), "run", "--once"],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let mut sent = first_incident_list(&ran);
+    // The page's offset and size are the only paging there is.
+    assert_eq!(
+        sent.remove("sysparm_offset"),
+        checked.get("sysparm_offset").cloned()
+    );
+    let mut checked = checked;
+    checked.remove("sysparm_offset");
+    assert_eq!(sent, checked);
+    ran.shutdown().await;
     // The shipped manifests of systems not configured here are off.
     assert!(
         out.contains("skip jira: disabled in its manifest") || !out.contains("jira"),
@@ -630,8 +669,50 @@ async fn check_connect_reaches_each_enabled_system() {
     let (code, out, _) = output(dir.path(), &["--config", &cfg, "check", "--connect"]);
     assert_eq!(code, 1);
     assert!(
-        out.contains("FAIL servicenow: servicenow:") && out.contains("401"),
+        out.contains("FAIL servicenow/incident: servicenow:") && out.contains("401"),
         "{out}"
+    );
+    // Said once for the connector, not once per stream.
+    assert_eq!(out.matches("FAIL").count(), 1, "{out}");
+    sim.shutdown().await;
+}
+
+/// A first request with a query that finds nothing says so, and what to
+/// look at, rather than `ok` alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_connect_says_when_a_query_found_nothing() {
+    let sim = ServiceNowSim::spawn(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let connectors = common::hub::copy_edited("connectors", dir.path(), |name, text| {
+        match name {
+            // Nothing was updated after 2100: the query is sent, and empty.
+            "servicenow.toml" => text.replacen(
+                "overlap_secs = 60",
+                "overlap_secs = 60\ninitial = \"2100-01-01 00:00:00\"",
+                1,
+            ),
+            _ => text,
+        }
+    });
+    let config = daemon_config(dir.path(), &sim, "sqlite://unused.db", "127.0.0.1:0");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("{}/connectors", repo().display()),
+        &connectors.display().to_string(),
+    );
+    write(&config, &text);
+    let (code, out, err) = output(
+        dir.path(),
+        &["--config", config.to_str().unwrap(), "check", "--connect"],
+    );
+    assert_eq!(code, 0, "nothing failed: {out}\n{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ok   servicenow/incident: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("0 records on the first page, asked for records from `2100-01-01 00:00:00`")
+            && line.contains("check the stream's query"),
+        "{line}"
     );
     sim.shutdown().await;
 }

@@ -260,7 +260,11 @@ fn a_source_cannot_forge_a_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = std::fs::read_to_string(repo().join("connectors/servicenow.toml")).unwrap();
     write(&dir.path().join("connectors/servicenow.toml"), &manifest);
-    for file in ["servicenow-incident.toml", "servicenow-request.toml"] {
+    for file in [
+        "servicenow-incident.toml",
+        "servicenow-request.toml",
+        "servicenow-catalog_item.toml",
+    ] {
         let text = std::fs::read_to_string(repo().join("mappings").join(file)).unwrap();
         write(&dir.path().join("mappings").join(file), &text);
     }

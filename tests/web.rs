@@ -1,124 +1,22 @@
 //! The web pages without a browser, on both stores: sign-in is required
 //! and checked by the API's tokens, the portal shows only the signed-in
 //! employee's requests, what people typed is escaped, forms from other
-//! sites are refused, a form's problems are shown by their fields, and a
-//! form sent twice raises one request.
+//! sites are refused, a form's problems are shown by their fields, a form
+//! sent twice raises one request, and the systems' own offerings are listed
+//! after the catalogue's with links out.
 
 mod common;
 
-use std::sync::Arc;
-
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::json;
-use switchboard::api::{ApiState, EMPLOYEE_HEADER, Tokens};
-use switchboard::config::{ApiSettings, WebSettings};
-use switchboard::store::Store;
+use switchboard::api::EMPLOYEE_HEADER;
+use switchboard::config::WebSettings;
+use switchboard::model::{Canonical, Offering};
+use switchboard::store::{PageWrite, StagedRecord, Store};
 
-use common::api::token;
+use common::web::{client, get, post, serve, serve_with_broker, sign_in};
 use common::{Backend, TestStore};
-
-async fn serve(store: Store, web: WebSettings) -> String {
-    serve_with_broker(store, web, None).await
-}
-
-async fn serve_with_broker(
-    store: Store,
-    web: WebSettings,
-    broker: Option<switchboard::api::DeadLetterBroker>,
-) -> String {
-    let settings = ApiSettings {
-        tokens: vec![
-            token("portal", "portal-token", &["portal"]),
-            token("dashboard", "read-token", &["read"]),
-        ],
-        ..ApiSettings::default()
-    };
-    let services =
-        switchboard::services::Services::load(&common::repo().join("services.toml")).unwrap();
-    let api = ApiState {
-        store,
-        tokens: Arc::new(Tokens::from_settings(&settings).unwrap()),
-        services: Some(Arc::new(services)),
-        router: None,
-        connectors: Vec::new(),
-        broker,
-    };
-    let app = switchboard::web::router(api.clone(), &web).merge(switchboard::api::router(api));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    base
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// A page as a browser on this site would ask for it, with `cookie`.
-async fn get(base: &str, path: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, String) {
-    let mut req = client().get(format!("{base}{path}"));
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    let resp = req.send().await.unwrap();
-    (
-        resp.status(),
-        resp.headers().clone(),
-        resp.text().await.unwrap(),
-    )
-}
-
-/// A form sent from `origin` (this site's, unless a test says otherwise).
-async fn post(
-    base: &str,
-    path: &str,
-    cookie: Option<&str>,
-    origin: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, HeaderMap, String) {
-    let mut req = client()
-        .post(format!("{base}{path}"))
-        .header("origin", origin)
-        .form(form);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    let resp = req.send().await.unwrap();
-    (
-        resp.status(),
-        resp.headers().clone(),
-        resp.text().await.unwrap(),
-    )
-}
-
-/// Sign in; the cookie to send back.
-async fn sign_in(base: &str, token: &str, employee: &str) -> String {
-    let (status, headers, body) = post(
-        base,
-        "/signin",
-        None,
-        base,
-        &[("token", token), ("employee", employee)],
-    )
-    .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    let set = headers[SET_COOKIE].to_str().unwrap().to_string();
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"),
-        "{set}"
-    );
-    assert!(
-        !set.contains(token),
-        "the cookie never carries the token: {set}"
-    );
-    set.split(';').next().unwrap().to_string()
-}
 
 /// Raise a request through the API as the portal acting for `employee`.
 async fn raise(base: &str, employee: &str, summary: &str) {
@@ -387,6 +285,80 @@ async fn a_trusted_proxy_header_signs_the_employee_in(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
 }
 
+/// A systems' own offering as a sync writes it.
+fn native(id: &str, name: &str, department: &str, url: Option<&str>, active: bool) -> StagedRecord {
+    StagedRecord {
+        external_id: id.into(),
+        content_hash: format!("hash-{id}"),
+        payload_json: json!({ "id": id }).to_string(),
+        outcome: Ok(Canonical::Offering(Offering {
+            name: name.into(),
+            description: Some(format!("About {name}")),
+            department: Some(department.into()),
+            external_url: url.map(str::to_string),
+            active: Some(active),
+            ..Offering::default()
+        })),
+    }
+}
+
+async fn the_portal_lists_native_offerings_by_department_with_links_out(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let records = vec![
+        native(
+            "1",
+            "Laptop <b>Pro</b>",
+            "it",
+            Some("https://sn.example/sp?id=sc_cat_item&sys_id=1"),
+            true,
+        ),
+        native(
+            "2",
+            "BlackBerry",
+            "it",
+            Some("https://sn.example/sp?id=sc_cat_item&sys_id=2"),
+            false,
+        ),
+        native("3", "Payslip copy", "hr", None, true),
+    ];
+    let page = PageWrite {
+        system: "servicenow",
+        stream: "catalog_item",
+        mapping_version: "v1",
+        records,
+        cursor: None,
+        delivery: None,
+        outbox: Vec::new(),
+        effects: Vec::new(),
+    };
+    ts.store.apply_page(page).await.unwrap();
+    let base = serve(ts.store.clone(), WebSettings::default()).await;
+    let cookie = sign_in(&base, "portal-token", "ann@example.com").await;
+    let (status, _, page) = get(&base, "/portal", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let at = |needle: &str| {
+        page.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in {page}"))
+    };
+    // After the catalogue's own offerings, under a heading of its own.
+    assert!(at("Report a building fault") < at("Offered in other systems"));
+    // By department (hr before it), each a section named by its heading.
+    assert!(at("Department: hr") < at("Department: it"), "{page}");
+    assert!(
+        page.contains(r#"<section class="native" aria-labelledby="native-0">"#),
+        "{page}"
+    );
+    // Escaped, linked out with text that says where, without a link when
+    // there is no URL, and never a retired one.
+    assert!(page.contains("Laptop &lt;b&gt;Pro&lt;/b&gt;"), "{page}");
+    assert!(page.contains(
+        r#"<a href="https://sn.example/sp?id=sc_cat_item&amp;sys_id=1">Ask in servicenow<span class="visually-hidden"> for Laptop &lt;b&gt;Pro&lt;/b&gt;</span></a>"#
+    ), "{page}");
+    assert!(page.contains("Payslip copy") && page.contains("About Payslip copy"));
+    assert_eq!(page.matches("Ask in servicenow").count(), 1, "{page}");
+    assert!(!page.contains("BlackBerry"), "{page}");
+}
+
 async fn requests(store: &Store, email: &str) -> usize {
     store
         .requests_of(&switchboard::store::RequestFilter {
@@ -473,6 +445,7 @@ on_every_backend!(
     forms_from_elsewhere_are_refused_and_problems_shown,
     a_trusted_proxy_header_signs_the_employee_in,
     the_status_page_counts_the_letters_rabbitmq_keeps,
+    the_portal_lists_native_offerings_by_department_with_links_out,
 );
 
 /// `[web]` is strict like the rest of the file: a typo is located with a

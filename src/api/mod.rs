@@ -35,6 +35,8 @@ pub use requests::EMPLOYEE_HEADER;
 // For the web pages (`crate::web`), which show what these routes answer.
 pub(crate) use intake::{Ask, submit};
 pub(crate) use requests::{Request, detail_of, latest_of};
+pub use services::NativeService;
+pub(crate) use services::native_of;
 
 use crate::store::Store;
 

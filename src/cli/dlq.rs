@@ -63,7 +63,12 @@ pub async fn run(cli: &Cli, args: &DlqArgs) -> anyhow::Result<()> {
         None => None,
     };
     let broker = broker.as_ref().map(|u| u.expose());
-    let topology = Topology::default();
+    let topology = cfg
+        .settings
+        .broker
+        .as_ref()
+        .map(|b| Topology::for_prefix(&b.prefix))
+        .unwrap_or_default();
     let result = match &args.command {
         DlqCommand::List { json } => match ops::list(&store, broker, &topology).await {
             Ok(letters) => {

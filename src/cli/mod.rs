@@ -7,6 +7,8 @@
 mod demo;
 mod dlq;
 mod map;
+mod once;
+mod probe;
 mod quarantine;
 mod report;
 mod route;
@@ -82,8 +84,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Validate the config file, every connector manifest and every mapping,
     /// without contacting any system. Errors are `file:line:col: message`.
-    /// With `--connect`, also reach every enabled system: authenticate and
-    /// read one page (changing nothing), and report per connector.
+    /// With `--connect`, also reach every enabled system, changing nothing:
+    /// send each stream's first request as a first run would (the cursor's
+    /// `initial` through its template), and print the records it returned
+    /// and the first one mapped.
     Check(CheckArgs),
     /// Apply database migrations to the configured store, then exit.
     Migrate,
@@ -123,7 +127,7 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Also contact each enabled connector's system and read one page.
+    /// Also send each enabled stream's first request, as a first run would, and show its first record mapped.
     #[arg(long)]
     pub connect: bool,
 }
@@ -138,6 +142,12 @@ pub struct RunArgs {
     /// `switchboard quarantine list`), else 0.
     #[arg(long)]
     pub once: bool,
+    /// With `--once` and a `[broker]`: how long, in seconds, to run the
+    /// writers after the sync so that the work it routed reaches the target
+    /// systems. What is not delivered by then waits in RabbitMQ for the
+    /// daemon (`switchboard run`), and one line says how much.
+    #[arg(long, value_name = "SECS", default_value_t = once::DELIVER_FOR_SECS, requires = "once")]
+    pub deliver_for: u64,
 }
 
 pub async fn main() -> ExitCode {
@@ -240,7 +250,7 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
                 }
             );
             if args.connect {
-                return check_connections(&c).await;
+                return probe::check_connections(&c).await;
             }
             ExitCode::SUCCESS
         }
@@ -252,44 +262,6 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
             eprintln!("{} problem(s) found", d.0.len());
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Reach each enabled connector's system; one line per connector.
-async fn check_connections(catalog: &Catalog) -> ExitCode {
-    const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-    let mut failed = 0;
-    for m in &catalog.manifests {
-        let system = &m.header.system;
-        if !m.header.enabled {
-            println!("skip {system}: disabled in its manifest");
-            continue;
-        }
-        let outcome = match m.config.build(&m.header) {
-            Err(e) => Err(e.to_string()),
-            Ok(connector) => match tokio::time::timeout(PROBE_TIMEOUT, connector.probe()).await {
-                Ok(Ok(what)) => Ok(what),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!(
-                    "{system}: no answer within {}s",
-                    PROBE_TIMEOUT.as_secs()
-                )),
-            },
-        };
-        match outcome {
-            Ok(what) => println!("ok   {system}: {what}"),
-            Err(e) => {
-                failed += 1;
-                // The error may quote what the system answered.
-                println!("FAIL {system}: {}", crate::telemetry::text::Escaped(e));
-            }
-        }
-    }
-    if failed > 0 {
-        eprintln!("{failed} connector(s) could not be reached");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
 
@@ -317,7 +289,8 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
     let connectors = catalog.jobs().context("failed to build connectors")?;
     if args.once {
         let writers = catalog.writers(&store, &connectors);
-        return run_once(&cfg, &store, &connectors, &writers, &|_, _| {}).await;
+        let deliver_for = std::time::Duration::from_secs(args.deliver_for);
+        return once::run_once(&cfg, &store, &connectors, &writers, deliver_for, &|_, _| {}).await;
     }
     let listener = tokio::net::TcpListener::bind(cfg.settings.http.listen)
         .await
@@ -342,7 +315,7 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
         broker: match &cfg.settings.broker {
             Some(b) => Some(crate::api::DeadLetterBroker {
                 url: b.url.resolve().context("[broker] url")?,
-                topology: crate::transport::Topology::default(),
+                topology: crate::transport::Topology::for_prefix(&b.prefix),
             }),
             None => None,
         },
@@ -411,10 +384,14 @@ fn start_delivery(
         return Ok(tasks);
     };
     let url = broker.url.resolve().context("[broker] url")?;
+    let topology = crate::transport::Topology::for_prefix(&broker.prefix);
     tasks.spawn(crate::transport::run_relay(
         store.clone(),
         url.clone(),
-        crate::transport::RelayOptions::default(),
+        crate::transport::RelayOptions {
+            topology: topology.clone(),
+            ..crate::transport::RelayOptions::default()
+        },
         stop.clone(),
     ));
     for (system, writer) in writers {
@@ -425,6 +402,7 @@ fn start_delivery(
         let options = crate::transport::WriterOptions {
             prefetch: crate::transport::prefetch_for(rate.map(f64::from)),
             outage_budget,
+            topology: topology.clone(),
             ..crate::transport::WriterOptions::default()
         };
         tasks.spawn(crate::transport::run_writer(
@@ -436,62 +414,6 @@ fn start_delivery(
         ));
     }
     Ok(tasks)
-}
-
-/// One sync of everything, then hand on what it routed: embedded, deliver
-/// it to the writers (a retry waits for the next run); with a broker,
-/// publish it for the daemons' writers.
-async fn run_once(
-    cfg: &LoadedConfig,
-    store: &Store,
-    connectors: &[crate::catalog::ConnectorJobs],
-    writers: &crate::writer::Writers,
-    progress: crate::sync::ProgressFn<'_>,
-) -> anyhow::Result<()> {
-    let stop = CancellationToken::new();
-    tokio::spawn(stop_on_signal(stop.clone()));
-    let mut failed = 0;
-    let mut ran = Vec::new();
-    for c in connectors {
-        let results = crate::daemon::sync_connector(store, c, &stop, progress).await;
-        failed += results.iter().filter(|(_, r)| r.is_err()).count();
-        ran.push((c.system.clone(), results));
-    }
-    match &cfg.settings.broker {
-        None => {
-            let options = crate::writer::local::LocalOptions::default();
-            while !stop.is_cancelled() {
-                let r = crate::writer::local::deliver_once(store, writers, &options).await?;
-                if r.claimed == 0 {
-                    break;
-                }
-            }
-        }
-        Some(broker) => {
-            let url = broker.url.resolve().context("[broker] url")?;
-            let publisher = crate::transport::Publisher::connect(url.expose()).await?;
-            let options = crate::transport::RelayOptions::default();
-            while !stop.is_cancelled() {
-                let r = crate::transport::relay_once(store, &publisher, &options).await?;
-                if r.claimed == 0 || r.sent == 0 {
-                    break;
-                }
-            }
-        }
-    }
-    let waiting = quarantine::summarize_run(store, &ran).await?;
-    store.close().await;
-    if failed > 0 {
-        anyhow::bail!("{failed} stream(s) failed; see the log above");
-    }
-    if waiting > 0 {
-        return Err(quarantine::InQuarantine {
-            records: waiting,
-            what: "the streams this run synced",
-        }
-        .into());
-    }
-    Ok(())
 }
 
 /// Cancel `stop` on Ctrl-C or SIGTERM (what systemd and Kubernetes send).

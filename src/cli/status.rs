@@ -27,6 +27,11 @@ pub struct SyncArgs {
     /// Only this stream of the connector.
     #[arg(long)]
     stream: Option<String>,
+    /// With a `[broker]`: how long, in seconds, to run the writers after
+    /// the sync so that the work it routed reaches the target systems, as
+    /// `run --once --deliver-for` does.
+    #[arg(long, value_name = "SECS", default_value_t = super::once::DELIVER_FOR_SECS)]
+    deliver_for: u64,
 }
 
 pub async fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<()> {
@@ -173,11 +178,12 @@ pub async fn sync(cli: &Cli, args: &SyncArgs) -> anyhow::Result<()> {
     // Routed work may go to any connector, so every writer is there.
     let writers = catalog.writers(&store, &connectors);
     let progress = Progress::new();
-    let result = super::run_once(
+    let result = super::once::run_once(
         &cfg,
         &store,
         std::slice::from_ref(&chosen),
         &writers,
+        Duration::from_secs(args.deliver_for),
         &|job, report| progress.page(job, report),
     )
     .await;

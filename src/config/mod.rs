@@ -100,6 +100,16 @@ impl Default for StoreSettings {
 pub struct BrokerSettings {
     /// `amqp://USER:PASSWORD@HOST:5672/VHOST`.
     pub url: SecretRef,
+    /// Starts the name of the exchange (`<prefix>.work`) and of every queue
+    /// (`<prefix>.work.<connector>`, `<prefix>.dlq`, …), so that two
+    /// installations (staging and production) can share a broker and a
+    /// vhost without taking each other's work.
+    #[serde(default = "default_broker_prefix")]
+    pub prefix: String,
+}
+
+fn default_broker_prefix() -> String {
+    "switchboard".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -114,6 +114,21 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             format!("`{h}` is not an HTTP header name, such as `X-Forwarded-Email`"),
         );
     }
+    if let Some(prefix) = s.broker.as_ref().map(|b| &b.prefix) {
+        let fits = !prefix.is_empty()
+            && prefix.len() <= 100
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !fits {
+            return problem(
+                "broker.prefix",
+                format!(
+                    "`{prefix}` cannot start queue names: use 1 to 100 letters, digits, `-`, `_` or `.`, such as `switchboard-staging`"
+                ),
+            );
+        }
+    }
     if let Some(jwt) = &s.api.jwt
         && let Some((key, message)) = jwt_problem(jwt)
     {

@@ -182,6 +182,55 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
     Ok(schedule)
 }
 
+/// The environment variable segment that names `system` in
+/// `SWITCHBOARD__CONNECTORS__<SEGMENT>__BASE_URL`: a variable name cannot
+/// hold `-`, so `hr-csv` is `HR_CSV` (the configuration reads variable
+/// names in lower case, so this is the key an override arrives under).
+pub fn env_key(system: &str) -> String {
+    system.replace('-', "_")
+}
+
+/// A system name every place it goes can hold: the store, mapping file
+/// names, metrics labels and environment variables. Lower-case ASCII
+/// letters and digits, starting with a letter, with single `-` or `_`
+/// between them (`hr-csv`, `erp_tasks`). Upper case could not be
+/// overridden from the environment (variable names are read in lower
+/// case) and `__` is the variables' separator.
+pub fn check_system_name(system: &str) -> Result<(), (String, String)> {
+    let valid = system.starts_with(|c: char| c.is_ascii_lowercase())
+        && !system.ends_with(['-', '_'])
+        && !system.contains("--")
+        && !system.contains("__")
+        && !system.contains("-_")
+        && !system.contains("_-")
+        && system
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        return Ok(());
+    }
+    let suggestion: String = system
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let hint = match suggestion.starts_with(|c: char| c.is_ascii_lowercase()) {
+        true => format!("such as `{suggestion}`"),
+        false => "such as `erp-tasks`".to_string(),
+    };
+    Err((
+        format!(
+            "system name `{system}` cannot be overridden from the environment: use lower-case \
+             letters and digits, starting with a letter, with single `-` or `_` between them"
+        ),
+        hint,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,53 +335,4 @@ mod tests {
         assert_eq!((err.line, err.col), (4, 1));
         assert!(err.message.contains("invalid cron expression"), "{err}");
     }
-}
-
-/// The environment variable segment that names `system` in
-/// `SWITCHBOARD__CONNECTORS__<SEGMENT>__BASE_URL`: a variable name cannot
-/// hold `-`, so `hr-csv` is `HR_CSV` (the configuration reads variable
-/// names in lower case, so this is the key an override arrives under).
-pub fn env_key(system: &str) -> String {
-    system.replace('-', "_")
-}
-
-/// A system name every place it goes can hold: the store, mapping file
-/// names, metrics labels and environment variables. Lower-case ASCII
-/// letters and digits, starting with a letter, with single `-` or `_`
-/// between them (`hr-csv`, `erp_tasks`). Upper case could not be
-/// overridden from the environment (variable names are read in lower
-/// case) and `__` is the variables' separator.
-pub fn check_system_name(system: &str) -> Result<(), (String, String)> {
-    let valid = system.starts_with(|c: char| c.is_ascii_lowercase())
-        && !system.ends_with(['-', '_'])
-        && !system.contains("--")
-        && !system.contains("__")
-        && !system.contains("-_")
-        && !system.contains("_-")
-        && system
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid {
-        return Ok(());
-    }
-    let suggestion: String = system
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect::<String>()
-        .split('-')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    let hint = match suggestion.starts_with(|c: char| c.is_ascii_lowercase()) {
-        true => format!("such as `{suggestion}`"),
-        false => "such as `erp-tasks`".to_string(),
-    };
-    Err((
-        format!(
-            "system name `{system}` cannot be overridden from the environment: use lower-case \
-             letters and digits, starting with a letter, with single `-` or `_` between them"
-        ),
-        hint,
-    ))
 }

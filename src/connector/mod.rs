@@ -309,6 +309,14 @@ pub trait Connector: Debug + Send + Sync {
         })
     }
 
+    /// Whether `check --connect` reads each stream's first page, as a
+    /// run would (`true`), or only asks [`Connector::probe`], for kinds
+    /// whose read has effects (a file moved, a tap started) or that read
+    /// nothing (webhooks).
+    fn probe_reads_pages(&self) -> bool {
+        true
+    }
+
     async fn probe(&self) -> Result<String, ConnectorError> {
         let Some(stream) = self.streams().into_iter().next() else {
             return Ok("no streams to read".into());

@@ -51,16 +51,24 @@ pub(super) fn compile(source: &SourceFile, file: MappingFile) -> Result<Mapping,
     }
     require_fields(source, shape, "fields", &file.fields, &mut errors);
     check_owns(source, &file, &mut errors);
-    if file.entity == Entity::OrgUnit {
+    // Only work items and people keep a classification per field; an
+    // offering is listed to every employee, so it has nothing to withhold.
+    let unclassified = match file.entity {
+        Entity::OrgUnit => Some(
+            "org units carry no confidential fields; classify the data on the people or work items that hold it",
+        ),
+        Entity::Offering => Some(
+            "offerings are listed to every employee and carry no confidential fields; leave confidential data out of the mapping",
+        ),
+        Entity::WorkItem | Entity::Person => None,
+    };
+    if let Some(message) = unclassified {
         let classified = [("fields", &file.fields), ("attributes", &file.attributes)]
             .into_iter()
             .flat_map(|(table, rules)| rules.iter().map(move |(name, rule)| (table, name, rule)))
             .filter(|(_, _, rule)| rule.confidential.is_some());
         for (table, name, _) in classified {
-            errors.push(source.error_at_key(
-                &format!("{table}.{name}.confidential"),
-                "org units carry no confidential fields; classify the data on the people or work items that hold it",
-            ));
+            errors.push(source.error_at_key(&format!("{table}.{name}.confidential"), message));
         }
     }
     let skip_if = file

@@ -5,8 +5,8 @@
 
 use super::value::Typed;
 use crate::model::{
-    ACTIVITY_KINDS, Activity, Entity, LookupEntity, LookupKey, LookupSlot, OrgUnit, Person,
-    VISIBILITIES, WORK_ITEM_KINDS, WORK_ITEM_STATUSES, WorkItem,
+    ACTIVITY_KINDS, Activity, Entity, LookupEntity, LookupKey, LookupSlot, Offering, OrgUnit,
+    Person, VISIBILITIES, WORK_ITEM_KINDS, WORK_ITEM_STATUSES, WorkItem,
 };
 
 /// What kind of value a target field holds, for checking constants and maps.
@@ -52,6 +52,7 @@ pub(super) enum Target {
     Name,
     Code,
     Parent,
+    Category,
     // Activities (children of a work item).
     Key,
     Author,
@@ -125,6 +126,14 @@ impl Shape {
                 ("code", Code, Text, false),
                 ("parent", Parent, Text, false),
             ],
+            Shape::Entity(Entity::Offering) => &[
+                ("name", Name, Text, true),
+                ("description", Description, Text, false),
+                ("department", Department, Text, false),
+                ("category", Category, Text, false),
+                ("external_url", ExternalUrl, Text, false),
+                ("active", Active, Bool, false),
+            ],
             Shape::Activity => &[
                 ("key", Key, Text, false),
                 ("kind", Kind, OneOf(ACTIVITY_KINDS), true),
@@ -146,6 +155,7 @@ impl Shape {
             (Filled::WorkItem(w), Target::Title) => !w.title.is_empty(),
             (Filled::WorkItem(w), Target::Status) => !w.status.is_empty(),
             (Filled::OrgUnit(o), Target::Name) => !o.name.is_empty(),
+            (Filled::Offering(o), Target::Name) => !o.name.is_empty(),
             (Filled::Activity(a), Target::Kind) => !a.kind.is_empty(),
             (Filled::Activity(a), Target::OccurredAt) => a.occurred_at.is_some(),
             _ => true,
@@ -179,6 +189,7 @@ pub(super) enum Filled {
     WorkItem(WorkItem),
     Person(Person),
     OrgUnit(OrgUnit),
+    Offering(Offering),
     Activity(Activity),
     Object(serde_json::Map<String, serde_json::Value>),
 }
@@ -191,6 +202,7 @@ impl Filled {
             Filled::WorkItem(w) => Some(Canonical::WorkItem(w)),
             Filled::Person(p) => Some(Canonical::Person(p)),
             Filled::OrgUnit(o) => Some(Canonical::OrgUnit(o)),
+            Filled::Offering(o) => Some(Canonical::Offering(o)),
             Filled::Activity(_) | Filled::Object(_) => None,
         }
     }
@@ -200,6 +212,7 @@ impl Filled {
             Shape::Entity(Entity::WorkItem) => Filled::WorkItem(WorkItem::default()),
             Shape::Entity(Entity::Person) => Filled::Person(Person::default()),
             Shape::Entity(Entity::OrgUnit) => Filled::OrgUnit(OrgUnit::default()),
+            Shape::Entity(Entity::Offering) => Filled::Offering(Offering::default()),
             Shape::Activity => Filled::Activity(Activity::default()),
             Shape::Object => Filled::Object(serde_json::Map::new()),
         }
@@ -210,6 +223,7 @@ impl Filled {
             Filled::WorkItem(w) => Some(&mut w.attributes),
             Filled::Person(p) => Some(&mut p.attributes),
             Filled::OrgUnit(o) => Some(&mut o.attributes),
+            Filled::Offering(o) => Some(&mut o.attributes),
             Filled::Object(m) => Some(m),
             Filled::Activity(_) => None,
         }
@@ -219,7 +233,9 @@ impl Filled {
         match self {
             Filled::WorkItem(w) => Some(&mut w.classified),
             Filled::Person(p) => Some(&mut p.classified),
-            Filled::OrgUnit(_) | Filled::Activity(_) | Filled::Object(_) => None,
+            Filled::OrgUnit(_) | Filled::Offering(_) | Filled::Activity(_) | Filled::Object(_) => {
+                None
+            }
         }
     }
 
@@ -228,7 +244,7 @@ impl Filled {
             Filled::WorkItem(w) => Some(&mut w.lookups),
             Filled::Person(p) => Some(&mut p.lookups),
             Filled::OrgUnit(o) => Some(&mut o.lookups),
-            Filled::Activity(_) | Filled::Object(_) => None,
+            Filled::Offering(_) | Filled::Activity(_) | Filled::Object(_) => None,
         }
     }
 
@@ -274,6 +290,15 @@ impl Filled {
                 (Name, Typed::Text(s)) => o.name = s,
                 (Code, Typed::Text(s)) => o.code = Some(s),
                 (Parent, Typed::Text(s)) => o.parent_ref = Some(s),
+                _ => {}
+            },
+            (Filled::Offering(o), t, v) => match (t, v) {
+                (Name, Typed::Text(s)) => o.name = s,
+                (Description, Typed::Text(s)) => o.description = Some(s),
+                (Department, Typed::Text(s)) => o.department = Some(s),
+                (Category, Typed::Text(s)) => o.category = Some(s),
+                (ExternalUrl, Typed::Text(s)) => o.external_url = Some(s),
+                (Active, Typed::Bool(b)) => o.active = Some(b),
                 _ => {}
             },
             (Filled::Activity(a), t, v) => match (t, v) {
@@ -344,6 +369,16 @@ pub(crate) fn canonical_keys(entity: Entity) -> &'static [&'static str] {
             "code",
             "parent_ref",
             "parent_id",
+            "attributes",
+        ],
+        Entity::Offering => &[
+            "entity",
+            "name",
+            "description",
+            "department",
+            "category",
+            "external_url",
+            "active",
             "attributes",
         ],
     }

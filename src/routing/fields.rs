@@ -25,6 +25,10 @@ pub(super) fn entities(on: Option<&[String]>, when: Option<&str>) -> Vec<Entity>
     {
         return vec![Entity::Person];
     }
+    // Offerings are left out: no change to one is ever routed, so a
+    // condition reading a field only they have (`category`) would never
+    // match and is refused, and `record.entity == 'offering'` narrows
+    // nothing.
     let all = [Entity::WorkItem, Entity::Person, Entity::OrgUnit];
     let tested: Vec<Entity> = when
         .map(|w| {
@@ -202,5 +206,20 @@ mod tests {
             vec![Entity::OrgUnit]
         );
         assert_eq!(entities(None, Some("record.kind == 'incident'")).len(), 3);
+        assert_eq!(
+            entities(None, Some("record.entity == 'offering'")).len(),
+            3,
+            "offerings are never routed"
+        );
+    }
+
+    #[test]
+    fn a_field_only_offerings_have_is_refused() {
+        let source = SourceFile::new("routing.toml", "when = \"record.category == 'x'\"\n");
+        let mut errors = Vec::new();
+        let all = entities(None, None);
+        check_condition(&source, "when", "record.category == 'x'", &all, &mut errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("has no `category`"));
     }
 }

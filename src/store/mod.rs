@@ -12,6 +12,7 @@ mod inbox;
 mod journey;
 mod kpi;
 mod lookup;
+mod offerings;
 mod outbox;
 mod owners;
 mod page;
@@ -37,6 +38,7 @@ pub use journey::{
     Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, REQUESTS, TASKS,
 };
 pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS, NO_DEPARTMENT};
+pub use offerings::{MAX_NATIVE_OFFERINGS, NativeOffering, NativeOfferings};
 pub(crate) use outbox::later;
 pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
@@ -296,6 +298,14 @@ const ORG_UNIT_COLUMNS: &str = "source_system, source_stream, external_id, name,
 
 const ORG_UNIT_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
     name = excluded.name, code = excluded.code, parent_ref = excluded.parent_ref, parent_id = excluded.parent_id, \
+    attributes = excluded.attributes, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
+
+const OFFERING_COLUMNS: &str = "source_system, source_stream, external_id, name, description, \
+    department, category, external_url, active, attributes, mapping_version, synced_at";
+
+const OFFERING_CONFLICT: &str = " ON CONFLICT (source_system, source_stream, external_id) DO UPDATE SET \
+    name = excluded.name, description = excluded.description, department = excluded.department, \
+    category = excluded.category, external_url = excluded.external_url, active = excluded.active, \
     attributes = excluded.attributes, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at";
 
 const ACTIVITY_COLUMNS: &str = "work_item_id, kind, author_ref, body, from_status, to_status, occurred_at, visibility, source_system, external_id";

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Store, StoreError};
-use crate::model::{Activity, Canonical, LookupEntity, OrgUnit, Person, WorkItem};
+use crate::model::{Activity, Canonical, LookupEntity, Offering, OrgUnit, Person, WorkItem};
 
 /// One source record as the sync engine hands it over.
 #[derive(Debug, Clone)]
@@ -296,6 +296,7 @@ pub(super) struct PageRows<'a> {
     pub work_items: Vec<(&'a str, &'a WorkItem)>,
     pub people: Vec<(&'a str, &'a Person)>,
     pub org_units: Vec<(&'a str, &'a OrgUnit)>,
+    pub offerings: Vec<(&'a str, &'a Offering)>,
     /// Work items whose mapping has activity children: their activities
     /// from this source are replaced by these.
     pub activities: Vec<ActivityRow<'a>>,
@@ -330,6 +331,7 @@ impl<'a> PageRows<'a> {
             work_items: Vec::new(),
             people: Vec::new(),
             org_units: Vec::new(),
+            offerings: Vec::new(),
             activities: Vec::new(),
             activity_parents: Vec::new(),
             rejected: Vec::new(),
@@ -344,6 +346,7 @@ impl<'a> PageRows<'a> {
                 }
                 Ok(Canonical::Person(p)) => rows.people.push((&r.external_id, p)),
                 Ok(Canonical::OrgUnit(o)) => rows.org_units.push((&r.external_id, o)),
+                Ok(Canonical::Offering(o)) => rows.offerings.push((&r.external_id, o)),
                 Err(reason) => rows.rejected.push((r, reason)),
             }
             if r.outcome.is_ok() {

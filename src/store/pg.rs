@@ -259,6 +259,37 @@ pub(super) async fn write(tx: &mut PgConnection, rows: &PageRows<'_>) -> Result<
         .execute(&mut *tx)
         .await?;
     }
+    if !rows.offerings.is_empty() {
+        let o = &rows.offerings;
+        let ids: Vec<&str> = o.iter().map(|(k, _)| *k).collect();
+        let names: Vec<&str> = o.iter().map(|(_, o)| o.name.as_str()).collect();
+        let active: Vec<bool> = o.iter().map(|(_, o)| o.is_active()).collect();
+        let attributes: Vec<String> = o.iter().map(|(_, o)| json(&o.attributes)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO offerings ({}) \
+             SELECT $1, $2, u.id, u.name, u.description, u.department, u.category, u.external_url, u.active, \
+                    u.attributes::jsonb, $3, $4 \
+             FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[], \
+                         $12::text[]) \
+               AS u(id, name, description, department, category, external_url, active, attributes){}",
+            super::OFFERING_COLUMNS,
+            super::OFFERING_CONFLICT
+        ))
+        .bind(system)
+        .bind(stream)
+        .bind(version)
+        .bind(now)
+        .bind(&ids)
+        .bind(&names)
+        .bind(texts(o, |(_, o)| o.description.as_ref()))
+        .bind(texts(o, |(_, o)| o.department.as_ref()))
+        .bind(texts(o, |(_, o)| o.category.as_ref()))
+        .bind(texts(o, |(_, o)| o.external_url.as_ref()))
+        .bind(&active)
+        .bind(&attributes)
+        .execute(&mut *tx)
+        .await?;
+    }
     if !rows.rejected.is_empty() {
         let r = &rows.rejected;
         let ids: Vec<&str> = r.iter().map(|(r, _)| r.external_id.as_str()).collect();

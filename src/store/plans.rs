@@ -1,5 +1,5 @@
 //! How the database runs the API's reads: `EXPLAIN` of exactly the
-//! statements `views.rs` and `requests.rs` send, with the caller's values
+//! statements `views.rs`, `requests.rs` and `offerings.rs` send, with the caller's values
 //! bound, so a test can hold every list and detail query to an index on a
 //! store large enough for the planner to mean it (`tests/explain.rs`).
 //! Reads only; nothing here runs a statement for its rows.
@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
+use super::offerings::{MAX_NATIVE_OFFERINGS, native_offerings_query};
 use super::requests::{links_query, requests_query, tasks_query};
 use super::views::{
     activities_query, people_query, person_query, work_item_by_key_query, work_item_query,
@@ -183,6 +184,8 @@ impl Store {
                 plans.push(("activities_of", explain_rows(&mut qb, $pool).await?));
                 let mut qb = person_query(p.person_id, pg, explain);
                 plans.push(("person", explain_rows(&mut qb, $pool).await?));
+                let mut qb = native_offerings_query(MAX_NATIVE_OFFERINGS as i64 + 1, explain);
+                plans.push(("native_offerings", explain_rows(&mut qb, $pool).await?));
             }};
         }
         match self {

@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::page::{ActivityRow, PageRows};
-use crate::model::{OrgUnit, Person, WorkItem};
+use crate::model::{Offering, OrgUnit, Person, WorkItem};
 
 /// Rows per statement: ~25 columns a row stays well under the limit.
 const CHUNK: usize = 400;
@@ -217,6 +217,28 @@ pub(super) async fn write(
                 .push_bind(now);
         });
         qb.push(super::ORG_UNIT_CONFLICT);
+        qb.build().execute(&mut *tx).await?;
+    }
+    for chunk in rows.offerings.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO offerings ({}) ",
+            super::OFFERING_COLUMNS
+        ));
+        qb.push_values(chunk, |mut row, (key, o): &(&str, &Offering)| {
+            row.push_bind(system)
+                .push_bind(stream)
+                .push_bind(*key)
+                .push_bind(&o.name)
+                .push_bind(&o.description)
+                .push_bind(&o.department)
+                .push_bind(&o.category)
+                .push_bind(&o.external_url)
+                .push_bind(o.is_active())
+                .push_bind(Json(&o.attributes))
+                .push_bind(version)
+                .push_bind(now);
+        });
+        qb.push(super::OFFERING_CONFLICT);
         qb.build().execute(&mut *tx).await?;
     }
     for chunk in rows.rejected.chunks(CHUNK) {

@@ -27,7 +27,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-use crate::connector::{Connector, ConnectorError, PageToken, StreamSpec};
+use crate::connector::{Connector, ConnectorError, CursorSpec, PageToken, StreamSpec};
 use crate::mapping::{Mapping, MappingSlot};
 use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
@@ -63,6 +63,16 @@ pub struct SyncJob {
     pub department: String,
     /// Routing rules for this stream's changes; `None` routes nothing.
     pub router: Option<Arc<Router>>,
+}
+
+/// The lower bound a run's first request carries: the committed cursor,
+/// rewound by the overlap, or the cursor's `initial` on a first run.
+/// `check --connect` sends the same.
+pub fn first_bound(cursor: Option<&CursorSpec>, committed: Option<&str>) -> Option<String> {
+    cursor.map(|c| match committed {
+        Some(v) => c.rewind(v),
+        None => c.initial.clone(),
+    })
 }
 
 /// What one run did.
@@ -149,10 +159,7 @@ impl SyncJob {
         let cursor_spec = self.stream.cursor.as_ref();
         let mapping: Arc<Mapping> = self.mapping.current();
         let committed = store.cursor(&system, stream).await?;
-        let from = cursor_spec.map(|c| match &committed {
-            Some(v) => c.rewind(v),
-            None => c.initial.clone(),
-        });
+        let from = first_bound(cursor_spec, committed.as_deref());
 
         // Until a run has completed, changes are a baseline (see `route`).
         let router = match &self.router {
@@ -490,8 +497,8 @@ pub async fn plan_page(
 }
 
 /// Map one record for the store: the canonical record, or why not.
-/// `None` when the mapping's `skip_if` leaves it out. Work items the mapping
-/// gives no department get the connector's.
+/// `None` when the mapping's `skip_if` leaves it out. Work items and
+/// offerings the mapping gives no department get the connector's.
 pub fn map_record(
     mapping: &Mapping,
     department: &str,
@@ -508,6 +515,14 @@ pub fn map_record(
                             w.department = Some(department.to_string());
                         }
                         Canonical::WorkItem(w)
+                    }
+                    // A catalogue belongs to the department whose system it
+                    // is, unless an item says otherwise.
+                    Canonical::Offering(mut o) => {
+                        if o.department.is_none() {
+                            o.department = Some(department.to_string());
+                        }
+                        Canonical::Offering(o)
                     }
                     other => other,
                 })

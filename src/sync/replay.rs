@@ -158,6 +158,7 @@ fn event_kind(canonical: &Canonical, kind: Option<&str>) -> Result<String, Repla
         Canonical::WorkItem(_) => ("work item", &["created", "updated", "status_changed"]),
         Canonical::Person(_) => ("person", &["person_hired", "person_leaving", "updated"]),
         Canonical::OrgUnit(_) => ("org unit", &[]),
+        Canonical::Offering(_) => ("offering", &[]),
     };
     match kind {
         None if !kinds.is_empty() => Ok(kinds[0].to_string()),
@@ -166,7 +167,7 @@ fn event_kind(canonical: &Canonical, kind: Option<&str>) -> Result<String, Repla
             kind: k.unwrap_or("-").to_string(),
             entity,
             kinds: if kinds.is_empty() {
-                "none: org units are never routed".into()
+                format!("none: {entity}s are never routed")
             } else {
                 kinds.join(", ")
             },
@@ -184,7 +185,7 @@ fn state_of(canonical: &Canonical) -> Option<String> {
         } else {
             "active".into()
         }),
-        Canonical::OrgUnit(_) => None,
+        Canonical::OrgUnit(_) | Canonical::Offering(_) => None,
     }
 }
 

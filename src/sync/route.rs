@@ -498,7 +498,8 @@ fn event_of(
             let step = lifecycle::step(existed, p, today);
             (step.kind?, step.to.to_string(), Some(step))
         }
-        Canonical::OrgUnit(_) => return None,
+        // Reference data: nothing to act on, so no event.
+        Canonical::OrgUnit(_) | Canonical::Offering(_) => return None,
     };
     let event = Event {
         kind: kind.into(),

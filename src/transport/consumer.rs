@@ -135,6 +135,31 @@ pub async fn run_writer(
     }
 }
 
+/// Declare every writer's queues (work, delay, dead-letter) before anything
+/// is published, so work routed before its writer consumed is kept in its
+/// queue rather than returned as unroutable: `run --once` publishes first
+/// and starts its writers beside.
+pub async fn declare_writers(
+    url: &Secret,
+    connectors: &[String],
+    options: &WriterOptions,
+) -> Result<(), AmqpError> {
+    let (connection, channel) = open_confirmed(url.expose()).await?;
+    let delays = match options.delays.is_empty() {
+        true => default_delays(),
+        false => options.delays.clone(),
+    };
+    for connector in connectors {
+        options
+            .topology
+            .declare_writer(&channel, connector, &delays)
+            .await?;
+    }
+    let _ = channel.close(200, "declared".into()).await;
+    let _ = connection.close(200, "declared".into()).await;
+    Ok(())
+}
+
 /// One connection consuming one work queue.
 struct Session {
     connection: Connection,

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use crate::store::{Store, StoreError};
 pub use amqp::{AmqpError, Publisher};
-pub use consumer::{WriterOptions, prefetch_for, run_writer};
+pub use consumer::{WriterOptions, declare_writers, prefetch_for, run_writer};
 pub use dlq::{DeadLetter, Replay, ReplayReport};
 pub use topology::Topology;
 
@@ -34,6 +34,8 @@ pub struct RelayReport {
     pub claimed: usize,
     pub sent: usize,
     pub failed: usize,
+    /// The event ids of the messages the broker confirmed.
+    pub sent_events: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +99,11 @@ pub async fn relay_once(
     }
     store.mark_sent(&sent).await?;
     report.sent = sent.len();
+    report.sent_events = claimed
+        .iter()
+        .filter(|row| sent.contains(&row.id))
+        .map(|row| row.message.event_id.clone())
+        .collect();
     if lost {
         return Err(RelayError::Broker(AmqpError::Lost));
     }

@@ -56,6 +56,15 @@ impl Default for Topology {
 }
 
 impl Topology {
+    /// The names of an installation whose `[broker] prefix` is `prefix`:
+    /// `switchboard` gives the default ones.
+    pub fn for_prefix(prefix: &str) -> Self {
+        Self {
+            exchange: format!("{prefix}.work"),
+            prefix: prefix.to_string(),
+        }
+    }
+
     /// The queue one connector's writer consumes.
     pub fn work_queue(&self, connector: &str) -> String {
         format!("{}.work.{connector}", self.prefix)

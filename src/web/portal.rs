@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::form::{self, Answers, KEY_FIELD};
 use super::session::{MaybeSession, Session, forbidden_origin, same_origin};
 use super::{Nav, WebState, error_page, failure, layout, status_class, to_sign_in, when};
-use crate::api::{Ask, Remote, Request};
+use crate::api::{Ask, NativeService, Remote, Request};
 use crate::services::Offering;
 
 /// Requests shown on the portal's first page.
@@ -112,6 +112,49 @@ fn summary(r: &Request) -> Markup {
     }
 }
 
+/// The systems' own offerings, after the catalogue's, by department (the
+/// order the API gives). Asked for in that system, so each links out; an
+/// offering without a link is listed with no link rather than a dead one.
+fn native_catalogue(native: &[NativeService], truncated: bool) -> Markup {
+    let mut groups: Vec<(&str, Vec<&NativeService>)> = Vec::new();
+    for o in native {
+        let department = o.department.as_deref().unwrap_or("Other");
+        match groups.last_mut() {
+            Some((d, list)) if *d == department => list.push(o),
+            _ => groups.push((department, vec![o])),
+        }
+    }
+    html! {
+        @if !groups.is_empty() {
+            h3 id="elsewhere" { "Offered in other systems" }
+            p { "These are asked for in the department's own system: the link opens its form there." }
+            // Ids by position: a department's name may hold spaces.
+            @for (i, (department, list)) in groups.iter().enumerate() {
+                section class="native" aria-labelledby={ "native-" (i) } {
+                    h4 id={ "native-" (i) } { "Department: " (department) }
+                    ul class="offerings" {
+                        @for o in list {
+                            li class="card" {
+                                h5 { (o.name) }
+                                @if let Some(d) = &o.description { p { (d) } }
+                                @if let Some(u) = &o.external_url {
+                                    // The hidden rest makes the link say what
+                                    // it is for when read out of its card.
+                                    p { a href=(u) { "Ask in " (o.system)
+                                        span class="visually-hidden" { " for " (o.name) } } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if truncated {
+                p class="muted" { "Only the first 1,000 are listed." }
+            }
+        }
+    }
+}
+
 fn catalogue(offerings: &[Offering]) -> Markup {
     html! {
         @if offerings.is_empty() {
@@ -148,6 +191,10 @@ pub(super) async fn home(State(state): State<WebState>, MaybeSession(s): MaybeSe
         .as_ref()
         .map(|c| c.offerings.as_slice())
         .unwrap_or_default();
+    let (native, truncated) = match crate::api::native_of(&state.api).await {
+        Ok(n) => n,
+        Err(p) => return failure(Some(&s), p),
+    };
     let main = html! {
         h1 { "Your requests" }
         section aria-labelledby="mine" {
@@ -161,6 +208,7 @@ pub(super) async fn home(State(state): State<WebState>, MaybeSession(s): MaybeSe
         section aria-labelledby="ask" {
             h2 id="ask" { "Ask for something" }
             (catalogue(offerings))
+            (native_catalogue(&native, truncated))
         }
     };
     layout("Your requests", Some(&s), Nav::Portal, main).into_response()

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod org;
 pub mod project;
 pub mod repair;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -383,6 +383,10 @@ impl Connector for ExecConnector {
         stream_specs(&self.cfg.streams)
     }
 
+    fn probe_reads_pages(&self) -> bool {
+        false
+    }
+
     /// Running a tap would start a sync: only check it can be started.
     async fn probe(&self) -> Result<String, ConnectorError> {
         let command = std::path::Path::new(&self.cfg.command);

@@ -384,6 +384,10 @@ impl Connector for FileConnector {
             .collect()
     }
 
+    fn probe_reads_pages(&self) -> bool {
+        false
+    }
+
     /// Reading a page could move a broken file to `failed/`: only look.
     async fn probe(&self) -> Result<String, ConnectorError> {
         let mut waiting = Vec::new();

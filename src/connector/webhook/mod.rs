@@ -233,6 +233,10 @@ impl Connector for WebhookConnector {
         })
     }
 
+    fn probe_reads_pages(&self) -> bool {
+        false
+    }
+
     async fn probe(&self) -> Result<String, ConnectorError> {
         Ok(format!("takes deliveries at POST /hooks/{}", self.system))
     }

@@ -85,6 +85,7 @@ mod diagnostics;
 mod empty_values;
 mod lookups;
 mod maps;
+mod offerings;
 mod outbound;
 mod ownership;
 mod rules;

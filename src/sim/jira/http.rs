@@ -1,7 +1,8 @@
 //! The simulator's wire behaviour: routing under `/rest/servicedeskapi`,
 //! Basic auth with account email and API token, injected faults, the error
 //! bodies, and `GET /request/{issueIdOrKey}`. `read` holds the paged lists
-//! (requests and comments), `writes` the endpoints that change data.
+//! (requests, comments and a service desk's request types), `writes` the
+//! endpoints that change data.
 //!
 //! Routing is done by hand in one fallback handler so that every path,
 //! including unknown ones, gets an answer shaped like the real API's.
@@ -23,7 +24,7 @@ use super::{Fault, JiraSim, RequestLog, State};
 mod read;
 mod writes;
 
-use read::{comments, list};
+use read::{comments, list, request_types};
 
 pub(super) fn router(sim: JiraSim) -> Router {
     Router::new().fallback(handle).with_state(sim)
@@ -233,6 +234,8 @@ enum Route<'p> {
     Request(&'p str),
     Comments(&'p str),
     Transitions(&'p str),
+    /// `GET /servicedesk/{serviceDeskId}/requesttype`.
+    RequestTypes(&'p str),
 }
 
 fn route(path: &str) -> Option<Route<'_>> {
@@ -242,6 +245,9 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["rest", "servicedeskapi", "request", id] if !id.is_empty() => Some(Route::Request(id)),
         ["rest", "servicedeskapi", "request", id, "comment"] => Some(Route::Comments(id)),
         ["rest", "servicedeskapi", "request", id, "transition"] => Some(Route::Transitions(id)),
+        ["rest", "servicedeskapi", "servicedesk", desk, "requesttype"] if !desk.is_empty() => {
+            Some(Route::RequestTypes(desk))
+        }
         _ => None,
     }
 }
@@ -278,6 +284,9 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
         Route::Comments(id) if m == Method::POST => writes::comment(st, req, id, &site),
         Route::Transitions(id) if m == Method::GET => writes::transitions(st, req, id, &site),
         Route::Transitions(id) if m == Method::POST => writes::transition(st, req, id),
+        Route::RequestTypes(desk) if m == Method::GET => {
+            return (request_types(st, req, desk, &site), true);
+        }
         _ => empty(StatusCode::METHOD_NOT_ALLOWED),
     };
     (resp, false)

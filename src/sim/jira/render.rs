@@ -202,7 +202,9 @@ fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn request_type_dto(id: &str, ctx: &Ctx) -> Value {
+/// A `RequestTypeDTO`, as `expand=requestType` embeds it and the request
+/// type list pages it.
+pub(super) fn request_type_dto(id: &str, ctx: &Ctx) -> Value {
     let Some(t) = request_type(id) else {
         return Value::Null;
     };

@@ -3,6 +3,7 @@
 //! shape of a request, dates), run with reqwest against a spawned simulator;
 //! `tests/writes.rs` covers the write endpoints, faults, hooks and seed data.
 
+mod request_types;
 mod writes;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,5 +1,6 @@
 //! Deterministic seed data for the ServiceNow simulator: users, groups,
-//! locations, companies, incidents and a few requests, shaped like the records
+//! locations, companies, incidents, a few requests and the service
+//! catalogue (`catalog.rs`), shaped like the records
 //! a real instance returns (every value a string, datetimes as
 //! `YYYY-MM-DD HH:MM:SS` UTC, 32-hex `sys_id`s).
 //!
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 
+mod catalog;
 mod data;
 
 use data::{
@@ -358,5 +360,6 @@ pub fn seed_tables(seed: u64, incidents: usize, now: DateTime<Utc>) -> Tables {
     tables.insert("sc_request".into(), requests);
     tables.insert("problem".into(), Vec::new());
     tables.insert("change_request".into(), Vec::new());
+    catalog::seed_catalog(&mut tables, seed, now);
     tables
 }

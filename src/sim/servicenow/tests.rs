@@ -4,6 +4,7 @@
 //! covers the encoded-query parser and evaluator as pure functions and
 //! `tests/writes.rs` the write side, faults, hooks and seed data.
 
+mod catalog;
 mod query;
 mod writes;
 

@@ -1,7 +1,11 @@
 //! The paged lists: `GET /request` with `start`, `limit`, `requestOwnership`,
 //! `requestStatus`, `serviceDeskId`, `requestTypeId`, `searchTerm` and
 //! `expand`, and `GET /request/{issueIdOrKey}/comment` with `public` and
-//! `internal`; the `PagedDTO` links to a page's neighbours.
+//! `internal`, and `GET /servicedesk/{serviceDeskId}/requesttype` with
+//! `start` and `limit` (Jira Service Management Cloud REST reference,
+//! "Servicedesk" group, "Get request types":
+//! https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-servicedesk/);
+//! the `PagedDTO` links to a page's neighbours.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,6 +15,7 @@ use super::super::State;
 use super::super::model::{self, Request};
 use super::super::render::{self, Ctx};
 use super::{Req, ctx, error, not_found, respond};
+use crate::sim::jira::model::{REQUEST_TYPES, SERVICE_DESK_ID};
 
 /// The documented default page size.
 const DEFAULT_LIMIT: usize = 50;
@@ -193,5 +198,32 @@ pub(super) fn comments(st: &State, req: &Req, id: &str, site: &str) -> Response 
         .map(|c| render::comment(r, c, &ctx))
         .collect();
     let body = page_of(page, shown.len(), (start, limit), req, &ctx);
+    respond(StatusCode::OK, &body)
+}
+
+/// A service desk's request types, in the order admins arranged them on
+/// the portal (the seeded order), a page at a time. The simulator hosts one
+/// service desk: any other id is a 404, as for a desk the account cannot see.
+/// `groupId`, `searchQuery` and `expand=field` are not modelled.
+pub(super) fn request_types(st: &State, req: &Req, desk: &str, site: &str) -> Response {
+    let (start, limit) = match page_params(req) {
+        Ok(p) => p,
+        Err(message) => return bad_parameter(&message),
+    };
+    if desk != SERVICE_DESK_ID {
+        return error(
+            StatusCode::NOT_FOUND,
+            "The service desk does not exist or you do not have permission to see it.",
+            "sd.servicedesk.error.not.found",
+        );
+    }
+    let ctx = ctx(st, site);
+    let page = REQUEST_TYPES
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|t| render::request_type_dto(t.id, &ctx))
+        .collect();
+    let body = page_of(page, REQUEST_TYPES.len(), (start, limit), req, &ctx);
     respond(StatusCode::OK, &body)
 }

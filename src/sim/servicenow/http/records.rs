@@ -20,14 +20,20 @@ pub(super) fn known_fields(st: &State, table: &str) -> Vec<String> {
     st.columns.get(table).cloned().unwrap_or_default()
 }
 
-/// Which table a reference column points at.
-fn reference_target(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "caller_id" | "opened_by" | "assigned_to" | "resolved_by" | "closed_by"
-        | "requested_for" => "sys_user",
-        "assignment_group" => "sys_user_group",
-        "location" => "cmn_location",
-        "company" => "core_company",
+/// Which table a reference column points at. `category` is a choice on
+/// incidents but a reference on catalogue items.
+fn reference_target(table: &str, field: &str) -> Option<&'static str> {
+    Some(match (table, field) {
+        (
+            _,
+            "caller_id" | "opened_by" | "assigned_to" | "resolved_by" | "closed_by"
+            | "requested_for",
+        ) => "sys_user",
+        (_, "assignment_group") => "sys_user_group",
+        (_, "location") => "cmn_location",
+        (_, "company") => "core_company",
+        (_, "sys_scope") => "sys_scope",
+        ("sc_cat_item", "category") => "sc_category",
         _ => return None,
     })
 }
@@ -86,12 +92,13 @@ pub(super) fn render(
     let mut out = Map::new();
     for field in wanted {
         let value = record.get(field).and_then(Value::as_str).unwrap_or("");
-        let rendered = match reference_target(field).filter(|_| !value.is_empty()) {
+        let rendered = match reference_target(table, field).filter(|_| !value.is_empty()) {
             Some(target) => {
                 let link = format!("{}/api/now/table/{target}/{value}", req.base());
                 let name = st
                     .find(target, value)
-                    .and_then(|r| r.get("name"))
+                    // The display field: `name` on most tables, `title` on categories.
+                    .and_then(|r| r.get("name").or_else(|| r.get("title")))
                     .and_then(Value::as_str)
                     .unwrap_or("");
                 let mut obj = Map::new();
