@@ -130,6 +130,19 @@ async fn a_jsonrpc_system_with_a_session_header(backend: Backend) {
     );
     let cursor = ts.store.cursor("tryton", "parties").await.unwrap();
     assert_eq!(cursor.as_deref(), Some("2026-12-01T10:00:00Z"));
+
+    // `check --connect` sends what a first run sends: the session header,
+    // and the initial bound as a datetime object.
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["--config", config.to_str().unwrap(), "check", "--connect"])
+        .current_dir(dir.path())
+        .env("TRYTON_PASSWORD", PASSWORD)
+        .output()
+        .expect("binary runs");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("ok   tryton/parties: 10 record"), "{shown}");
+    assert!(!shown.contains(PASSWORD));
 }
 
 on_every_backend!(a_jsonrpc_system_with_a_session_header);

@@ -224,3 +224,59 @@ async fn oauth2_client_can_authenticate_with_basic() {
         "the secret is not also in the body"
     );
 }
+
+#[tokio::test]
+async fn headers_cookies_and_an_epoch_cursor_written_as_iso() {
+    // Sets a cookie on the first answer; records stamp two epoch fields.
+    let (base, log) = mock(|hit: &Hit| {
+        let body = json!([
+            {"id": 1, "created": 1_796_463_000, "updated": null},
+            {"id": 2, "created": 1_796_463_000, "updated": 1_796_466_600},
+            {"id": 3}
+        ]);
+        match hit.headers.get("cookie") {
+            None => ([("set-cookie", "route=r1; Path=/")], axum::Json(body)).into_response(),
+            Some(_) => ok(body),
+        }
+    })
+    .await;
+    let stream = format!(
+        "{ONE_PAGE_STREAM}\n[streams.cursor]\nfields = [\"created\", \"updated\"]\nread = \"epoch\"\nformat = \"integer\"\nwrite_format = \"rfc3339\"\nparam = \"since\"\nordered = false\n"
+    );
+    let text = replace_once(
+        &mock_manifest(&base, &stream),
+        "[http]",
+        "[headers]\nX-Api-Version = \"2\"\n\n[http]",
+    );
+    let conn = connect(&text);
+    let mut pages = Vec::new();
+    for _ in 0..2 {
+        pages.push(
+            conn.fetch_page("s", Some("1796463000"), None)
+                .await
+                .unwrap(),
+        );
+    }
+    let cursors: Vec<Option<String>> = pages[0].records.iter().map(|r| r.cursor.clone()).collect();
+    assert_eq!(
+        cursors,
+        [Some("1796463000".into()), Some("1796466600".into()), None],
+        "the greater of the two fields; none when both are missing"
+    );
+    let seen = hits(&log);
+    assert_eq!(seen[0].q("since"), Some("2026-12-05T09:30:00Z"));
+    for hit in &seen {
+        assert_eq!(
+            hit.headers
+                .get("x-api-version")
+                .and_then(|v| v.to_str().ok()),
+            Some("2")
+        );
+    }
+    assert_eq!(seen[0].headers.get("cookie"), None);
+    assert_eq!(
+        seen[1].headers.get("cookie").and_then(|v| v.to_str().ok()),
+        Some("route=r1"),
+        "the cookie the server set is sent back"
+    );
+}
