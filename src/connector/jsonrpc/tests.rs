@@ -305,6 +305,41 @@ fn manifest_mistakes_are_named_at_their_key() {
             text.replace("page_size = 2", "page_size = 2\npagesize = 3"),
             "unknown field `pagesize`",
         ),
+        (
+            text.replace(
+                "field = \"write_date\"",
+                "field = \"write_date\"\nwrite_format = \"iso\"",
+            ),
+            "is not a write format",
+        ),
+        (
+            text.replace(
+                "field = \"write_date\"",
+                "field = \"write_date\"\nfields = [\"create_date\"]",
+            ),
+            "not both",
+        ),
+        (
+            text.replace(
+                "field = \"write_date\"",
+                "field = \"write_date\"\nred = \"parts\"",
+            ),
+            "unknown field `red`",
+        ),
+        (
+            text.replace(
+                "[errors]",
+                "[session.headers]\nAuthorization = \"${md5(vars.login)}\"\n\n[errors]",
+            ),
+            "the only one is `base64(...)`",
+        ),
+        (
+            text.replace(
+                "[errors]",
+                "[headers]\nX-Session = \"${session}\"\n\n[errors]",
+            ),
+            "a login call has only `vars`",
+        ),
     ];
     for (bad, message) in cases {
         let d = Manifest::from_source(&SourceFile::new("connectors/erp.toml", &bad))
