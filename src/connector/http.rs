@@ -21,6 +21,7 @@ mod request;
 use request::masked_query;
 pub use request::{Exchange, HttpRequest};
 
+use super::login::LoginError;
 use super::oauth2::{TokenError, TokenSource};
 use super::{ConnectorError, shown_url};
 use crate::config::Secret;
@@ -42,6 +43,8 @@ pub enum Auth {
     },
     /// A bearer token from an OAuth 2.0 token endpoint.
     OAuth2(std::sync::Arc<TokenSource>),
+    /// Headers and parameters built from a login request's answer.
+    Login(std::sync::Arc<super::login::LoginSource>),
 }
 
 #[derive(Debug, Clone)]
@@ -168,10 +171,15 @@ impl HttpClient {
                 // A token can be revoked or expire early: fetch a new one,
                 // once, before calling it an auth failure.
                 Err(Failure::Final(ConnectorError::Auth { .. }))
-                    if !token_renewed && matches!(self.auth, Auth::OAuth2(_)) =>
+                    if !token_renewed && matches!(self.auth, Auth::OAuth2(_) | Auth::Login(_)) =>
                 {
-                    if let Auth::OAuth2(source) = &self.auth {
-                        source.invalidate().await;
+                    match &self.auth {
+                        Auth::OAuth2(source) => source.invalidate().await,
+                        Auth::Login(source) => {
+                            source.invalidate().await;
+                            self.cookies.clear();
+                        }
+                        _ => {}
                     }
                     token_renewed = true;
                     continue;
@@ -229,32 +237,29 @@ impl HttpClient {
                 Err(TokenError::Transient(e)) => return Err(Failure::Transient(e, None)),
                 Err(TokenError::Final(e)) => return Err(Failure::Final(e)),
             },
+            Auth::Login(source) => match source.apply(&self.client, &self.cookies).await {
+                Ok(applied) => req
+                    .query(&applied.query)
+                    .headers(header_map(&self.system, &applied.headers)?),
+                Err(LoginError::Transient(e)) => return Err(Failure::Transient(e, None)),
+                Err(LoginError::Final(e)) => return Err(Failure::Final(e)),
+            },
         };
         let mut cookies = Vec::new();
         // Replacing, not adding: a session's `Authorization` wins over the
         // Basic credentials reqwest takes from a URL's user-info.
-        let mut headers = HeaderMap::new();
+        let mut plain = Vec::new();
         for (name, value) in &request.headers {
             if name.eq_ignore_ascii_case("cookie") {
                 cookies.extend(value.split(';').filter_map(|c| {
                     c.split_once('=')
                         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
                 }));
-                continue;
+            } else {
+                plain.push((name.clone(), value.clone()));
             }
-            let (Ok(name), Ok(mut value)) = (
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
-                reqwest::header::HeaderValue::from_str(value),
-            ) else {
-                return Err(Failure::Final(ConnectorError::Build {
-                    system: self.system.clone(),
-                    message: format!("header `{name}` is not a valid HTTP header"),
-                }));
-            };
-            value.set_sensitive(true);
-            headers.append(name, value);
         }
-        req = req.headers(headers);
+        req = req.headers(header_map(&self.system, &plain)?);
         if let Some(cookie) = self.cookies.header(&cookies) {
             req = req.header(reqwest::header::COOKIE, cookie);
         }
@@ -379,6 +384,26 @@ impl HttpClient {
             }),
         }))
     }
+}
+
+/// Headers to set on a request (replacing any of the same name), their
+/// values marked sensitive: they carry sessions and keys.
+fn header_map(system: &str, headers: &[(String, String)]) -> Result<HeaderMap, Failure> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let (Ok(name), Ok(mut value)) = (
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+            reqwest::header::HeaderValue::from_str(value),
+        ) else {
+            return Err(Failure::Final(ConnectorError::Build {
+                system: system.to_string(),
+                message: format!("header `{name}` is not a valid HTTP header"),
+            }));
+        };
+        value.set_sensitive(true);
+        map.append(name, value);
+    }
+    Ok(map)
 }
 
 /// Did the server refuse this before acting on it? Only then may a

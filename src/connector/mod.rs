@@ -13,6 +13,7 @@ pub mod exec;
 pub mod file;
 pub mod http;
 pub mod jsonrpc;
+pub mod login;
 pub mod manifest;
 pub mod oauth2;
 pub mod rest;

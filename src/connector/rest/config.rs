@@ -189,6 +189,40 @@ pub enum AuthConfig {
         #[serde(default)]
         client_auth: crate::connector::oauth2::ClientAuth,
     },
+    /// A login request whose answer authenticates later requests: sent
+    /// once (and again once when a request is refused), its session value
+    /// put in headers or query parameters by templates. Overrides:
+    /// `username`, `password`.
+    Login(Box<LoginConfig>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// `POST` (the default) or `PUT`.
+    #[serde(default = "post")]
+    pub method: String,
+    /// The login's path under `base_url`, or a whole URL.
+    pub path: String,
+    pub username: SecretRef,
+    pub password: SecretRef,
+    /// The JSON body, a template with `${vars.username}` and
+    /// `${vars.password}`; by default `{"username": …, "password": …}`.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// Dotted path of the session value in the answer; `""` for all of it.
+    #[serde(default)]
+    pub result: String,
+    /// Headers built from the session: `Authorization = "Bearer ${session}"`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Query parameters built from it: `sid = "${session.sid}"`.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+}
+
+fn post() -> String {
+    "POST".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]

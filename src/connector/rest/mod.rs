@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod config;
+mod login;
 mod paging;
 mod records;
 mod request;
@@ -54,6 +55,9 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
     cfg.http
         .check()
         .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))?;
+    if let Some(AuthConfig::Login(login)) = &cfg.auth {
+        login::validate(login).map_err(|(key, e)| source.error_at_key(&key, e))?;
+    }
     if cfg.streams.is_empty() {
         return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
     }
@@ -229,6 +233,10 @@ impl ConnectorConfig for RestConfig {
                 set(client_id, &over.username);
                 set(client_secret, &over.password);
             }
+            Some(AuthConfig::Login(login)) => {
+                set(&mut login.username, &over.username);
+                set(&mut login.password, &over.password);
+            }
             None => {}
         }
         Ok(())
@@ -272,6 +280,9 @@ impl ConnectorConfig for RestConfig {
                 scope.clone(),
                 *client_auth,
             ))),
+            Some(AuthConfig::Login(login)) => {
+                Auth::Login(login::build(&system, &self.base_url, login)?)
+            }
         };
         let h = &self.http;
         let client = HttpClient::new(

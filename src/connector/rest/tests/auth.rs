@@ -280,3 +280,72 @@ async fn headers_cookies_and_an_epoch_cursor_written_as_iso() {
         "the cookie the server set is sent back"
     );
 }
+
+#[tokio::test]
+async fn a_login_request_authenticates_and_is_renewed_once_when_refused() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Issues `tk-<n>` at each login; accepts only the latest generation.
+    let issued = Arc::new(AtomicUsize::new(0));
+    let valid = Arc::new(AtomicUsize::new(1));
+    let (i, v) = (issued.clone(), valid.clone());
+    let (base, log) = mock(move |hit: &Hit| {
+        if hit.path == "/api/login" {
+            let n = i.fetch_add(1, Ordering::SeqCst) + 1;
+            return ok(json!({"data": {"token": format!("tk-{n}")}}));
+        }
+        let want = format!("Bearer tk-{}", v.load(Ordering::SeqCst));
+        match hit
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+        {
+            Some(got) if got == want => ok(json!([{"id": 1}])),
+            _ => (StatusCode::UNAUTHORIZED, "expired").into_response(),
+        }
+    })
+    .await;
+    let text = replace_once(
+        &mock_manifest(&base, ONE_PAGE_STREAM),
+        "[[streams]]",
+        "[auth]\ntype = \"login\"\npath = \"/api/login\"\nusername = \"bot\"\npassword = \"pw-s3cret\"\nresult = \"data.token\"\nheaders = { Authorization = \"Bearer ${session}\" }\n\n[[streams]]",
+    );
+    let conn = connect(&text);
+    conn.fetch_page("s", None, None).await.expect("first page");
+    conn.fetch_page("s", None, None)
+        .await
+        .expect("session reused");
+    valid.store(2, Ordering::SeqCst);
+    conn.fetch_page("s", None, None)
+        .await
+        .expect("renewed once");
+    let paths: Vec<String> = hits(&log).iter().map(|h| h.path.clone()).collect();
+    assert_eq!(paths, ["/api/login", "/s", "/s", "/s", "/api/login", "/s"]);
+    // Refused right after a fresh login: an authentication failure.
+    valid.store(99, Ordering::SeqCst);
+    let err = conn.fetch_page("s", None, None).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
+    assert_eq!(hits(&log).len(), 9, "one more login, not a loop");
+    assert!(!format!("{err} {err:?} {conn:?}").contains("pw-s3cret"));
+    assert!(!format!("{conn:?}").contains("tk-"));
+}
+
+#[test]
+fn a_login_without_a_place_for_the_session_is_refused_at_its_key() {
+    let text = replace_once(
+        &mock_manifest("http://x", ONE_PAGE_STREAM),
+        "[[streams]]",
+        "[auth]\ntype = \"login\"\npath = \"/api/login\"\nusername = \"bot\"\npassword = \"pw\"\n\n[[streams]]",
+    );
+    let shown = manifest_error(&text).to_string();
+    assert!(
+        shown.contains("auth.headers") || shown.contains("the session must go somewhere"),
+        "{shown}"
+    );
+    assert!(shown.contains("connectors/t.toml:"), "{shown}");
+    let typo = text.replace(
+        "path = \"/api/login\"",
+        "path = \"/api/login\"\nresutl = \"token\"",
+    );
+    let shown = manifest_error(&typo).to_string();
+    assert!(shown.contains("unknown field `resutl`"), "{shown}");
+}
