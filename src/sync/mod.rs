@@ -216,7 +216,7 @@ impl SyncJob {
             let mut staged = Vec::with_capacity(page.records.len());
             for rec in page.records {
                 // A kind that reads its own cursor (file, exec) names no field.
-                if let Some(spec) = cursor_spec.filter(|c| !c.fields.is_empty())
+                if let Some(spec) = cursor_spec.filter(|c| c.reads_records())
                     && rec.cursor.is_none()
                 {
                     report.cursor_missing += 1;

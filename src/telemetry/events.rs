@@ -159,10 +159,9 @@ pub struct CursorMissing<'a> {
 impl CursorMissing<'_> {
     pub fn emit(&self) {
         if self.first {
-            let fields: Vec<String> = self.fields.fields.iter().map(|f| f.join(".")).collect();
             tracing::warn!(
                 connector = %self.connector, stream = %self.stream, key = %self.key,
-                fields = %fields.join(", "),
+                fields = %self.fields.source(),
                 "cursor field missing or unreadable; such records cannot advance the cursor (counted in switchboard_cursor_missing_total)"
             );
         }

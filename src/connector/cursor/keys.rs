@@ -25,7 +25,19 @@ impl CursorKeys<'_> {
     /// Validate (no IO): the key at fault (under `cursor.`) and why.
     pub fn spec(&self) -> Result<CursorSpec, (&'static str, String)> {
         let format = CursorFormat::parse(self.format).map_err(|e| ("format", e))?;
+        let read = match self.read {
+            Some(r) => CursorRead::parse(r).map_err(|e| ("read", e))?,
+            None => CursorRead::Auto,
+        };
+        let cel = matches!(read, CursorRead::Cel(_));
         let fields: Vec<Vec<String>> = match (self.field.is_empty(), self.fields.is_empty()) {
+            (true, true) if cel => Vec::new(),
+            (false, _) | (_, false) if cel => {
+                return Err((
+                    "read",
+                    "a CEL `read` reads the record itself: leave out `field` and `fields`".into(),
+                ));
+            }
             (false, true) => vec![crate::connector::split_path(self.field)],
             (true, false) => self
                 .fields
@@ -44,10 +56,6 @@ impl CursorKeys<'_> {
                     "the cursor needs `field` (e.g. `updated_at`) or `fields` (e.g. [\"create_date\", \"write_date\"])".into(),
                 ));
             }
-        };
-        let read = match self.read {
-            Some(r) => CursorRead::parse(r).map_err(|e| ("read", e))?,
-            None => CursorRead::Auto,
         };
         let timed = matches!(format, CursorFormat::Rfc3339 | CursorFormat::DateTime(_));
         if matches!(read, CursorRead::Parts) && !timed {

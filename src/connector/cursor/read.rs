@@ -1,6 +1,7 @@
 //! Reading a record's cursor: the greatest readable value of its change
 //! fields, each read as text, epoch seconds or milliseconds, or an object
-//! of date parts, and kept as text in the cursor's `format`.
+//! of date parts, and kept as text in the cursor's `format`; or whatever a
+//! CEL expression over the record gives, read the same way.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::Value;
@@ -9,7 +10,7 @@ use super::{CursorFormat, CursorSpec};
 use crate::connector::lookup;
 
 /// How a record's cursor field becomes the cursor's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum CursorRead {
     /// A string as it is; a number as epoch seconds for a time format (as
     /// itself for `integer`); an object of date parts as `parts`.
@@ -24,6 +25,10 @@ pub enum CursorRead {
     /// `minute`, `second`, `microsecond` (UTC), as Python-based APIs such
     /// as Tryton send a datetime.
     Parts,
+    /// A CEL expression over the whole record (`record.changed.date + "T"
+    /// + record.changed.time + "Z"`), its result read as by `Auto`; it
+    /// takes the place of `field`.
+    Cel(crate::mapping::expr::Expr),
 }
 
 impl CursorRead {
@@ -34,9 +39,13 @@ impl CursorRead {
             "epoch" => Self::Epoch,
             "epoch_ms" => Self::EpochMillis,
             "parts" => Self::Parts,
+            cel if cel.contains("record") => Self::Cel(
+                crate::mapping::expr::Expr::compile(cel)
+                    .map_err(|e| format!("the CEL expression does not compile: {e}"))?,
+            ),
             other => {
                 return Err(format!(
-                    "`{other}` is not a way to read a cursor: use `auto`, `text`, `epoch`, `epoch_ms` or `parts`"
+                    "`{other}` is not a way to read a cursor: use `auto`, `text`, `epoch`, `epoch_ms`, `parts`, or a CEL expression over `record`"
                 ));
             }
         })
@@ -44,9 +53,31 @@ impl CursorRead {
 }
 
 impl CursorSpec {
+    /// Whether records carry the cursor (a field or an expression reads
+    /// it), so a record without one is worth a warning. The `file` and
+    /// `exec` kinds keep their own.
+    pub fn reads_records(&self) -> bool {
+        !self.fields.is_empty() || matches!(self.read, CursorRead::Cel(_))
+    }
+
+    /// What reads the cursor, for messages: the fields, or the expression.
+    pub fn source(&self) -> String {
+        match &self.read {
+            CursorRead::Cel(e) => e.as_str().to_string(),
+            _ => {
+                let fields: Vec<String> = self.fields.iter().map(|f| f.join(".")).collect();
+                fields.join(", ")
+            }
+        }
+    }
+
     /// A record's cursor: the greatest readable value of its change
     /// fields. `None` when none is present and readable.
     pub fn value_of(&self, record: &Value) -> Option<String> {
+        if let CursorRead::Cel(expr) = &self.read {
+            let scope = crate::mapping::expr::Scope::new(record);
+            return expr.eval(&scope).ok().and_then(|v| self.read_value(&v));
+        }
         self.fields
             .iter()
             .filter_map(|path| lookup(record, path))
@@ -60,14 +91,18 @@ impl CursorSpec {
             self.format,
             CursorFormat::Rfc3339 | CursorFormat::DateTime(_)
         );
-        let text = match (self.read, v) {
+        let text = match (&self.read, v) {
             (_, Value::Null) => return None,
-            (CursorRead::Auto | CursorRead::Text, Value::String(s)) => s.clone(),
-            (CursorRead::Auto, Value::Number(n)) if timed => {
+            (CursorRead::Auto | CursorRead::Cel(_) | CursorRead::Text, Value::String(s)) => {
+                s.clone()
+            }
+            (CursorRead::Auto | CursorRead::Cel(_), Value::Number(n)) if timed => {
                 self.time_text(epoch(n.as_f64()?, 1.0)?)
             }
-            (CursorRead::Auto | CursorRead::Text, Value::Number(n)) => n.to_string(),
-            (CursorRead::Auto | CursorRead::Parts, Value::Object(_)) => {
+            (CursorRead::Auto | CursorRead::Cel(_) | CursorRead::Text, Value::Number(n)) => {
+                n.to_string()
+            }
+            (CursorRead::Auto | CursorRead::Cel(_) | CursorRead::Parts, Value::Object(_)) => {
                 self.time_text(from_parts(v)?)
             }
             (CursorRead::Epoch | CursorRead::EpochMillis, v) => {
@@ -76,7 +111,7 @@ impl CursorSpec {
                     Value::String(s) => s.trim().parse().ok()?,
                     _ => return None,
                 };
-                let unit = if self.read == CursorRead::Epoch {
+                let unit = if matches!(self.read, CursorRead::Epoch) {
                     1.0
                 } else {
                     1000.0

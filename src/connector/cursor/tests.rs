@@ -177,3 +177,30 @@ fn cursor_keys_are_checked_at_their_key() {
         "write_format"
     );
 }
+
+#[test]
+fn a_cel_read_takes_the_place_of_the_field() {
+    let spec = CursorKeys {
+        read: Some(r#"record.changed.date + "T" + record.changed.time + "Z""#),
+        ..keys("rfc3339", &[])
+    }
+    .spec()
+    .unwrap();
+    assert!(spec.reads_records());
+    let record = serde_json::json!({"changed": {"date": "2026-12-05", "time": "09:30:00"}});
+    assert_eq!(
+        spec.value_of(&record).as_deref(),
+        Some("2026-12-05T09:30:00Z")
+    );
+    assert_eq!(
+        spec.value_of(&serde_json::json!({"id": 1})),
+        None,
+        "no value: no cursor"
+    );
+    let fields = ["a".to_string()];
+    let both = CursorKeys {
+        read: Some("record.a"),
+        ..keys("rfc3339", &fields)
+    };
+    assert_eq!(both.spec().unwrap_err().0, "read");
+}
