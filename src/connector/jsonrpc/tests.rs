@@ -410,7 +410,11 @@ async fn cookie_server() -> (String, CookieLog) {
 async fn a_login_cookie_is_kept_and_static_headers_go_with_every_call() {
     let (base, log) = cookie_server().await;
     let text = manifest_text(&base, "2.0")
-        .replace("[http]\n", "[headers]\nX-Api-Version = \"2\"\n\n[http]\n");
+        .replace("[http]\n", "[headers]\nX-Api-Version = \"2\"\n\n[http]\n")
+        .replace(
+            "[errors]\n",
+            "[session.cookies]\nuid = \"${session}\"\n\n[errors]\n",
+        );
     let conn = connect(&text);
     for _ in 0..2 {
         conn.fetch_page("employees", Some("2023-12-31 00:00:00"), None)
@@ -420,8 +424,9 @@ async fn a_login_cookie_is_kept_and_static_headers_go_with_every_call() {
     let seen = log.lock().unwrap().clone();
     assert_eq!(seen.len(), 3, "one login, two searches: {seen:?}");
     assert_eq!(seen[0], ("login".to_string(), None));
-    assert_eq!(seen[1].1.as_deref(), Some("sid=s1"));
-    assert_eq!(seen[2].1.as_deref(), Some("sid=s1"));
+    // The manifest's session cookie first, then the one the server set.
+    assert_eq!(seen[1].1.as_deref(), Some("uid=7; sid=s1"));
+    assert_eq!(seen[2].1.as_deref(), Some("uid=7; sid=s1"));
 }
 
 #[tokio::test]
