@@ -14,8 +14,8 @@ use super::{split_path_or_root, stream_spec};
 use crate::connector::http::{Exchange, HttpClient, HttpRequest};
 use crate::connector::rest::scalar_string;
 use crate::connector::{
-    ActionInput, ActionOutcome, Connector, ConnectorError, Page, PageToken, SourceRecord,
-    StreamSpec, lookup, shown_url, split_path,
+    ActionInput, ActionOutcome, Connector, ConnectorError, CursorSpec, Page, PageToken,
+    SourceRecord, StreamSpec, lookup, shown_url, split_path,
 };
 
 #[derive(Debug)]
@@ -327,7 +327,7 @@ impl Connector for JsonRpcConnector {
             ..Scope::default()
         };
         let result = self.call(&s.method, params, scope, true).await?;
-        let mut records = self.records(s, &result)?;
+        let mut records = self.records(s, spec.as_ref(), &result)?;
         let received = records.len() as u64;
         let shifted = match overlap {
             Some(expected) => match records.first() {
@@ -437,6 +437,7 @@ impl JsonRpcConnector {
     fn records(
         &self,
         s: &StreamConfig,
+        cursor: Option<&CursorSpec>,
         result: &Value,
     ) -> Result<Vec<SourceRecord>, ConnectorError> {
         let path = split_path_or_root(&s.records);
@@ -456,7 +457,6 @@ impl JsonRpcConnector {
             });
         };
         let key = split_path(&s.key);
-        let cursor = stream_spec(s).cursor;
         Ok(items
             .iter()
             .map(|payload| {
@@ -472,7 +472,7 @@ impl JsonRpcConnector {
                 }
                 SourceRecord {
                     key: lookup(&payload, &key).and_then(scalar_string),
-                    cursor: cursor.as_ref().and_then(|c| c.value_of(&payload)),
+                    cursor: cursor.and_then(|c| c.value_of(&payload)),
                     payload,
                 }
             })
