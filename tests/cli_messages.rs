@@ -309,6 +309,28 @@ fn closed_port() -> u16 {
         .port()
 }
 
+/// A PostgreSQL server that answers but has no such database: the error
+/// says so and how to create it (Switchboard creates tables, not databases).
+#[test]
+fn a_missing_postgres_database_says_how_to_create_it() {
+    let admin = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut url = url::Url::parse(&admin).unwrap();
+    let name = format!("sb_never_created_{}", std::process::id());
+    url.set_path(&format!("/{name}"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = switchboard(dir.path(), &["migrate"]);
+    cmd.env("SWITCHBOARD__STORE__URL", url.as_str());
+    let (code, _, err) = run(cmd);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "database \"{name}\" does not exist; create it first: `CREATE DATABASE \"{name}\";`"
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn an_unreachable_store_names_host_port_and_cause_once() {
     let port = closed_port();

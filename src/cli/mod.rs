@@ -10,6 +10,7 @@ mod map;
 mod once;
 mod probe;
 mod quarantine;
+mod remap;
 mod report;
 mod route;
 mod simulate;
@@ -116,6 +117,15 @@ pub enum Command {
     /// what it routed, and print a line per stream as `run --once` does;
     /// progress on a terminal. Exit codes as `run --once`.
     Sync(status::SyncArgs),
+    /// Map every raw payload the store holds again with the current
+    /// mappings, without asking the sources: after a mapping edit, for the
+    /// records a sync would not read again. `remap [SYSTEM [STREAM]]`.
+    /// Exits 3 if the mapping now rejects some (they are in quarantine).
+    Remap(remap::RemapArgs),
+    /// Read one stream from its source again from a point (`--from CURSOR`,
+    /// in the cursor's format), or from its start, then deliver what it
+    /// routed, as `sync` does.
+    Resync(remap::ResyncArgs),
     /// KPIs for a window (docs/KPIS.md) by department, week or system:
     /// volume, first response and resolution times, backlog, SLA, reopens,
     /// journeys. `--format table|csv|json|html`, `--output FILE`.
@@ -164,6 +174,8 @@ pub async fn main() -> ExitCode {
         Command::Quarantine(ref args) => quarantine::run(&cli, args).await,
         Command::Status(ref args) => status::status(&cli, args).await,
         Command::Sync(ref args) => status::sync(&cli, args).await,
+        Command::Remap(ref args) => remap::remap(&cli, args).await,
+        Command::Resync(ref args) => remap::resync(&cli, args).await,
         Command::Report(ref args) => report::run(&cli, args).await,
     };
     match result {

@@ -23,15 +23,15 @@ pub struct StatusArgs {
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
     /// The connector's system name, as in its manifest (`system = ...`).
-    name: String,
+    pub(super) name: String,
     /// Only this stream of the connector.
     #[arg(long)]
-    stream: Option<String>,
+    pub(super) stream: Option<String>,
     /// With a `[broker]`: how long, in seconds, to run the writers after
     /// the sync so that the work it routed reaches the target systems, as
     /// `run --once --deliver-for` does.
     #[arg(long, value_name = "SECS", default_value_t = super::once::DELIVER_FOR_SECS)]
-    deliver_for: u64,
+    pub(super) deliver_for: u64,
 }
 
 pub async fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<()> {
@@ -144,6 +144,16 @@ pub(super) fn human(secs: i64) -> String {
 }
 
 pub async fn sync(cli: &Cli, args: &SyncArgs) -> anyhow::Result<()> {
+    sync_from(cli, args, None).await
+}
+
+/// `sync`, and `resync` (`reset`: the cursor to start from, `None` for
+/// the cursor's `initial`): the stream's cursor is set first.
+pub(super) async fn sync_from(
+    cli: &Cli,
+    args: &SyncArgs,
+    reset: Option<Option<&str>>,
+) -> anyhow::Result<()> {
     let cfg = load_config(cli)?;
     let catalog = load_catalog(&cfg)?;
     let store = connect_store(&cfg).await?;
@@ -174,6 +184,9 @@ pub async fn sync(cli: &Cli, args: &SyncArgs) -> anyhow::Result<()> {
                 streams.join(", ")
             );
         }
+    }
+    if let Some(from) = reset {
+        super::remap::reset_cursor(&store, &chosen, from).await?;
     }
     // Routed work may go to any connector, so every writer is there.
     let writers = catalog.writers(&store, &connectors);

@@ -20,6 +20,7 @@ mod pg;
 mod plans;
 mod quarantine;
 mod read;
+mod remap;
 mod requests;
 mod requeue;
 mod sqlite;
@@ -47,6 +48,7 @@ pub use quarantine::{
     QuarantineCount, QuarantineFilter, QuarantineRow, QuarantinedRecord, RetryClaim, Stamp,
 };
 pub use read::{CountedTable, RunOutcome, StatusCount, SyncStateRow, WorkItemSummary};
+pub use remap::{SourceRow, Unchanged};
 pub use requests::{RequestFilter, TaskRow};
 pub use requeue::{Requeue, Requeued};
 pub use views::{
@@ -192,10 +194,24 @@ impl Store {
                     at,
                     cause: pg_timeout_cause(&options, acquire_timeout).await,
                 }),
-                Err(e) => Err(StoreError::Unreachable {
-                    at,
-                    cause: cause_of(&e),
-                }),
+                Err(e) => {
+                    let mut cause = cause_of(&e);
+                    // 3D000 invalid_catalog_name: the server answered, the
+                    // database is not there. Switchboard creates its tables,
+                    // not the database (that needs a right it should not have).
+                    if let sqlx::Error::Database(db) = &e
+                        && db.code().as_deref() == Some("3D000")
+                    {
+                        let name = options.get_database().unwrap_or("switchboard");
+                        cause.push_str(&format!(
+                            "; create it first: `CREATE DATABASE \"{name}\";` as a user \
+                             allowed to, or `createdb -h {} -p {} {name}`",
+                            options.get_host(),
+                            options.get_port()
+                        ));
+                    }
+                    Err(StoreError::Unreachable { at, cause })
+                }
             }
         } else {
             let scheme = url.split(':').next().unwrap_or_default();

@@ -121,7 +121,7 @@ impl Store {
     /// Write one page and its cursor atomically.
     pub async fn apply_page(&self, page: PageWrite<'_>) -> Result<PageOutcome, StoreError> {
         let mut page = page;
-        self.write_page(&mut page, None, true).await
+        self.write_page(&mut page, Claim::None, true).await
     }
 
     /// [`Store::apply_page`], leaving the page with the caller, so that a
@@ -131,7 +131,7 @@ impl Store {
         &self,
         page: &mut PageWrite<'_>,
     ) -> Result<PageOutcome, StoreError> {
-        self.write_page(page, None, true).await
+        self.write_page(page, Claim::None, true).await
     }
 
     /// The records of `page` the database refuses for what they hold, by
@@ -157,7 +157,7 @@ impl Store {
                 outbox: Vec::new(),
                 effects: Vec::new(),
             };
-            match self.write_page(&mut alone, None, false).await {
+            match self.write_page(&mut alone, Claim::None, false).await {
                 Ok(_) => {}
                 Err(e) if e.is_refusal() => refused.push((i, e.to_string())),
                 Err(e) => return Err(e),
@@ -178,15 +178,16 @@ impl Store {
         claim: &super::RetryClaim,
     ) -> Result<PageOutcome, StoreError> {
         let mut page = page;
-        self.write_page(&mut page, Some(claim), true).await
+        self.write_page(&mut page, Claim::Quarantine(claim), true)
+            .await
     }
 
     /// The page's records go back into `page` whatever happens; `commit`
     /// false rolls the transaction back (a probe).
-    async fn write_page(
+    pub(super) async fn write_page(
         &self,
         page: &mut PageWrite<'_>,
-        claim: Option<&super::RetryClaim>,
+        claim: Claim<'_>,
         commit: bool,
     ) -> Result<PageOutcome, StoreError> {
         let mut records = dedupe_last_wins(std::mem::take(&mut page.records));
@@ -199,7 +200,7 @@ impl Store {
         &self,
         page: &PageWrite<'_>,
         records: &mut [StagedRecord],
-        claim: Option<&super::RetryClaim>,
+        claim: Claim<'_>,
         commit: bool,
     ) -> Result<PageOutcome, StoreError> {
         let stale = PageOutcome {
@@ -221,9 +222,14 @@ impl Store {
         let rows = match self {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                if let Some(c) = claim
-                    && !super::quarantine::pg::claim(&mut tx, c).await?
-                {
+                let claimed = match claim {
+                    Claim::None => true,
+                    Claim::Quarantine(c) => super::quarantine::pg::claim(&mut tx, c).await?,
+                    Claim::Unchanged(u) => {
+                        super::remap::pg::unchanged(&mut tx, system, stream, u).await?
+                    }
+                };
+                if !claimed {
                     return Ok(stale);
                 }
                 if let Some(d) = delivery
@@ -251,9 +257,14 @@ impl Store {
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                if let Some(c) = claim
-                    && !super::quarantine::sqlite::claim(&mut tx, c).await?
-                {
+                let claimed = match claim {
+                    Claim::None => true,
+                    Claim::Quarantine(c) => super::quarantine::sqlite::claim(&mut tx, c).await?,
+                    Claim::Unchanged(u) => {
+                        super::remap::sqlite::unchanged(&mut tx, system, stream, u).await?
+                    }
+                };
+                if !claimed {
                     return Ok(stale);
                 }
                 if let Some(d) = delivery
@@ -282,6 +293,16 @@ impl Store {
         };
         Ok(rows)
     }
+}
+
+/// What a page write checks first, in its transaction: nothing (a sync's
+/// page), the quarantine rows a retry read, or the raw payloads a remap
+/// read. When the check fails nothing is written.
+#[derive(Clone, Copy)]
+pub(super) enum Claim<'a> {
+    None,
+    Quarantine(&'a super::RetryClaim),
+    Unchanged(&'a super::remap::Unchanged),
 }
 
 /// A page's records sorted by what each backend writes where.

@@ -16,6 +16,7 @@
 
 mod isolate;
 mod lifecycle;
+mod remap;
 mod replay;
 mod retry;
 mod route;
@@ -33,6 +34,7 @@ use crate::model::Canonical;
 use crate::store::{PageWrite, StagedRecord, Store, StoreError};
 use crate::telemetry::events;
 pub use isolate::write_isolating;
+pub use remap::RemapReport;
 pub use replay::{Letter, Replanned, ReplayError, Rerendered, rerender};
 pub use retry::RetryReport;
 pub use route::{Change, Plan, Router, Scope};

@@ -171,7 +171,7 @@ impl SyncJob {
 /// staged it; `None` when the mapping skips it. Its content hash is the
 /// sync's, from the same canonical JSON, so the next sync that reads the
 /// record unchanged skips it.
-fn restage(
+pub(super) fn restage(
     mapping: &crate::mapping::Mapping,
     department: &str,
     external_id: String,

@@ -26,12 +26,20 @@ pub fn init(format: LogFormat, level: &str) {
     let filter = filter(std::env::var("RUST_LOG").ok().as_deref(), level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour())
         .with_writer(std::io::stderr);
     // A second init (tests, demo after run) is harmless: keep the first.
     let _ = match format {
         LogFormat::Text => builder.fmt_fields(text::log_fields()).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Colour only for a person at a terminal: a log file or a pipe gets plain
+/// text, and `NO_COLOR` (any value but empty, no-color.org) turns it off.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// The filter from `RUST_LOG` if set and valid, else the configured level,

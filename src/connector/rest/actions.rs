@@ -136,10 +136,14 @@ pub(super) fn outcome(
     input: &ActionInput,
     resp: JsonResponse,
 ) -> ActionOutcome {
+    // `id = ""`: the body is the id itself (a create answered `42`).
     let from_body = action
         .id
         .as_ref()
-        .and_then(|p| lookup(&resp.body, &split_path(p)))
+        .and_then(|p| match p.is_empty() {
+            true => Some(&resp.body),
+            false => lookup(&resp.body, &split_path(p)),
+        })
         .and_then(scalar_string);
     let from_header = action.id_header.as_ref().and_then(|h| {
         let url = resp.headers.get(h.as_str())?.to_str().ok()?;
@@ -189,6 +193,38 @@ mod tests {
             b.render(&input(None, json!({}))).unwrap_err(),
             "{body.order.number}"
         );
+    }
+
+    #[test]
+    fn the_id_is_read_from_an_array_or_a_bare_body() {
+        let action = |id: &str| ActionConfig {
+            method: "POST".into(),
+            path: "/x".into(),
+            query: Default::default(),
+            headers: Default::default(),
+            id: Some(id.into()),
+            id_header: None,
+            no_body: false,
+        };
+        let answered = |body: Value| crate::connector::http::JsonResponse {
+            body,
+            headers: Default::default(),
+            status: 201,
+        };
+        let id = |path: &str, body: Value| {
+            outcome(
+                &action(path),
+                &input(Some("target"), json!({})),
+                answered(body),
+            )
+            .id
+        };
+        assert_eq!(id("0", json!([42])).as_deref(), Some("42"));
+        assert_eq!(id("0.id", json!([{"id": "A-1"}])).as_deref(), Some("A-1"));
+        assert_eq!(id("", json!(42)).as_deref(), Some("42"));
+        assert_eq!(id("", json!("WO-1001")).as_deref(), Some("WO-1001"));
+        // Nothing there: the target's own id, as without `id`.
+        assert_eq!(id("1", json!([42])).as_deref(), Some("target"));
     }
 
     #[test]
