@@ -162,7 +162,7 @@ impl CursorMissing<'_> {
             tracing::warn!(
                 connector = %self.connector, stream = %self.stream, key = %self.key,
                 fields = %self.fields.source(),
-                "cursor field missing or unreadable; such records cannot advance the cursor (counted in switchboard_cursor_missing_total)"
+                "cursor field missing or unreadable; the record cannot advance the cursor"
             );
         }
         counter!(
