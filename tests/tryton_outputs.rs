@@ -153,7 +153,7 @@ async fn no_credential_reaches_any_output(backend: Backend) {
     // A sync whose records all go to quarantine.
     let m = manifest(&base, |t| t);
     let connector = m.config.build(&m.header).unwrap();
-    outputs.push(format!("{connector:?}"));
+    outputs.push(format!("{connector:?} {m:?}"));
     let report = job(connector.clone(), QUARANTINING)
         .run(&ts.store, &CancellationToken::new(), &|_, _| {})
         .await

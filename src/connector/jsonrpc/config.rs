@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::config::SecretRef;
 use crate::connector::rest::config::HttpOptions;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonRpcConfig {
     /// The server's root, e.g. `https://acme.odoo.com`.
@@ -39,6 +39,23 @@ pub struct JsonRpcConfig {
     /// Vars set from credential overrides: masked like `env:` values.
     #[serde(skip)]
     pub overridden: Vec<String>,
+}
+
+/// The base URL masked (it may carry a password); vars by name only.
+impl std::fmt::Debug for JsonRpcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streams: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("JsonRpcConfig")
+            .field(
+                "base_url",
+                &crate::connector::shown_url(&self.base_url, &[]),
+            )
+            .field("endpoint", &self.endpoint)
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 fn two() -> String {

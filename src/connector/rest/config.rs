@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::config::SecretRef;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestConfig {
     /// Root of every stream's `path`, e.g. `https://acme.service-now.com`.
@@ -23,6 +23,23 @@ pub struct RestConfig {
     /// Write-back actions, by name: `[actions.create_incident]`.
     #[serde(default)]
     pub actions: BTreeMap<String, ActionConfig>,
+}
+
+/// The base URL masked (it may carry a password), headers by name.
+impl std::fmt::Debug for RestConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streams: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("RestConfig")
+            .field(
+                "base_url",
+                &crate::connector::shown_url(&self.base_url, &[]),
+            )
+            .field("auth", &self.auth)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One write-back call. Its body is what the outbound mapping for this
