@@ -101,6 +101,12 @@ fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> 
                 "the params must page: use `${offset}` (with `${limit}`) or `${page}`",
             ));
         }
+        if s.cursor.is_none() && text.contains("${cursor.") {
+            return Err(source.error_at_key(
+                &at("params"),
+                "`${cursor.<part>}` needs a `[streams.cursor]` to take the bound from",
+            ));
+        }
         if let Some(c) = &s.cursor {
             c.keys()
                 .spec()

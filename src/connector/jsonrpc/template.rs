@@ -31,6 +31,19 @@ pub enum Var {
     Id,
 }
 
+/// The parts `${cursor.<part>}` may name (see `CursorSpec::parts`).
+pub const CURSOR_PARTS: [&str; 9] = [
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "microsecond",
+    "epoch",
+    "epoch_ms",
+];
+
 /// Which placeholders a template may use.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Context {
@@ -213,6 +226,15 @@ pub(super) fn check_var(name: &str, context: Context, vars: &[String]) -> Result
                     "a stream call has vars, session, cursor, offset, limit and page",
                 Context::Action => "an action call has vars, session, body and id",
             }
+        ));
+    }
+    if let Var::Cursor(path) = &var
+        && !path.is_empty()
+        && !(path.len() == 1 && CURSOR_PARTS.contains(&path[0].as_str()))
+    {
+        return Err(format!(
+            "`${{{name}}}` is not a part of the cursor; use one of {}",
+            CURSOR_PARTS.join(", ")
         ));
     }
     if let Var::Vars(v) = &var

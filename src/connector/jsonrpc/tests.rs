@@ -340,6 +340,10 @@ fn manifest_mistakes_are_named_at_their_key() {
             ),
             "a login call has only `vars`",
         ),
+        (
+            text.replacen("\"${cursor}\"", "\"${cursor.yaer}\"", 1),
+            "not a part of the cursor",
+        ),
     ];
     for (bad, message) in cases {
         let d = Manifest::from_source(&SourceFile::new("connectors/erp.toml", &bad))
