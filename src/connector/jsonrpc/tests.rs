@@ -367,7 +367,7 @@ async fn cookie_server() -> (String, CookieLog) {
     let app = Router::new().route(
         "/rpc",
         post(
-            move |headers: HeaderMap, axum::Json(req): axum::Json<Value>| {
+            move |uri: axum::http::Uri, headers: HeaderMap, axum::Json(req): axum::Json<Value>| {
                 let seen = seen.clone();
                 async move {
                     let cookie = headers
@@ -378,7 +378,12 @@ async fn cookie_server() -> (String, CookieLog) {
                         .as_str()
                         .unwrap_or_default()
                         .to_string();
-                    seen.lock().unwrap().push((method.clone(), cookie.clone()));
+                    // The query, if any, is logged after the method.
+                    let logged = match uri.query() {
+                        Some(q) => format!("{method}?{q}"),
+                        None => method.clone(),
+                    };
+                    seen.lock().unwrap().push((logged, cookie.clone()));
                     let versioned = headers.get("x-api-version").is_some_and(|v| v == "2");
                     if !versioned {
                         return (StatusCode::BAD_REQUEST, "no version").into_response();
@@ -417,7 +422,7 @@ async fn a_login_cookie_is_kept_and_static_headers_go_with_every_call() {
         .replace("[http]\n", "[headers]\nX-Api-Version = \"2\"\n\n[http]\n")
         .replace(
             "[errors]\n",
-            "[session.cookies]\nuid = \"${session}\"\n\n[errors]\n",
+            "[session.cookies]\nuid = \"${session}\"\n\n[session.query]\nsid = \"${'s' + session}\"\n\n[errors]\n",
         );
     let conn = connect(&text);
     for _ in 0..2 {
@@ -430,6 +435,10 @@ async fn a_login_cookie_is_kept_and_static_headers_go_with_every_call() {
     assert_eq!(seen[0], ("login".to_string(), None));
     // The manifest's session cookie first, then the one the server set.
     assert_eq!(seen[1].1.as_deref(), Some("uid=7; sid=s1"));
+    assert_eq!(
+        seen[1].0, "execute_kw?sid=s7",
+        "the session's query parameter"
+    );
     assert_eq!(seen[2].1.as_deref(), Some("uid=7; sid=s1"));
 }
 
