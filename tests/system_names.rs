@@ -122,3 +122,33 @@ fn check_refuses_two_systems_one_variable_would_name() {
         "{err}"
     );
 }
+
+/// An environment's own rate limit replaces the manifest's.
+#[test]
+fn an_override_sets_the_rate_limit() {
+    let p = Project::shipped();
+    let rate = |env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(("SWITCHBOARD__CONNECTORS__SERVICENOW__USERNAME", "u"));
+        env.push(("SWITCHBOARD__CONNECTORS__SERVICENOW__PASSWORD", "p"));
+        let c = catalog(&p, &env).unwrap();
+        let m = c
+            .manifests
+            .iter()
+            .find(|m| m.header.system == "servicenow")
+            .unwrap();
+        m.config.build(&m.header).unwrap().rate_limit_per_sec()
+    };
+    assert_eq!(rate(&[]), Some(10), "the shipped manifest's");
+    let env = [(
+        "SWITCHBOARD__CONNECTORS__SERVICENOW__RATE_LIMIT_PER_SEC",
+        "25",
+    )];
+    assert_eq!(rate(&env), Some(25));
+    let err = catalog(
+        &p,
+        &[("SWITCHBOARD__CONNECTORS__HR_CSV__RATE_LIMIT_PER_SEC", "5")],
+    )
+    .unwrap_err();
+    assert!(err.contains("a `file` connector has no URL"), "{err}");
+}

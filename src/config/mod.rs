@@ -245,6 +245,10 @@ pub struct ConnectorOverride {
     /// Values of a `jsonrpc` manifest's `[vars]`, such as the database name.
     #[serde(default)]
     pub vars: std::collections::BTreeMap<String, SecretRef>,
+    /// Replace the manifest's `[http] rate_limit_per_sec` in this
+    /// environment (a sandbox that allows more, a production instance
+    /// shared with other integrations that allows less). 0 is unlimited.
+    pub rate_limit_per_sec: Option<u32>,
 }
 
 /// Settings plus where they came from, for resolving relative paths.

@@ -145,6 +145,14 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
         {
             return problem(&format!("connectors.{name}.schedule"), e);
         }
+        if let Some(rate) = over.rate_limit_per_sec
+            && rate > 100_000
+        {
+            return problem(
+                &format!("connectors.{name}.rate_limit_per_sec"),
+                format!("{rate} is out of range: 0 to 100000 (0 is unlimited)"),
+            );
+        }
     }
     None
 }

@@ -310,6 +310,23 @@ pub trait Connector: Debug + Send + Sync {
         })
     }
 
+    /// Whether the stream makes sub-requests for each new or changed record
+    /// (`[[streams.details]]`).
+    fn has_details(&self, _stream: &str) -> bool {
+        false
+    }
+
+    /// The details of one new or changed record: `(key, value)` pairs the
+    /// sync adds to the record before mapping it. Only asked when
+    /// [`Connector::has_details`] says so.
+    async fn fetch_details(
+        &self,
+        _stream: &str,
+        _record: &Value,
+    ) -> Result<Vec<(String, Value)>, ConnectorError> {
+        Ok(Vec::new())
+    }
+
     /// Whether `check --connect` reads each stream's first page, as a
     /// run would (`true`), or only asks [`Connector::probe`], for kinds
     /// whose read has effects (a file moved, a tap started) or that read

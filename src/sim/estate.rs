@@ -33,6 +33,9 @@ impl Estate {
             enabled: Some(true),
             token: None,
             vars: Default::default(),
+            // Simulators on loopback: no politeness to keep, and the demo
+            // and tests then do not wait on the vendors' rate limits.
+            rate_limit_per_sec: Some(0),
         };
         let mut overrides = BTreeMap::new();
 

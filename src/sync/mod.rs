@@ -14,6 +14,7 @@
 //! costs no memory per record. Late-committing sources are covered by the
 //! overlap window ([`CursorSpec::rewind`]).
 
+mod details;
 mod isolate;
 mod lifecycle;
 mod remap;
@@ -216,6 +217,9 @@ impl SyncJob {
             let keys: Vec<String> = page.records.iter().filter_map(|r| r.key.clone()).collect();
             let existing = store.existing(&system, stream, &keys).await?;
             let mut staged = Vec::with_capacity(page.records.len());
+            // New or changed records, in page order: mapped once their
+            // details (if the stream has any) are in.
+            let mut changed = Vec::with_capacity(page.records.len());
             for rec in page.records {
                 // A kind that reads its own cursor (file, exec) names no field.
                 if let Some(spec) = cursor_spec.filter(|c| c.reads_records())
@@ -257,7 +261,38 @@ impl SyncJob {
                     report.unchanged += 1;
                     continue;
                 }
-                let Some(outcome) = map_record(&mapping, &self.department, &rec.payload) else {
+                changed.push((key, hash, payload_json, rec.payload));
+            }
+            let details = self.details(stream, &changed).await?;
+            for (i, (key, hash, payload_json, mut payload)) in changed.into_iter().enumerate() {
+                // The hash stays the list's: an unchanged record is known
+                // without asking for its details again. The raw payload kept
+                // holds them, for a retry or a remap.
+                let (payload_json, detail_error) = match details.get(i) {
+                    None => (payload_json, None),
+                    Some(Ok(pairs)) => {
+                        if let Some(obj) = payload.as_object_mut() {
+                            for (k, v) in pairs {
+                                obj.insert(k.clone(), v.clone());
+                            }
+                        }
+                        (
+                            serde_json::to_string(&payload).unwrap_or(payload_json),
+                            None,
+                        )
+                    }
+                    Some(Err(e)) => (payload_json, Some(e.clone())),
+                };
+                if let Some(reason) = detail_error {
+                    staged.push(StagedRecord {
+                        external_id: key,
+                        content_hash: hash,
+                        payload_json,
+                        outcome: Err(reason),
+                    });
+                    continue;
+                }
+                let Some(outcome) = map_record(&mapping, &self.department, &payload) else {
                     report.skipped += 1;
                     continue;
                 };

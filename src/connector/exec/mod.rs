@@ -123,7 +123,11 @@ impl ConnectorConfig for ExecConfig {
         if !over.vars.is_empty() {
             return Err("`vars` sets a jsonrpc manifest's [vars]; this connector has none".into());
         }
-        if over.base_url.is_some() || over.username.is_some() || over.password.is_some() {
+        if over.base_url.is_some()
+            || over.username.is_some()
+            || over.password.is_some()
+            || over.rate_limit_per_sec.is_some()
+        {
             return Err("an `exec` connector takes its settings in the manifest's [config]".into());
         }
         Ok(())

@@ -108,6 +108,7 @@ impl ConnectorConfig for FileConfig {
             || over.username.is_some()
             || over.password.is_some()
             || over.token.is_some()
+            || over.rate_limit_per_sec.is_some()
         {
             return Err(
                 "a `file` connector has no URL or credentials; set `directory` in its manifest"

@@ -157,6 +157,9 @@ impl ConnectorConfig for JsonRpcConfig {
             crate::connector::check_base_url(url).map_err(|e| format!("base_url {e}"))?;
             self.base_url = url.clone();
         }
+        if let Some(rate) = over.rate_limit_per_sec {
+            self.http.rate_limit_per_sec = rate;
+        }
         for (name, value) in &over.vars {
             let Some(slot) = self.vars.get_mut(name) else {
                 let known: Vec<&str> = self.vars.keys().map(String::as_str).collect();

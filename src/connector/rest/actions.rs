@@ -84,7 +84,7 @@ impl PathTemplate {
 
 /// Percent-encode everything but RFC 3986 unreserved characters, so an id
 /// cannot add path segments or a query.
-fn escape_segment(value: &str) -> String {
+pub(super) fn escape_segment(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -280,6 +280,47 @@ pub struct StreamConfig {
     /// Incremental reads; absent means a full read every run.
     #[serde(default)]
     pub cursor: Option<CursorConfig>,
+    /// Requests made for each new or changed record (a ticket's comments,
+    /// its history), whose results join the record under `into`.
+    #[serde(default)]
+    pub details: Vec<DetailsConfig>,
+}
+
+/// `[[streams.details]]`: one sub-request per new or changed record, made
+/// after the list says the record changed and before it is mapped. Its
+/// records (all pages of them) become an array at `into` in the record,
+/// which a mapping's `[children]` reads like any array.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetailsConfig {
+    /// The key the array is put under in the record, such as `comments`.
+    pub into: String,
+    /// Path under `base_url`; `{field}` is the record's value at that
+    /// dotted path (`{issueId}`, `{sys_id}`), percent-escaped.
+    pub path: String,
+    /// Dotted path of the array in the response body; "" for the body.
+    #[serde(default)]
+    pub records: String,
+    /// Dotted path of each detail's id: a page that repeats the previous
+    /// page's last detail (offset paging re-reads it) is read once.
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, QueryValue>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// How the details page; absent: one request (or a `Link: rel="next"`
+    /// header, when the server sends one).
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    /// Most pages read for one record, a guard against a server that
+    /// always says there is more.
+    #[serde(default = "default_detail_pages")]
+    pub max_pages: u32,
+}
+
+fn default_detail_pages() -> u32 {
+    20
 }
 
 #[derive(Debug, Clone, Deserialize)]

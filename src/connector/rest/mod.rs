@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod config;
+mod details;
 mod login;
 mod paging;
 mod records;
@@ -104,6 +105,28 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
         }
         if page_size == Some(0) {
             return Err(source.error_at_key(&at("pagination"), "`page_size` must be at least 1"));
+        }
+        let mut intos = std::collections::HashSet::new();
+        for (j, d) in s.details.iter().enumerate() {
+            let at_d = |k: &str| at(&format!("details.{j}.{k}"));
+            details::check_path(&d.path).map_err(|e| source.error_at_key(&at_d("path"), e))?;
+            if d.into.trim().is_empty() || d.into.contains('.') {
+                return Err(source.error_at_key(
+                    &at_d("into"),
+                    "`into` is one key of the record, such as `comments`",
+                ));
+            }
+            if !intos.insert(d.into.as_str()) {
+                return Err(source.error_at_key(
+                    &at_d("into"),
+                    format!("two details go `into = \"{}\"`", d.into),
+                ));
+            }
+            if d.max_pages == 0 {
+                return Err(
+                    source.error_at_key(&at_d("max_pages"), "`max_pages` must be at least 1")
+                );
+            }
         }
         if let Some(c) = &s.cursor {
             c.keys()
@@ -212,6 +235,9 @@ impl ConnectorConfig for RestConfig {
         if let Some(url) = &over.base_url {
             crate::connector::check_base_url(url).map_err(|e| format!("base_url {e}"))?;
             self.base_url = url.clone();
+        }
+        if let Some(rate) = over.rate_limit_per_sec {
+            self.http.rate_limit_per_sec = rate;
         }
         let set = |slot: &mut SecretRef, value: &Option<SecretRef>| {
             if let Some(v) = value {
@@ -393,6 +419,23 @@ impl Connector for RestConnector {
             next,
             shifted,
         })
+    }
+
+    fn has_details(&self, stream: &str) -> bool {
+        self.streams
+            .iter()
+            .any(|s| s.name == stream && !s.details.is_empty())
+    }
+
+    async fn fetch_details(
+        &self,
+        stream: &str,
+        record: &serde_json::Value,
+    ) -> Result<Vec<(String, serde_json::Value)>, ConnectorError> {
+        match self.streams.iter().find(|s| s.name == stream) {
+            Some(s) if !s.details.is_empty() => self.details_of(s, record).await,
+            _ => Ok(Vec::new()),
+        }
     }
 
     fn rate_limit_per_sec(&self) -> Option<u32> {

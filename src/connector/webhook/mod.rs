@@ -86,6 +86,9 @@ impl ConnectorConfig for WebhookConfig {
         if !over.vars.is_empty() {
             return Err("`vars` sets a jsonrpc manifest's [vars]; this connector has none".into());
         }
+        if over.rate_limit_per_sec.is_some() {
+            return Err("a `webhook` connector sends no requests to limit".into());
+        }
         if let Some(token) = &over.token {
             self.secret = token.clone();
         }
