@@ -1,14 +1,29 @@
-//! Incremental cursors: how a stream's cursor values compare and rewind.
+//! Incremental cursors: how a stream's cursor values are read from a
+//! record, compared, rewound and written into the next request.
 //!
 //! Sources stamp changes with a time (or a sequence) whose order we follow.
 //! Records that share the last value, or that commit late on the source side,
 //! are caught by reading again from a little before the committed cursor:
 //! the overlap window. Idempotent upserts make the re-read harmless.
+//!
+//! A cursor is kept as text in its `format` (what the store holds and
+//! compares). How a record's value becomes that text (`read`: a string, a
+//! number of epoch seconds, an object of date parts) and how the bound goes
+//! into a request (`write_format`) are separate, because real APIs read
+//! one way and filter another. `read` owns reading a record's value,
+//! `keys` the validation of a `[streams.cursor]` table.
+
+mod keys;
+mod read;
+
+pub use keys::CursorKeys;
+pub use read::CursorRead;
 
 use std::cmp::Ordering;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, TimeDelta, Timelike, Utc};
+use serde_json::{Value, json};
 
 /// How cursor values are written by the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +61,53 @@ impl CursorFormat {
     }
 }
 
+/// How the lower bound is written into a request, when not as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteFormat {
+    /// RFC 3339 in UTC with `Z` (some APIs refuse `+00:00`).
+    Rfc3339Z,
+    Epoch,
+    EpochMillis,
+    /// A chrono format, in UTC.
+    DateTime(String),
+}
+
+impl WriteFormat {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "rfc3339" => Ok(Self::Rfc3339Z),
+            "epoch" => Ok(Self::Epoch),
+            "epoch_ms" => Ok(Self::EpochMillis),
+            fmt => match CursorFormat::parse(fmt) {
+                Ok(CursorFormat::DateTime(f)) => Ok(Self::DateTime(f)),
+                _ => Err(format!(
+                    "`{fmt}` is not a write format: use `rfc3339`, `epoch`, `epoch_ms` or a chrono format like `%Y-%m-%dT%H:%M:%SZ`"
+                )),
+            },
+        }
+    }
+
+    fn render(&self, t: DateTime<Utc>) -> String {
+        match self {
+            Self::Rfc3339Z => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            Self::Epoch => t.timestamp().to_string(),
+            Self::EpochMillis => t.timestamp_millis().to_string(),
+            Self::DateTime(fmt) => t.format(fmt).to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CursorSpec {
-    /// Path of the cursor field in a record.
-    pub field: Vec<String>,
+    /// Paths of the fields that say when a record changed (one, or two
+    /// such as `create_date` and `write_date`): the record's cursor is the
+    /// greatest of those present.
+    pub fields: Vec<Vec<String>>,
     pub format: CursorFormat,
+    /// How a field's value is read into `format`.
+    pub read: CursorRead,
+    /// How the bound is written into requests; `None`: as stored.
+    pub write: Option<WriteFormat>,
     /// How far before the committed cursor the next run starts.
     pub overlap: Duration,
     /// The first run's lower bound.
@@ -77,8 +134,13 @@ impl CursorSpec {
         match &self.format {
             CursorFormat::Integer => committed.to_string(),
             CursorFormat::Text => committed.to_string(),
+            // Written back as read: an API that sent `Z` may accept only
+            // `Z`, and refuse `+00:00` on the second run.
             CursorFormat::Rfc3339 => match self.parse_time(committed) {
-                Some(t) => (t - overlap).to_rfc3339(),
+                Some(t) => {
+                    let zulu = committed.ends_with(['Z', 'z']);
+                    (t - overlap).to_rfc3339_opts(SecondsFormat::AutoSi, zulu)
+                }
                 None => committed.to_string(),
             },
             CursorFormat::DateTime(fmt) => match self.parse_time(committed) {
@@ -94,6 +156,39 @@ impl CursorSpec {
             CursorFormat::Text => true,
             _ => self.parse_time(value).is_some(),
         }
+    }
+
+    /// The stored text as a time: a time format parsed, an integer as
+    /// epoch seconds.
+    fn to_time(&self, stored: &str) -> Option<DateTime<Utc>> {
+        match &self.format {
+            CursorFormat::Integer => DateTime::from_timestamp(stored.trim().parse().ok()?, 0),
+            CursorFormat::Text => None,
+            _ => self.parse_time(stored),
+        }
+    }
+
+    /// The lower bound as it goes into a request (`write_format`).
+    pub fn written(&self, bound: &str) -> String {
+        match &self.write {
+            Some(w) => self
+                .to_time(bound)
+                .map_or_else(|| bound.to_string(), |t| w.render(t)),
+            None => bound.to_string(),
+        }
+    }
+
+    /// The lower bound's parts, for templates that write it as an object
+    /// (`${cursor.year}`): year, month, day, hour, minute, second,
+    /// microsecond, epoch and epoch_ms, all numbers.
+    pub fn parts(&self, bound: &str) -> Option<Value> {
+        let t = self.to_time(bound)?;
+        Some(json!({
+            "year": t.year(), "month": t.month(), "day": t.day(),
+            "hour": t.hour(), "minute": t.minute(), "second": t.second(),
+            "microsecond": t.timestamp_subsec_micros(),
+            "epoch": t.timestamp(), "epoch_ms": t.timestamp_millis(),
+        }))
     }
 
     fn parse_time(&self, value: &str) -> Option<DateTime<Utc>> {
@@ -113,73 +208,4 @@ impl CursorSpec {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sn() -> CursorSpec {
-        CursorSpec {
-            field: vec!["sys_updated_on".into()],
-            format: CursorFormat::parse("%Y-%m-%d %H:%M:%S").unwrap(),
-            overlap: Duration::from_secs(60),
-            initial: "1970-01-01 00:00:00".into(),
-            ordered: true,
-        }
-    }
-
-    #[test]
-    fn offsets_in_the_format_are_honoured() {
-        let spec = CursorSpec {
-            format: CursorFormat::parse("%Y-%m-%dT%H:%M:%S%.f%z").unwrap(),
-            ..sn()
-        };
-        // 10:00 in Amsterdam is before 09:30 UTC.
-        assert_eq!(
-            spec.compare(
-                "2026-01-01T10:00:00.000+0100",
-                "2026-01-01T09:30:00.000+0000"
-            ),
-            Ordering::Less
-        );
-        assert_eq!(
-            spec.rewind("2026-01-01T10:00:30.000+0100"),
-            "2026-01-01T08:59:30+0000"
-        );
-    }
-
-    #[test]
-    fn rewinds_by_the_overlap_in_the_source_format() {
-        assert_eq!(sn().rewind("2026-01-01 00:00:30"), "2025-12-31 23:59:30");
-    }
-
-    #[test]
-    fn compares_as_times_not_text() {
-        let c = CursorSpec {
-            format: CursorFormat::Rfc3339,
-            ..sn()
-        };
-        // Same instant in two offsets, then a later one written "smaller".
-        assert_eq!(
-            c.compare("2026-01-01T01:00:00+01:00", "2026-01-01T00:00:00Z"),
-            Ordering::Equal
-        );
-        assert_eq!(
-            c.compare("2026-01-01T00:30:00+01:00", "2026-01-01T00:00:00Z"),
-            Ordering::Less
-        );
-    }
-
-    #[test]
-    fn integers_compare_numerically() {
-        let c = CursorSpec {
-            format: CursorFormat::Integer,
-            ..sn()
-        };
-        assert_eq!(c.compare("9", "10"), Ordering::Less);
-    }
-
-    #[test]
-    fn rejects_bad_formats() {
-        assert!(CursorFormat::parse("YYYY-MM-DD").is_err());
-        assert!(CursorFormat::parse("%Y-%Q").is_err());
-    }
-}
+mod tests;

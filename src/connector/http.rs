@@ -12,12 +12,18 @@ use std::time::Duration;
 
 use backon::BackoffBuilder;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+mod request;
+
+use request::masked_query;
+pub use request::{Exchange, HttpRequest};
+
+use super::login::LoginError;
 use super::oauth2::{TokenError, TokenSource};
-use super::{ConnectorError, looks_secret, shown_url};
+use super::{ConnectorError, shown_url};
 use crate::config::Secret;
 
 /// Longest response body excerpt kept in an error.
@@ -37,6 +43,8 @@ pub enum Auth {
     },
     /// A bearer token from an OAuth 2.0 token endpoint.
     OAuth2(std::sync::Arc<TokenSource>),
+    /// Headers and parameters built from a login request's answer.
+    Login(std::sync::Arc<super::login::LoginSource>),
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +89,8 @@ pub struct HttpClient {
     auth: Auth,
     limiter: Option<DefaultDirectRateLimiter>,
     retry: RetryPolicy,
+    /// Cookies the system set (a login's session), sent back.
+    cookies: super::cookies::CookieJar,
 }
 
 /// A successful JSON response.
@@ -120,7 +130,13 @@ impl HttpClient {
             limiter,
             rate_per_sec: rate_per_sec.filter(|n| *n > 0),
             retry,
+            cookies: Default::default(),
         })
+    }
+
+    /// Forget the cookies the system set: a renewed login starts afresh.
+    pub fn clear_cookies(&self) {
+        self.cookies.clear();
     }
 
     /// Requests per second this client allows itself; `None`: unlimited.
@@ -155,10 +171,15 @@ impl HttpClient {
                 // A token can be revoked or expire early: fetch a new one,
                 // once, before calling it an auth failure.
                 Err(Failure::Final(ConnectorError::Auth { .. }))
-                    if !token_renewed && matches!(self.auth, Auth::OAuth2(_)) =>
+                    if !token_renewed && matches!(self.auth, Auth::OAuth2(_) | Auth::Login(_)) =>
                 {
-                    if let Auth::OAuth2(source) = &self.auth {
-                        source.invalidate().await;
+                    match &self.auth {
+                        Auth::OAuth2(source) => source.invalidate().await,
+                        Auth::Login(source) => {
+                            source.invalidate().await;
+                            self.cookies.clear();
+                        }
+                        _ => {}
                     }
                     token_renewed = true;
                     continue;
@@ -200,7 +221,8 @@ impl HttpClient {
     async fn send(&self, request: &HttpRequest) -> Result<JsonResponse, Failure> {
         let url = request.url.as_str();
         // What errors show: the query too, credentials masked.
-        let shown = || shown_url(url, &request.query);
+        let shown_query = request.shown_query();
+        let shown = || shown_url(url, &shown_query);
         let mut req = self
             .client
             .request(request.method.clone(), url)
@@ -215,9 +237,31 @@ impl HttpClient {
                 Err(TokenError::Transient(e)) => return Err(Failure::Transient(e, None)),
                 Err(TokenError::Final(e)) => return Err(Failure::Final(e)),
             },
+            Auth::Login(source) => match source.apply(&self.client, &self.cookies).await {
+                Ok(applied) => req
+                    .query(&applied.query)
+                    .headers(header_map(&self.system, &applied.headers)?),
+                Err(LoginError::Transient(e)) => return Err(Failure::Transient(e, None)),
+                Err(LoginError::Final(e)) => return Err(Failure::Final(e)),
+            },
         };
+        let mut cookies = Vec::new();
+        // Replacing, not adding: a session's `Authorization` wins over the
+        // Basic credentials reqwest takes from a URL's user-info.
+        let mut plain = Vec::new();
         for (name, value) in &request.headers {
-            req = req.header(name.as_str(), value.as_str());
+            if name.eq_ignore_ascii_case("cookie") {
+                cookies.extend(value.split(';').filter_map(|c| {
+                    c.split_once('=')
+                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                }));
+            } else {
+                plain.push((name.clone(), value.clone()));
+            }
+        }
+        req = req.headers(header_map(&self.system, &plain)?);
+        if let Some(cookie) = self.cookies.header(&cookies) {
+            req = req.header(reqwest::header::COOKIE, cookie);
         }
         if let Some(body) = &request.body {
             req = req.json(body);
@@ -263,6 +307,7 @@ impl HttpClient {
         };
         let status = resp.status();
         let headers = resp.headers().clone();
+        self.cookies.store(&headers);
         let text = resp.text().await.map_err(|e| {
             Failure::Transient(
                 ConnectorError::Transport {
@@ -332,7 +377,7 @@ impl HttpClient {
             exchange: Box::new(Exchange {
                 method: request.method.to_string(),
                 url: shown_url(url, &[]),
-                query: masked_query(&request.query),
+                query: masked_query(&shown_query),
                 request_body: request.body.clone(),
                 status: status.as_u16(),
                 response_body: capped(&explained(&text, &headers)),
@@ -341,73 +386,24 @@ impl HttpClient {
     }
 }
 
-/// A request for [`HttpClient::call`]. Auth is the client's; `Accept:
-/// application/json` is added unless `headers` names another.
-#[derive(Debug, Clone)]
-pub struct HttpRequest {
-    pub method: Method,
-    pub url: String,
-    pub query: Vec<(String, String)>,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<Value>,
-    read_only: bool,
-}
-
-impl HttpRequest {
-    pub fn new(method: Method, url: &str) -> Self {
-        Self {
-            method,
-            url: url.to_string(),
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: None,
-            read_only: false,
-        }
+/// Headers to set on a request (replacing any of the same name), their
+/// values marked sensitive: they carry sessions and keys.
+fn header_map(system: &str, headers: &[(String, String)]) -> Result<HeaderMap, Failure> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let (Ok(name), Ok(mut value)) = (
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+            reqwest::header::HeaderValue::from_str(value),
+        ) else {
+            return Err(Failure::Final(ConnectorError::Build {
+                system: system.to_string(),
+                message: format!("header `{name}` is not a valid HTTP header"),
+            }));
+        };
+        value.set_sensitive(true);
+        map.append(name, value);
     }
-
-    pub fn get(url: &str, query: Vec<(String, String)>) -> Self {
-        Self {
-            query,
-            ..Self::new(Method::GET, url)
-        }
-    }
-
-    /// Whether sending it twice does no more than sending it once. A
-    /// read-only POST (a search, a report) opts in with `read_only`.
-    fn idempotent(&self) -> bool {
-        self.method.is_idempotent() || self.read_only
-    }
-
-    /// Mark a POST that only reads (a search, a report, a JSON-RPC read),
-    /// so it is retried like a GET.
-    pub fn read_only(mut self) -> Self {
-        self.read_only = true;
-        self
-    }
-}
-
-/// The request and response of a refused call, kept whole (up to a cap) for
-/// quarantine and the dead-letter queue.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Exchange {
-    pub method: String,
-    pub url: String,
-    pub query: Vec<(String, String)>,
-    pub request_body: Option<Value>,
-    pub status: u16,
-    pub response_body: String,
-}
-
-/// Query parameters with the values of credentials masked, for an
-/// [`Exchange`] kept in quarantine or a dead letter.
-fn masked_query(query: &[(String, String)]) -> Vec<(String, String)> {
-    query
-        .iter()
-        .map(|(k, v)| match looks_secret(k) {
-            true => (k.clone(), "***".to_string()),
-            false => (k.clone(), v.clone()),
-        })
-        .collect()
+    Ok(map)
 }
 
 /// Did the server refuse this before acting on it? Only then may a

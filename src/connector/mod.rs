@@ -7,11 +7,13 @@
 //!
 //! Adding a kind is one folder here plus one line in [`KINDS`].
 
+pub mod cookies;
 pub mod cursor;
 pub mod exec;
 pub mod file;
 pub mod http;
 pub mod jsonrpc;
+pub mod login;
 pub mod manifest;
 pub mod oauth2;
 pub mod rest;
@@ -26,7 +28,7 @@ use toml::de::DeTable;
 
 use crate::config::{ConnectorOverride, SecretError};
 use crate::diag::{Diagnostic, SourceFile};
-pub use cursor::{CursorFormat, CursorSpec};
+pub use cursor::{CursorFormat, CursorKeys, CursorRead, CursorSpec, WriteFormat};
 pub use manifest::{Manifest, ManifestHeader};
 
 /// Parse and validate (no IO) the kind-specific keys of a manifest.

@@ -10,3 +10,4 @@ mod request;
 pub mod server;
 pub mod servicenow;
 pub mod topdesk;
+pub mod tryton;

@@ -92,6 +92,9 @@ pub struct SyncReport {
     pub skipped: usize,
     /// The cursor committed at the end, if the stream has one.
     pub cursor: Option<String>,
+    /// Records whose cursor field was missing or unreadable: they cannot
+    /// advance the cursor, so they are counted and warned about.
+    pub cursor_missing: usize,
     /// The run stopped early for shutdown; the next run resumes from the cursor.
     pub interrupted: bool,
 }
@@ -218,6 +221,20 @@ impl SyncJob {
             // details (if the stream has any) are in.
             let mut changed = Vec::with_capacity(page.records.len());
             for rec in page.records {
+                // A kind that reads its own cursor (file, exec) names no field.
+                if let Some(spec) = cursor_spec.filter(|c| c.reads_records())
+                    && rec.cursor.is_none()
+                {
+                    report.cursor_missing += 1;
+                    events::CursorMissing {
+                        connector: &system,
+                        stream,
+                        key: rec.key.as_deref().unwrap_or("(no key)"),
+                        fields: spec,
+                        first: report.cursor_missing == 1,
+                    }
+                    .emit();
+                }
                 if let (Some(spec), Some(value)) = (cursor_spec, &rec.cursor) {
                     let above = |v: &Option<String>| {
                         v.as_deref()

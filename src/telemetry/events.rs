@@ -145,6 +145,35 @@ impl ShiftDetected<'_> {
     }
 }
 
+/// A record whose cursor field is missing or does not read in the
+/// cursor's format: it cannot move the cursor. Warned about on the first
+/// such record of a run (more would flood the log), counted on every one.
+pub struct CursorMissing<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub key: &'a str,
+    pub fields: &'a crate::connector::CursorSpec,
+    pub first: bool,
+}
+
+impl CursorMissing<'_> {
+    pub fn emit(&self) {
+        if self.first {
+            tracing::warn!(
+                connector = %self.connector, stream = %self.stream, key = %self.key,
+                fields = %self.fields.source(),
+                "cursor field missing or unreadable; the record cannot advance the cursor"
+            );
+        }
+        counter!(
+            "switchboard_cursor_missing_total",
+            "connector" => self.connector.to_string(),
+            "stream" => self.stream.to_string()
+        )
+        .increment(1);
+    }
+}
+
 /// The database refused a record for what it holds (a value too large
 /// for an index, say): it is quarantined alone and the rest of its page
 /// is stored.

@@ -104,8 +104,10 @@ pub fn parse(
 
 fn cursor_spec() -> CursorSpec {
     CursorSpec {
-        field: Vec::new(),
+        fields: Vec::new(),
         format: CursorFormat::Text,
+        read: crate::connector::CursorRead::Auto,
+        write: None,
         overlap: Duration::ZERO,
         initial: String::new(),
         ordered: true,

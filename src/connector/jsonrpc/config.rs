@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::config::SecretRef;
 use crate::connector::rest::config::HttpOptions;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonRpcConfig {
     /// The server's root, e.g. `https://acme.odoo.com`.
@@ -20,6 +20,10 @@ pub struct JsonRpcConfig {
     pub protocol: String,
     #[serde(default)]
     pub http: HttpOptions,
+    /// Headers sent with every call, the login's too (an API version, a
+    /// tenant); values may use `${vars.<name>}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// Values templates use as `${vars.<name>}`: a database name, a login,
     /// an API key (`env:` and `file:` values are secrets, masked in errors).
     #[serde(default)]
@@ -37,6 +41,23 @@ pub struct JsonRpcConfig {
     pub overridden: Vec<String>,
 }
 
+/// The base URL masked (it may carry a password); vars by name only.
+impl std::fmt::Debug for JsonRpcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streams: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("JsonRpcConfig")
+            .field(
+                "base_url",
+                &crate::connector::shown_url(&self.base_url, &[]),
+            )
+            .field("endpoint", &self.endpoint)
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 fn two() -> String {
     "2.0".into()
 }
@@ -49,6 +70,17 @@ pub struct SessionConfig {
     /// Dotted path of the session value in the result; `""` for the result.
     #[serde(default)]
     pub result: String,
+    /// Headers sent with every call after the login, built from its result:
+    /// `Authorization = "${'Session ' + base64(vars.login + ':' + session.0 + ':' + session.1)}"`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Cookies sent after the login, built the same way (cookies the login
+    /// response sets are kept and sent back without this).
+    #[serde(default)]
+    pub cookies: BTreeMap<String, String>,
+    /// Query parameters added to the endpoint's URL after the login.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
 }
 
 /// How to read a JSON-RPC error object.
@@ -79,7 +111,7 @@ pub struct StreamConfig {
     pub name: String,
     /// The JSON-RPC method, e.g. `call` or `execute_kw`.
     pub method: String,
-    /// The params, with `${cursor}`, `${offset}`, `${limit}`, `${page}`,
+    /// The params, with `${cursor}` (or its parts, `${cursor.year}`), `${offset}`, `${limit}`, `${page}`,
     /// `${session}` and `${vars.<name>}` placeholders.
     pub params: Value,
     /// Dotted path of the record array in the result; `""` when the result is it.
@@ -104,7 +136,21 @@ pub struct StreamConfig {
 #[serde(deny_unknown_fields)]
 pub struct CursorConfig {
     /// Dotted path of the field that orders changes, e.g. `write_date`.
+    #[serde(default)]
     pub field: String,
+    /// Several change fields (`["create_date", "write_date"]`): a record's
+    /// cursor is the greatest of those present. Instead of `field`.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// How a field's value is read: `auto` (the default), `text`, `epoch`,
+    /// `epoch_ms` or `parts` (an object of date parts).
+    #[serde(default)]
+    pub read: Option<String>,
+    /// How `${cursor}` is written when not as stored: `rfc3339` (UTC, `Z`),
+    /// `epoch`, `epoch_ms` or a chrono format. `${cursor.year}` and the
+    /// other parts write it as an object instead.
+    #[serde(default)]
+    pub write_format: Option<String>,
     /// As the `rest` kind's: `rfc3339`, `integer`, `string` or a chrono
     /// format such as `%Y-%m-%d %H:%M:%S` (UTC).
     pub format: String,
@@ -112,6 +158,30 @@ pub struct CursorConfig {
     pub initial: Option<String>,
     #[serde(default = "sixty")]
     pub overlap_secs: u64,
+    /// The params order records by the cursor, so it may be committed
+    /// after every page. `false` (two change fields, which no single order
+    /// follows): committed at the end of a run.
+    #[serde(default = "yes")]
+    pub ordered: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl CursorConfig {
+    pub fn keys(&self) -> crate::connector::CursorKeys<'_> {
+        crate::connector::CursorKeys {
+            field: &self.field,
+            fields: &self.fields,
+            format: &self.format,
+            read: self.read.as_deref(),
+            write_format: self.write_format.as_deref(),
+            initial: self.initial.as_deref(),
+            overlap_secs: self.overlap_secs,
+            ordered: self.ordered,
+        }
+    }
 }
 
 fn sixty() -> u64 {

@@ -14,8 +14,8 @@ use super::{split_path_or_root, stream_spec};
 use crate::connector::http::{Exchange, HttpClient, HttpRequest};
 use crate::connector::rest::scalar_string;
 use crate::connector::{
-    ActionInput, ActionOutcome, Connector, ConnectorError, Page, PageToken, SourceRecord,
-    StreamSpec, lookup, shown_url, split_path,
+    ActionInput, ActionOutcome, Connector, ConnectorError, CursorSpec, Page, PageToken,
+    SourceRecord, StreamSpec, lookup, shown_url, split_path,
 };
 
 #[derive(Debug)]
@@ -23,6 +23,24 @@ pub(super) struct Session {
     pub(super) method: String,
     pub(super) params: Template,
     pub(super) result: Vec<String>,
+    /// Sent with every call after the login, rendered from its result.
+    pub(super) headers: Vec<(String, Template)>,
+    pub(super) cookies: Vec<(String, Template)>,
+    pub(super) query: Vec<(String, Template)>,
+}
+
+/// The login's result: a credential, so `Debug` never shows it.
+#[derive(Default)]
+pub(super) struct Hidden(pub(super) Option<Value>);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "[redacted]"
+        } else {
+            "None"
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -40,19 +58,38 @@ pub(super) struct Errors {
     pub(super) transient: Vec<String>,
 }
 
-#[derive(Debug)]
 pub struct JsonRpcConnector {
     pub(super) system: String,
     pub(super) url: String,
     pub(super) v2: bool,
     pub(super) client: HttpClient,
     pub(super) vars: BTreeMap<String, Resolved>,
+    /// Sent with every call, the login's too.
+    pub(super) headers: Vec<(String, Template)>,
     pub(super) session: Option<Session>,
-    pub(super) session_value: tokio::sync::Mutex<Option<Value>>,
+    pub(super) session_value: tokio::sync::Mutex<Hidden>,
     pub(super) errors: Errors,
     pub(super) streams: Vec<(StreamConfig, Template)>,
     pub(super) actions: BTreeMap<String, Call>,
     pub(super) next_id: AtomicU64,
+}
+
+/// The URL shown masked (it may carry a password), templates by name.
+impl std::fmt::Debug for JsonRpcConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streams: Vec<&str> = self.streams.iter().map(|(s, _)| s.name.as_str()).collect();
+        f.debug_struct("JsonRpcConnector")
+            .field("system", &self.system)
+            .field("url", &shown_url(&self.url, &[]))
+            .field("v2", &self.v2)
+            .field("client", &self.client)
+            .field("vars", &self.vars)
+            .field("session", &self.session.as_ref().map(|s| &s.method))
+            .field("session_value", &self.session_value)
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a JSON-RPC error reads.
@@ -68,7 +105,7 @@ impl JsonRpcConnector {
             return Ok(None);
         };
         let mut slot = self.session_value.lock().await;
-        if let Some(v) = slot.as_ref() {
+        if let Some(v) = slot.0.as_ref() {
             return Ok(Some(v.clone()));
         }
         let scope = Scope {
@@ -94,7 +131,7 @@ impl JsonRpcConnector {
                 if value.is_null() { "nothing" } else { "false" }
             )));
         }
-        *slot = Some(value.clone());
+        slot.0 = Some(value.clone());
         Ok(Some(value))
     }
 
@@ -125,7 +162,10 @@ impl JsonRpcConnector {
             match self.send(method, params, &scope, read_only).await {
                 Ok(result) => return Ok(result),
                 Err(RpcFailure::Auth(_)) if self.session.is_some() && !renewed => {
-                    *self.session_value.lock().await = None;
+                    // Expired or revoked: log in again, once, with no
+                    // cookie of the old session.
+                    self.session_value.lock().await.0 = None;
+                    self.client.clear_cookies();
                     renewed = true;
                 }
                 Err(RpcFailure::Auth(body)) => return Err(self.auth_error(body)),
@@ -168,6 +208,7 @@ impl JsonRpcConnector {
         };
         let mut req = HttpRequest::new(Method::POST, &self.url);
         req.body = Some(envelope(rendered));
+        self.add_headers(&mut req, scope).map_err(action_error)?;
         if read_only {
             req = req.read_only();
         }
@@ -272,15 +313,21 @@ impl Connector for JsonRpcConnector {
         // set shifted under the run (as in the `rest` kind's offset paging).
         let overlap = last_key.filter(|_| at > 0 && page_size >= 2);
         let offset = if overlap.is_some() { at - 1 } else { at };
+        // Stored in the cursor's format; written in its `write_format`, or
+        // as parts (`${cursor.year}`) for an API that takes an object.
+        let spec = stream_spec(s).cursor;
+        let written = spec.as_ref().zip(from).map(|(c, f)| c.written(f));
+        let parts = spec.as_ref().zip(from).and_then(|(c, f)| c.parts(f));
         let scope = Scope {
-            cursor: from,
+            cursor: written.as_deref(),
+            cursor_parts: parts.as_ref(),
             offset,
             limit: page_size,
             page: at / page_size + 1,
             ..Scope::default()
         };
         let result = self.call(&s.method, params, scope, true).await?;
-        let mut records = self.records(s, &result)?;
+        let mut records = self.records(s, spec.as_ref(), &result)?;
         let received = records.len() as u64;
         let shifted = match overlap {
             Some(expected) => match records.first() {
@@ -354,9 +401,43 @@ impl Connector for JsonRpcConnector {
 }
 
 impl JsonRpcConnector {
+    /// The manifest's headers, and after the login (when `scope` has a
+    /// session) the session's headers, cookies and query parameters.
+    fn add_headers(&self, req: &mut HttpRequest, scope: &Scope<'_>) -> Result<(), String> {
+        let text = |t: &Template| -> Result<String, String> {
+            Ok(match t.render(scope)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+        };
+        for (name, t) in &self.headers {
+            req.headers.push((name.clone(), text(t)?));
+        }
+        let Some(session) = self.session.as_ref().filter(|_| scope.session.is_some()) else {
+            return Ok(());
+        };
+        for (name, t) in &session.headers {
+            req.headers.push((name.clone(), text(t)?));
+        }
+        let cookies = session
+            .cookies
+            .iter()
+            .map(|(name, t)| Ok(format!("{name}={}", text(t)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        if !cookies.is_empty() {
+            req.headers.push(("Cookie".into(), cookies.join("; ")));
+        }
+        for (name, t) in &session.query {
+            req.query.push((name.clone(), text(t)?));
+            req.secret_query.push(name.clone());
+        }
+        Ok(())
+    }
+
     fn records(
         &self,
         s: &StreamConfig,
+        cursor: Option<&CursorSpec>,
         result: &Value,
     ) -> Result<Vec<SourceRecord>, ConnectorError> {
         let path = split_path_or_root(&s.records);
@@ -376,7 +457,6 @@ impl JsonRpcConnector {
             });
         };
         let key = split_path(&s.key);
-        let cursor = s.cursor.as_ref().map(|c| split_path(&c.field));
         Ok(items
             .iter()
             .map(|payload| {
@@ -392,10 +472,7 @@ impl JsonRpcConnector {
                 }
                 SourceRecord {
                     key: lookup(&payload, &key).and_then(scalar_string),
-                    cursor: cursor
-                        .as_ref()
-                        .and_then(|p| lookup(&payload, p))
-                        .and_then(scalar_string),
+                    cursor: cursor.and_then(|c| c.value_of(&payload)),
                     payload,
                 }
             })

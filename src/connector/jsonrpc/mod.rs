@@ -7,6 +7,7 @@
 
 pub mod config;
 mod connector;
+mod expr;
 pub mod template;
 #[cfg(test)]
 mod tests;
@@ -22,12 +23,12 @@ use toml::de::DeTable;
 
 use super::http::{Auth, HttpClient, RetryPolicy};
 use super::{
-    ActionSpec, Connector, ConnectorConfig, ConnectorError, CursorFormat, CursorSpec,
-    ManifestHeader, StreamSpec, looks_secret, split_path,
+    ActionSpec, Connector, ConnectorConfig, ConnectorError, ManifestHeader, StreamSpec,
+    looks_secret, split_path,
 };
 use crate::config::ConnectorOverride;
 use crate::diag::{Diagnostic, SourceFile};
-use config::{CursorConfig, JsonRpcConfig, StreamConfig};
+use config::{JsonRpcConfig, StreamConfig};
 pub use connector::JsonRpcConnector;
 use connector::{Call, Errors, Session};
 use template::{Context, Resolved, Template};
@@ -60,9 +61,23 @@ fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> 
         return Err(source.error_at_key("protocol", "`1.0` or `2.0`"));
     }
     let vars: Vec<String> = cfg.vars.keys().cloned().collect();
+    for (name, value) in &cfg.headers {
+        Template::compile(&Value::String(value.clone()), Context::Session, &vars)
+            .map_err(|e| source.error_at_key(&format!("headers.{name}"), e))?;
+    }
     if let Some(s) = &cfg.session {
         Template::compile(&s.params, Context::Session, &vars)
             .map_err(|e| source.error_at_key("session.params", e))?;
+        for (table, entries) in [
+            ("headers", &s.headers),
+            ("cookies", &s.cookies),
+            ("query", &s.query),
+        ] {
+            for (name, value) in entries {
+                Template::compile(&Value::String(value.clone()), Context::Headers, &vars)
+                    .map_err(|e| source.error_at_key(&format!("session.{table}.{name}"), e))?;
+            }
+        }
     }
     if cfg.streams.is_empty() {
         return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
@@ -86,23 +101,20 @@ fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> 
                 "the params must page: use `${offset}` (with `${limit}`) or `${page}`",
             ));
         }
+        if s.cursor.is_none() && text.contains("${cursor.") {
+            return Err(source.error_at_key(
+                &at("params"),
+                "`${cursor.<part>}` needs a `[streams.cursor]` to take the bound from",
+            ));
+        }
         if let Some(c) = &s.cursor {
-            let format = CursorFormat::parse(&c.format)
-                .map_err(|e| source.error_at_key(&at("cursor.format"), e))?;
-            if !text.contains("${cursor}") {
+            c.keys()
+                .spec()
+                .map_err(|(key, e)| source.error_at_key(&at(&format!("cursor.{key}")), e))?;
+            if !text.contains("${cursor") {
                 return Err(source.error_at_key(
                     &at("params"),
                     "the stream has a cursor, so its params must filter on `${cursor}` (e.g. a domain `[\"write_date\", \">=\", \"${cursor}\"]`)",
-                ));
-            }
-            let spec = cursor_spec(c, format);
-            if !spec.is_valid(&spec.initial) {
-                return Err(source.error_at_key(
-                    &at("cursor.initial"),
-                    format!(
-                        "`{}` does not match the cursor format `{}`",
-                        spec.initial, c.format
-                    ),
                 ));
             }
         }
@@ -114,32 +126,10 @@ fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> 
     Ok(())
 }
 
-fn cursor_spec(c: &CursorConfig, format: CursorFormat) -> CursorSpec {
-    let initial = c.initial.clone().unwrap_or_else(|| match &format {
-        CursorFormat::DateTime(fmt) => chrono::DateTime::UNIX_EPOCH.format(fmt).to_string(),
-        CursorFormat::Rfc3339 => "1970-01-01T00:00:00Z".into(),
-        CursorFormat::Integer => "0".into(),
-        CursorFormat::Text => String::new(),
-    });
-    CursorSpec {
-        field: split_path(&c.field),
-        format,
-        overlap: Duration::from_secs(c.overlap_secs),
-        initial,
-        // The params order by the cursor field (`order` in Odoo); a stream
-        // that cannot should not have a cursor.
-        ordered: true,
-    }
-}
-
 pub(super) fn stream_spec(s: &StreamConfig) -> StreamSpec {
     StreamSpec {
         name: s.name.clone(),
-        cursor: s.cursor.as_ref().and_then(|c| {
-            CursorFormat::parse(&c.format)
-                .ok()
-                .map(|f| cursor_spec(c, f))
-        }),
+        cursor: s.cursor.as_ref().and_then(|c| c.keys().spec().ok()),
         max_pages: None,
     }
 }
@@ -219,11 +209,20 @@ impl ConnectorConfig for JsonRpcConfig {
                 message,
             })
         };
+        let named = |entries: &BTreeMap<String, String>, c: Context| {
+            entries
+                .iter()
+                .map(|(n, v)| Ok((n.clone(), compile(&Value::String(v.clone()), c)?)))
+                .collect::<Result<Vec<_>, ConnectorError>>()
+        };
         let session = match &self.session {
             Some(s) => Some(Session {
                 method: s.method.clone(),
                 params: compile(&s.params, Context::Session)?,
                 result: split_path_or_root(&s.result),
+                headers: named(&s.headers, Context::Headers)?,
+                cookies: named(&s.cookies, Context::Headers)?,
+                query: named(&s.query, Context::Headers)?,
             }),
             None => None,
         };
@@ -260,14 +259,16 @@ impl ConnectorConfig for JsonRpcConfig {
                 max_retry_after: Duration::from_secs(h.max_retry_after_secs),
             },
         )?;
+        let headers = named(&self.headers, Context::Session)?;
         Ok(Arc::new(JsonRpcConnector {
             system,
             url: format!("{}{}", self.base_url.trim_end_matches('/'), self.endpoint),
             v2: self.protocol == "2.0",
             client,
             vars,
+            headers,
             session,
-            session_value: tokio::sync::Mutex::new(None),
+            session_value: tokio::sync::Mutex::new(Default::default()),
             errors: Errors {
                 name: split_path(&self.errors.name),
                 auth: self.errors.auth.clone(),

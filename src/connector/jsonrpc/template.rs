@@ -2,6 +2,8 @@
 //! JSON value. A string that is exactly one placeholder takes the value's
 //! own JSON type (a number stays a number, `${body}` an object); inside
 //! longer text it is interpolated. Parsed once, when the manifest loads.
+//! A placeholder may also be an expression (`expr`): quoted text,
+//! `base64(...)` and `+` for concatenation, always giving text.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +18,10 @@ pub enum Var {
     Vars(String),
     /// `${session}` or `${session.uid}`: the login call's result.
     Session(Vec<String>),
-    Cursor,
+    /// `${cursor}`: the lower bound as text; `${cursor.year}` (month,
+    /// day, hour, minute, second, microsecond, epoch, epoch_ms): one of
+    /// its parts as a number, to write the bound as an object.
+    Cursor(Vec<String>),
     Offset,
     Limit,
     Page,
@@ -26,10 +31,25 @@ pub enum Var {
     Id,
 }
 
+/// The parts `${cursor.<part>}` may name (see `CursorSpec::parts`).
+pub const CURSOR_PARTS: [&str; 9] = [
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "microsecond",
+    "epoch",
+    "epoch_ms",
+];
+
 /// Which placeholders a template may use.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Context {
     Session,
+    /// Headers, cookies and query parameters sent after the login.
+    Headers,
     Stream,
     Action,
 }
@@ -44,7 +64,7 @@ impl Var {
         Some(match (head, rest) {
             ("vars", Some(v)) if !v.is_empty() => Self::Vars(v.to_string()),
             ("session", r) => Self::Session(path(r)),
-            ("cursor", None) => Self::Cursor,
+            ("cursor", r) => Self::Cursor(path(r)),
             ("offset", None) => Self::Offset,
             ("limit", None) => Self::Limit,
             ("page", None) => Self::Page,
@@ -58,16 +78,18 @@ impl Var {
         match self {
             Self::Vars(_) => true,
             Self::Session(_) => context != Context::Session,
-            Self::Cursor | Self::Offset | Self::Limit | Self::Page => context == Context::Stream,
+            Self::Cursor(_) | Self::Offset | Self::Limit | Self::Page => context == Context::Stream,
             Self::Body(_) | Self::Id => context == Context::Action,
         }
     }
 }
 
 #[derive(Debug, Clone)]
-enum Piece {
+pub(super) enum Piece {
     Text(String),
     Var(Var),
+    /// `${base64(vars.login + ':' + session.0)}`: always text.
+    Expr(super::expr::Expr),
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +129,8 @@ pub struct Scope<'a> {
     pub vars: Option<&'a BTreeMap<String, Resolved>>,
     pub session: Option<&'a Value>,
     pub cursor: Option<&'a str>,
+    /// The bound's parts, for `${cursor.<part>}`.
+    pub cursor_parts: Option<&'a Value>,
     pub offset: u64,
     pub limit: u64,
     pub page: u64,
@@ -169,30 +193,13 @@ fn pieces(s: &str, context: Context, vars: &[String]) -> Result<Vec<Piece>, Stri
             out.push(Piece::Text(rest[..open].to_string()));
         }
         let name = rest[open + 2..close].trim();
-        let var = Var::parse(name).ok_or_else(|| {
-            format!(
-                "`${{{name}}}` is not a placeholder; use vars.<name>, session, cursor, offset, limit, page, body or id"
-            )
-        })?;
-        if !var.allowed_in(context) {
-            return Err(format!(
-                "`${{{name}}}` has no value here ({})",
-                match context {
-                    Context::Session => "a login call has only `vars`",
-                    Context::Stream =>
-                        "a stream call has vars, session, cursor, offset, limit and page",
-                    Context::Action => "an action call has vars, session, body and id",
-                }
-            ));
+        if super::expr::is_expr(name) {
+            let expr = super::expr::Expr::parse(name, &|v| check_var(v, context, vars))?;
+            out.push(Piece::Expr(expr));
+            rest = &rest[close + 1..];
+            continue;
         }
-        if let Var::Vars(v) = &var
-            && !vars.contains(v)
-        {
-            return Err(format!(
-                "`${{{name}}}`: no `{v}` in `[vars]` (it has: {})",
-                vars.join(", ")
-            ));
-        }
+        let var = check_var(name, context, vars)?;
         out.push(Piece::Var(var));
         rest = &rest[close + 1..];
     }
@@ -200,6 +207,45 @@ fn pieces(s: &str, context: Context, vars: &[String]) -> Result<Vec<Piece>, Stri
         out.push(Piece::Text(rest.to_string()));
     }
     Ok(out)
+}
+
+/// A placeholder's name as a variable this context can fill.
+pub(super) fn check_var(name: &str, context: Context, vars: &[String]) -> Result<Var, String> {
+    let var = Var::parse(name).ok_or_else(|| {
+            format!(
+                "`${{{name}}}` is not a placeholder; use vars.<name>, session, cursor, offset, limit, page, body or id"
+            )
+        })?;
+    if !var.allowed_in(context) {
+        return Err(format!(
+            "`${{{name}}}` has no value here ({})",
+            match context {
+                Context::Session => "a login call has only `vars`",
+                Context::Headers => "a session header, cookie or parameter has vars and session",
+                Context::Stream =>
+                    "a stream call has vars, session, cursor, offset, limit and page",
+                Context::Action => "an action call has vars, session, body and id",
+            }
+        ));
+    }
+    if let Var::Cursor(path) = &var
+        && !path.is_empty()
+        && !(path.len() == 1 && CURSOR_PARTS.contains(&path[0].as_str()))
+    {
+        return Err(format!(
+            "`${{{name}}}` is not a part of the cursor; use one of {}",
+            CURSOR_PARTS.join(", ")
+        ));
+    }
+    if let Var::Vars(v) = &var
+        && !vars.contains(v)
+    {
+        return Err(format!(
+            "`${{{name}}}`: no `{v}` in `[vars]` (it has: {})",
+            vars.join(", ")
+        ));
+    }
+    Ok(var)
 }
 
 fn render(node: &Node, scope: &Scope) -> Result<Value, String> {
@@ -215,6 +261,7 @@ fn render(node: &Node, scope: &Scope) -> Result<Value, String> {
                         Value::String(text) => s.push_str(&text),
                         other => s.push_str(&other.to_string()),
                     },
+                    Piece::Expr(e) => s.push_str(&e.eval(scope)?),
                 }
             }
             Value::String(s)
@@ -234,7 +281,7 @@ fn render(node: &Node, scope: &Scope) -> Result<Value, String> {
     })
 }
 
-fn value_of(var: &Var, scope: &Scope) -> Result<Value, String> {
+pub(super) fn value_of(var: &Var, scope: &Scope) -> Result<Value, String> {
     let missing = |what: &str| format!("`${{{what}}}` has no value");
     Ok(match var {
         Var::Vars(name) => {
@@ -248,12 +295,27 @@ fn value_of(var: &Var, scope: &Scope) -> Result<Value, String> {
                 Value::String(v.value.clone())
             }
         }
-        Var::Session(path) => scope
-            .session
-            .and_then(|s| lookup(s, path))
+        Var::Session(path) => {
+            let v = scope
+                .session
+                .and_then(|s| lookup(s, path))
+                .cloned()
+                .ok_or_else(|| missing("session"))?;
+            // A session token is a credential; a user id is not.
+            if scope.redact && v.is_string() {
+                Value::String("***".into())
+            } else {
+                v
+            }
+        }
+        Var::Cursor(path) if path.is_empty() => {
+            Value::String(scope.cursor.unwrap_or_default().to_string())
+        }
+        Var::Cursor(path) => scope
+            .cursor_parts
+            .and_then(|p| lookup(p, path))
             .cloned()
-            .ok_or_else(|| missing("session"))?,
-        Var::Cursor => Value::String(scope.cursor.unwrap_or_default().to_string()),
+            .ok_or_else(|| missing(&format!("cursor.{}", path.join("."))))?,
         Var::Offset => Value::from(scope.offset),
         Var::Limit => Value::from(scope.limit),
         Var::Page => Value::from(scope.page),
@@ -362,5 +424,71 @@ mod tests {
         let err = Template::compile(&json!("${curser}"), Context::Stream, &[]).unwrap_err();
         assert!(err.contains("is not a placeholder"), "{err}");
         assert!(Template::compile(&json!("${cursor"), Context::Stream, &[]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod expr_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_session_header_is_built_from_the_login_result_and_masked() {
+        let names = vec!["login".to_string()];
+        let t = Template::compile(
+            &json!("${'Session ' + base64(vars.login + ':' + session.0 + ':' + session.1)}"),
+            Context::Headers,
+            &names,
+        )
+        .unwrap();
+        let vars = BTreeMap::from([(
+            "login".to_string(),
+            Resolved {
+                value: "admin".into(),
+                secret: false,
+            },
+        )]);
+        let session = json!([1, "5e55"]);
+        let mut scope = Scope {
+            vars: Some(&vars),
+            session: Some(&session),
+            ..Scope::default()
+        };
+        // base64("admin:1:5e55")
+        assert_eq!(t.render(&scope).unwrap(), json!("Session YWRtaW46MTo1ZTU1"));
+        scope.redact = true;
+        assert_eq!(
+            t.render(&scope).unwrap(),
+            json!("***"),
+            "the token is hidden"
+        );
+        let err =
+            Template::compile(&json!("${md5(vars.login)}"), Context::Headers, &names).unwrap_err();
+        assert!(err.contains("the only one is `base64(...)`"), "{err}");
+        let err =
+            Template::compile(&json!("${'a' + cursor}"), Context::Headers, &names).unwrap_err();
+        assert!(err.contains("has no value here"), "{err}");
+        let err =
+            Template::compile(&json!("${'a' vars.login}"), Context::Headers, &names).unwrap_err();
+        assert!(err.contains("join values with `+`"), "{err}");
+    }
+
+    #[test]
+    fn cursor_parts_write_the_bound_as_an_object() {
+        let t = Template::compile(
+            &json!({"__class__": "datetime", "year": "${cursor.year}", "hour": "${cursor.hour}"}),
+            Context::Stream,
+            &[],
+        )
+        .unwrap();
+        let parts = json!({"year": 2026, "hour": 9});
+        let scope = Scope {
+            cursor_parts: Some(&parts),
+            ..Scope::default()
+        };
+        assert_eq!(
+            t.render(&scope).unwrap(),
+            json!({"__class__": "datetime", "year": 2026, "hour": 9})
+        );
     }
 }

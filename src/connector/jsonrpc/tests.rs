@@ -305,6 +305,45 @@ fn manifest_mistakes_are_named_at_their_key() {
             text.replace("page_size = 2", "page_size = 2\npagesize = 3"),
             "unknown field `pagesize`",
         ),
+        (
+            text.replace(
+                "field = \"write_date\"",
+                "field = \"write_date\"\nwrite_format = \"iso\"",
+            ),
+            "is not a write format",
+        ),
+        (
+            text.replace(
+                "field = \"write_date\"",
+                "field = \"write_date\"\nfields = [\"create_date\"]",
+            ),
+            "not both",
+        ),
+        (
+            text.replace(
+                "field = \"write_date\"",
+                "field = \"write_date\"\nred = \"parts\"",
+            ),
+            "unknown field `red`",
+        ),
+        (
+            text.replace(
+                "[errors]",
+                "[session.headers]\nAuthorization = \"${md5(vars.login)}\"\n\n[errors]",
+            ),
+            "the only one is `base64(...)`",
+        ),
+        (
+            text.replace(
+                "[errors]",
+                "[headers]\nX-Session = \"${session}\"\n\n[errors]",
+            ),
+            "a login call has only `vars`",
+        ),
+        (
+            text.replacen("\"${cursor}\"", "\"${cursor.yaer}\"", 1),
+            "not a part of the cursor",
+        ),
     ];
     for (bad, message) in cases {
         let d = Manifest::from_source(&SourceFile::new("connectors/erp.toml", &bad))
@@ -313,4 +352,118 @@ fn manifest_mistakes_are_named_at_their_key() {
         assert!(shown.contains(message), "{message}: {shown}");
         assert!(shown.contains("connectors/erp.toml:"), "{shown}");
     }
+}
+
+/// Each call's JSON-RPC method and `Cookie` header.
+type CookieLog = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// A server that sets a session cookie at login and answers 401 to a call
+/// without it (or without the static header); logs each call's headers.
+async fn cookie_server() -> (String, CookieLog) {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let log: CookieLog = Arc::default();
+    let seen = log.clone();
+    let app = Router::new().route(
+        "/rpc",
+        post(
+            move |uri: axum::http::Uri, headers: HeaderMap, axum::Json(req): axum::Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    let cookie = headers
+                        .get("cookie")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let method = req["params"]["method"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    // The query, if any, is logged after the method.
+                    let logged = match uri.query() {
+                        Some(q) => format!("{method}?{q}"),
+                        None => method.clone(),
+                    };
+                    seen.lock().unwrap().push((logged, cookie.clone()));
+                    let versioned = headers.get("x-api-version").is_some_and(|v| v == "2");
+                    if !versioned {
+                        return (StatusCode::BAD_REQUEST, "no version").into_response();
+                    }
+                    if method == "login" {
+                        let n = seen.lock().unwrap().len();
+                        return (
+                            [("set-cookie", format!("sid=s{n}; Path=/; HttpOnly"))],
+                            axum::Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": 7})),
+                        )
+                            .into_response();
+                    }
+                    if !cookie.is_some_and(|c| c.contains("sid=s")) {
+                        return (StatusCode::UNAUTHORIZED, "no session").into_response();
+                    }
+                    axum::Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": []}))
+                        .into_response()
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), log)
+}
+
+#[tokio::test]
+async fn a_login_cookie_is_kept_and_static_headers_go_with_every_call() {
+    let (base, log) = cookie_server().await;
+    let text = manifest_text(&base, "2.0")
+        .replace("[http]\n", "[headers]\nX-Api-Version = \"2\"\n\n[http]\n")
+        .replace(
+            "[errors]\n",
+            "[session.cookies]\nuid = \"${session}\"\n\n[session.query]\nsid = \"${'s' + session}\"\n\n[errors]\n",
+        );
+    let conn = connect(&text);
+    for _ in 0..2 {
+        conn.fetch_page("employees", Some("2023-12-31 00:00:00"), None)
+            .await
+            .unwrap();
+    }
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "one login, two searches: {seen:?}");
+    assert_eq!(seen[0], ("login".to_string(), None));
+    // The manifest's session cookie first, then the one the server set.
+    assert_eq!(seen[1].1.as_deref(), Some("uid=7; sid=s1"));
+    assert_eq!(
+        seen[1].0, "execute_kw?sid=s7",
+        "the session's query parameter"
+    );
+    assert_eq!(seen[2].1.as_deref(), Some("uid=7; sid=s1"));
+}
+
+#[tokio::test]
+async fn an_http_401_renews_the_session_once_then_fails_as_auth() {
+    // A server that refuses every search: one renewal, then an auth error.
+    let (base, log) = server(|req: &Value, _| {
+        if req["params"]["method"] == "login" {
+            return json!({"jsonrpc": "2.0", "id": req["id"], "result": 7});
+        }
+        json!({"jsonrpc": "2.0", "id": req["id"], "error": {"code": 200, "message": "x",
+            "data": {"name": "odoo.exceptions.AccessDenied", "message": "Access Denied"}}})
+    })
+    .await;
+    let conn = connect(&manifest_text(&base, "2.0"));
+    let err = conn
+        .fetch_page("employees", Some("2023-12-31 00:00:00"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
+    let logins = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r["params"]["method"] == "login")
+        .count();
+    assert_eq!(logins, 2, "renewed once, not in a loop");
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::config::SecretRef;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestConfig {
     /// Root of every stream's `path`, e.g. `https://acme.service-now.com`.
@@ -23,6 +23,23 @@ pub struct RestConfig {
     /// Write-back actions, by name: `[actions.create_incident]`.
     #[serde(default)]
     pub actions: BTreeMap<String, ActionConfig>,
+}
+
+/// The base URL masked (it may carry a password), headers by name.
+impl std::fmt::Debug for RestConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streams: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("RestConfig")
+            .field(
+                "base_url",
+                &crate::connector::shown_url(&self.base_url, &[]),
+            )
+            .field("auth", &self.auth)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One write-back call. Its body is what the outbound mapping for this
@@ -136,6 +153,21 @@ impl HttpOptions {
     }
 }
 
+impl CursorConfig {
+    pub fn keys(&self) -> crate::connector::CursorKeys<'_> {
+        crate::connector::CursorKeys {
+            field: &self.field,
+            fields: &self.fields,
+            format: &self.format,
+            read: self.read.as_deref(),
+            write_format: self.write_format.as_deref(),
+            initial: self.initial.as_deref(),
+            overlap_secs: self.overlap_secs,
+            ordered: self.ordered,
+        }
+    }
+}
+
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
@@ -174,6 +206,40 @@ pub enum AuthConfig {
         #[serde(default)]
         client_auth: crate::connector::oauth2::ClientAuth,
     },
+    /// A login request whose answer authenticates later requests: sent
+    /// once (and again once when a request is refused), its session value
+    /// put in headers or query parameters by templates. Overrides:
+    /// `username`, `password`.
+    Login(Box<LoginConfig>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// `POST` (the default) or `PUT`.
+    #[serde(default = "post")]
+    pub method: String,
+    /// The login's path under `base_url`, or a whole URL.
+    pub path: String,
+    pub username: SecretRef,
+    pub password: SecretRef,
+    /// The JSON body, a template with `${vars.username}` and
+    /// `${vars.password}`; by default `{"username": …, "password": …}`.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// Dotted path of the session value in the answer; `""` for all of it.
+    #[serde(default)]
+    pub result: String,
+    /// Headers built from the session: `Authorization = "Bearer ${session}"`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Query parameters built from it: `sid = "${session.sid}"`.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+}
+
+fn post() -> String {
+    "POST".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -323,7 +389,20 @@ fn one() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct CursorConfig {
     /// Dotted path of the field that orders changes, e.g. `sys_updated_on`.
+    #[serde(default)]
     pub field: String,
+    /// Several change fields (`["created_at", "updated_at"]`): a record's
+    /// cursor is the greatest of those present. Instead of `field`.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// How a field's value is read: `auto` (the default), `text`, `epoch`,
+    /// `epoch_ms` or `parts` (an object of date parts).
+    #[serde(default)]
+    pub read: Option<String>,
+    /// How the bound is written into the request when not as stored:
+    /// `rfc3339` (UTC, `Z`), `epoch`, `epoch_ms` or a chrono format.
+    #[serde(default)]
+    pub write_format: Option<String>,
     /// Request parameter that carries the lower bound; omitted when the
     /// stream's `body` carries `{cursor}`.
     #[serde(default)]

@@ -122,7 +122,7 @@ impl RestConnector {
             let url = request.url.clone();
             let resp = self.client.call(&request).await?;
             let shown = crate::connector::shown_url(&url, &request.query);
-            let mut page = records::records(&self.system, &sub, &shown, &resp)?;
+            let mut page = records::records(&self.system, &sub, None, &shown, &resp)?;
             let received = page.len();
             // Offset pages re-read the previous page's last detail.
             if let Some(expected) = overlap_key(&sub, token.as_ref())

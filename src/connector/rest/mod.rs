@@ -7,6 +7,7 @@
 mod actions;
 pub mod config;
 mod details;
+mod login;
 mod paging;
 mod records;
 mod request;
@@ -21,10 +22,9 @@ use toml::de::DeTable;
 
 use super::http::{Auth, HttpClient, RetryPolicy};
 use super::oauth2::TokenSource;
-use super::split_path;
 use super::{
     ActionInput, ActionOutcome, ActionSpec, Connector, ConnectorConfig, ConnectorError,
-    CursorFormat, CursorSpec, ManifestHeader, Page, PageToken, StreamSpec,
+    ManifestHeader, Page, PageToken, StreamSpec,
 };
 use crate::config::{ConnectorOverride, SecretRef};
 use crate::diag::{Diagnostic, SourceFile};
@@ -56,6 +56,9 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
     cfg.http
         .check()
         .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))?;
+    if let Some(AuthConfig::Login(login)) = &cfg.auth {
+        login::validate(login).map_err(|(key, e)| source.error_at_key(&key, e))?;
+    }
     if cfg.streams.is_empty() {
         return Err(source.error_at_key("streams", "at least one `[[streams]]` is needed"));
     }
@@ -89,11 +92,12 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
             Pagination::CursorToken { page_size, .. } => *page_size,
             Pagination::NextLink { .. } => None,
         };
-        if let Some(path) = s
-            .ignore_fields
-            .iter()
-            .find(|p| **p == s.key || s.cursor.as_ref().is_some_and(|c| c.field == **p))
-        {
+        if let Some(path) = s.ignore_fields.iter().find(|p| {
+            **p == s.key
+                || s.cursor
+                    .as_ref()
+                    .is_some_and(|c| c.field == **p || c.fields.contains(p))
+        }) {
             return Err(source.error_at_key(
                 &at("ignore_fields"),
                 format!("`{path}` is the stream's key or cursor field; it cannot be ignored"),
@@ -125,8 +129,9 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
             }
         }
         if let Some(c) = &s.cursor {
-            let format = CursorFormat::parse(&c.format)
-                .map_err(|e| source.error_at_key(&at("cursor.format"), e))?;
+            c.keys()
+                .spec()
+                .map_err(|(key, e)| source.error_at_key(&at(&format!("cursor.{key}")), e))?;
             if !c.template.contains("{cursor}") {
                 return Err(source.error_at_key(
                     &at("cursor.template"),
@@ -149,16 +154,6 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
                     ));
                 }
                 _ => {}
-            }
-            let spec = cursor_spec(c, format);
-            if !spec.is_valid(&spec.initial) {
-                return Err(source.error_at_key(
-                    &at("cursor.initial"),
-                    format!(
-                        "`{}` does not match the cursor format `{}`",
-                        spec.initial, c.format
-                    ),
-                ));
             }
         }
     }
@@ -190,32 +185,31 @@ fn validate_action(source: &SourceFile, name: &str, a: &ActionConfig) -> Result<
     Ok(())
 }
 
-fn cursor_spec(c: &config::CursorConfig, format: CursorFormat) -> CursorSpec {
-    let initial = c.initial.clone().unwrap_or_else(|| match &format {
-        CursorFormat::DateTime(fmt) => chrono::DateTime::UNIX_EPOCH.format(fmt).to_string(),
-        CursorFormat::Rfc3339 => "1970-01-01T00:00:00Z".into(),
-        CursorFormat::Integer => "0".into(),
-        CursorFormat::Text => String::new(),
-    });
-    CursorSpec {
-        field: split_path(&c.field),
-        format,
-        overlap: Duration::from_secs(c.overlap_secs),
-        initial,
-        ordered: c.ordered,
-    }
-}
-
 fn stream_spec(s: &StreamConfig) -> StreamSpec {
     StreamSpec {
         name: s.name.clone(),
         // Validated in parse(), so the format is known good here.
-        cursor: s.cursor.as_ref().and_then(|c| {
-            CursorFormat::parse(&c.format)
-                .ok()
-                .map(|f| cursor_spec(c, f))
-        }),
+        cursor: s.cursor.as_ref().and_then(|c| c.keys().spec().ok()),
         max_pages: None,
+    }
+}
+
+/// Names only: the base URL may carry a password, the static headers a key.
+impl std::fmt::Debug for RestConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let streams: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
+        f.debug_struct("RestConnector")
+            .field("system", &self.system)
+            .field(
+                "base_url",
+                &crate::connector::shown_url(&self.base_url, &[]),
+            )
+            .field("headers", &headers)
+            .field("client", &self.client)
+            .field("streams", &streams)
+            .field("actions", &self.actions.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -265,6 +259,10 @@ impl ConnectorConfig for RestConfig {
                 set(client_id, &over.username);
                 set(client_secret, &over.password);
             }
+            Some(AuthConfig::Login(login)) => {
+                set(&mut login.username, &over.username);
+                set(&mut login.password, &over.password);
+            }
             None => {}
         }
         Ok(())
@@ -308,6 +306,9 @@ impl ConnectorConfig for RestConfig {
                 scope.clone(),
                 *client_auth,
             ))),
+            Some(AuthConfig::Login(login)) => {
+                Auth::Login(login::build(&system, &self.base_url, login)?)
+            }
         };
         let h = &self.http;
         let client = HttpClient::new(
@@ -351,7 +352,6 @@ impl ConnectorConfig for RestConfig {
     }
 }
 
-#[derive(Debug)]
 pub struct RestConnector {
     system: String,
     base_url: String,
@@ -387,13 +387,16 @@ impl Connector for RestConnector {
             })?;
         // A search body must say something for `{cursor}` even on a first
         // read without a bound (`check --connect`): the cursor's start.
-        let initial = stream_spec(s).cursor.map(|c| c.initial);
+        let spec = stream_spec(s).cursor;
+        let initial = spec.as_ref().map(|c| c.initial.clone());
         let from = from.or(initial.as_deref().filter(|_| s.body.is_some()));
-        let request = page_request(&self.base_url, &self.headers, s, from, token);
+        // Stored in the cursor's format, sent in its `write_format`.
+        let written = spec.as_ref().zip(from).map(|(c, f)| c.written(f));
+        let request = page_request(&self.base_url, &self.headers, s, written.as_deref(), token);
         let url = request.url.clone();
         let resp = self.client.call(&request).await?;
         let shown = crate::connector::shown_url(&url, &request.query);
-        let mut records = records::records(&self.system, s, &shown, &resp)?;
+        let mut records = records::records(&self.system, s, spec.as_ref(), &shown, &resp)?;
         let received = records.len();
         let shifted = match overlap_key(s, token) {
             // We asked again for the last record of the previous page: if it

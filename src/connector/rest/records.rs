@@ -5,11 +5,12 @@ use serde_json::Value;
 
 use super::config::StreamConfig;
 use crate::connector::http::JsonResponse;
-use crate::connector::{ConnectorError, SourceRecord, lookup, split_path};
+use crate::connector::{ConnectorError, CursorSpec, SourceRecord, lookup, split_path};
 
 pub(super) fn records(
     system: &str,
     s: &StreamConfig,
+    cursor: Option<&CursorSpec>,
     url: &str,
     resp: &JsonResponse,
 ) -> Result<Vec<SourceRecord>, ConnectorError> {
@@ -41,7 +42,6 @@ pub(super) fn records(
         None => return Err(shape(format!("no `{}` in the response body", s.records))),
     };
     let key_path = split_path(&s.key);
-    let cursor_path = s.cursor.as_ref().map(|c| split_path(&c.field));
     let ignored: Vec<Vec<String>> = s.ignore_fields.iter().map(|p| split_path(p)).collect();
     Ok(items
         .into_iter()
@@ -52,10 +52,7 @@ pub(super) fn records(
             }
             SourceRecord {
                 key: lookup(&payload, &key_path).and_then(scalar_string),
-                cursor: cursor_path
-                    .as_ref()
-                    .and_then(|p| lookup(&payload, p))
-                    .and_then(scalar_string),
+                cursor: cursor.and_then(|c| c.value_of(&payload)),
                 payload,
             }
         })

@@ -224,3 +224,128 @@ async fn oauth2_client_can_authenticate_with_basic() {
         "the secret is not also in the body"
     );
 }
+
+#[tokio::test]
+async fn headers_cookies_and_an_epoch_cursor_written_as_iso() {
+    // Sets a cookie on the first answer; records stamp two epoch fields.
+    let (base, log) = mock(|hit: &Hit| {
+        let body = json!([
+            {"id": 1, "created": 1_796_463_000, "updated": null},
+            {"id": 2, "created": 1_796_463_000, "updated": 1_796_466_600},
+            {"id": 3}
+        ]);
+        match hit.headers.get("cookie") {
+            None => ([("set-cookie", "route=r1; Path=/")], axum::Json(body)).into_response(),
+            Some(_) => ok(body),
+        }
+    })
+    .await;
+    let stream = format!(
+        "{ONE_PAGE_STREAM}\n[streams.cursor]\nfields = [\"created\", \"updated\"]\nread = \"epoch\"\nformat = \"integer\"\nwrite_format = \"rfc3339\"\nparam = \"since\"\nordered = false\n"
+    );
+    let text = replace_once(
+        &mock_manifest(&base, &stream),
+        "[http]",
+        "[headers]\nX-Api-Version = \"2\"\n\n[http]",
+    );
+    let conn = connect(&text);
+    let mut pages = Vec::new();
+    for _ in 0..2 {
+        pages.push(
+            conn.fetch_page("s", Some("1796463000"), None)
+                .await
+                .unwrap(),
+        );
+    }
+    let cursors: Vec<Option<String>> = pages[0].records.iter().map(|r| r.cursor.clone()).collect();
+    assert_eq!(
+        cursors,
+        [Some("1796463000".into()), Some("1796466600".into()), None],
+        "the greater of the two fields; none when both are missing"
+    );
+    let seen = hits(&log);
+    assert_eq!(seen[0].q("since"), Some("2026-12-05T09:30:00Z"));
+    for hit in &seen {
+        assert_eq!(
+            hit.headers
+                .get("x-api-version")
+                .and_then(|v| v.to_str().ok()),
+            Some("2")
+        );
+    }
+    assert_eq!(seen[0].headers.get("cookie"), None);
+    assert_eq!(
+        seen[1].headers.get("cookie").and_then(|v| v.to_str().ok()),
+        Some("route=r1"),
+        "the cookie the server set is sent back"
+    );
+}
+
+#[tokio::test]
+async fn a_login_request_authenticates_and_is_renewed_once_when_refused() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Issues `tk-<n>` at each login; accepts only the latest generation.
+    let issued = Arc::new(AtomicUsize::new(0));
+    let valid = Arc::new(AtomicUsize::new(1));
+    let (i, v) = (issued.clone(), valid.clone());
+    let (base, log) = mock(move |hit: &Hit| {
+        if hit.path == "/api/login" {
+            let n = i.fetch_add(1, Ordering::SeqCst) + 1;
+            return ok(json!({"data": {"token": format!("tk-{n}")}}));
+        }
+        let want = format!("Bearer tk-{}", v.load(Ordering::SeqCst));
+        match hit
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+        {
+            Some(got) if got == want => ok(json!([{"id": 1}])),
+            _ => (StatusCode::UNAUTHORIZED, "expired").into_response(),
+        }
+    })
+    .await;
+    let text = replace_once(
+        &mock_manifest(&base, ONE_PAGE_STREAM),
+        "[[streams]]",
+        "[auth]\ntype = \"login\"\npath = \"/api/login\"\nusername = \"bot\"\npassword = \"pw-s3cret\"\nresult = \"data.token\"\nheaders = { Authorization = \"Bearer ${session}\" }\n\n[[streams]]",
+    );
+    let conn = connect(&text);
+    conn.fetch_page("s", None, None).await.expect("first page");
+    conn.fetch_page("s", None, None)
+        .await
+        .expect("session reused");
+    valid.store(2, Ordering::SeqCst);
+    conn.fetch_page("s", None, None)
+        .await
+        .expect("renewed once");
+    let paths: Vec<String> = hits(&log).iter().map(|h| h.path.clone()).collect();
+    assert_eq!(paths, ["/api/login", "/s", "/s", "/s", "/api/login", "/s"]);
+    // Refused right after a fresh login: an authentication failure.
+    valid.store(99, Ordering::SeqCst);
+    let err = conn.fetch_page("s", None, None).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
+    assert_eq!(hits(&log).len(), 9, "one more login, not a loop");
+    assert!(!format!("{err} {err:?} {conn:?}").contains("pw-s3cret"));
+    assert!(!format!("{conn:?}").contains("tk-"));
+}
+
+#[test]
+fn a_login_without_a_place_for_the_session_is_refused_at_its_key() {
+    let text = replace_once(
+        &mock_manifest("http://x", ONE_PAGE_STREAM),
+        "[[streams]]",
+        "[auth]\ntype = \"login\"\npath = \"/api/login\"\nusername = \"bot\"\npassword = \"pw\"\n\n[[streams]]",
+    );
+    let shown = manifest_error(&text).to_string();
+    assert!(
+        shown.contains("auth.headers") || shown.contains("the session must go somewhere"),
+        "{shown}"
+    );
+    assert!(shown.contains("connectors/t.toml:"), "{shown}");
+    let typo = text.replace(
+        "path = \"/api/login\"",
+        "path = \"/api/login\"\nresutl = \"token\"",
+    );
+    let shown = manifest_error(&typo).to_string();
+    assert!(shown.contains("unknown field `resutl`"), "{shown}");
+}

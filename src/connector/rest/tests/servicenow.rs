@@ -53,8 +53,11 @@ fn shipped_servicenow_manifest_declares_incident_stream_with_cursor() {
     assert_eq!(streams.len(), 1);
     assert_eq!(streams[0].name, "incident");
     let c = streams[0].cursor.as_ref().expect("incident has a cursor");
-    assert_eq!(c.field, vec!["sys_updated_on".to_string()]);
-    assert_eq!(c.format, CursorFormat::DateTime("%Y-%m-%d %H:%M:%S".into()));
+    assert_eq!(c.fields, vec![vec!["sys_updated_on".to_string()]]);
+    assert_eq!(
+        c.format,
+        crate::connector::CursorFormat::DateTime("%Y-%m-%d %H:%M:%S".into())
+    );
     assert_eq!(c.initial, "1970-01-01 00:00:00");
     assert_eq!(c.overlap, Duration::from_secs(60));
     assert!(c.ordered);
