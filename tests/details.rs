@@ -202,7 +202,104 @@ async fn the_topdesk_progress_trail_becomes_activities(backend: Backend) {
     sim.shutdown().await;
 }
 
+/// A details request that names the record in its query rather than its
+/// path: ServiceNow's journal, `sys_journal_field?sysparm_query=
+/// element_id={sys_id}`, the comments and work notes of each changed
+/// incident, kept in its raw payload.
+async fn a_details_query_names_the_record(backend: Backend) {
+    use switchboard::sim::servicenow::{ServiceNowSim, SimConfig};
+    let ts = TestStore::new(backend).await;
+    let sn = ServiceNowSim::spawn(SimConfig {
+        incidents: 4,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let journal = "[[streams.details]]
+into = \"journal\"
+path = \"/api/now/table/sys_journal_field\"
+records = \"result\"
+key = \"sys_id\"
+
+[streams.details.query]
+sysparm_query = \"element_id={sys_id}^elementINcomments,work_notes^ORDERBYsys_created_on^ORDERBYsys_id\"
+
+[streams.details.pagination]
+type = \"offset\"
+limit_param = \"sysparm_limit\"
+offset_param = \"sysparm_offset\"
+page_size = 100
+
+# Catalogue requests (REQ numbers)";
+    let manifest = common::servicenow_manifest(
+        &sn.base_url,
+        &[("# Catalogue requests (REQ numbers)", journal)],
+    );
+    let job = common::incident_job(&manifest);
+    let id = sn.sim.records("incident")[1]["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let note = |field: &str, text: &str| {
+        let fields = [(field.to_string(), serde_json::json!(text))]
+            .into_iter()
+            .collect();
+        assert!(sn.sim.update("incident", &id, fields));
+    };
+    note("comments", "We are looking into it.");
+    note("work_notes", "Same fault as INC0010002.");
+    let report = sync(&job, &ts.store).await;
+    assert_eq!(report.stored, 4, "{report:?}");
+    let asked: Vec<String> = sn
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/sys_journal_field"))
+        .filter_map(|r| r.query.get("sysparm_query").cloned())
+        .collect();
+    assert_eq!(asked.len(), 4, "one per incident: {asked:?}");
+    assert!(
+        asked
+            .iter()
+            .any(|q| q.starts_with(&format!("element_id={id}^"))),
+        "{asked:?}"
+    );
+    let sql = format!(
+        "SELECT payload FROM source_records WHERE source_stream = 'incident' AND external_id = '{id}'"
+    );
+    let payload: serde_json::Value = match &ts.store {
+        Store::Postgres(p) => {
+            sqlx::query_scalar::<_, sqlx::types::Json<serde_json::Value>>(&sql)
+                .fetch_one(p)
+                .await
+                .unwrap()
+                .0
+        }
+        Store::Sqlite(p) => {
+            let text: String = sqlx::query_scalar(&sql).fetch_one(p).await.unwrap();
+            serde_json::from_str(&text).unwrap()
+        }
+    };
+    // Both were written in the same second: their order is the sys_id's.
+    let mut entries: Vec<(&str, &str)> = payload["journal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["element"].as_str().unwrap(), e["value"].as_str().unwrap()))
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        [
+            ("comments", "We are looking into it."),
+            ("work_notes", "Same fault as INC0010002.")
+        ]
+    );
+    sn.shutdown().await;
+}
+
 on_every_backend!(
+    a_details_query_names_the_record,
     the_topdesk_progress_trail_becomes_activities,
     comments_reach_the_store_and_are_read_only_for_changed_records,
     a_request_whose_comments_are_refused_is_quarantined_alone

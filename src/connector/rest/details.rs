@@ -4,19 +4,22 @@
 //! The sync asks for them only for records the list says changed, so an
 //! unchanged record costs no request (docs/CONNECTORS.md).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::RestConnector;
 use super::actions::escape_segment;
-use super::config::{DetailsConfig, Pagination, StreamConfig};
+use super::config::{DetailsConfig, Pagination, QueryValue, StreamConfig};
 use super::paging::{next_token, overlap_key};
 use super::records::{self, scalar_string};
 use super::request::page_request;
 use crate::connector::{ConnectorError, PageToken, lookup, split_path};
 
-/// `{field}` placeholders in a details path: each a dotted path into the
-/// record. Checked when the manifest loads.
-pub(super) fn check_path(path: &str) -> Result<(), String> {
+/// `{field}` placeholders in a details path or query value: each a dotted
+/// path into the record. Checked when the manifest loads; `Ok(true)` when
+/// the text names at least one field.
+pub(super) fn placeholders(path: &str) -> Result<bool, String> {
     let mut rest = path;
     let mut any = false;
     while let Some(open) = rest.find('{') {
@@ -35,18 +38,37 @@ pub(super) fn check_path(path: &str) -> Result<(), String> {
     if rest.contains('}') {
         return Err(format!("`{path}`: `}}` without `{{`"));
     }
-    if !any {
-        return Err(format!(
-            "`{path}` names no field of the record, so every record would get the same details; \
-             use one such as `{{sys_id}}`"
+    Ok(any)
+}
+
+/// A details request must name the record somewhere: in its path
+/// (`/request/{issueId}/comment`) or a query value
+/// (`sysparm_query = "element_id={sys_id}"`).
+pub(super) fn check(d: &DetailsConfig) -> Result<(), (&'static str, String)> {
+    let mut named = placeholders(&d.path).map_err(|e| ("path", e))?;
+    for v in d.query.values().flat_map(|v| v.values()) {
+        named |= placeholders(v).map_err(|e| ("query", e))?;
+    }
+    if !named {
+        return Err((
+            "path",
+            format!(
+                "`{}` names no field of the record, nor does the query, so every record would get \
+                 the same details; use one such as `{{sys_id}}`",
+                d.path
+            ),
         ));
     }
     Ok(())
 }
 
-/// The path with the record's values in it; `Err` names a field the
-/// record lacks.
-fn render(path: &str, record: &Value) -> Result<String, String> {
+/// The path with the record's values in it, each escaped by `escape`;
+/// `Err` names a field the record lacks.
+fn render_with(
+    path: &str,
+    record: &Value,
+    escape: impl Fn(&str) -> String,
+) -> Result<String, String> {
     let mut out = String::with_capacity(path.len());
     let mut rest = path;
     while let Some(open) = rest.find('{') {
@@ -60,11 +82,36 @@ fn render(path: &str, record: &Value) -> Result<String, String> {
             .and_then(scalar_string)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| format!("the record has no `{field}` for the details path `{path}`"))?;
-        out.push_str(&escape_segment(&value));
+        out.push_str(&escape(&value));
         rest = &rest[(close + 1).min(rest.len())..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// A path: values percent-escaped, so a value cannot add segments.
+fn render(path: &str, record: &Value) -> Result<String, String> {
+    render_with(path, record, escape_segment)
+}
+
+/// A query value: as it is (the client encodes the query).
+fn render_query(
+    query: &BTreeMap<String, QueryValue>,
+    record: &Value,
+) -> Result<BTreeMap<String, QueryValue>, String> {
+    query
+        .iter()
+        .map(|(k, v)| {
+            let one = |s: &String| render_with(s, record, str::to_string);
+            let rendered = match v {
+                QueryValue::One(s) => QueryValue::One(one(s)?),
+                QueryValue::Many(list) => {
+                    QueryValue::Many(list.iter().map(one).collect::<Result<_, _>>()?)
+                }
+            };
+            Ok((k.clone(), rendered))
+        })
+        .collect()
 }
 
 impl RestConnector {
@@ -77,15 +124,15 @@ impl RestConnector {
     ) -> Result<Vec<(String, Value)>, ConnectorError> {
         let mut out = Vec::with_capacity(s.details.len());
         for d in &s.details {
-            let path = render(&d.path, record).map_err(|message| ConnectorError::Shape {
+            let shape = |message: String| ConnectorError::Shape {
                 system: self.system.clone(),
                 url: format!("{}{}", self.base_url, d.path),
                 message,
-            })?;
-            out.push((
-                d.into.clone(),
-                Value::Array(self.read_all(s, d, path).await?),
-            ));
+            };
+            let path = render(&d.path, record).map_err(shape)?;
+            let query = render_query(&d.query, record).map_err(shape)?;
+            let items = self.read_all(s, d, path, query).await?;
+            out.push((d.into.clone(), Value::Array(items)));
         }
         Ok(out)
     }
@@ -96,6 +143,7 @@ impl RestConnector {
         s: &StreamConfig,
         d: &DetailsConfig,
         path: String,
+        query: BTreeMap<String, QueryValue>,
     ) -> Result<Vec<Value>, ConnectorError> {
         // A stream of its own, for the paging code: no cursor, no body.
         let sub = StreamConfig {
@@ -105,7 +153,7 @@ impl RestConnector {
             key: d.key.clone().unwrap_or_default(),
             method: "GET".into(),
             body: None,
-            query: d.query.clone(),
+            query,
             headers: d.headers.clone(),
             ignore_fields: Vec::new(),
             pagination: d
@@ -167,9 +215,19 @@ mod tests {
                 .unwrap_err()
                 .contains("`missing`")
         );
-        assert!(check_path("/request/{issueId}/comment").is_ok());
-        for bad in ["/x/{", "/x/}", "/x/{}", "/x/static"] {
-            assert!(check_path(bad).is_err(), "{bad}");
+        assert_eq!(placeholders("/request/{issueId}/comment"), Ok(true));
+        assert_eq!(placeholders("/api/now/table/sys_journal_field"), Ok(false));
+        for bad in ["/x/{", "/x/}", "/x/{}"] {
+            assert!(placeholders(bad).is_err(), "{bad}");
         }
+        let q: BTreeMap<String, QueryValue> = [(
+            "sysparm_query".to_string(),
+            QueryValue::One("element_id={sys.id}^ORDERBYsys_created_on".into()),
+        )]
+        .into();
+        let QueryValue::One(v) = &render_query(&q, &r).unwrap()["sysparm_query"] else {
+            panic!()
+        };
+        assert_eq!(v, "element_id=7^ORDERBYsys_created_on");
     }
 }

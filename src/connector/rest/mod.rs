@@ -109,7 +109,7 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
         let mut intos = std::collections::HashSet::new();
         for (j, d) in s.details.iter().enumerate() {
             let at_d = |k: &str| at(&format!("details.{j}.{k}"));
-            details::check_path(&d.path).map_err(|e| source.error_at_key(&at_d("path"), e))?;
+            details::check(d).map_err(|(key, e)| source.error_at_key(&at_d(key), e))?;
             if d.into.trim().is_empty() || d.into.contains('.') {
                 return Err(source.error_at_key(
                     &at_d("into"),

@@ -20,6 +20,9 @@ use serde_json::{Map, Value};
 
 use seed::{Tables, fmt_time};
 
+/// The table journal entries (comments, work notes) are kept in.
+const JOURNAL: &str = "sys_journal_field";
+
 /// How the simulated instance is set up.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -133,6 +136,7 @@ impl State {
             .to_string();
         note_columns(&mut self.columns, table, &record);
         self.generation += 1;
+        self.journal(table, &sys_id, &record, user);
         self.tables
             .entry(table.to_string())
             .or_default()
@@ -156,6 +160,7 @@ impl State {
         user: &str,
     ) -> Option<Map<String, Value>> {
         let now = fmt_time(self.now());
+        let row_fields = fields.clone();
         let row = self
             .tables
             .get_mut(table)?
@@ -181,7 +186,46 @@ impl State {
         let row = row.clone();
         note_columns(&mut self.columns, table, &row);
         self.generation += 1;
+        self.journal(table, sys_id, &row_fields, user);
         Some(row)
+    }
+
+    /// What the platform does with a journal field written on a record
+    /// (`comments`, the customer-visible additional comments, and
+    /// `work_notes`, the agents' own): each entry is a row of
+    /// `sys_journal_field` naming the record (`element_id`), its table
+    /// (`name`) and the field (`element`), with `value`, `sys_created_on`
+    /// and `sys_created_by`. The Table API reads them from that table
+    /// (docs.servicenow.com, "Journal fields" and the `sys_journal_field`
+    /// table). The field on the record itself keeps the last entry, as
+    /// this simulator always has.
+    fn journal(&mut self, table: &str, sys_id: &str, fields: &Map<String, Value>, user: &str) {
+        let now = fmt_time(self.now());
+        for element in ["comments", "work_notes"] {
+            let Some(value) = fields.get(element).and_then(Value::as_str) else {
+                continue;
+            };
+            if value.trim().is_empty() || table == JOURNAL {
+                continue;
+            }
+            let entry: Map<String, Value> = [
+                ("sys_id", uuid::Uuid::new_v4().simple().to_string()),
+                ("element_id", sys_id.to_string()),
+                ("name", table.to_string()),
+                ("element", element.to_string()),
+                ("value", value.to_string()),
+                ("sys_created_on", now.clone()),
+                ("sys_created_by", user.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v)))
+            .collect();
+            note_columns(&mut self.columns, JOURNAL, &entry);
+            self.tables
+                .entry(JOURNAL.to_string())
+                .or_default()
+                .push(entry);
+        }
     }
 
     fn find(&self, table: &str, sys_id: &str) -> Option<&Map<String, Value>> {

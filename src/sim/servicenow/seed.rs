@@ -359,6 +359,8 @@ pub fn seed_tables(seed: u64, incidents: usize, now: DateTime<Utc>) -> Tables {
     tables.insert("core_company".into(), companies);
     tables.insert("sc_request".into(), requests);
     tables.insert("problem".into(), Vec::new());
+    // Journal entries are written as comments and work notes are added.
+    tables.insert("sys_journal_field".into(), Vec::new());
     tables.insert("change_request".into(), Vec::new());
     catalog::seed_catalog(&mut tables, seed, now);
     tables
