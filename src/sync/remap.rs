@@ -11,8 +11,8 @@
 
 use tokio_util::sync::CancellationToken;
 
+use super::SyncJob;
 use super::retry::restage;
-use super::{Plan, SyncJob, plan_page};
 use crate::store::{PageWrite, Store, StoreError, Unchanged};
 
 /// Raw payloads per page write, as a sync page.
@@ -103,14 +103,7 @@ impl SyncJob {
             }
         }
         let remapped = read.read.len();
-        let plan = match &self.router {
-            Some(router) if store.baseline_done(system, stream).await? => {
-                let keys: Vec<String> = staged.iter().map(|r| r.external_id.clone()).collect();
-                let existing = store.existing(system, stream, &keys).await?;
-                plan_page(router, store, system, stream, &staged, &existing).await?
-            }
-            _ => Plan::default(),
-        };
+        let plan = self.plan_again(store, &staged).await?;
         let outcome = store
             .apply_remap(
                 PageWrite {

@@ -131,16 +131,7 @@ impl SyncJob {
             skipped: claim.release.len(),
             ..RetryReport::default()
         };
-        // Routed as the sync would route these changes (none until the
-        // stream's first run has completed).
-        let plan = match &self.router {
-            Some(router) if store.baseline_done(system, stream).await? => {
-                let keys: Vec<String> = staged.iter().map(|r| r.external_id.clone()).collect();
-                let existing = store.existing(system, stream, &keys).await?;
-                plan_page(router, store, system, stream, &staged, &existing).await?
-            }
-            _ => Plan::default(),
-        };
+        let plan = self.plan_again(store, &staged).await?;
         let outcome = store
             .apply_retry(
                 PageWrite {
@@ -164,6 +155,27 @@ impl SyncJob {
             quarantined: outcome.quarantined,
             ..report
         }))
+    }
+}
+
+impl SyncJob {
+    /// Records mapped again from their kept payloads (a quarantine retry, a
+    /// remap), routed as a sync would route these changes: none until the
+    /// stream's first run has completed.
+    pub(super) async fn plan_again(
+        &self,
+        store: &Store,
+        staged: &[StagedRecord],
+    ) -> Result<Plan, StoreError> {
+        let (system, stream) = (self.system(), self.stream.name.as_str());
+        match &self.router {
+            Some(router) if store.baseline_done(system, stream).await? => {
+                let keys: Vec<String> = staged.iter().map(|r| r.external_id.clone()).collect();
+                let existing = store.existing(system, stream, &keys).await?;
+                plan_page(router, store, system, stream, staged, &existing).await
+            }
+            _ => Ok(Plan::default()),
+        }
     }
 }
 
