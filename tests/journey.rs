@@ -108,12 +108,16 @@ async fn heating_round_trip(backend: Backend) {
     );
     assert!(notes[1].contains("in progress"), "{notes:?}");
 
-    // A technician logs work in Maximo: the comment reaches the ticket,
-    // once, however often the work order is polled again.
+    // A technician logs work in Maximo: the entry the requester may read
+    // reaches the ticket, once, however often the work order is polled
+    // again; the internal one stays in Maximo (and on the hub's journey).
     maximo
         .update(
             &rest_id,
-            json!({"worklog": [{"description": "Valve replaced, radiators warming up", "createby": "JSMITH"}]}),
+            json!({"worklog": [
+                {"description": "Valve replaced, radiators warming up", "createby": "JSMITH", "clientviewable": true},
+                {"description": "Boiler pressure low: check weekly", "createby": "JSMITH", "clientviewable": false}
+            ]}),
         )
         .expect("Maximo takes the work log");
     hub.sync("maximo").await;
@@ -124,6 +128,10 @@ async fn heating_round_trip(backend: Backend) {
     assert!(
         comment.contains("JSMITH: Valve replaced, radiators warming up"),
         "the ticket shows Facilities' comment: {incident}"
+    );
+    assert!(
+        !comment.contains("Boiler pressure"),
+        "an internal note stays where it was written: {incident}"
     );
     maximo
         .update(&rest_id, json!({"status": "COMP"}))

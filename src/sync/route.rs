@@ -362,6 +362,12 @@ impl Router {
                 from_status: None,
                 to_status: None,
             };
+            // An internal note stays where it was written: the hub keeps
+            // it for the agents' view of the journey, the origin system
+            // gets only what its requester may read.
+            if !public {
+                continue;
+            }
             let by = format!("comment:{}", a.key);
             self.post_back(routing, plan, (here, &message, &comment, &by), back, now);
         }

@@ -508,7 +508,7 @@ fn another_status_gets_another_id() {
 
 #[test]
 fn a_target_comment_is_noted_on_the_origin_as_public_only_if_it_was() {
-    let r = router(CATCH_ALL);
+    let r = router(&format!("{CATCH_ALL}{PROGRESS}"));
     let link = linked_to("servicenow", "incident", "INC1");
     let comment = |key: &str, visibility: Option<&str>| Activity {
         key: key.into(),
@@ -547,4 +547,14 @@ fn a_target_comment_is_noted_on_the_origin_as_public_only_if_it_was() {
             ("comment unsaid".to_string(), false),
         ]
     );
+    // Only the public one is posted to the origin system: the others stay
+    // where they were written.
+    let posted: Vec<String> = p
+        .outbox
+        .iter()
+        .filter_map(|m| m.payload.pointer("/data/record/attributes/progress_note"))
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(posted.len(), 1, "{:?}", p.outbox);
+    assert!(posted[0].ends_with("comment reply"), "{posted:?}");
 }
