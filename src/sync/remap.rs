@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncJob;
 use super::retry::restage;
-use crate::store::{PageWrite, Store, StoreError, Unchanged};
+use crate::store::{Store, StoreError, Unchanged};
 
 /// Raw payloads per page write, as a sync page.
 const PAGE: i64 = 200;
@@ -90,7 +90,6 @@ impl SyncJob {
         store: &Store,
         rows: Vec<crate::store::SourceRow>,
     ) -> Result<Option<RemapReport>, StoreError> {
-        let (system, stream) = (self.system(), self.stream.name.as_str());
         let mapping = self.mapping.current();
         let mut read = Unchanged::default();
         let mut staged = Vec::with_capacity(rows.len());
@@ -103,22 +102,8 @@ impl SyncJob {
             }
         }
         let remapped = read.read.len();
-        let plan = self.plan_again(store, &staged).await?;
-        let outcome = store
-            .apply_remap(
-                PageWrite {
-                    system,
-                    stream,
-                    mapping_version: &mapping.version,
-                    records: staged,
-                    cursor: None,
-                    delivery: None,
-                    outbox: plan.outbox,
-                    effects: plan.effects,
-                },
-                &read,
-            )
-            .await?;
+        let page = self.write_again(store, &mapping.version, staged).await?;
+        let outcome = store.apply_remap(page, &read).await?;
         if outcome.stale {
             return Ok(None);
         }

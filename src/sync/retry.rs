@@ -111,8 +111,6 @@ impl SyncJob {
         store: &Store,
         records: Vec<QuarantinedRecord>,
     ) -> Result<Option<RetryReport>, StoreError> {
-        let system = self.system();
-        let stream = self.stream.name.as_str();
         let mapping = self.mapping.current();
         let mut claim = RetryClaim::default();
         let mut staged = Vec::with_capacity(records.len());
@@ -131,22 +129,8 @@ impl SyncJob {
             skipped: claim.release.len(),
             ..RetryReport::default()
         };
-        let plan = self.plan_again(store, &staged).await?;
-        let outcome = store
-            .apply_retry(
-                PageWrite {
-                    system,
-                    stream,
-                    mapping_version: &mapping.version,
-                    records: staged,
-                    cursor: None,
-                    delivery: None,
-                    outbox: plan.outbox,
-                    effects: plan.effects,
-                },
-                &claim,
-            )
-            .await?;
+        let page = self.write_again(store, &mapping.version, staged).await?;
+        let outcome = store.apply_retry(page, &claim).await?;
         if outcome.stale {
             return Ok(None);
         }
@@ -159,23 +143,35 @@ impl SyncJob {
 }
 
 impl SyncJob {
-    /// Records mapped again from their kept payloads (a quarantine retry, a
-    /// remap), routed as a sync would route these changes: none until the
-    /// stream's first run has completed.
-    pub(super) async fn plan_again(
-        &self,
+    /// The page write for records mapped again from their kept payloads
+    /// (a quarantine retry, a remap): no cursor, and routed as a sync
+    /// would route these changes (nothing until the stream's first run has
+    /// completed).
+    pub(super) async fn write_again<'a>(
+        &'a self,
         store: &Store,
-        staged: &[StagedRecord],
-    ) -> Result<Plan, StoreError> {
+        mapping_version: &'a str,
+        staged: Vec<StagedRecord>,
+    ) -> Result<PageWrite<'a>, StoreError> {
         let (system, stream) = (self.system(), self.stream.name.as_str());
-        match &self.router {
+        let plan = match &self.router {
             Some(router) if store.baseline_done(system, stream).await? => {
                 let keys: Vec<String> = staged.iter().map(|r| r.external_id.clone()).collect();
                 let existing = store.existing(system, stream, &keys).await?;
-                plan_page(router, store, system, stream, staged, &existing).await
+                plan_page(router, store, system, stream, &staged, &existing).await?
             }
-            _ => Ok(Plan::default()),
-        }
+            _ => Plan::default(),
+        };
+        Ok(PageWrite {
+            system,
+            stream,
+            mapping_version,
+            records: staged,
+            cursor: None,
+            delivery: None,
+            outbox: plan.outbox,
+            effects: plan.effects,
+        })
     }
 }
 
