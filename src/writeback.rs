@@ -36,12 +36,28 @@ pub async fn write_back(
     record: &Value,
     target_id: Option<&str>,
 ) -> Result<Option<ActionOutcome>, WriteError> {
-    let Some(body) = mapping.render_value(record)? else {
+    let Some(body) = render(mapping, record)? else {
         return Ok(None);
     };
+    Ok(Some(perform(connector, mapping, body, target_id).await?))
+}
+
+/// The body `mapping` makes of `record`; `None` when its `skip_if` says
+/// there is nothing to send.
+pub fn render(mapping: &OutboundMapping, record: &Value) -> Result<Option<Value>, WriteError> {
+    Ok(mapping.render_value(record)?)
+}
+
+/// Send a rendered `body` with the mapping's action.
+pub async fn perform(
+    connector: &dyn Connector,
+    mapping: &OutboundMapping,
+    body: Value,
+    target_id: Option<&str>,
+) -> Result<ActionOutcome, WriteError> {
     let input = ActionInput {
         target_id: target_id.map(str::to_string),
         body,
     };
-    Ok(Some(connector.perform(&mapping.action, &input).await?))
+    Ok(connector.perform(&mapping.action, &input).await?)
 }

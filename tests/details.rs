@@ -203,9 +203,10 @@ async fn the_topdesk_progress_trail_becomes_activities(backend: Backend) {
 }
 
 /// A details request that names the record in its query rather than its
-/// path: ServiceNow's journal, `sys_journal_field?sysparm_query=
-/// element_id={sys_id}`, the comments and work notes of each changed
-/// incident, kept in its raw payload.
+/// path: the shipped ServiceNow manifest reads the journal,
+/// `sys_journal_field?sysparm_query=element_id={sys_id}`, the comments and
+/// work notes of each new or changed incident, kept in its raw payload and
+/// mapped into public comments and internal notes.
 async fn a_details_query_names_the_record(backend: Backend) {
     use switchboard::sim::servicenow::{ServiceNowSim, SimConfig};
     let ts = TestStore::new(backend).await;
@@ -215,26 +216,7 @@ async fn a_details_query_names_the_record(backend: Backend) {
     })
     .await
     .unwrap();
-    let journal = "[[streams.details]]
-into = \"journal\"
-path = \"/api/now/table/sys_journal_field\"
-records = \"result\"
-key = \"sys_id\"
-
-[streams.details.query]
-sysparm_query = \"element_id={sys_id}^elementINcomments,work_notes^ORDERBYsys_created_on^ORDERBYsys_id\"
-
-[streams.details.pagination]
-type = \"offset\"
-limit_param = \"sysparm_limit\"
-offset_param = \"sysparm_offset\"
-page_size = 100
-
-# Catalogue requests (REQ numbers)";
-    let manifest = common::servicenow_manifest(
-        &sn.base_url,
-        &[("# Catalogue requests (REQ numbers)", journal)],
-    );
+    let manifest = common::servicenow_manifest(&sn.base_url, &[]);
     let job = common::incident_job(&manifest);
     let id = sn.sim.records("incident")[1]["sys_id"]
         .as_str()
@@ -295,6 +277,40 @@ page_size = 100
             ("work_notes", "Same fault as INC0010002.")
         ]
     );
+    let visibility = |body: &str| {
+        format!(
+            "SELECT COUNT(*) FROM activities WHERE source_system = 'servicenow' \
+             AND kind = 'comment' AND body = '{body}' AND author_ref IS NOT NULL \
+             AND visibility = '{}'",
+            if body.starts_with("We") {
+                "public"
+            } else {
+                "internal"
+            }
+        )
+    };
+    for body in ["We are looking into it.", "Same fault as INC0010002."] {
+        assert_eq!(scalar(&ts.store, &visibility(body)).await, 1, "{body}");
+    }
+    let journal_requests = |sn: &switchboard::sim::servicenow::SimHandle| {
+        sn.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/sys_journal_field"))
+            .count()
+    };
+    // Unchanged incidents cost no journal request; a new comment changes
+    // the incident, which is read again with its journal.
+    let again = sync(&job, &ts.store).await;
+    assert_eq!(again.stored, 0, "{again:?}");
+    assert_eq!(journal_requests(&sn), 4);
+    note("comments", "A technician comes at 3 pm.");
+    let third = sync(&job, &ts.store).await;
+    assert_eq!(third.stored, 1, "{third:?}");
+    assert_eq!(journal_requests(&sn), 5);
+    let said = "SELECT COUNT(*) FROM activities WHERE source_system = 'servicenow' \
+                AND body = 'A technician comes at 3 pm.' AND visibility = 'public'";
+    assert_eq!(scalar(&ts.store, said).await, 1);
     sn.shutdown().await;
 }
 

@@ -8,6 +8,7 @@
 //! `switchboard route`, why each rule did or did not match.
 
 pub mod condition;
+pub mod echo;
 mod fields;
 pub mod message;
 mod slot;
@@ -148,8 +149,12 @@ pub struct Routing {
     pub value_streams: Vec<ValueStream>,
     /// Department -> the confidentiality classes it may receive.
     pub clearance: BTreeMap<String, Vec<String>>,
-    /// Origin system -> the action that posts progress back to it.
+    /// System -> the action that posts a note on one of its records:
+    /// progress and comments back to an origin, comments on to a target.
     pub progress: BTreeMap<String, String>,
+    /// Whether an origin's public comments after routing go on to its
+    /// targets (`[comments] forward`, on by default).
+    pub forward_comments: bool,
 }
 
 impl Routing {
@@ -245,6 +250,7 @@ impl Routing {
                 default: file.default.to.as_ref().map(Target::from),
                 clearance: file.clearance,
                 progress: file.progress,
+                forward_comments: file.comments.forward,
             })
         } else {
             Err(Diagnostics(errors))

@@ -25,6 +25,31 @@ pub struct RoutingFile {
     /// An origin system not listed gets progress in the store only.
     #[serde(default)]
     pub progress: std::collections::BTreeMap<String, String>,
+    /// How comments cross between linked records.
+    #[serde(default)]
+    pub comments: CommentsSpec,
+}
+
+/// `[comments]`: a target's public comments always go back to the origin
+/// (through `[progress]`); an origin's may go on to the target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentsSpec {
+    /// An origin's public comments written after the work was routed are
+    /// posted on the target through the target system's `[progress]`
+    /// action. On by default.
+    #[serde(default = "yes")]
+    pub forward: bool,
+}
+
+impl Default for CommentsSpec {
+    fn default() -> Self {
+        Self { forward: true }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

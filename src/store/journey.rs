@@ -87,7 +87,7 @@ pub struct NewLink {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkEnd {
     /// Work was routed from this record: it is an origin.
-    Origin,
+    Origin { targets: Vec<LinkedTarget> },
     /// A writer created this record for work routed from elsewhere.
     Target {
         origin_system: String,
@@ -95,6 +95,16 @@ pub enum LinkEnd {
         origin_id: String,
         relation: String,
     },
+}
+
+/// What a writer created for work routed from an origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedTarget {
+    pub system: String,
+    pub external_id: String,
+    /// When the work was routed: the origin's comments from then on are
+    /// news to the target.
+    pub routed_at: DateTime<Utc>,
 }
 
 /// Whether a writer may apply a message.
@@ -348,6 +358,7 @@ type LinkRow = (
     String,
     String,
     String,
+    DateTime<Utc>,
 );
 
 impl Store {
@@ -365,20 +376,27 @@ impl Store {
         for chunk in keys.chunks(4000) {
             let rows: Vec<LinkRow> = super::on_pool!(self, |pool| {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "SELECT from_system, from_id, from_stream, to_system, to_id, relation, \
-                     CASE WHEN to_system = ",
+                    "SELECT l.from_system, l.from_id, l.from_stream, l.to_system, l.to_id, \
+                     l.relation, CASE WHEN l.to_system = ",
                 );
+                // Routed when the outbox took the work (the origin's state
+                // then is what the target was created from), else when
+                // the writer linked it.
                 qb.push_bind(system)
-                    .push(" THEN 'target' ELSE 'origin' END FROM links WHERE (to_system = ")
+                    .push(
+                        " THEN 'target' ELSE 'origin' END, COALESCE(o.created_at, l.created_at) \
+                         FROM links l LEFT JOIN outbox o ON o.event_id = l.event_id \
+                         WHERE (l.to_system = ",
+                    )
                     .push_bind(system)
-                    .push(" AND to_id IN (");
+                    .push(" AND l.to_id IN (");
                 let mut list = qb.separated(", ");
                 for k in chunk {
                     list.push_bind(k);
                 }
-                qb.push(")) OR (from_system = ")
+                qb.push(")) OR (l.from_system = ")
                     .push_bind(system)
-                    .push(" AND from_id IN (");
+                    .push(" AND l.from_id IN (");
                 let mut list = qb.separated(", ");
                 for k in chunk {
                     list.push_bind(k);
@@ -386,7 +404,7 @@ impl Store {
                 qb.push("))");
                 qb.build_query_as().fetch_all(pool).await?
             });
-            for (from_system, from_id, from_stream, to_system, to_id, relation, end) in rows {
+            for (from_system, from_id, from_stream, to_system, to_id, relation, end, at) in rows {
                 if end == "target" && to_system == system {
                     out.insert(
                         to_id,
@@ -398,7 +416,16 @@ impl Store {
                         },
                     );
                 } else {
-                    out.entry(from_id).or_insert(LinkEnd::Origin);
+                    let end = out.entry(from_id).or_insert(LinkEnd::Origin {
+                        targets: Vec::new(),
+                    });
+                    if let LinkEnd::Origin { targets } = end {
+                        targets.push(LinkedTarget {
+                            system: to_system,
+                            external_id: to_id,
+                            routed_at: at,
+                        });
+                    }
                 }
             }
         }
@@ -438,7 +465,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        Ok(())
+        self.forget_sent(event_id).await
     }
 
     /// Deliveries in doubt that a person has checked: `dlq replay` lets

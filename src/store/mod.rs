@@ -23,6 +23,7 @@ mod read;
 mod remap;
 mod requests;
 mod requeue;
+mod sent;
 mod sqlite;
 mod views;
 
@@ -36,7 +37,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use audit::{AuditEntry, AuditRow};
 pub use journey::{
-    Applied, Begin, CASES, Effect, HUB, LinkEnd, NewLink, Progress, REQUESTS, TASKS,
+    Applied, Begin, CASES, Effect, HUB, LinkEnd, LinkedTarget, NewLink, Progress, REQUESTS, TASKS,
 };
 pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS, NO_DEPARTMENT};
 pub use offerings::{MAX_NATIVE_OFFERINGS, NativeOffering, NativeOfferings};

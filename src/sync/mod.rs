@@ -518,6 +518,9 @@ pub async fn plan_page(
         return Ok(Plan::default());
     }
     let links = store.link_ends(system, &keys).await?;
+    // Only a linked record can carry a comment the hub wrote.
+    let linked: Vec<String> = links.keys().cloned().collect();
+    let sent = store.sent_notes(system, &linked).await?;
     let changes: Vec<Change> = staged
         .iter()
         .filter_map(|r| {
@@ -527,6 +530,7 @@ pub async fn plan_page(
                 canonical,
                 before: existing.get(&r.external_id),
                 link: links.get(&r.external_id),
+                sent: sent.get(&r.external_id).map_or(&[], Vec::as_slice),
             })
         })
         .collect();

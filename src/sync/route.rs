@@ -20,10 +20,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::lifecycle::{self, Step};
-use crate::model::Canonical;
+use crate::model::{Activity, Canonical};
+use crate::routing::echo;
 use crate::routing::message::{Origin, Routed, Unrouted};
 use crate::routing::{Event, Routing, RoutingSlot, Target};
-use crate::store::{CASES, Effect, HUB, LinkEnd, OutboxMessage, Progress, Stored, TASKS};
+use crate::store::{
+    CASES, Effect, HUB, LinkEnd, LinkedTarget, OutboxMessage, Progress, Stored, TASKS,
+};
 use crate::telemetry::events;
 
 /// What a sync job routes with.
@@ -71,6 +74,27 @@ struct Seen<'a> {
     record: &'a Value,
     event: &'a Event,
     activities: &'a [crate::model::Activity],
+    sent: &'a [String],
+}
+
+impl Seen<'_> {
+    /// The record's public comments with text, written by people rather
+    /// than read back from a writer: each with its text.
+    fn own_comments(&self, public_only: bool) -> impl Iterator<Item = (&Activity, &str)> {
+        self.activities.iter().filter_map(move |a| {
+            let text = a.body.as_deref().filter(|b| !b.trim().is_empty())?;
+            let public = a.visibility.as_deref() == Some("public");
+            let wanted = a.kind == "comment" && (public || !public_only);
+            (wanted && !echo::is_echo(text, self.sent)).then_some((a, text))
+        })
+    }
+}
+
+fn activities<'a>(c: &Change<'a>) -> &'a [Activity] {
+    match c.canonical {
+        Canonical::WorkItem(w) => w.activities.as_deref().unwrap_or_default(),
+        _ => &[],
+    }
 }
 
 /// One changed record of the page, as routing sees it.
@@ -79,6 +103,9 @@ pub struct Change<'a> {
     pub canonical: &'a Canonical,
     pub before: Option<&'a Stored>,
     pub link: Option<&'a LinkEnd>,
+    /// What writers left on this record (`routing::echo`): a comment
+    /// among them is the hub's own, read back, and goes nowhere.
+    pub sent: &'a [String],
 }
 
 impl Router {
@@ -111,10 +138,8 @@ impl Router {
                         here: origin,
                         record: &record,
                         event: &event,
-                        activities: match c.canonical {
-                            Canonical::WorkItem(w) => w.activities.as_deref().unwrap_or_default(),
-                            _ => &[],
-                        },
+                        activities: activities(c),
+                        sent: c.sent,
                     };
                     let back = (
                         origin_system.as_str(),
@@ -123,7 +148,16 @@ impl Router {
                     );
                     self.progress(&routing, &mut plan, &seen, back, now);
                 }
-                Some(LinkEnd::Origin) => {}
+                Some(LinkEnd::Origin { targets }) => {
+                    let seen = Seen {
+                        here: origin,
+                        record: &record,
+                        event: &event,
+                        activities: activities(c),
+                        sent: c.sent,
+                    };
+                    self.forward(&routing, &mut plan, &seen, targets, now);
+                }
                 None => {
                     let what = Scope::Everything;
                     self.route(&routing, &mut plan, &origin, &record, &event, what, now)
@@ -289,7 +323,7 @@ impl Router {
             here,
             record,
             event,
-            activities,
+            ..
         } = seen;
         let number = display_number(record);
         let note = |note_id: String, body: String, status: Option<&str>, public: bool| {
@@ -327,10 +361,7 @@ impl Router {
         // The target's comments go back one by one. Each note and message
         // is keyed by the comment, so a comment seen on every later poll is
         // posted once.
-        for a in activities.iter().filter(|a| a.kind == "comment") {
-            let Some(text) = a.body.as_deref().filter(|b| !b.trim().is_empty()) else {
-                continue;
-            };
+        for (a, text) in seen.own_comments(false) {
             let author = a.author_ref.as_deref().unwrap_or("someone");
             let body = format!(
                 "{} {number} in {}, {author}: {text}",
@@ -370,6 +401,85 @@ impl Router {
             }
             let by = format!("comment:{}", a.key);
             self.post_back(routing, plan, (here, &message, &comment, &by), back, now);
+        }
+    }
+
+    /// An origin's public comments written since its work was routed go
+    /// on to each target whose system has a `[progress]` action: once each
+    /// (the message is keyed by the comment and the target), and never one
+    /// the hub wrote there itself. A comment without a time cannot say it
+    /// is new, so it goes too: once, rather than lost.
+    fn forward(
+        &self,
+        routing: &Routing,
+        plan: &mut Plan,
+        seen: &Seen,
+        targets: &[LinkedTarget],
+        now: DateTime<Utc>,
+    ) {
+        if !routing.forward_comments {
+            return;
+        }
+        let here = &seen.here;
+        let number = display_number(seen.record);
+        let comment = Event {
+            kind: "comment".into(),
+            system: here.system.into(),
+            stream: here.stream.into(),
+            from_status: None,
+            to_status: None,
+        };
+        for t in targets {
+            let (Some(action), Some(department)) = (
+                routing.progress.get(&t.system),
+                self.departments.get(&t.system),
+            ) else {
+                continue;
+            };
+            let target = Target {
+                department: department.clone(),
+                connector: t.system.clone(),
+                action: action.clone(),
+            };
+            for (a, text) in seen.own_comments(true) {
+                if a.occurred_at.is_some_and(|at| at < t.routed_at) {
+                    continue;
+                }
+                let author = a.author_ref.as_deref().unwrap_or("someone");
+                let body = format!("{} {number}, {author}: {text}", here.system);
+                let message = json!({
+                    "entity": "work_item", "kind": seen.record.get("kind"),
+                    "department": seen.record.get("department"),
+                    "attributes": {"number": number, "progress_note": body}, "classified": {},
+                });
+                let by = format!("forward:{}", a.key);
+                let routed = Routed {
+                    origin: *here,
+                    record: &message,
+                    event: &comment,
+                    by: &by,
+                    target: &target,
+                    target_id: Some(&t.external_id),
+                    priority: None,
+                    sla_hours: None,
+                    set: &BTreeMap::new(),
+                };
+                self.enqueue(routing, plan, &routed, now, None);
+                // The agents' view of the journey says where it went.
+                plan.effects.push(Effect::Progress(Progress {
+                    origin_system: here.system.into(),
+                    origin_stream: here.stream.into(),
+                    origin_id: here.external_id.into(),
+                    note_id: format!("forward:{}:{}:{}", a.key, t.system, t.external_id),
+                    body: format!(
+                        "Comment forwarded to {} {}: {text}",
+                        t.system, t.external_id
+                    ),
+                    status: None,
+                    at: now,
+                    public: false,
+                }));
+            }
         }
     }
 

@@ -108,6 +108,7 @@ fn change<'a>(id: &'a str, record: &'a Canonical, before: Option<&'a Stored>) ->
         canonical: record,
         before,
         link,
+        sent: &[],
     }
 }
 
@@ -253,7 +254,7 @@ fn the_default_without_a_target_routes_nothing() {
 fn an_origin_is_not_routed_again() {
     let new = item("new");
     let origin = Change {
-        link: Some(&LinkEnd::Origin),
+        link: Some(&LinkEnd::Origin { targets: vec![] }),
         ..change("INC1", &new, None)
     };
     nothing(&plan_at(&router(HEATING), SNOW, origin, now()));

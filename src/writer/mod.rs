@@ -26,7 +26,7 @@ use crate::mapping::OutboundMapping;
 use crate::store::{Applied, Begin, HUB, NewLink, Progress, Store};
 use crate::telemetry::events;
 use crate::transport::{Failure, Inbound, WorkHandler};
-use crate::writeback::{WriteError, write_back};
+use crate::writeback::{WriteError, perform, render};
 
 /// Writers by the connector (system) they serve.
 pub type Writers = HashMap<String, Arc<dyn WorkHandler>>;
@@ -93,9 +93,30 @@ impl Writer {
         }
         let target_id = data.get("target_id").and_then(Value::as_str);
         let record = data.get("record").unwrap_or(&Value::Null);
-        let outcome = match write_back(self.connector.as_ref(), mapping, record, target_id).await {
-            Ok(o) => o,
+        let body = match render(mapping, record) {
+            Ok(b) => b,
             Err(e) => return Err(self.failed(&m.event_id, e).await),
+        };
+        // What lands on an existing record (a comment, progress) comes back
+        // when that system is read again: noted first, so the read knows it
+        // as the hub's own even while this call is still going.
+        if let (Some(id), Some(body)) = (target_id, &body) {
+            let notes = crate::routing::echo::notes_in(body);
+            if let Err(e) = self
+                .store
+                .record_sent(system, id, &m.event_id, &notes)
+                .await
+            {
+                let _ = self.store.abandon_delivery(&m.event_id).await;
+                return Err(store_failed(e));
+            }
+        }
+        let outcome = match body {
+            None => None,
+            Some(body) => match perform(self.connector.as_ref(), mapping, body, target_id).await {
+                Ok(o) => Some(o),
+                Err(e) => return Err(self.failed(&m.event_id, e).await),
+            },
         };
         let created = outcome.as_ref().and_then(|o| o.id.clone());
         let origin = Origin::of(data);
