@@ -216,7 +216,7 @@ async fn a_details_query_names_the_record(backend: Backend) {
     })
     .await
     .unwrap();
-    let manifest = common::servicenow_manifest(&sn.base_url, &[]);
+    let manifest = common::servicenow_manifest_with_journal(&sn.base_url, &[]);
     let job = common::incident_job(&manifest);
     let id = sn.sim.records("incident")[1]["sys_id"]
         .as_str()

@@ -125,6 +125,9 @@ pub struct Applied {
     pub target_id: Option<String>,
     pub link: Option<NewLink>,
     pub note: Option<Progress>,
+    /// What a create wrote on the new record (`system`, id, notes), kept
+    /// so the record's own copy is known when it is read back.
+    pub sent: Option<(String, String, Vec<String>)>,
 }
 
 macro_rules! backend {
@@ -340,6 +343,20 @@ macro_rules! backend {
                 }
                 if let Some(note) = &applied.note {
                     progress(tx, note).await?;
+                }
+                if let Some((system, id, notes)) = &applied.sent {
+                    for n in notes {
+                        sqlx::query(
+                            "INSERT INTO sent_notes (system, external_id, event_id, body) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(system)
+                        .bind(id)
+                        .bind(&applied.event_id)
+                        .bind(n)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 Ok(())
             }

@@ -95,8 +95,10 @@ impl SyncJob {
         let mut staged = Vec::with_capacity(rows.len());
         let mut skipped = 0;
         for row in rows {
-            read.read.push((row.external_id.clone(), row.content_hash));
-            match restage(&mapping, &self.department, row.external_id, row.payload) {
+            read.read
+                .push((row.external_id.clone(), row.content_hash.clone()));
+            let key = (row.external_id, Some(row.content_hash));
+            match restage(&mapping, &self.department, key, row.payload) {
                 Some(record) => staged.push(record),
                 None => skipped += 1,
             }

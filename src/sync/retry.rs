@@ -119,7 +119,12 @@ impl SyncJob {
                 id: q.row.id,
                 attempts: q.row.attempts,
             });
-            match restage(&mapping, &self.department, q.row.external_id, q.payload) {
+            match restage(
+                &mapping,
+                &self.department,
+                (q.row.external_id, None),
+                q.payload,
+            ) {
                 Some(record) => staged.push(record),
                 None => claim.release.push(q.row.id),
             }
@@ -175,18 +180,20 @@ impl SyncJob {
     }
 }
 
-/// A quarantined record ready for the page write, as the sync would have
-/// staged it; `None` when the mapping skips it. Its content hash is the
-/// sync's, from the same canonical JSON, so the next sync that reads the
-/// record unchanged skips it.
+/// A kept record ready for the page write, as the sync would have staged
+/// it; `None` when the mapping skips it. Its content hash is `hash` when
+/// the store knows it (a remap: the list's hash, which a record with
+/// details does not have in its payload), else the sync's, from the same
+/// canonical JSON; either way the next sync that reads the record
+/// unchanged skips it.
 pub(super) fn restage(
     mapping: &crate::mapping::Mapping,
     department: &str,
-    external_id: String,
+    (external_id, hash): (String, Option<String>),
     payload: Value,
 ) -> Option<StagedRecord> {
     let payload_json = serde_json::to_string(&payload).unwrap_or_default();
-    let hash = content_hash(&payload_json);
+    let hash = hash.unwrap_or_else(|| content_hash(&payload_json));
     // The key comes from the manifest, not the mapping: a record that had
     // none still has none, unless the mapping now leaves it out.
     if external_id.starts_with(super::MISSING_KEY) {

@@ -29,6 +29,10 @@ use crate::store::{
 };
 use crate::telemetry::events;
 
+/// How far before its routing an origin's comment still counts as news
+/// for the target.
+const CLOCK_SKEW_SECS: i64 = 60;
+
 /// What a sync job routes with.
 #[derive(Debug)]
 pub struct Router {
@@ -442,7 +446,11 @@ impl Router {
                 action: action.clone(),
             };
             for (a, text) in seen.own_comments(true) {
-                if a.occurred_at.is_some_and(|at| at < t.routed_at) {
+                // Two systems' clocks never quite agree, and some keep only
+                // seconds: a comment made in the minute before routing goes
+                // too, rather than one just after it being taken for old.
+                let since = t.routed_at - chrono::Duration::seconds(CLOCK_SKEW_SECS);
+                if a.occurred_at.is_some_and(|at| at < since) {
                     continue;
                 }
                 let author = a.author_ref.as_deref().unwrap_or("someone");

@@ -100,16 +100,20 @@ impl Writer {
         // What lands on an existing record (a comment, progress) comes back
         // when that system is read again: noted first, so the read knows it
         // as the hub's own even while this call is still going.
-        if let (Some(id), Some(body)) = (target_id, &body) {
-            let notes = crate::routing::echo::notes_in(body);
-            if let Err(e) = self
+        // A new record's text (a request memo that opens its trail) comes
+        // back the same way: noted with the link, once its id is known.
+        let notes = body
+            .as_ref()
+            .map(crate::routing::echo::notes_in)
+            .unwrap_or_default();
+        if let Some(id) = target_id
+            && let Err(e) = self
                 .store
                 .record_sent(system, id, &m.event_id, &notes)
                 .await
-            {
-                let _ = self.store.abandon_delivery(&m.event_id).await;
-                return Err(store_failed(e));
-            }
+        {
+            let _ = self.store.abandon_delivery(&m.event_id).await;
+            return Err(store_failed(e));
         }
         let outcome = match body {
             None => None,
@@ -156,6 +160,10 @@ impl Writer {
         let applied = Applied {
             event_id: m.event_id.clone(),
             target_id: created.clone().or(target_id.map(str::to_string)),
+            sent: match (&link, target_id) {
+                (Some(l), None) => Some((l.to_system.clone(), l.to_id.clone(), notes)),
+                _ => None,
+            },
             link,
             note,
         };

@@ -250,8 +250,27 @@ pub fn stream_job(manifest: &Manifest, stream: &str, mapping: Arc<Mapping>) -> S
 }
 
 /// The shipped ServiceNow manifest, pointed at a simulator, with edits
-/// (`from`, `to`) applied to its text for the test at hand.
+/// (`from`, `to`) applied to its text for the test at hand; the incident
+/// list without its journal details, so the requests a test counts are
+/// the list's (tests/details.rs reads the journal:
+/// [`servicenow_manifest_with_journal`]).
 pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+    let shipped = std::fs::read_to_string(repo().join("connectors/servicenow.toml")).unwrap();
+    let start = shipped
+        .find("# An incident's comments")
+        .expect("the shipped manifest reads the journal");
+    let end = shipped[start..]
+        .find("# Catalogue requests")
+        .map(|e| start + e)
+        .expect("the request stream follows");
+    let journal = &shipped[start..end];
+    let mut all: Vec<(&str, &str)> = vec![(journal, "")];
+    all.extend_from_slice(edits);
+    shipped_manifest("servicenow.toml", base_url, "admin", "sim-password", &all)
+}
+
+/// The shipped ServiceNow manifest as it is, journal details included.
+pub fn servicenow_manifest_with_journal(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
     shipped_manifest("servicenow.toml", base_url, "admin", "sim-password", edits)
 }
 

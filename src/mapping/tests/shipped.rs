@@ -94,7 +94,9 @@ fn shipped_mapping_maps_in_progress_servicenow_incident_exactly() {
         attributes,
         classified: Map::new(),
         requester_id: None,
-        activities: None,
+        // The mapping reads the journal (`[children.journal]`); this
+        // incident has none.
+        activities: Some(Vec::new()),
         lookups: Vec::new(),
     });
     assert_eq!(got, expected);

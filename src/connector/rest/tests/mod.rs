@@ -18,12 +18,13 @@ use crate::sim::servicenow::{Fault, ServiceNowSim, SimConfig, SimHandle};
 
 const SERVICENOW_FILE: &str = include_str!("../../../../connectors/servicenow.toml");
 
-/// The shipped ServiceNow manifest up to its first stream's end: the
-/// incident stream alone, so a test's edit has exactly one place to go.
+/// The shipped ServiceNow manifest up to its first stream's details: the
+/// incident list alone, so a test's edit has exactly one place to go and
+/// the requests counted are the list's.
 static SERVICENOW: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| {
     let end = SERVICENOW_FILE
-        .find("\n# Catalogue requests")
-        .expect("the shipped manifest's request stream follows its incidents");
+        .find("\n# An incident's comments")
+        .expect("the shipped manifest's journal details follow its incident list");
     &SERVICENOW_FILE[..end]
 });
 
