@@ -6,6 +6,7 @@ use serde_json::Map;
 use super::*;
 use crate::diag::SourceFile;
 use crate::model::{Activity, OrgUnit, Person, WorkItem};
+use crate::store::Progress;
 
 const SNOW: (&str, &str) = ("servicenow", "incident");
 const HR: (&str, &str) = ("personio", "employees");
