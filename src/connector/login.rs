@@ -28,6 +28,8 @@ pub struct LoginSource {
     pub(super) result: Vec<String>,
     pub(super) headers: Vec<(String, Template)>,
     pub(super) query: Vec<(String, Template)>,
+    /// The body goes as a form, not JSON (`[auth] body_format = "form"`).
+    form: bool,
     session: Mutex<Option<Value>>,
 }
 
@@ -75,8 +77,16 @@ impl LoginSource {
             result,
             headers,
             query,
+            form: false,
             session: Mutex::new(None),
         }
+    }
+
+    /// Send the body as a form (`application/x-www-form-urlencoded`)
+    /// rather than JSON.
+    pub fn sent_as_form(mut self, form: bool) -> Self {
+        self.form = form;
+        self
     }
 
     /// Forget the session: the next request logs in again.
@@ -140,9 +150,25 @@ impl LoginSource {
             })
         })?;
         let shown = shown_url(&self.url, &[]);
-        let resp = client
-            .request(self.method.clone(), &self.url)
-            .json(&body)
+        let request = client.request(self.method.clone(), &self.url);
+        let request = if self.form {
+            // Validated flat when the manifest loaded.
+            let pairs: Vec<(String, String)> = body
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                    )
+                })
+                .collect();
+            request.form(&pairs)
+        } else {
+            request.json(&body)
+        };
+        let resp = request
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await

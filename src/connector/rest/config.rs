@@ -227,6 +227,11 @@ pub struct LoginConfig {
     /// `${vars.password}`; by default `{"username": …, "password": …}`.
     #[serde(default)]
     pub body: Option<serde_json::Value>,
+    /// How the body is sent: `json` (the default) or `form`
+    /// (`application/x-www-form-urlencoded`, for logins that take a form;
+    /// the body is then a table of plain values).
+    #[serde(default)]
+    pub body_format: BodyFormat,
     /// Dotted path of the session value in the answer; `""` for all of it.
     #[serde(default)]
     pub result: String,
@@ -240,6 +245,15 @@ pub struct LoginConfig {
 
 fn post() -> String {
     "POST".into()
+}
+
+/// How a login's body is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyFormat {
+    #[default]
+    Json,
+    Form,
 }
 
 #[derive(Debug, Clone, Deserialize)]

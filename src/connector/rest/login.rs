@@ -7,7 +7,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::config::LoginConfig;
+use super::config::{BodyFormat, LoginConfig};
 use crate::connector::jsonrpc::template::{Context, Resolved, Template};
 use crate::connector::login::LoginSource;
 use crate::connector::{ConnectorError, split_path};
@@ -40,6 +40,19 @@ pub(super) fn validate(cfg: &LoginConfig) -> Result<(), (String, String)> {
         ));
     }
     Template::compile(&body(cfg), Context::Session, &names()).map_err(|e| (at("body"), e))?;
+    if cfg.body_format == BodyFormat::Form {
+        let flat = body(cfg)
+            .as_object()
+            .is_some_and(|m| m.values().all(|v| !v.is_object() && !v.is_array()));
+        if !flat {
+            return Err((
+                at("body"),
+                "a form body is a table of plain values (`{ user = \"${vars.username}\" }`), \
+                 with no nested tables or arrays"
+                    .into(),
+            ));
+        }
+    }
     if cfg.headers.is_empty() && cfg.query.is_empty() {
         return Err((
             at("headers"),
@@ -96,18 +109,21 @@ pub(super) fn build(
         None => cfg.path.clone(),
     };
     let method = Method::from_bytes(cfg.method.as_bytes()).map_err(|e| err(e.to_string()))?;
-    Ok(Arc::new(LoginSource::new(
-        system,
-        method,
-        url,
-        compile(&body(cfg), Context::Session)?,
-        vars,
-        if cfg.result.is_empty() {
-            Vec::new()
-        } else {
-            split_path(&cfg.result)
-        },
-        named(&cfg.headers)?,
-        named(&cfg.query)?,
-    )))
+    Ok(Arc::new(
+        LoginSource::new(
+            system,
+            method,
+            url,
+            compile(&body(cfg), Context::Session)?,
+            vars,
+            if cfg.result.is_empty() {
+                Vec::new()
+            } else {
+                split_path(&cfg.result)
+            },
+            named(&cfg.headers)?,
+            named(&cfg.query)?,
+        )
+        .sent_as_form(cfg.body_format == BodyFormat::Form),
+    ))
 }

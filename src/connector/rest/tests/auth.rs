@@ -329,6 +329,56 @@ async fn a_login_request_authenticates_and_is_renewed_once_when_refused() {
     assert!(!format!("{conn:?}").contains("tk-"));
 }
 
+#[tokio::test]
+async fn a_login_may_post_a_form() {
+    let (base, log) = mock(move |hit: &Hit| {
+        if hit.path == "/oauth/token" {
+            return ok(json!({"access_token": "at-1", "token_type": "bearer"}));
+        }
+        match hit
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+        {
+            Some("Bearer at-1") => ok(json!([{"id": 1}])),
+            _ => (StatusCode::UNAUTHORIZED, "no").into_response(),
+        }
+    })
+    .await;
+    let text = replace_once(
+        &mock_manifest(&base, ONE_PAGE_STREAM),
+        "[[streams]]",
+        "[auth]\ntype = \"login\"\npath = \"/oauth/token\"\nusername = \"bot\"\npassword = \"p&w=s3cret\"\nbody_format = \"form\"\nbody = { grant_type = \"password\", username = \"${vars.username}\", password = \"${vars.password}\", scope = 1 }\nresult = \"access_token\"\nheaders = { Authorization = \"Bearer ${session}\" }\n\n[[streams]]",
+    );
+    let conn = connect(&text);
+    conn.fetch_page("s", None, None).await.expect("a page");
+    let login = &hits(&log)[0];
+    assert_eq!(
+        login
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/x-www-form-urlencoded")
+    );
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(login.body.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(
+        form,
+        query_of(&[
+            ("grant_type", "password"),
+            ("username", "bot"),
+            ("password", "p&w=s3cret"),
+            ("scope", "1")
+        ])
+    );
+    // A nested value cannot be a form field: refused at its key.
+    let nested = replace_once(&text, "scope = 1", "scope = { a = 1 }");
+    let d = manifest_error(&nested);
+    assert!(d.to_string().contains("auth.body"), "{d}");
+    assert!(d.to_string().contains("plain values"), "{d}");
+}
+
 #[test]
 fn a_login_without_a_place_for_the_session_is_refused_at_its_key() {
     let text = replace_once(

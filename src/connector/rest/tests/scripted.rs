@@ -10,6 +10,7 @@ pub(super) struct Hit {
     pub(super) path: String,
     pub(super) query: BTreeMap<String, String>,
     pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
 impl Hit {
@@ -36,7 +37,7 @@ where
 {
     let hits: Hits = Arc::default();
     let log = hits.clone();
-    let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+    let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: String| {
         let log = log.clone();
         let respond = respond.clone();
         async move {
@@ -46,6 +47,7 @@ where
                     .into_owned()
                     .collect(),
                 headers,
+                body,
             };
             log.lock().expect("log lock").push(hit.clone());
             respond(&hit)
