@@ -217,7 +217,102 @@ async fn a_created_order_syncs_back(backend: Backend) {
     assert_eq!(w.native_status.as_deref(), Some("draft"));
 }
 
-on_every_backend!(full_then_incremental, a_created_order_syncs_back);
+/// `[[streams.details]]` on the `jsonrpc` kind: each new or changed
+/// purchase order's chatter (`mail.message` rows whose `res_id` is the
+/// order's id), one call per order, none for an unchanged one, kept in the
+/// raw payload under `messages`.
+async fn an_orders_messages_are_read_per_changed_order(backend: Backend) {
+    const DETAILS: &str = "order = \"write_date asc, id asc\" }] }\n\n[[streams.details]]\ninto = \"messages\"\nmethod = \"call\"\nparams = { service = \"object\", method = \"execute_kw\", args = [\"${vars.db}\", \"${session}\", \"${vars.password}\", \"mail.message\", \"search_read\", [[[\"model\", \"=\", \"purchase.order\"], [\"res_id\", \"=\", \"${record.id}\"]]], { fields = [\"body\", \"author_id\", \"date\", \"message_type\", \"subtype_id\"], order = \"id asc\" }] }\n\n[streams.cursor]\nfield = \"write_date\"";
+    let ts = TestStore::new(backend).await;
+    let h = sim().await;
+    let edits: Vec<(&str, &str)> = EDITS
+        .iter()
+        .copied()
+        .chain([(
+            "order = \"write_date asc, id asc\" }] }\n\n[streams.cursor]\nfield = \"write_date\"",
+            DETAILS,
+        )])
+        .collect();
+    let m = shipped_manifest("odoo.toml", &h.base_url, "admin", &key(&h), &edits);
+    let conn = build(&m);
+    let order = h.sim.records("purchase.order")[0]["id"].as_i64().unwrap();
+    let input = switchboard::connector::ActionInput {
+        target_id: Some(order.to_string()),
+        body: json!({"body": "Delivery moved to Friday.", "message_type": "comment", "subtype_xmlid": "mail.mt_comment"}),
+    };
+    conn.perform("comment_purchase_order", &input)
+        .await
+        .expect("message posted");
+    let job = SyncJob {
+        connector: conn.clone(),
+        ..job(&m, "purchase_orders", "odoo-purchase-orders.toml")
+    };
+    let orders = h.sim.count("purchase.order");
+    let first = sync(&job, &ts).await;
+    assert_eq!(first.stored, orders, "{first:?}");
+    let asked = |h: &SimHandle| h.sim.calls("mail.message", "search_read").len();
+    assert_eq!(asked(&h), orders, "one call per new order");
+    let domain = h.sim.calls("mail.message", "search_read")[0]
+        .domain()
+        .cloned();
+    assert!(
+        domain.is_some_and(|d| d.to_string().contains("res_id")),
+        "the record's id is in the domain"
+    );
+    let payload = rows(
+        &ts.store,
+        &format!(
+            "SELECT external_id, CAST(payload AS TEXT) FROM source_records \
+             WHERE source_stream = 'purchase_orders' AND external_id = '{order}'"
+        ),
+    )
+    .await;
+    let payload: Value = serde_json::from_str(&payload[0].1).unwrap();
+    let bodies: Vec<&str> = payload["messages"]
+        .as_array()
+        .expect("the messages joined the order")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("Delivery moved to Friday.")),
+        "{bodies:?}"
+    );
+    let again = sync(&job, &ts).await;
+    assert_eq!(again.stored, 0, "{again:?}");
+    assert_eq!(asked(&h), orders, "unchanged orders cost no call");
+}
+
+on_every_backend!(
+    full_then_incremental,
+    a_created_order_syncs_back,
+    an_orders_messages_are_read_per_changed_order
+);
+
+#[test]
+fn a_details_call_must_name_the_record() {
+    let text = std::fs::read_to_string(common::repo().join("connectors/odoo.toml")).unwrap();
+    let bad = text.replacen(
+        "[streams.cursor]\nfield = \"write_date\"",
+        "[[streams.details]]\ninto = \"messages\"\nmethod = \"call\"\nparams = { args = [\"${vars.db}\"] }\n\n[streams.cursor]\nfield = \"write_date\"",
+        1,
+    );
+    let err = Manifest::from_source(&switchboard::diag::SourceFile::new(
+        "connectors/odoo.toml",
+        bad,
+    ))
+    .expect_err("refused");
+    assert!(
+        err.to_string().contains("name no field of the record"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("streams.0.details.0.params"),
+        "{err}"
+    );
+}
 
 fn build(m: &Manifest) -> Arc<dyn Connector> {
     common::connector_of(m)

@@ -130,6 +130,26 @@ pub struct StreamConfig {
     pub keep_false: Vec<String>,
     #[serde(default)]
     pub cursor: Option<CursorConfig>,
+    /// Calls made for each new or changed record (a document's messages),
+    /// joined to it under `into`.
+    #[serde(default)]
+    pub details: Vec<DetailsConfig>,
+}
+
+/// `[[streams.details]]`: one call per new or changed record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetailsConfig {
+    /// The key the array is put under in the record, e.g. `messages`.
+    pub into: String,
+    /// The JSON-RPC method, as a stream's.
+    pub method: String,
+    /// The params, naming the record's fields with `${record.<field>}`
+    /// (and `${session}`, `${vars.<name>}`).
+    pub params: Value,
+    /// Dotted path of the array in the result; `""` when the result is it.
+    #[serde(default)]
+    pub records: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

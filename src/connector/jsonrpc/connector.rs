@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::config::StreamConfig;
+use super::config::{DetailsConfig, StreamConfig};
 use super::template::{Resolved, Scope, Template};
 use super::{split_path_or_root, stream_spec};
 use crate::connector::http::{Exchange, HttpClient, HttpRequest};
@@ -70,6 +70,8 @@ pub struct JsonRpcConnector {
     pub(super) session_value: tokio::sync::Mutex<Hidden>,
     pub(super) errors: Errors,
     pub(super) streams: Vec<(StreamConfig, Template)>,
+    /// Per stream with `[[streams.details]]`: each call, compiled.
+    pub(super) details: BTreeMap<String, Vec<(DetailsConfig, Template)>>,
     pub(super) actions: BTreeMap<String, Call>,
     pub(super) next_id: AtomicU64,
 }
@@ -144,7 +146,7 @@ impl JsonRpcConnector {
     }
 
     /// One call with the session, logging in again once if it was refused.
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: &str,
         params: &Template,
@@ -352,6 +354,21 @@ impl Connector for JsonRpcConnector {
 
     fn rate_limit_per_sec(&self) -> Option<u32> {
         self.client.rate_per_sec()
+    }
+
+    fn has_details(&self, stream: &str) -> bool {
+        self.details.contains_key(stream)
+    }
+
+    async fn fetch_details(
+        &self,
+        stream: &str,
+        record: &Value,
+    ) -> Result<Vec<(String, Value)>, ConnectorError> {
+        match self.details.get(stream) {
+            Some(calls) => self.details_of(calls, record).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     fn actions(&self) -> Vec<String> {

@@ -7,6 +7,7 @@
 
 pub mod config;
 mod connector;
+mod details;
 mod expr;
 pub mod template;
 #[cfg(test)]
@@ -106,6 +107,21 @@ fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> 
                 &at("params"),
                 "`${cursor.<part>}` needs a `[streams.cursor]` to take the bound from",
             ));
+        }
+        for (d, details) in s.details.iter().enumerate() {
+            let at = |k: &str| format!("streams.{i}.details.{d}.{k}");
+            Template::compile(&details.params, Context::Details, &vars)
+                .map_err(|e| source.error_at_key(&at("params"), e))?;
+            if !details.params.to_string().contains("${record.") {
+                return Err(source.error_at_key(
+                    &at("params"),
+                    "the params name no field of the record, so every record would get the same \
+                     details; use one such as `${record.id}`",
+                ));
+            }
+            if details.into.trim().is_empty() {
+                return Err(source.error_at_key(&at("into"), "the key the details go under"));
+            }
         }
         if let Some(c) = &s.cursor {
             c.keys()
@@ -231,6 +247,19 @@ impl ConnectorConfig for JsonRpcConfig {
             .iter()
             .map(|s| Ok((s.clone(), compile(&s.params, Context::Stream)?)))
             .collect::<Result<_, ConnectorError>>()?;
+        let details = self
+            .streams
+            .iter()
+            .filter(|s| !s.details.is_empty())
+            .map(|s| {
+                let calls = s
+                    .details
+                    .iter()
+                    .map(|d| Ok((d.clone(), compile(&d.params, Context::Details)?)))
+                    .collect::<Result<Vec<_>, ConnectorError>>()?;
+                Ok((s.name.clone(), calls))
+            })
+            .collect::<Result<_, ConnectorError>>()?;
         let actions = self
             .actions
             .iter()
@@ -275,6 +304,7 @@ impl ConnectorConfig for JsonRpcConfig {
                 transient: self.errors.transient.clone(),
             },
             streams,
+            details,
             actions,
             next_id: AtomicU64::new(1),
         }))

@@ -29,6 +29,8 @@ pub enum Var {
     Body(Vec<String>),
     /// `${id}`: the target record's id.
     Id,
+    /// `${record.id}`: a field of the record whose details are asked.
+    Record(Vec<String>),
 }
 
 /// The parts `${cursor.<part>}` may name (see `CursorSpec::parts`).
@@ -52,6 +54,8 @@ pub enum Context {
     Headers,
     Stream,
     Action,
+    /// A stream's per-record call (`[[streams.details]]`).
+    Details,
 }
 
 impl Var {
@@ -70,6 +74,7 @@ impl Var {
             ("page", None) => Self::Page,
             ("body", r) => Self::Body(path(r)),
             ("id", None) => Self::Id,
+            ("record", Some(r)) if !r.is_empty() => Self::Record(path(Some(r))),
             _ => return None,
         })
     }
@@ -80,6 +85,7 @@ impl Var {
             Self::Session(_) => context != Context::Session,
             Self::Cursor(_) | Self::Offset | Self::Limit | Self::Page => context == Context::Stream,
             Self::Body(_) | Self::Id => context == Context::Action,
+            Self::Record(_) => context == Context::Details,
         }
     }
 }
@@ -136,6 +142,8 @@ pub struct Scope<'a> {
     pub page: u64,
     pub body: Option<&'a Value>,
     pub id: Option<&'a str>,
+    /// The record whose details are asked, for `${record.<field>}`.
+    pub record: Option<&'a Value>,
     /// Mask secrets: for the copy of a request kept in an error.
     pub redact: bool,
 }
@@ -213,7 +221,7 @@ fn pieces(s: &str, context: Context, vars: &[String]) -> Result<Vec<Piece>, Stri
 pub(super) fn check_var(name: &str, context: Context, vars: &[String]) -> Result<Var, String> {
     let var = Var::parse(name).ok_or_else(|| {
             format!(
-                "`${{{name}}}` is not a placeholder; use vars.<name>, session, cursor, offset, limit, page, body or id"
+                "`${{{name}}}` is not a placeholder; use vars.<name>, session, cursor, offset, limit, page, body, id or record.<field>"
             )
         })?;
     if !var.allowed_in(context) {
@@ -225,6 +233,7 @@ pub(super) fn check_var(name: &str, context: Context, vars: &[String]) -> Result
                 Context::Stream =>
                     "a stream call has vars, session, cursor, offset, limit and page",
                 Context::Action => "an action call has vars, session, body and id",
+                Context::Details => "a details call has vars, session and record.<field>",
             }
         ));
     }
@@ -324,6 +333,12 @@ pub(super) fn value_of(var: &Var, scope: &Scope) -> Result<Value, String> {
             .and_then(|b| lookup(b, path))
             .cloned()
             .ok_or_else(|| missing(&format!("body.{}", path.join("."))))?,
+        Var::Record(path) => scope
+            .record
+            .and_then(|r| lookup(r, path))
+            .filter(|v| !v.is_null())
+            .cloned()
+            .ok_or_else(|| missing(&format!("record.{}", path.join("."))))?,
         Var::Id => {
             let id = scope.id.ok_or_else(|| missing("id"))?;
             // JSON-RPC systems number their records: a plain integer goes
