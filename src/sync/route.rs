@@ -26,6 +26,9 @@ use crate::routing::{Event, Routing, RoutingSlot, Target};
 use crate::store::{CASES, Effect, HUB, LinkEnd, OutboxMessage, Progress, Stored, TASKS};
 use crate::telemetry::events;
 
+mod deleted;
+pub use deleted::Gone;
+
 /// What a sync job routes with.
 #[derive(Debug)]
 pub struct Router {

@@ -19,10 +19,12 @@ use crate::sim::servicenow::{Fault, ServiceNowSim, SimConfig, SimHandle};
 const SERVICENOW_FILE: &str = include_str!("../../../../connectors/servicenow.toml");
 
 /// The shipped ServiceNow manifest up to its first stream's end: the
-/// incident stream alone, so a test's edit has exactly one place to go.
+/// incident stream alone, without its deletions, so a test's edit has
+/// exactly one place to go.
 static SERVICENOW: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| {
     let end = SERVICENOW_FILE
-        .find("\n# Catalogue requests")
+        .find("\n# Deleted incidents vanish")
+        .or_else(|| SERVICENOW_FILE.find("\n# Catalogue requests"))
         .expect("the shipped manifest's request stream follows its incidents");
     &SERVICENOW_FILE[..end]
 });
