@@ -358,6 +358,17 @@ async fn check_refuses_bad_deletions(_backend: Backend) {
     assert!(every.contains("reconcile.every"), "{every}");
     let fraction = refused("[streams.deletions.reconcile]\nmax_fraction = 2.0");
     assert!(fraction.contains("max_fraction"), "{fraction}");
+    // Only the `rest` kind reads it, and `check` says so for the others.
+    let path = common::repo().join("connectors/hr-csv.toml");
+    let text = std::fs::read_to_string(&path).unwrap()
+        + "\n[streams.deletions]\nfield = \"status\"\nequals = \"deleted\"\n";
+    let other = Manifest::from_source(&SourceFile::new(path, text))
+        .expect_err("a file stream refuses deletions")
+        .to_string();
+    assert!(
+        other.contains("deletions are not supported for kind `file` yet"),
+        "{other}"
+    );
 }
 
 on_every_backend!(

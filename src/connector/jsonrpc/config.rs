@@ -130,6 +130,10 @@ pub struct StreamConfig {
     pub keep_false: Vec<String>,
     #[serde(default)]
     pub cursor: Option<CursorConfig>,
+    /// `[streams.deletions]` is the `rest` kind's only: read here so
+    /// `check` can say so rather than call it an unknown key.
+    #[serde(default)]
+    pub deletions: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

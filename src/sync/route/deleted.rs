@@ -131,3 +131,105 @@ impl Router {
         self.post_back(routing, plan, (here, &record, event, "deleted"), back, now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::diag::SourceFile;
+    use crate::model::WorkItem;
+    use crate::routing::{Routing, RoutingSlot};
+
+    fn router(body: &str) -> Router {
+        let text = format!("version = 1\n{body}");
+        let routing = Routing::from_source(&SourceFile::new("routing.toml", text))
+            .unwrap_or_else(|d| panic!("{d}"));
+        Router {
+            routing: RoutingSlot::new(Arc::new(routing)),
+            departments: BTreeMap::from([
+                ("servicenow".to_string(), "it".to_string()),
+                ("maximo".to_string(), "facilities".to_string()),
+            ]),
+        }
+    }
+
+    fn order() -> Canonical {
+        let mut w = WorkItem {
+            kind: "work_order".into(),
+            title: "Radiator cold".into(),
+            status: "in_progress".into(),
+            department: Some("facilities".into()),
+            ..WorkItem::default()
+        };
+        w.attributes.insert("wonum".into(), json!("1042"));
+        Canonical::WorkItem(w)
+    }
+
+    fn plan(r: &Router, link: Option<&LinkEnd>) -> Plan {
+        let canonical = order();
+        let gone = Gone {
+            external_id: "WO-1042",
+            canonical: &canonical,
+            state: Some("in_progress"),
+            link,
+        };
+        r.plan_deleted("maximo", "workorders", &[gone], Utc::now())
+    }
+
+    const TO_IT: &str =
+        "to = { department = \"it\", connector = \"servicenow\", action = \"create_incident\" }";
+
+    #[test]
+    fn only_rules_that_name_it_see_a_deletion() {
+        let every = router(&format!(
+            "[[rules]]\nname = \"all\"\n{TO_IT}\n[default]\n{TO_IT}\n"
+        ));
+        assert!(plan(&every, None).outbox.is_empty(), "nor the default");
+        let named = router(&format!(
+            "[[rules]]\nname = \"gone\"\non = [\"deleted\"]\n{TO_IT}\n[default]\n"
+        ));
+        let p = plan(&named, None);
+        assert_eq!(p.outbox.len(), 1);
+        let event = &p.outbox[0].payload["data"]["event"];
+        assert_eq!(event["kind"], "deleted");
+        assert_eq!(event["from_status"], "in_progress");
+        assert!(event["to_status"].is_null());
+        // Work routed from it went out already: an origin routes no more.
+        assert!(plan(&named, Some(&LinkEnd::Origin)).outbox.is_empty());
+    }
+
+    #[test]
+    fn a_deleted_target_tells_its_origin() {
+        let r = router("[progress]\nservicenow = \"comment_incident\"\n[default]\n");
+        let link = LinkEnd::Target {
+            origin_system: "servicenow".into(),
+            origin_stream: "incident".into(),
+            origin_id: "abc".into(),
+            relation: "routed".into(),
+        };
+        let p = plan(&r, Some(&link));
+        let [Effect::Progress(note)] = p.effects.as_slice() else {
+            panic!("one progress note: {:?}", p.effects);
+        };
+        assert_eq!(note.origin_id, "abc");
+        assert_eq!(
+            note.body,
+            "facilities work order 1042 (Radiator cold) was deleted in maximo"
+        );
+        assert_eq!(p.outbox.len(), 1, "posted to the origin system");
+        let m = &p.outbox[0].payload["data"];
+        assert_eq!(
+            m["record"]["attributes"]["progress_note"],
+            note.body.as_str()
+        );
+        assert!(
+            p.outbox[0]
+                .routing_key
+                .ends_with("servicenow.comment_incident"),
+            "{}",
+            p.outbox[0].routing_key
+        );
+    }
+}
