@@ -12,11 +12,15 @@ ALTER TABLE offerings ADD COLUMN deleted_at TIMESTAMPTZ;
 CREATE INDEX source_records_tombstones ON source_records (source_system, source_stream)
     WHERE deleted_at IS NOT NULL;
 
--- The keys a reconciliation's listing returned, staged a page at a time and
--- compared with source_records in SQL; emptied when the reconciliation ends.
+-- The keys a reconciliation's listing returned, staged a page at a time
+-- under the reconciliation's own id (two runs of one stream never mix) and
+-- compared with source_records in SQL; removed when it ends, and left
+-- over rows of a crashed one a day later.
 CREATE TABLE reconcile_keys (
+    run_id         TEXT NOT NULL,
     source_system  TEXT NOT NULL,
     source_stream  TEXT NOT NULL,
     external_id    TEXT NOT NULL,
-    PRIMARY KEY (source_system, source_stream, external_id)
+    staged_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, source_system, source_stream, external_id)
 );

@@ -152,18 +152,20 @@ impl Store {
         })
     }
 
-    /// Forget a reconciliation's staged keys (before one starts, after it
-    /// ends, and when its listing failed).
-    pub async fn unstage_keys(&self, system: &str, stream: &str) -> Result<(), StoreError> {
+    /// Forget reconciliation `run`'s staged keys (after it ends, and when
+    /// its listing failed), and those a crashed one left a day ago.
+    pub async fn unstage_keys(&self, run: &str) -> Result<(), StoreError> {
+        let stale = match self {
+            Store::Postgres(_) => "staged_at < now() - INTERVAL '1 day'",
+            Store::Sqlite(_) => "staged_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')",
+        };
+        let sql = format!("DELETE FROM reconcile_keys WHERE run_id = $1 OR {stale}");
         on_pool!(self, |pool| {
-            sqlx::query(
-                "DELETE FROM reconcile_keys WHERE source_system = $1 AND source_stream = $2",
-            )
-            .bind(system)
-            .bind(stream)
-            .execute(pool)
-            .await
-            .map(|_| ())?
+            sqlx::query(&sql)
+                .bind(run)
+                .execute(pool)
+                .await
+                .map(|_| ())?
         });
         Ok(())
     }
@@ -171,6 +173,7 @@ impl Store {
     /// Stage one page of the keys a reconciliation's listing returned.
     pub async fn stage_keys(
         &self,
+        run: &str,
         system: &str,
         stream: &str,
         keys: &[String],
@@ -180,10 +183,13 @@ impl Store {
         }
         on_pool!(self, |pool| {
             let mut qb = QueryBuilder::new(
-                "INSERT INTO reconcile_keys (source_system, source_stream, external_id) ",
+                "INSERT INTO reconcile_keys (run_id, source_system, source_stream, external_id) ",
             );
             qb.push_values(keys, |mut row, k| {
-                row.push_bind(system).push_bind(stream).push_bind(k);
+                row.push_bind(run)
+                    .push_bind(system)
+                    .push_bind(stream)
+                    .push_bind(k);
             });
             qb.push(" ON CONFLICT DO NOTHING");
             qb.build().execute(pool).await.map(|_| ())?
@@ -195,18 +201,21 @@ impl Store {
     /// listing lacks.
     pub async fn reconcile_counts(
         &self,
+        run: &str,
         system: &str,
         stream: &str,
     ) -> Result<(i64, i64), StoreError> {
         let row: (i64, i64) = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT COUNT(*), COALESCE(SUM(CASE WHEN r.external_id IS NULL THEN 1 ELSE 0 END), 0) \
-                 FROM source_records s LEFT JOIN reconcile_keys r ON r.source_system = s.source_system \
-                 AND r.source_stream = s.source_stream AND r.external_id = s.external_id \
+                 FROM source_records s LEFT JOIN reconcile_keys r ON r.run_id = $3 \
+                 AND r.source_system = s.source_system AND r.source_stream = s.source_stream \
+                 AND r.external_id = s.external_id \
                  WHERE s.source_system = $1 AND s.source_stream = $2 AND s.deleted_at IS NULL",
             )
             .bind(system)
             .bind(stream)
+            .bind(run)
             .fetch_one(pool)
             .await?
         });
@@ -217,6 +226,7 @@ impl Store {
     /// staged listing lacks.
     pub async fn missing_keys(
         &self,
+        run: &str,
         system: &str,
         stream: &str,
         after: &str,
@@ -226,7 +236,8 @@ impl Store {
             sqlx::query_as(
                 "SELECT s.external_id FROM source_records s WHERE s.source_system = $1 \
                  AND s.source_stream = $2 AND s.deleted_at IS NULL AND s.external_id > $3 \
-                 AND NOT EXISTS (SELECT 1 FROM reconcile_keys r WHERE r.source_system = s.source_system \
+                 AND NOT EXISTS (SELECT 1 FROM reconcile_keys r WHERE r.run_id = $5 \
+                 AND r.source_system = s.source_system \
                  AND r.source_stream = s.source_stream AND r.external_id = s.external_id) \
                  ORDER BY s.external_id LIMIT $4",
             )
@@ -234,6 +245,7 @@ impl Store {
             .bind(stream)
             .bind(after)
             .bind(limit)
+            .bind(run)
             .fetch_all(pool)
             .await?
         });

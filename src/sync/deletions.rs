@@ -271,20 +271,22 @@ impl SyncJob {
         {
             return Ok(());
         }
-        store.unstage_keys(system, stream).await?;
-        let listed = self.stage_listing(store).await;
+        // Its own id: another run of the stream (a `switchboard sync` beside
+        // the daemon) stages its keys apart.
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        let listed = self.stage_listing(store, &run).await;
         let listed = match listed {
             Ok(Some(n)) => n,
             Ok(None) => {
-                store.unstage_keys(system, stream).await?;
+                store.unstage_keys(&run).await?;
                 return Ok(());
             }
             Err(e) => {
-                store.unstage_keys(system, stream).await?;
+                store.unstage_keys(&run).await?;
                 return Err(e);
             }
         };
-        let (live, missing) = store.reconcile_counts(system, stream).await?;
+        let (live, missing) = store.reconcile_counts(&run, system, stream).await?;
         // An empty listing is a broken one unless the admin says a stream
         // may really empty (`max_fraction = 1.0`).
         let allowed = if listed == 0 && r.max_fraction < 1.0 {
@@ -303,13 +305,13 @@ impl SyncJob {
             }
             .emit();
             report.reconcile_refused = true;
-            store.unstage_keys(system, stream).await?;
+            store.unstage_keys(&run).await?;
             return Ok(());
         }
         let mut after = String::new();
         loop {
             let keys = store
-                .missing_keys(system, stream, &after, RECONCILE_BATCH)
+                .missing_keys(&run, system, stream, &after, RECONCILE_BATCH)
                 .await?;
             let Some(last) = keys.last() else {
                 break;
@@ -330,13 +332,13 @@ impl SyncJob {
             how: "reconcile",
         };
         self.mark(store, router, mapping, done, report).await?;
-        store.unstage_keys(system, stream).await?;
+        store.unstage_keys(&run).await?;
         Ok(())
     }
 
     /// Stage every key the source lists; how many pages' keys, or `None`
     /// when the listing shifted while paging and so may have skipped some.
-    async fn stage_listing(&self, store: &Store) -> Result<Option<u64>, SyncError> {
+    async fn stage_listing(&self, store: &Store, run: &str) -> Result<Option<u64>, SyncError> {
         let system = self.system();
         let stream = self.stream.name.as_str();
         let max_pages = self.stream.max_pages.unwrap_or(MAX_PAGES);
@@ -353,7 +355,7 @@ impl SyncJob {
             }
             let keys: Vec<String> = page.records.into_iter().filter_map(|r| r.key).collect();
             listed += keys.len() as u64;
-            store.stage_keys(system, stream, &keys).await?;
+            store.stage_keys(run, system, stream, &keys).await?;
             token = page.next;
             if token.is_none() {
                 break;
