@@ -161,6 +161,19 @@ async fn endpoint_tombstones_and_routes(backend: Backend) {
         .await,
         2
     );
+    // The API's item shows when (its row, as the API shapes it), on both
+    // stores alike.
+    let row = ts
+        .store
+        .work_item_by_key("servicenow", "incident", &all[0])
+        .await
+        .unwrap()
+        .expect("still stored");
+    let at = row.deleted_at.expect("deleted_at shown");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&at).is_ok() && at.ends_with('Z'),
+        "{at}"
+    );
     // A `deleted` event each, routed by the rule that names it.
     let routed = texts(
         &ts.store,
