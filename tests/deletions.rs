@@ -384,9 +384,65 @@ async fn check_refuses_bad_deletions(_backend: Backend) {
     );
 }
 
+/// The heating journey's work order deleted in Maximo (seen by a
+/// reconciliation): the IT ticket it was raised for hears of it, once.
+async fn a_deleted_target_tells_its_origin(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let connectors = common::hub::copy_edited("connectors", dir.path(), |name, text| {
+        if name != "maximo.toml" {
+            return text;
+        }
+        text.replacen(
+            "\n[actions.create_workorder]",
+            "\n[streams.deletions.reconcile]\nevery = \"1s\"\nquery = { \"oslc.select\" = \"workorderid\" }\n\n[actions.create_workorder]",
+            1,
+        )
+    });
+    let hub = common::hub::Hub::start_with(backend, None, Some(connectors)).await;
+    hub.sync("servicenow").await;
+    hub.sync("maximo").await;
+    let sn = &hub.estate.servicenow.sim;
+    let mut heating = Map::new();
+    heating.insert("short_description".into(), json!("No heating on floor 3"));
+    heating.insert("state".into(), json!("1"));
+    let ticket = sn.insert("incident", heating);
+    hub.sync("servicenow").await;
+    let r = hub.deliver().await;
+    assert_eq!((r.applied, r.dead), (1, 0), "{r:?}");
+    hub.sync("maximo").await;
+    hub.deliver().await;
+    let maximo = &hub.estate.maximo.sim;
+    let order = maximo
+        .records()
+        .into_iter()
+        .find(|w| w["description"] == "No heating on floor 3")
+        .expect("the work order exists in Maximo");
+    let rest_id = switchboard::sim::maximo::model::rest_id(
+        order["siteid"].as_str().unwrap_or_default(),
+        order["wonum"].as_str().unwrap_or_default(),
+    );
+
+    assert!(maximo.delete(&rest_id));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    hub.sync("maximo").await;
+    let r = hub.deliver().await;
+    assert_eq!((r.applied, r.dead), (1, 0), "the deletion is posted: {r:?}");
+    let incident = sn.get("incident", &ticket).expect("ticket exists");
+    let comment = incident["comments"].as_str().unwrap_or_default();
+    assert!(
+        comment.contains("was deleted in maximo"),
+        "the ticket hears of it: {incident}"
+    );
+    // Once: the next reconciliation finds it tombstoned already.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    hub.sync("maximo").await;
+    assert_eq!(hub.deliver().await.claimed, 0);
+}
+
 on_every_backend!(
     endpoint_tombstones_and_routes,
     reconcile_tombstones_within_its_guard,
     status_value_tombstones_and_restores,
     check_refuses_bad_deletions,
+    a_deleted_target_tells_its_origin,
 );
