@@ -382,6 +382,19 @@ async fn check_refuses_bad_deletions(_backend: Backend) {
         other.contains("deletions are not supported for kind `file` yet"),
         "{other}"
     );
+    let path = common::repo().join("connectors/odoo.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "\n[actions.",
+        "\n[streams.deletions]\nfield = \"active\"\nequals = false\n\n[actions.",
+        1,
+    );
+    let rpc = Manifest::from_source(&SourceFile::new(path, text))
+        .expect_err("a jsonrpc stream refuses deletions")
+        .to_string();
+    assert!(
+        rpc.contains("deletions are not supported for kind `jsonrpc` yet"),
+        "{rpc}"
+    );
 }
 
 /// The heating journey's work order deleted in Maximo (seen by a
