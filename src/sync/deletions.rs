@@ -54,6 +54,9 @@ impl SyncJob {
         marks: Marks,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
+        if marks.deleted.is_empty() && marks.restored.is_empty() && marks.cursor.is_none() {
+            return Ok(());
+        }
         let system = self.system();
         let stream = self.stream.name.as_str();
         let plan = match router {
