@@ -624,6 +624,12 @@ async fn check_connect_reaches_each_enabled_system() {
             && incident.contains("first record mapped: {\"entity\":\"work_item\""),
         "{incident}"
     );
+    // The deleted-records endpoint too, needing rights of its own.
+    assert!(
+        out.lines().any(|l| l
+            == "ok   servicenow/incident#deletions: 0 deleted record(s) on the endpoint's first page"),
+        "{out}"
+    );
     // The request is the one a first run sends, cursor template and all.
     let first_incident_list = |sim: &SimHandle| {
         sim.sim

@@ -90,7 +90,15 @@ async fn a_failed_stream_runs_again_soon(backend: Backend) {
         "soon, not at the next scheduled run: {gaps:?}"
     );
 
-    // Healthy now: nothing runs before the schedule says so.
+    // Healthy now: nothing runs before the schedule says so. The run
+    // ends after its records are stored (the deletions endpoint is read
+    // last): count from its end.
+    let ended = "SELECT COUNT(*) FROM sync_state WHERE source_stream = 'incident' \
+                 AND last_success_started_at IS NOT NULL";
+    while scalar(&ts.store, ended).await < 1 {
+        assert!(Instant::now() < deadline, "the run did not end");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let requests = arrivals.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(

@@ -60,6 +60,9 @@ pub struct WorkItem {
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
     pub due_at: Option<String>,
+    /// When the record was deleted in its system: the hub keeps it, marked
+    /// (a tombstone, docs/CONNECTORS.md "Deletions"); absent while live.
+    pub deleted_at: Option<String>,
     #[schema(value_type = Object)]
     pub attributes: Value,
     /// Classified fields left out: the token lacks their class.
@@ -153,6 +156,7 @@ pub fn shape(row: WorkItemRow, classes: &[String]) -> WorkItem {
         "assignee_group": row.assignee_group, "opened_at": row.opened_at,
         "updated_at": row.updated_at, "resolved_at": row.resolved_at,
         "closed_at": row.closed_at, "due_at": row.due_at,
+        "deleted_at": row.deleted_at,
         "attributes": json_column(&row.attributes),
         "classified": json_column(&row.classified),
     });
@@ -176,6 +180,7 @@ pub fn shape(row: WorkItemRow, classes: &[String]) -> WorkItem {
         resolved_at: None,
         closed_at: None,
         due_at: None,
+        deleted_at: row.deleted_at,
         attributes: json!({}),
         withheld: vec!["*".into()],
     })

@@ -50,7 +50,19 @@ pub(super) async fn check_connections(catalog: &Catalog) -> ExitCode {
                 .iter()
                 .find(|map| &map.system == system && map.stream == stream.name);
             match first_page(connector.as_ref(), &stream, mapping.map(|m| &**m)).await {
-                Ok(line) => println!("ok   {name}: {line}"),
+                Ok(line) => {
+                    println!("ok   {name}: {line}");
+                    // A deleted-records endpoint often needs a right of its
+                    // own (ServiceNow's sys_audit_delete: admin or an ACL).
+                    match first_deletions(connector.as_ref(), &stream).await {
+                        Ok(Some(line)) => println!("ok   {name}#deletions: {line}"),
+                        Ok(None) => {}
+                        Err(Refused { message, .. }) => {
+                            failed += 1;
+                            println!("FAIL {name}#deletions: {}", Escaped(message));
+                        }
+                    }
+                }
                 Err(Refused { message, auth }) => {
                     failed += 1;
                     // The error may quote what the system answered.
@@ -137,6 +149,27 @@ async fn first_page(
         },
     };
     Ok(format!("{n} record(s) on the first page{more}; {shown}"))
+}
+
+/// Read the first page of `stream`'s deleted-records endpoint, as the
+/// first run after it would; `None` when the stream has none.
+async fn first_deletions(
+    connector: &dyn Connector,
+    stream: &crate::connector::StreamSpec,
+) -> Result<Option<String>, Refused> {
+    let Some(spec) = connector.deletions(&stream.name).filter(|d| d.endpoint) else {
+        return Ok(None);
+    };
+    let from = crate::sync::first_bound(spec.endpoint_cursor.as_ref(), None);
+    let page = within(
+        connector.system(),
+        connector.fetch_deleted(&stream.name, from.as_deref(), None),
+    )
+    .await?;
+    Ok(Some(format!(
+        "{} deleted record(s) on the endpoint's first page",
+        page.records.len()
+    )))
 }
 
 fn cut(s: &str) -> String {

@@ -191,7 +191,7 @@ impl CursorSpec {
         }))
     }
 
-    fn parse_time(&self, value: &str) -> Option<DateTime<Utc>> {
+    pub(crate) fn parse_time(&self, value: &str) -> Option<DateTime<Utc>> {
         match &self.format {
             CursorFormat::Rfc3339 => DateTime::parse_from_rfc3339(value)
                 .ok()

@@ -90,6 +90,52 @@ pub struct StreamSpec {
     pub max_pages: Option<u64>,
 }
 
+/// How a stream sees records deleted at the source (`[streams.deletions]`,
+/// docs/CONNECTORS.md "Deletions"); the sync engine acts on it
+/// (`sync/deletions.rs`). Any of the three ways may be set together.
+#[derive(Debug, Clone)]
+pub struct DeletionSpec {
+    /// A listed record that says it is deleted.
+    pub status: Option<StatusMark>,
+    /// A deleted-records endpoint ([`Connector::fetch_deleted`]) is read
+    /// after each run.
+    pub endpoint: bool,
+    /// The endpoint's own cursor, kept as the stream `<stream>#deletions`.
+    pub endpoint_cursor: Option<CursorSpec>,
+    /// List the source's keys ([`Connector::fetch_keys`]) now and then and
+    /// tombstone what is gone.
+    pub reconcile: Option<Reconcile>,
+}
+
+/// A field of a listed record whose value means deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusMark {
+    pub path: Vec<String>,
+    pub equals: Value,
+}
+
+impl StatusMark {
+    /// Whether `payload` says it is deleted: its value at `path` is
+    /// `equals` (a number compares by value: `1` equals `1.0`).
+    pub fn says_deleted(&self, payload: &Value) -> bool {
+        match (lookup(payload, &self.path), &self.equals) {
+            (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (Some(v), e) => v == e,
+            (None, _) => false,
+        }
+    }
+}
+
+/// When and how far a reconciliation may go.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reconcile {
+    /// The least time between two reconciliations of the stream.
+    pub every: std::time::Duration,
+    /// The largest share of the live stored records one reconciliation
+    /// may tombstone.
+    pub max_fraction: f64,
+}
+
 /// Where paging stands within one run.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PageToken {
@@ -325,6 +371,37 @@ pub trait Connector: Debug + Send + Sync {
         _record: &Value,
     ) -> Result<Vec<(String, Value)>, ConnectorError> {
         Ok(Vec::new())
+    }
+
+    /// How `stream` sees deletions; `None` when it does not say.
+    fn deletions(&self, _stream: &str) -> Option<DeletionSpec> {
+        None
+    }
+
+    /// One page of the stream's deleted-records endpoint from `from`: each
+    /// record's key is a deleted record's external id.
+    async fn fetch_deleted(
+        &self,
+        stream: &str,
+        _from: Option<&str>,
+        _token: Option<&PageToken>,
+    ) -> Result<Page, ConnectorError> {
+        Err(ConnectorError::UnknownStream {
+            system: self.system().to_string(),
+            stream: format!("{stream} (no deleted-records endpoint)"),
+        })
+    }
+
+    /// One page of the stream's keys, for a reconciliation.
+    async fn fetch_keys(
+        &self,
+        stream: &str,
+        _token: Option<&PageToken>,
+    ) -> Result<Page, ConnectorError> {
+        Err(ConnectorError::UnknownStream {
+            system: self.system().to_string(),
+            stream: format!("{stream} (no key listing)"),
+        })
     }
 
     /// Whether `check --connect` reads each stream's first page, as a

@@ -252,9 +252,12 @@ async fn status(State(App { store, .. }): State<App>) -> impl IntoResponse {
         let outbox = store.outbox_counts().await?;
         let quarantine = store.quarantine_counts().await?;
         let records: i64 = quarantine.iter().map(|c| c.records).sum();
+        // Records deleted at the source, kept as tombstones, per stream.
+        let tombstones = store.tombstone_counts().await?;
         Ok::<_, crate::store::StoreError>(json!({
             "streams": streams,
             "quarantine": { "records": records, "streams": quarantine },
+            "tombstones": tombstones,
             "outbox": outbox,
         }))
     };

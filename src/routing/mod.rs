@@ -37,6 +37,8 @@ pub const EVENT_KINDS: &[&str] = &[
     "status_changed",
     "person_hired",
     "person_leaving",
+    // A record tombstoned: deleted at the source (docs/CONNECTORS.md, "Deletions").
+    "deleted",
 ];
 
 /// Where routed work goes.
@@ -357,9 +359,17 @@ impl Routing {
     /// A condition that fails stops routing (see [`Outcome::Error`]).
     pub fn route(&self, record: &Value, event: &Event) -> Decision<'_> {
         let event_value = serde_json::to_value(event).unwrap_or(Value::Null);
+        // A deletion goes only to rules that name it: a rule for every
+        // event, or the default target, would raise new work for a record
+        // that is gone.
+        let named_only = event.kind == "deleted";
         let mut steps = Vec::new();
         for rule in &self.rules {
-            let outcome = if rule.on.as_ref().is_some_and(|on| !on.contains(&event.kind)) {
+            let considered = rule
+                .on
+                .as_ref()
+                .map_or(!named_only, |on| on.contains(&event.kind));
+            let outcome = if !considered {
                 Outcome::OtherEvent
             } else {
                 match rule.when.as_ref().map(|c| c.eval(record, &event_value)) {
@@ -385,7 +395,7 @@ impl Routing {
         }
         Decision {
             rule: None,
-            target: self.default.as_ref(),
+            target: self.default.as_ref().filter(|_| !named_only),
             steps,
             failed: None,
         }

@@ -25,6 +25,7 @@ mod requests;
 mod requeue;
 mod sent;
 mod sqlite;
+mod tombstones;
 mod views;
 
 use std::str::FromStr;
@@ -52,6 +53,7 @@ pub use read::{CountedTable, RunOutcome, StatusCount, SyncStateRow, WorkItemSumm
 pub use remap::{SourceRow, Unchanged};
 pub use requests::{RequestFilter, TaskRow};
 pub use requeue::{Requeue, Requeued};
+pub use tombstones::{LiveRecord, TombstoneCount, TombstoneWrite};
 pub use views::{
     ActivityRow, LinkRow, PeopleFilter, PersonRow, WorkItemFilter, WorkItemRow, json_column,
 };

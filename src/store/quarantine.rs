@@ -208,7 +208,8 @@ impl Store {
     }
 
     /// Records in quarantine per stream, in one query that reads the
-    /// quarantine once: every stream that has run (zero when none are) and
+    /// quarantine once: every stream that has run (zero when none are; not
+    /// the bookkeeping rows a stream's deletions keep, `<stream>#…`) and
     /// every stream with records in quarantine (webhook streams have no
     /// runs).
     pub async fn quarantine_counts(&self) -> Result<Vec<QuarantineCount>, StoreError> {
@@ -216,6 +217,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT source_system, source_stream, MAX(records) AS records, MIN(oldest) AS oldest \
                  FROM (SELECT source_system, source_stream, 0 AS records, NULL AS oldest FROM sync_state \
+                       WHERE source_stream NOT LIKE '%#%' \
                        UNION ALL \
                        SELECT source_system, source_stream, COUNT(*), MIN(first_seen_at) FROM quarantine \
                        GROUP BY source_system, source_stream) AS c \

@@ -53,6 +53,8 @@ pub struct WorkItemRow {
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
     pub due_at: Option<String>,
+    /// When the source deleted it (a tombstone, migration 0020).
+    pub deleted_at: Option<String>,
     pub attributes: String,
     pub classified: String,
 }
@@ -144,6 +146,7 @@ pub(super) fn work_item_columns(pg: bool) -> String {
         "resolved_at",
         "closed_at",
         "due_at",
+        "deleted_at",
     ] {
         cols.push(time(pg, t));
     }

@@ -14,6 +14,7 @@
 //! costs no memory per record. Late-committing sources are covered by the
 //! overlap window ([`CursorSpec::rewind`]).
 
+mod deletions;
 mod details;
 mod isolate;
 mod lifecycle;
@@ -97,6 +98,13 @@ pub struct SyncReport {
     pub cursor_missing: usize,
     /// The run stopped early for shutdown; the next run resumes from the cursor.
     pub interrupted: bool,
+    /// Records deleted at the source and tombstoned by this run
+    /// (`[streams.deletions]`), and tombstones listed again, live again.
+    pub tombstoned: usize,
+    pub restored: usize,
+    /// A reconciliation found more records gone than `max_fraction`
+    /// allows and tombstoned nothing.
+    pub reconcile_refused: bool,
 }
 
 /// Called after every committed page, e.g. to draw progress.
@@ -177,6 +185,9 @@ impl SyncJob {
         let mut prev_page_max: Option<String> = None;
         let mut token: Option<PageToken> = None;
         let mut guard = PagingGuard::default();
+        // How the stream sees deletions, if it says (`deletions.rs`).
+        let deletions = self.connector.deletions(stream);
+        let status_mark = deletions.as_ref().and_then(|d| d.status.as_ref());
         let paging_error = |reason: String| SyncError::Paging {
             system: system.clone(),
             stream: stream.to_string(),
@@ -216,6 +227,14 @@ impl SyncJob {
             let replaced: usize = page.records.iter_mut().map(|r| r.scrub()).sum();
             let keys: Vec<String> = page.records.iter().filter_map(|r| r.key.clone()).collect();
             let existing = store.existing(&system, stream, &keys).await?;
+            // Only a stream that declares deletions has tombstones to check.
+            let tombstones = match &deletions {
+                Some(_) => store.tombstoned_among(&system, stream, &keys).await?,
+                None => Default::default(),
+            };
+            // Listed records that say they are deleted, and tombstones
+            // listed again.
+            let (mut gone, mut back) = (Vec::new(), Vec::new());
             let mut staged = Vec::with_capacity(page.records.len());
             // New or changed records, in page order: mapped once their
             // details (if the stream has any) are in.
@@ -254,9 +273,25 @@ impl SyncJob {
                     staged.push(missing_key(hash, payload_json));
                     continue;
                 };
-                let same = existing.get(&key).is_some_and(|s| {
-                    s.content_hash == hash && s.mapping_version == mapping.version
-                });
+                let tombstone = tombstones.contains(&key);
+                if status_mark.is_some_and(|m| m.says_deleted(&rec.payload)) {
+                    // Tombstoned instead of stored: the store keeps the
+                    // record as it was while live.
+                    if tombstone {
+                        report.unchanged += 1;
+                    } else {
+                        gone.push(key);
+                    }
+                    continue;
+                }
+                if tombstone {
+                    // Live again even with its content unchanged.
+                    back.push(key.clone());
+                }
+                let same = !tombstone
+                    && existing.get(&key).is_some_and(|s| {
+                        s.content_hash == hash && s.mapping_version == mapping.version
+                    });
                 if same {
                     report.unchanged += 1;
                     continue;
@@ -317,6 +352,18 @@ impl SyncJob {
             let commit = cursor_spec
                 .filter(|c| c.ordered)
                 .and_then(|spec| held_back(spec, &high, &rewind));
+            // Before the page, whose cursor covers them: a stop in between
+            // only makes the next run read the page again.
+            if !gone.is_empty() || !back.is_empty() {
+                let marks = deletions::Marks {
+                    deleted: gone,
+                    restored: back,
+                    cursor: None,
+                    how: "status",
+                };
+                self.mark(store, router, &mapping, marks, &mut report)
+                    .await?;
+            }
             let plan = match router {
                 Some(r) => plan_page(r, store, &system, stream, &staged, &existing).await?,
                 None => Plan::default(),
@@ -395,6 +442,10 @@ impl SyncJob {
                 .await?;
         }
         report.cursor = final_cursor;
+        if let Some(spec) = deletions.as_ref().filter(|_| !report.interrupted) {
+            self.deletions_after_run(store, router, &mapping, spec, &mut report)
+                .await?;
+        }
         if self.router.is_some() && router.is_none() && !report.interrupted {
             store.mark_baseline(&system, stream).await?;
             crate::telemetry::events::BaselineTaken {

@@ -27,6 +27,10 @@ use crate::store::{CASES, Effect, HUB, LinkEnd, OutboxMessage, Stored, TASKS};
 use crate::telemetry::events;
 use comments::{Seen, activities};
 
+mod comments;
+mod deleted;
+pub use deleted::Gone;
+
 /// What a sync job routes with.
 #[derive(Debug)]
 pub struct Router {
@@ -385,8 +389,6 @@ fn event_of(
     };
     Some((event, step))
 }
-
-mod comments;
 
 #[cfg(test)]
 #[path = "route_tests.rs"]

@@ -409,3 +409,55 @@ impl QuarantineGauge<'_> {
         );
     }
 }
+
+/// Records deleted at the source were tombstoned, or listed again and made
+/// live (`sync/deletions.rs`).
+pub struct Tombstoned<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    /// `status`, `endpoint` or `reconcile`: how the deletion was seen.
+    pub how: &'static str,
+    pub tombstoned: u64,
+    pub restored: usize,
+}
+
+impl Tombstoned<'_> {
+    pub fn emit(&self) {
+        if self.tombstoned == 0 && self.restored == 0 {
+            return;
+        }
+        tracing::info!(
+            connector = %self.connector, stream = %self.stream, how = self.how,
+            tombstoned = self.tombstoned, restored = self.restored,
+            "deletions recorded"
+        );
+        counter!("switchboard_tombstones_total", "connector" => self.connector.to_string(), "how" => self.how)
+            .increment(self.tombstoned);
+        counter!("switchboard_tombstones_restored_total", "connector" => self.connector.to_string())
+            .increment(self.restored as u64);
+    }
+}
+
+/// A reconciliation's listing lacked more of the stored records than
+/// `max_fraction` allows: nothing was tombstoned, as a broken listing must
+/// never empty the store.
+pub struct ReconcileRefused<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+    pub listed: u64,
+    pub live: i64,
+    pub missing: i64,
+    pub max_fraction: f64,
+}
+
+impl ReconcileRefused<'_> {
+    pub fn emit(&self) {
+        tracing::error!(
+            connector = %self.connector, stream = %self.stream, listed = self.listed,
+            live = self.live, missing = self.missing, max_fraction = self.max_fraction,
+            "reconciliation refused: the listing lacks too many stored records; nothing tombstoned"
+        );
+        counter!("switchboard_reconcile_refused_total", "connector" => self.connector.to_string())
+            .increment(1);
+    }
+}

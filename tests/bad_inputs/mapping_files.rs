@@ -244,9 +244,9 @@ fn routing_unknown_event() {
     refused_at(
         ROUTING,
         "on = [\"created\"]",
-        "on = [\"deleted\"]",
-        "deleted",
-        "deleted",
+        "on = [\"archived\"]",
+        "archived",
+        "archived",
     );
 }
 

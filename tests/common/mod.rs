@@ -251,7 +251,7 @@ pub fn stream_job(manifest: &Manifest, stream: &str, mapping: Arc<Mapping>) -> S
 
 /// The shipped ServiceNow manifest, pointed at a simulator, with edits
 /// (`from`, `to`) applied to its text for the test at hand; the incident
-/// list without its journal details, so the requests a test counts are
+/// list without its journal details or deletions, so the requests a test counts are
 /// the list's (tests/details.rs reads the journal:
 /// [`servicenow_manifest_with_journal`]).
 pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {

@@ -33,6 +33,10 @@ pub struct FileStream {
     /// Use `jsonl` or `csv` for big exports: those stream.
     #[serde(default = "default_max_json_bytes")]
     pub max_json_bytes: u64,
+    /// `[streams.deletions]` is the `rest` kind's only: read here so
+    /// `check` can say so rather than call it an unknown key.
+    #[serde(default)]
+    pub deletions: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

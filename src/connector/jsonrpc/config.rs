@@ -134,6 +134,10 @@ pub struct StreamConfig {
     /// joined to it under `into`.
     #[serde(default)]
     pub details: Vec<DetailsConfig>,
+    /// `[streams.deletions]` is the `rest` kind's only: read here so
+    /// `check` can say so rather than call it an unknown key.
+    #[serde(default)]
+    pub deletions: Option<toml::Value>,
 }
 
 /// `[[streams.details]]`: one call per new or changed record.

@@ -87,6 +87,14 @@ fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> 
     let mut names = std::collections::HashSet::new();
     for (i, s) in cfg.streams.iter().enumerate() {
         let at = |k: &str| format!("streams.{i}.{k}");
+        if s.deletions.is_some() {
+            return Err(source.error_at_key(
+                &at("deletions"),
+                "deletions are not supported for kind `jsonrpc` yet (only `rest` reads \
+                 `[streams.deletions]`); map a deleted status to `cancelled` instead \
+                 (docs/CONNECTORS.md, \"Deletions\")",
+            ));
+        }
         if !names.insert(s.name.as_str()) {
             return Err(source.error_at_key(&at("name"), format!("duplicate stream `{}`", s.name)));
         }

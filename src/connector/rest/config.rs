@@ -298,6 +298,9 @@ pub struct StreamConfig {
     /// its history), whose results join the record under `into`.
     #[serde(default)]
     pub details: Vec<DetailsConfig>,
+    /// How records deleted at the source are seen (`deletions.rs`).
+    #[serde(default)]
+    pub deletions: Option<super::deletions::DeletionsConfig>,
 }
 
 /// `[[streams.details]]`: one sub-request per new or changed record, made

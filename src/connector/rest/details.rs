@@ -162,6 +162,7 @@ impl RestConnector {
                 .unwrap_or(Pagination::NextLink { next_path: None }),
             cursor: None,
             details: Vec::new(),
+            deletions: None,
         };
         let mut items = Vec::new();
         let mut token: Option<PageToken> = None;

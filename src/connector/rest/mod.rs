@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod config;
+pub mod deletions;
 mod details;
 mod login;
 mod paging;
@@ -127,6 +128,16 @@ fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
                     source.error_at_key(&at_d("max_pages"), "`max_pages` must be at least 1")
                 );
             }
+        }
+        if let Some(d) = &s.deletions {
+            deletions::check(d).map_err(|(key, e)| {
+                let key = if key.is_empty() {
+                    "deletions".to_string()
+                } else {
+                    format!("deletions.{key}")
+                };
+                source.error_at_key(&at(&key), e)
+            })?;
         }
         if let Some(c) = &s.cursor {
             c.keys()
@@ -385,40 +396,32 @@ impl Connector for RestConnector {
                 system: self.system.clone(),
                 stream: stream.to_string(),
             })?;
-        // A search body must say something for `{cursor}` even on a first
-        // read without a bound (`check --connect`): the cursor's start.
-        let spec = stream_spec(s).cursor;
-        let initial = spec.as_ref().map(|c| c.initial.clone());
-        let from = from.or(initial.as_deref().filter(|_| s.body.is_some()));
-        // Stored in the cursor's format, sent in its `write_format`.
-        let written = spec.as_ref().zip(from).map(|(c, f)| c.written(f));
-        let request = page_request(&self.base_url, &self.headers, s, written.as_deref(), token);
-        let url = request.url.clone();
-        let resp = self.client.call(&request).await?;
-        let shown = crate::connector::shown_url(&url, &request.query);
-        let mut records = records::records(&self.system, s, spec.as_ref(), &shown, &resp)?;
-        let received = records.len();
-        let shifted = match overlap_key(s, token) {
-            // We asked again for the last record of the previous page: if it
-            // is still there, the positions after it have not moved.
-            Some(expected) => match records.first() {
-                Some(first) if first.key.as_deref() == Some(expected) => {
-                    records.remove(0);
-                    false
-                }
-                _ => true,
-            },
-            None => false,
-        };
-        let next = match next_token(s, token, received, &records, &resp) {
-            Some(PageToken::Url(next)) => Some(PageToken::Url(self.resolve_next(&url, &next)?)),
-            other => other,
-        };
-        Ok(Page {
-            records,
-            next,
-            shifted,
-        })
+        self.fetch_with(s, from, token).await
+    }
+
+    fn deletions(&self, stream: &str) -> Option<super::DeletionSpec> {
+        self.streams
+            .iter()
+            .find(|s| s.name == stream)
+            .and_then(|s| s.deletions.as_ref())
+            .map(deletions::spec)
+    }
+
+    async fn fetch_deleted(
+        &self,
+        stream: &str,
+        from: Option<&str>,
+        token: Option<&PageToken>,
+    ) -> Result<Page, ConnectorError> {
+        self.deleted_page(stream, from, token).await
+    }
+
+    async fn fetch_keys(
+        &self,
+        stream: &str,
+        token: Option<&PageToken>,
+    ) -> Result<Page, ConnectorError> {
+        self.key_page(stream, token).await
     }
 
     fn has_details(&self, stream: &str) -> bool {
@@ -473,6 +476,50 @@ impl Connector for RestConnector {
 }
 
 impl RestConnector {
+    /// One page of `s` (a stream, or a sub-request shaped as one: a
+    /// deleted-records endpoint, a key listing) from the lower bound `from`.
+    async fn fetch_with(
+        &self,
+        s: &StreamConfig,
+        from: Option<&str>,
+        token: Option<&PageToken>,
+    ) -> Result<Page, ConnectorError> {
+        // A search body must say something for `{cursor}` even on a first
+        // read without a bound (`check --connect`): the cursor's start.
+        let spec = stream_spec(s).cursor;
+        let initial = spec.as_ref().map(|c| c.initial.clone());
+        let from = from.or(initial.as_deref().filter(|_| s.body.is_some()));
+        // Stored in the cursor's format, sent in its `write_format`.
+        let written = spec.as_ref().zip(from).map(|(c, f)| c.written(f));
+        let request = page_request(&self.base_url, &self.headers, s, written.as_deref(), token);
+        let url = request.url.clone();
+        let resp = self.client.call(&request).await?;
+        let shown = crate::connector::shown_url(&url, &request.query);
+        let mut records = records::records(&self.system, s, spec.as_ref(), &shown, &resp)?;
+        let received = records.len();
+        let shifted = match overlap_key(s, token) {
+            // We asked again for the last record of the previous page: if it
+            // is still there, the positions after it have not moved.
+            Some(expected) => match records.first() {
+                Some(first) if first.key.as_deref() == Some(expected) => {
+                    records.remove(0);
+                    false
+                }
+                _ => true,
+            },
+            None => false,
+        };
+        let next = match next_token(s, token, received, &records, &resp) {
+            Some(PageToken::Url(next)) => Some(PageToken::Url(self.resolve_next(&url, &next)?)),
+            other => other,
+        };
+        Ok(Page {
+            records,
+            next,
+            shifted,
+        })
+    }
+
     /// Make a next link absolute against the request that returned it, and
     /// refuse one that leaves the configured origin: we would send it our
     /// credentials.

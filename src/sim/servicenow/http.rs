@@ -255,11 +255,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
             (modify(st, req, table, id, &user), false)
         }
         Some(id) if m == Method::DELETE => {
-            st.generation += 1;
-            let rows = st.tables.entry(table.to_string()).or_default();
-            let before = rows.len();
-            rows.retain(|r| r.get("sys_id").and_then(Value::as_str) != Some(id));
-            let resp = if rows.len() < before {
+            let resp = if st.delete(table, id, &user) {
                 respond_empty(StatusCode::NO_CONTENT)
             } else {
                 not_found()

@@ -23,6 +23,10 @@ use seed::{Tables, fmt_time};
 /// The table journal entries (comments, work notes) are kept in.
 const JOURNAL: &str = "sys_journal_field";
 
+/// The table the platform records each deleted record in (see
+/// [`State::delete`]).
+const AUDIT_DELETE: &str = "sys_audit_delete";
+
 /// How the simulated instance is set up.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -228,6 +232,60 @@ impl State {
         }
     }
 
+    /// What `DELETE /api/now/table/{table}/{sys_id}` does (Table API,
+    /// docs.servicenow.com/bundle/utah-api-reference/page/integrate/inbound-rest/concept/c_TableAPI.html:
+    /// "Deletes the specified record", 204): the record vanishes from every
+    /// query, and the platform keeps a row for it in `sys_audit_delete`
+    /// ("Deleted Records", the table the Restore Deleted Records feature
+    /// reads; see "Enable auditing for a system table",
+    /// www.servicenow.com/docs/r/australia/platform-security/t_ConSysTablDelAud.html,
+    /// and "Viewing Sys Audit tables" for `tablename` and `documentkey`)
+    /// naming the table (`tablename`), the record (`documentkey`, its
+    /// sys_id), its display value and when (`sys_created_on`). Tables
+    /// starting `sys_` are not audited by default, so their deletions leave
+    /// no row. False when there was no such record.
+    fn delete(&mut self, table: &str, sys_id: &str, user: &str) -> bool {
+        let Some(rows) = self.tables.get_mut(table) else {
+            return false;
+        };
+        let Some(at) = rows
+            .iter()
+            .position(|r| r.get("sys_id").and_then(Value::as_str) == Some(sys_id))
+        else {
+            return false;
+        };
+        let gone = rows.remove(at);
+        self.generation += 1;
+        if table.starts_with("sys_") {
+            return true;
+        }
+        let display = gone
+            .get("number")
+            .or_else(|| gone.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or(sys_id)
+            .to_string();
+        let now = fmt_time(self.now());
+        let entry: Map<String, Value> = [
+            ("sys_id", uuid::Uuid::new_v4().simple().to_string()),
+            ("tablename", table.to_string()),
+            ("documentkey", sys_id.to_string()),
+            ("display_value", display),
+            ("sys_created_on", now.clone()),
+            ("sys_created_by", user.to_string()),
+            ("sys_updated_on", now),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v)))
+        .collect();
+        note_columns(&mut self.columns, AUDIT_DELETE, &entry);
+        self.tables
+            .entry(AUDIT_DELETE.to_string())
+            .or_default()
+            .push(entry);
+        true
+    }
+
     fn find(&self, table: &str, sys_id: &str) -> Option<&Map<String, Value>> {
         self.tables
             .get(table)?
@@ -359,16 +417,13 @@ impl ServiceNowSim {
         st.update(table, sys_id, fields, &user).is_some()
     }
 
-    /// Delete a record, as an agent or a retention job would.
+    /// Delete a record, as an agent or a retention job would, through
+    /// the same path as the Table API's `DELETE` (a `sys_audit_delete` row
+    /// is kept). False when absent.
     pub fn delete(&self, table: &str, sys_id: &str) -> bool {
         let mut st = self.lock();
-        st.generation += 1;
-        let Some(rows) = st.tables.get_mut(table) else {
-            return false;
-        };
-        let before = rows.len();
-        rows.retain(|r| r.get("sys_id").and_then(Value::as_str) != Some(sys_id));
-        rows.len() < before
+        let user = st.config.username.clone();
+        st.delete(table, sys_id, &user)
     }
 
     /// The stored record (reference fields as plain sys_ids).

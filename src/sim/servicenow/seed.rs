@@ -361,6 +361,8 @@ pub fn seed_tables(seed: u64, incidents: usize, now: DateTime<Utc>) -> Tables {
     tables.insert("problem".into(), Vec::new());
     // Journal entries are written as comments and work notes are added.
     tables.insert("sys_journal_field".into(), Vec::new());
+    // Deleted records: one row per deletion (`State::delete`).
+    tables.insert("sys_audit_delete".into(), Vec::new());
     tables.insert("change_request".into(), Vec::new());
     catalog::seed_catalog(&mut tables, seed, now);
     tables

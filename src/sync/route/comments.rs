@@ -232,7 +232,7 @@ impl Router {
     }
 
     /// Route `record` to the origin system's `[progress]` action, if any.
-    fn post_back(
+    pub(super) fn post_back(
         &self,
         routing: &Routing,
         plan: &mut Plan,
@@ -268,7 +268,7 @@ impl Router {
 
 /// The number people know the work by: a ticket number, Maximo's work
 /// order number, a key, else the system's id.
-fn display_number(record: &Value) -> String {
+pub(super) fn display_number(record: &Value) -> String {
     [
         "/attributes/number",
         "/attributes/wonum",

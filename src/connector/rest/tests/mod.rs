@@ -19,8 +19,9 @@ use crate::sim::servicenow::{Fault, ServiceNowSim, SimConfig, SimHandle};
 const SERVICENOW_FILE: &str = include_str!("../../../../connectors/servicenow.toml");
 
 /// The shipped ServiceNow manifest up to its first stream's details: the
-/// incident list alone, so a test's edit has exactly one place to go and
-/// the requests counted are the list's.
+/// incident list alone, without its journal details or deletions, so a
+/// test's edit has exactly one place to go and the requests counted are
+/// the list's.
 static SERVICENOW: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| {
     let end = SERVICENOW_FILE
         .find("\n# An incident's comments")

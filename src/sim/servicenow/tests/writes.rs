@@ -194,3 +194,62 @@ fn seed_is_deterministic_and_realistic() {
     }
     assert_eq!(a.records("incident")[0]["number"], "INC0010001");
 }
+
+/// `DELETE /api/now/table/{table}/{sys_id}`: 204, the record vanishes from
+/// every query, and `sys_audit_delete` serves a row for it, filtered and
+/// paged like any table.
+#[tokio::test]
+async fn a_deleted_record_leaves_an_audit_row() {
+    let h = start(4).await;
+    let ids: Vec<String> = h
+        .sim
+        .records("incident")
+        .iter()
+        .map(|r| r["sys_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let delete = |id: &str| {
+        client()
+            .delete(format!("{}/api/now/table/incident/{id}", h.base_url))
+            .basic_auth("admin", Some("sim-password"))
+            .send()
+    };
+    assert_eq!(delete(&ids[0]).await.expect("request").status(), 204);
+    assert_eq!(delete(&ids[0]).await.expect("request").status(), 404);
+    h.sim.set_now(now() + Duration::seconds(10));
+    assert!(h.sim.delete("incident", &ids[1]));
+    // Another table's deletion is audited under its own name.
+    let request = h.sim.records("sc_request")[0]["sys_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(h.sim.delete("sc_request", &request));
+
+    let listed = body(get(&h, "/api/now/table/incident", &[]).await).await;
+    assert_eq!(listed["result"].as_array().map(Vec::len), Some(2));
+    let later = fmt_time(now() + Duration::seconds(5));
+    let query = format!("tablename=incident^sys_created_on>={later}^ORDERBYsys_created_on");
+    let rows = body(
+        get(
+            &h,
+            "/api/now/table/sys_audit_delete",
+            &[("sysparm_query", query.as_str())],
+        )
+        .await,
+    )
+    .await;
+    let rows = rows["result"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["documentkey"], ids[1].as_str());
+    assert_eq!(rows[0]["tablename"], "incident");
+    let page = get(
+        &h,
+        "/api/now/table/sys_audit_delete",
+        &[
+            ("sysparm_query", "tablename=incident"),
+            ("sysparm_limit", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(header(&page, "x-total-count"), "2");
+    assert_eq!(body(page).await["result"].as_array().map(Vec::len), Some(1));
+}
