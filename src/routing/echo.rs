@@ -11,8 +11,12 @@
 //! comment that [`is_echo`] finds among those notes. Systems rarely give
 //! text back byte for byte: TOPdesk wraps it in HTML, ServiceNow prefixes
 //! a journal entry, Maximo cuts a summary at 100 characters. Both sides are
-//! therefore compared [`normalise`]d, and a comment that holds a note (or
-//! a long one a note holds) matches. Pure: no IO here.
+//! therefore compared [`normalise`]d, and a comment that is mostly a note
+//! (the note with a prefix of the system's), or most of one (cut short),
+//! matches; one that quotes the hub among words of its own does not. A
+//! missed echo costs one comment sent back once: what the hub posts back
+//! is noted in turn, so the round stops there unless that system too
+//! changes the text beyond recognition. Pure: no IO.
 
 use serde_json::Value;
 
@@ -20,8 +24,8 @@ use serde_json::Value;
 /// body would otherwise match any comment that happens to contain it.
 const SHORTEST_NOTE: usize = 12;
 
-/// A comment this long that a note contains is the note cut short by the
-/// system (a summary field); a shorter one may just be a common phrase.
+/// A comment this long that holds most of a note is the note cut short by
+/// the system (a summary field); a shorter one may just be a common phrase.
 const SHORTEST_CUT: usize = 24;
 
 /// Text as compared: HTML tags dropped, the common entities decoded,
@@ -92,10 +96,17 @@ pub fn is_echo(comment: &str, notes: &[String]) -> bool {
     if c.is_empty() {
         return false;
     }
-    let long = c.chars().count() >= SHORTEST_CUT;
-    notes
-        .iter()
-        .any(|n| *n == c || c.contains(n.as_str()) || (long && n.contains(c.as_str())))
+    let len = c.chars().count();
+    // Most of the comment is the note (a system's own prefix around it),
+    // or most of the note is the comment (cut short): someone quoting a
+    // title or a phrase of the hub's in words of their own is neither.
+    let most = |part: usize, whole: usize| part * 2 >= whole;
+    notes.iter().any(|n| {
+        let n_len = n.chars().count();
+        *n == c
+            || (most(n_len, len) && c.contains(n.as_str()))
+            || (len >= SHORTEST_CUT && most(len, n_len) && n.contains(c.as_str()))
+    })
 }
 
 #[cfg(test)]
@@ -130,6 +141,21 @@ mod tests {
         // Someone's own words are not an echo, even a few of the same ones.
         assert!(!is_echo("The printer works again, thanks", &notes));
         assert!(!is_echo("out of toner", &notes));
+        // Nor words that quote what the hub wrote (a title, a team's name)
+        // among more of their own.
+        let created = notes_in(&json!({
+            "briefDescription": "Printer on floor 2 is out of toner",
+            "operatorGroup": {"name": "Service Desk"},
+        }));
+        assert!(is_echo("Printer on floor 2 is out of toner", &created));
+        assert!(!is_echo(
+            "Re: Printer on floor 2 is out of toner. A new cartridge is on its way, it arrives tomorrow.",
+            &created
+        ));
+        assert!(!is_echo(
+            "Please bring the laptop to the service desk on floor 1.",
+            &created
+        ));
         assert!(!is_echo("", &notes));
         assert!(!is_echo("anything at all", &[]));
     }

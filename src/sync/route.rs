@@ -100,6 +100,13 @@ impl Router {
                 stream,
                 external_id: c.external_id,
             };
+            let seen = Seen {
+                here: origin,
+                record: &record,
+                event: &event,
+                activities: activities(c),
+                sent: c.sent,
+            };
             match c.link {
                 Some(LinkEnd::Target {
                     origin_system,
@@ -107,13 +114,6 @@ impl Router {
                     origin_id,
                     ..
                 }) => {
-                    let seen = Seen {
-                        here: origin,
-                        record: &record,
-                        event: &event,
-                        activities: activities(c),
-                        sent: c.sent,
-                    };
                     let back = (
                         origin_system.as_str(),
                         origin_stream.as_str(),
@@ -122,13 +122,6 @@ impl Router {
                     self.progress(&routing, &mut plan, &seen, back, now);
                 }
                 Some(LinkEnd::Origin { targets }) => {
-                    let seen = Seen {
-                        here: origin,
-                        record: &record,
-                        event: &event,
-                        activities: activities(c),
-                        sent: c.sent,
-                    };
                     self.forward(&routing, &mut plan, &seen, targets, now);
                 }
                 None => {

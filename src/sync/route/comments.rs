@@ -123,20 +123,7 @@ impl Router {
             let public = a.visibility.as_deref() == Some("public");
             plan.effects
                 .push(note(format!("comment:{key}"), body.clone(), None, public));
-            // Only what the comment says: the id then stays the same
-            // whatever else changes on the record.
-            let message = json!({
-                "entity": "work_item", "kind": record.get("kind"),
-                "department": record.get("department"),
-                "attributes": {"number": number, "progress_note": body}, "classified": {},
-            });
-            let comment = Event {
-                kind: "comment".into(),
-                system: here.system.into(),
-                stream: here.stream.into(),
-                from_status: None,
-                to_status: None,
-            };
+            let (message, comment) = comment_message(here, record, &number, &body);
             // An internal note stays where it was written: the hub keeps
             // it for the agents' view of the journey, the origin system
             // gets only what its requester may read.
@@ -166,13 +153,6 @@ impl Router {
         }
         let here = &seen.here;
         let number = display_number(seen.record);
-        let comment = Event {
-            kind: "comment".into(),
-            system: here.system.into(),
-            stream: here.stream.into(),
-            from_status: None,
-            to_status: None,
-        };
         for t in targets {
             let (Some(action), Some(department)) = (
                 routing.progress.get(&t.system),
@@ -195,11 +175,7 @@ impl Router {
                 }
                 let author = a.author_ref.as_deref().unwrap_or("someone");
                 let body = format!("{} {number}, {author}: {text}", here.system);
-                let message = json!({
-                    "entity": "work_item", "kind": seen.record.get("kind"),
-                    "department": seen.record.get("department"),
-                    "attributes": {"number": number, "progress_note": body}, "classified": {},
-                });
+                let (message, comment) = comment_message(here, seen.record, &number, &body);
                 let by = format!("forward:{}", a.key);
                 let routed = Routed {
                     origin: *here,
@@ -264,6 +240,25 @@ impl Router {
         };
         self.enqueue(routing, plan, &routed, now, None);
     }
+}
+
+/// A comment on its way to another system: only what the comment says
+/// (so its message id stays the same whatever else changes on the
+/// record), posted as `attributes.progress_note` by a `comment` event.
+fn comment_message(here: &Origin, record: &Value, number: &str, body: &str) -> (Value, Event) {
+    let message = json!({
+        "entity": "work_item", "kind": record.get("kind"),
+        "department": record.get("department"),
+        "attributes": {"number": number, "progress_note": body}, "classified": {},
+    });
+    let event = Event {
+        kind: "comment".into(),
+        system: here.system.into(),
+        stream: here.stream.into(),
+        from_status: None,
+        to_status: None,
+    };
+    (message, event)
 }
 
 /// The number people know the work by: a ticket number, Maximo's work
