@@ -17,6 +17,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use switchboard::catalog::ConnectorJobs;
 use switchboard::connector::manifest::parse_schedule;
+use switchboard::daemon::lease::Instance;
 use switchboard::daemon::schedule::{StreamRetry, run_connector};
 use switchboard::sim::servicenow::{Fault, ServiceNowSim, SimConfig};
 use tokio_util::sync::CancellationToken;
@@ -65,6 +66,7 @@ async fn a_failed_stream_runs_again_soon(backend: Backend) {
         ts.store.clone(),
         Arc::new(jobs),
         retry,
+        Arc::new(Instance::default()),
         stop.clone(),
     ));
 

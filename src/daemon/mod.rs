@@ -7,6 +7,7 @@
 //! in hand (its transaction commits or never started) and return.
 
 pub mod http;
+pub mod lease;
 pub mod reload;
 pub mod schedule;
 
@@ -75,11 +76,15 @@ pub async fn run(
     let connectors: Vec<Arc<ConnectorJobs>> = connectors.into_iter().map(Arc::new).collect();
     let mut api = api;
     api.connectors = connectors.clone();
+    // Instances on one store share the streams through leases.
+    let instance = Arc::new(lease::Instance::default());
+    tracing::info!(instance = %instance.id, "instance started");
     for c in connectors {
         tasks.spawn(schedule::run_connector(
             store.clone(),
             c,
             schedule::StreamRetry::default(),
+            instance.clone(),
             stop.clone(),
         ));
     }

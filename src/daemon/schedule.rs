@@ -13,9 +13,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use super::lease::{Instance, Turn, run_leased};
 use crate::catalog::ConnectorJobs;
 use crate::connector::ConnectorError;
 use crate::connector::http::backoff_waits;
@@ -68,13 +69,14 @@ pub async fn run_connector(
     store: Store,
     c: Arc<ConnectorJobs>,
     retry: StreamRetry,
+    instance: Arc<Instance>,
     stop: CancellationToken,
 ) {
     let every_stream: Vec<usize> = (0..c.jobs.len()).collect();
     let mut due = every_stream.clone();
     let mut waits = None;
     loop {
-        let failed = run_streams(&store, &c, &due, &stop).await;
+        let failed = run_streams(&store, &c, &due, &instance, &stop).await;
         if stop.is_cancelled() {
             return;
         }
@@ -125,30 +127,44 @@ pub async fn run_connector(
     }
 }
 
-/// Run the streams `due` (indices into `c.jobs`) in turn. Returns the
-/// failed ones, each with the pause its server asked for, if any. The run
-/// itself logs and counts a failure and keeps it in `sync_state`.
+/// Run the streams `due` (indices into `c.jobs`) in turn, each under its
+/// lease: a stream another instance holds, or ran since the schedule's
+/// last tick, is left to it. Returns the failed ones, each with the pause
+/// its server asked for, if any. The run itself logs and counts a failure
+/// and keeps it in `sync_state`.
 async fn run_streams(
     store: &Store,
     c: &ConnectorJobs,
     due: &[usize],
+    instance: &Instance,
     stop: &CancellationToken,
 ) -> Vec<(usize, Option<Duration>)> {
-    let quiet: crate::sync::ProgressFn<'_> = &|_, _| {};
     let mut failed = Vec::new();
+    let due_since = last_tick(c.schedule.as_ref(), Utc::now());
     for &i in due {
         if stop.is_cancelled() {
             break;
         }
-        match c.jobs[i].run(store, stop, quiet).await {
-            Ok(_) => {}
-            Err(SyncError::Connector(ConnectorError::RateLimited { wait_secs, .. })) => {
+        match run_leased(store, &c.jobs[i], instance, due_since, stop).await {
+            Turn::Ran(Ok(())) | Turn::Elsewhere => {}
+            Turn::Ran(Err(SyncError::Connector(ConnectorError::RateLimited {
+                wait_secs, ..
+            }))) => {
                 failed.push((i, Some(Duration::from_secs(wait_secs))));
             }
-            Err(_) => failed.push((i, None)),
+            Turn::Ran(Err(_)) => failed.push((i, None)),
         }
     }
     failed
+}
+
+/// The schedule's latest tick at or before `now`: a run that succeeded
+/// since then, on any instance, was this tick's. `None` without a
+/// schedule (or one too irregular to look back on): any time will do.
+fn last_tick(schedule: Option<&cron::Schedule>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let s = schedule?;
+    let every = chrono::Duration::from_std(interval(s)?).ok()?;
+    s.after(&(now - every * 2)).take_while(|t| *t <= now).last()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod audit;
 mod inbox;
 mod journey;
 mod kpi;
+mod leases;
 mod lookup;
 mod offerings;
 mod outbox;
@@ -41,6 +42,7 @@ pub use journey::{
     Applied, Begin, CASES, Effect, HUB, LinkEnd, LinkedTarget, NewLink, Progress, REQUESTS, TASKS,
 };
 pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS, NO_DEPARTMENT};
+pub use leases::{LeaseAsk, LeaseRow};
 pub use offerings::{MAX_NATIVE_OFFERINGS, NativeOffering, NativeOfferings};
 pub(crate) use outbox::later;
 pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};

@@ -107,6 +107,38 @@ impl SyncRetryScheduled<'_> {
     }
 }
 
+/// A stream another instance holds, or ran since the schedule's last
+/// tick (docs/SCALING.md): this instance leaves it.
+pub struct StreamElsewhere<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+}
+
+impl StreamElsewhere<'_> {
+    pub fn emit(&self) {
+        tracing::debug!(connector = %self.connector, stream = %self.stream, "stream run elsewhere");
+        counter!("switchboard_stream_turns_elsewhere_total",
+            "connector" => self.connector.to_string(), "stream" => self.stream.to_string())
+        .increment(1);
+    }
+}
+
+/// A run's lease could not be renewed: the run stops at its next page so
+/// that another instance taking the stream never fetches alongside it.
+pub struct LeaseLost<'a> {
+    pub connector: &'a str,
+    pub stream: &'a str,
+}
+
+impl LeaseLost<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(connector = %self.connector, stream = %self.stream, "stream lease lost, run stops");
+        counter!("switchboard_stream_leases_lost_total",
+            "connector" => self.connector.to_string(), "stream" => self.stream.to_string())
+        .increment(1);
+    }
+}
+
 /// A transient HTTP failure that will be retried.
 pub struct HttpRetry<'a> {
     pub connector: &'a str,

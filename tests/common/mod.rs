@@ -249,12 +249,11 @@ pub fn stream_job(manifest: &Manifest, stream: &str, mapping: Arc<Mapping>) -> S
     }
 }
 
-/// The shipped ServiceNow manifest, pointed at a simulator, with edits
-/// (`from`, `to`) applied to its text for the test at hand; the incident
-/// list without its journal details or deletions, so the requests a test counts are
-/// the list's (tests/details.rs reads the journal:
-/// [`servicenow_manifest_with_journal`]).
-pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+/// The shipped ServiceNow manifest's text without the incident stream's
+/// journal details and deletions: the incident list alone, so the requests
+/// a test counts are the list's and a large seed syncs at the list's pace
+/// (tests/details.rs and tests/deletions.rs read the rest).
+pub fn servicenow_list_text() -> String {
     let shipped = std::fs::read_to_string(repo().join("connectors/servicenow.toml")).unwrap();
     let start = shipped
         .find("# An incident's comments")
@@ -263,8 +262,18 @@ pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
         .find("# Catalogue requests")
         .map(|e| start + e)
         .expect("the request stream follows");
-    let journal = &shipped[start..end];
-    let mut all: Vec<(&str, &str)> = vec![(journal, "")];
+    format!("{}{}", &shipped[..start], &shipped[end..])
+}
+
+/// The shipped ServiceNow manifest, pointed at a simulator, with edits
+/// (`from`, `to`) applied to its text for the test at hand; the incident
+/// list alone ([`servicenow_list_text`]).
+pub fn servicenow_manifest(base_url: &str, edits: &[(&str, &str)]) -> Manifest {
+    let shipped = std::fs::read_to_string(repo().join("connectors/servicenow.toml")).unwrap();
+    let list = servicenow_list_text();
+    let start = shipped.find("# An incident's comments").unwrap();
+    let end = start + (shipped.len() - list.len());
+    let mut all: Vec<(&str, &str)> = vec![(&shipped[start..end], "")];
     all.extend_from_slice(edits);
     shipped_manifest("servicenow.toml", base_url, "admin", "sim-password", &all)
 }

@@ -1,0 +1,162 @@
+//! Stream leases (docs/SCALING.md): instances sharing a store run each
+//! stream on one instance at a time and once per schedule tick, and a dead
+//! instance's stream is free once its lease expires. The store's
+//! compare-and-set on both stores, then three daemons' schedules on one
+//! PostgreSQL against the ServiceNow simulator.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use switchboard::catalog::ConnectorJobs;
+use switchboard::connector::manifest::parse_schedule;
+use switchboard::daemon::lease::Instance;
+use switchboard::daemon::schedule::{StreamRetry, run_connector};
+use switchboard::sim::servicenow::{ServiceNowSim, SimConfig};
+use switchboard::store::LeaseAsk;
+use tokio_util::sync::CancellationToken;
+
+use common::hub::scalar;
+use common::{Backend, TestStore, incident_job, servicenow_manifest};
+
+fn ask<'a>(holder: &'a str, at: chrono::DateTime<Utc>) -> LeaseAsk<'a> {
+    LeaseAsk {
+        system: "servicenow",
+        stream: "incident",
+        holder,
+        now: at,
+        ttl: Duration::from_secs(30),
+        due_since: None,
+    }
+}
+
+async fn one_holder_at_a_time_and_once_per_tick(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let s = &ts.store;
+    let t0 = Utc::now();
+    assert!(s.take_lease(&ask("a", t0)).await.unwrap(), "free: taken");
+    assert!(!s.take_lease(&ask("b", t0)).await.unwrap(), "held by a");
+    assert!(s.renew_lease(&ask("a", t0)).await.unwrap());
+    assert!(
+        !s.renew_lease(&ask("b", t0)).await.unwrap(),
+        "b holds nothing"
+    );
+    let leases = s.leases().await.unwrap();
+    assert_eq!(leases[0].holder.as_deref(), Some("a"));
+
+    // A succeeded at t1: the tick at t0 is done, whoever asks.
+    let t1 = t0 + TimeDelta::seconds(1);
+    s.release_lease(&ask("a", t1), true).await.unwrap();
+    let this_tick = LeaseAsk {
+        due_since: Some(t0),
+        ..ask("b", t1)
+    };
+    assert!(!s.take_lease(&this_tick).await.unwrap(), "already run");
+    let next_tick = LeaseAsk {
+        due_since: Some(t1 + TimeDelta::seconds(5)),
+        now: t1 + TimeDelta::seconds(5),
+        ..ask("b", t1)
+    };
+    assert!(s.take_lease(&next_tick).await.unwrap(), "the next tick's");
+
+    // B dies holding it: free once the lease expires, not before.
+    let t2 = next_tick.now + TimeDelta::seconds(10);
+    let again = LeaseAsk {
+        due_since: Some(t2),
+        ..ask("a", t2)
+    };
+    assert!(!s.take_lease(&again).await.unwrap(), "b's lease holds 30 s");
+    let later = LeaseAsk {
+        now: t2 + TimeDelta::seconds(30),
+        ..again
+    };
+    assert!(s.take_lease(&later).await.unwrap(), "expired: a takes over");
+    assert!(
+        !s.renew_lease(&ask("b", later.now)).await.unwrap(),
+        "b's late renewal finds it gone"
+    );
+    // A failed run gives the stream back without marking the tick done.
+    s.release_lease(&later, false).await.unwrap();
+    assert!(s.take_lease(&ask("b", later.now)).await.unwrap());
+}
+
+/// Many instances asking at once: exactly one takes the stream.
+async fn a_race_has_one_winner(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let now = Utc::now();
+    let holders: Vec<String> = (0..6).map(|i| format!("instance-{i}")).collect();
+    let asks = holders.iter().map(|h| {
+        let store = ts.store.clone();
+        let a = ask(h, now);
+        let a = LeaseAsk {
+            holder: h.as_str(),
+            ..a
+        };
+        async move { store.take_lease(&a).await.unwrap() }
+    });
+    let won = futures::future::join_all(asks).await;
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+}
+
+on_every_backend!(
+    one_holder_at_a_time_and_once_per_tick,
+    a_race_has_one_winner
+);
+
+/// Three daemons' schedules on one PostgreSQL, ticking every 2 s for about
+/// 7 s: the incident list is read once per tick, not once per instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_run_a_stream_once_per_tick() {
+    let ts = TestStore::new(Backend::Postgres).await;
+    let sn = ServiceNowSim::spawn(SimConfig {
+        incidents: 30,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let manifest = servicenow_manifest(&sn.base_url, &[]);
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let job = incident_job(&manifest);
+        let jobs = ConnectorJobs {
+            system: "servicenow".into(),
+            connector: job.connector.clone(),
+            schedule: Some(parse_schedule("*/2 * * * * *").unwrap()),
+            jobs: vec![job],
+        };
+        tasks.push(tokio::spawn(run_connector(
+            ts.store.clone(),
+            Arc::new(jobs),
+            StreamRetry::default(),
+            Arc::new(Instance::default()),
+            stop.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(7_000)).await;
+    stop.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // A run reads from its first page; each first request is one run.
+    let runs = sn
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/incident"))
+        .filter(|r| r.query.get("sysparm_offset").map(String::as_str) == Some("0"))
+        .count();
+    // The start (one run for the three) and three or four ticks.
+    assert!((3..=5).contains(&runs), "{runs} runs in 7 s");
+    let stored = scalar(
+        &ts.store,
+        "SELECT COUNT(*) FROM work_items WHERE source_system = 'servicenow'",
+    )
+    .await;
+    assert_eq!(stored, 30);
+    let leases = ts.store.leases().await.unwrap();
+    assert!(leases.iter().all(|l| l.holder.is_none()), "{leases:?}");
+    sn.shutdown().await;
+}
