@@ -105,6 +105,33 @@ on_every_backend!(
     a_race_has_one_winner
 );
 
+/// The embedded store serves one daemon: a second claim on the same file
+/// is refused, naming the file, until the first is given up.
+#[tokio::test]
+async fn a_second_daemon_on_one_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let first = switchboard::store::Store::connect(&url, 2).await.unwrap();
+    let second = switchboard::store::Store::connect(&url, 2).await.unwrap();
+    let held = first.claim_single_instance().unwrap();
+    assert!(held.is_some());
+    let err = second.claim_single_instance().unwrap_err().to_string();
+    assert!(
+        err.contains("another switchboard daemon is running") && err.contains("hub.db"),
+        "{err}"
+    );
+    drop(held);
+    assert!(
+        second.claim_single_instance().unwrap().is_some(),
+        "free again"
+    );
+    let pg = TestStore::new(Backend::Postgres).await;
+    assert!(
+        pg.store.claim_single_instance().unwrap().is_none(),
+        "leases, not a lock"
+    );
+}
+
 /// Three daemons' schedules on one PostgreSQL, ticking every 2 s for about
 /// 7 s: the incident list is read once per tick, not once per instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

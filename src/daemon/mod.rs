@@ -40,6 +40,8 @@ pub async fn run(
     surface: Surface,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
+    // One daemon per SQLite file; held until this function returns.
+    let _single = store.claim_single_instance()?;
     let Surface { api, web } = surface;
     let addr: SocketAddr = listener.local_addr()?;
     // Install the recorder before the first event so no count is lost.

@@ -79,6 +79,19 @@ pub enum StoreError {
     /// A KPI request the store will not run (an empty or too long window).
     #[error(transparent)]
     Kpi(#[from] KpiError),
+    /// A second daemon on one SQLite file (docs/SCALING.md).
+    #[error(
+        "another switchboard daemon is running on the SQLite file {path} (it holds {path}.lock): \
+         the embedded store serves one instance; stop that one first, or use PostgreSQL for \
+         several (docs/SCALING.md)"
+    )]
+    InUse { path: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -148,6 +161,38 @@ impl Store {
                     pool.connect_options().get_filename().display()
                 )
             }
+        }
+    }
+
+    /// Claim the store for this daemon when it is a SQLite file: several
+    /// instances share a PostgreSQL store through leases, but two on one
+    /// SQLite file would take turns at its write lock and each run every
+    /// stream. The claim is an exclusive lock on `<file>.lock`, held while
+    /// the returned file is open and released by the system when the
+    /// process ends, however it ends. `None` for PostgreSQL and memory.
+    pub fn claim_single_instance(&self) -> Result<Option<std::fs::File>, StoreError> {
+        let Store::Sqlite(pool) = self else {
+            return Ok(None);
+        };
+        let file = pool.connect_options().get_filename().to_path_buf();
+        let name = file.to_string_lossy().to_string();
+        if name.is_empty() || name == ":memory:" {
+            return Ok(None);
+        }
+        let path = format!("{name}.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| StoreError::Lock {
+                path: path.clone(),
+                source,
+            })?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse { path: name }),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Lock { path, source }),
         }
     }
 
