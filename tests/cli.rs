@@ -468,6 +468,22 @@ async fn sigterm_stops_cleanly_and_probes_answer(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(status["streams"][0]["source_system"], "servicenow");
+    // The streams' leases: each named, and (one instance) none held by
+    // another; a stream that already ran well says when.
+    let leases = status["leases"].as_array().expect("leases listed");
+    assert!(
+        leases
+            .iter()
+            .any(|l| l["connector"] == "servicenow" && l["stream"] == "incident"),
+        "{status}"
+    );
+    assert!(
+        leases
+            .iter()
+            .filter(|l| l["stream"] == "request")
+            .all(|l| l["last_ok_at"].as_str().is_some_and(|t| t.ends_with('Z'))),
+        "{status}"
+    );
     assert_eq!(
         status["outbox"],
         serde_json::json!({"pending": 0, "dead": 0}),

@@ -254,10 +254,29 @@ async fn status(State(App { store, .. }): State<App>) -> impl IntoResponse {
         let records: i64 = quarantine.iter().map(|c| c.records).sum();
         // Records deleted at the source, kept as tombstones, per stream.
         let tombstones = store.tombstone_counts().await?;
+        // Which instance runs which stream now, and when each last ran
+        // well (docs/SCALING.md).
+        let time = |ms: Option<i64>| {
+            ms.and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        let leases: Vec<_> = store
+            .leases()
+            .await?
+            .into_iter()
+            .map(|l| {
+                json!({
+                    "connector": l.source_system, "stream": l.source_stream,
+                    "holder": l.holder, "expires_at": time(l.expires_ms),
+                    "last_ok_at": time(l.last_ok_ms),
+                })
+            })
+            .collect();
         Ok::<_, crate::store::StoreError>(json!({
             "streams": streams,
             "quarantine": { "records": records, "streams": quarantine },
             "tombstones": tombstones,
+            "leases": leases,
             "outbox": outbox,
         }))
     };
