@@ -551,6 +551,22 @@ pub fn lookup<'v>(mut value: &'v Value, segments: &[String]) -> Option<&'v Value
     Some(value)
 }
 
+/// Offset paging re-reads the previous page's last record (`expected`) as
+/// the first of the next page: dropped when it is there (`false`); when it
+/// is not, the positions after it moved under the run (`true`: shifted).
+pub(crate) fn drop_overlap(records: &mut Vec<SourceRecord>, expected: Option<&str>) -> bool {
+    let Some(expected) = expected else {
+        return false;
+    };
+    match records.first() {
+        Some(first) if first.key.as_deref() == Some(expected) => {
+            records.remove(0);
+            false
+        }
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod shown_url_tests {
     use super::shown_url;

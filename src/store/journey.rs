@@ -97,6 +97,21 @@ pub enum LinkEnd {
     },
 }
 
+impl LinkEnd {
+    /// For a target: the origin it was created for, `(system, stream, id)`.
+    pub fn origin(&self) -> Option<(&str, &str, &str)> {
+        match self {
+            LinkEnd::Target {
+                origin_system,
+                origin_stream,
+                origin_id,
+                ..
+            } => Some((origin_system, origin_stream, origin_id)),
+            LinkEnd::Origin { .. } => None,
+        }
+    }
+}
+
 /// What a writer created for work routed from an origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedTarget {

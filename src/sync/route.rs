@@ -108,17 +108,8 @@ impl Router {
                 sent: c.sent,
             };
             match c.link {
-                Some(LinkEnd::Target {
-                    origin_system,
-                    origin_stream,
-                    origin_id,
-                    ..
-                }) => {
-                    let back = (
-                        origin_system.as_str(),
-                        origin_stream.as_str(),
-                        origin_id.as_str(),
-                    );
+                Some(link @ LinkEnd::Target { .. }) => {
+                    let back = link.origin().expect("a target has an origin");
                     self.progress(&routing, &mut plan, &seen, back, now);
                 }
                 Some(LinkEnd::Origin { targets }) => {

@@ -331,16 +331,7 @@ impl Connector for JsonRpcConnector {
         let result = self.call(&s.method, params, scope, true).await?;
         let mut records = self.records(s, spec.as_ref(), &result)?;
         let received = records.len() as u64;
-        let shifted = match overlap {
-            Some(expected) => match records.first() {
-                Some(first) if first.key.as_deref() == Some(expected) => {
-                    records.remove(0);
-                    false
-                }
-                _ => true,
-            },
-            None => false,
-        };
+        let shifted = crate::connector::drop_overlap(&mut records, overlap);
         let next = (received >= page_size).then(|| PageToken::Offset {
             at: offset + received,
             last_key: records.last().and_then(|r| r.key.clone()),

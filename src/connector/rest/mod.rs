@@ -497,18 +497,9 @@ impl RestConnector {
         let shown = crate::connector::shown_url(&url, &request.query);
         let mut records = records::records(&self.system, s, spec.as_ref(), &shown, &resp)?;
         let received = records.len();
-        let shifted = match overlap_key(s, token) {
-            // We asked again for the last record of the previous page: if it
-            // is still there, the positions after it have not moved.
-            Some(expected) => match records.first() {
-                Some(first) if first.key.as_deref() == Some(expected) => {
-                    records.remove(0);
-                    false
-                }
-                _ => true,
-            },
-            None => false,
-        };
+        // We asked again for the last record of the previous page: if it is
+        // still there, the positions after it have not moved.
+        let shifted = crate::connector::drop_overlap(&mut records, overlap_key(s, token));
         let next = match next_token(s, token, received, &records, &resp) {
             Some(PageToken::Url(next)) => Some(PageToken::Url(self.resolve_next(&url, &next)?)),
             other => other,

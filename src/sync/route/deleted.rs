@@ -57,20 +57,13 @@ impl Router {
                 external_id: g.external_id,
             };
             match g.link {
-                Some(LinkEnd::Target {
-                    origin_system,
-                    origin_stream,
-                    origin_id,
-                    ..
-                }) => {
-                    let back = (
-                        origin_system.as_str(),
-                        origin_stream.as_str(),
-                        origin_id.as_str(),
-                    );
-                    self.deleted_back(&routing, &mut plan, (&origin, &record, &event), back, now);
+                // A deleted origin routes nothing more: its work went out.
+                Some(link) => {
+                    if let Some(back) = link.origin() {
+                        let seen = (&origin, &record, &event);
+                        self.deleted_back(&routing, &mut plan, seen, back, now);
+                    }
                 }
-                Some(_) => {}
                 None => self.route(
                     &routing,
                     &mut plan,
