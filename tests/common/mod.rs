@@ -11,6 +11,7 @@ pub mod api;
 pub mod bin;
 pub mod broker;
 pub mod hub;
+pub mod instances;
 pub mod org;
 pub mod project;
 pub mod repair;
