@@ -317,9 +317,9 @@ fn routed_cluster(ts: &TestStore, estate: &Estate, test: &str) -> Cluster {
     let sn = &estate.servicenow.base_url;
     let mx = &estate.maximo.base_url;
     let tables = format!(
-        "[connectors.servicenow]\nbase_url = \"{sn}\"\nusername = \"admin\"\npassword = \"sim-password\"\n\
+        "[connectors.servicenow]\nenabled = true\nbase_url = \"{sn}\"\nusername = \"admin\"\npassword = \"sim-password\"\n\
          schedule = \"*/2 * * * * *\"\nrate_limit_per_sec = 0\n\
-         [connectors.maximo]\nbase_url = \"{mx}\"\ntoken = \"sim-maximo-api-key\"\n\
+         [connectors.maximo]\nenabled = true\nbase_url = \"{mx}\"\ntoken = \"sim-maximo-api-key\"\n\
          schedule = \"0 0 0 1 1 *\"\nrate_limit_per_sec = 0\n{}",
         ["jira", "topdesk", "personio", "odoo", "bamboohr", "hr-csv"]
             .iter()

@@ -259,11 +259,15 @@ impl Drop for Cluster {
     }
 }
 
-/// The last 60 lines of a log.
+/// The first 20 and the last 40 lines of a log.
 pub fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(60)..].join("\n")
+    if lines.len() <= 60 {
+        return text;
+    }
+    let (head, rest) = (&lines[..20], &lines[lines.len() - 40..]);
+    format!("{}\n…\n{}", head.join("\n"), rest.join("\n"))
 }
 
 pub fn free_port() -> u16 {
