@@ -367,8 +367,8 @@ async fn start_routed(cluster: &mut Cluster, ts: &TestStore) {
 /// Every titled item applied once in Maximo: none missing, none twice.
 async fn all_applied_once(cluster: &mut Cluster, estate: &Estate, tag: &str, titles: usize) {
     let within = lease() + Duration::from_secs(90);
-    cluster
-        .wait_for("every item applied", within, || async {
+    let done = cluster
+        .wait_until(within, || async {
             orders_by_title(estate, tag).len() >= titles
         })
         .await;
@@ -377,7 +377,12 @@ async fn all_applied_once(cluster: &mut Cluster, estate: &Estate, tag: &str, tit
     let orders = orders_by_title(estate, tag);
     let twice: Vec<_> = orders.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "applied more than once: {twice:?}");
-    assert_eq!(orders.len(), titles, "every item applied");
+    assert!(
+        done && orders.len() == titles,
+        "{} of {titles} items applied within {within:?}\n{}",
+        orders.len(),
+        cluster.logs()
+    );
 }
 
 /// 1,000 routed items (ServiceNow incidents about heating, each becoming a

@@ -229,7 +229,18 @@ impl Cluster {
 
     /// Poll `check` until it holds, failing with `what` after `within`;
     /// every instance must stay up meanwhile.
-    pub async fn wait_for<F, Fut>(&mut self, what: &str, within: Duration, mut check: F)
+    pub async fn wait_for<F, Fut>(&mut self, what: &str, within: Duration, check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        if !self.wait_until(within, check).await {
+            panic!("{what}: not within {within:?}\n{}", self.logs());
+        }
+    }
+
+    /// As [`Cluster::wait_for`], `false` when `check` does not hold in time.
+    pub async fn wait_until<F, Fut>(&mut self, within: Duration, mut check: F) -> bool
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
@@ -238,13 +249,11 @@ impl Cluster {
         loop {
             self.alive();
             if check().await {
-                return;
+                return true;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not within {within:?}\n{}",
-                self.logs()
-            );
+            if Instant::now() > deadline {
+                return false;
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
