@@ -18,14 +18,17 @@
 //! speed. Under `cargo test` (no `--bench`) it runs small (2 streams of
 //! 500, 100 routed, 1 and 2 instances) so it cannot rot.
 
-mod common {
-    #[path = "../../tests/common/bin.rs"]
-    pub mod bin;
-    #[path = "../../tests/common/broker.rs"]
-    pub mod broker;
-    #[path = "../../tests/common/instances.rs"]
-    pub mod instances;
-}
+// The test harness's own modules, at the crate root as `super::` in
+// instances.rs expects.
+#[path = "../tests/common/bin.rs"]
+#[allow(dead_code)]
+mod bin;
+#[path = "../tests/common/broker.rs"]
+#[allow(dead_code)]
+mod broker;
+#[path = "../tests/common/instances.rs"]
+#[allow(dead_code)]
+mod instances;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -36,7 +39,7 @@ use switchboard::sim::estate::Estate;
 use switchboard::sim::servicenow::{ServiceNowSim, SimConfig};
 use switchboard::store::Store;
 
-use common::instances::Cluster;
+use instances::Cluster;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -130,7 +133,10 @@ async fn bulk(instances: usize, streams: usize, records: usize) {
         write(&dir.path().join(format!("connectors/{s}.toml")), &text);
         let mapping = shipped("mappings/servicenow-incident.toml")
             .replace("system = \"servicenow\"", &format!("system = \"{s}\""));
-        write(&dir.path().join(format!("mappings/{s}-incident.toml")), &mapping);
+        write(
+            &dir.path().join(format!("mappings/{s}-incident.toml")),
+            &mapping,
+        );
     }
     let (base, names) = (sn.base_url.clone(), systems.clone());
     let prefix = format!("sbbench{}bulk{instances}", std::process::id());
@@ -170,7 +176,7 @@ async fn bulk(instances: usize, streams: usize, records: usize) {
     drop(cluster);
     PEAK.fetch_max(max, std::sync::atomic::Ordering::Relaxed);
     let topology = switchboard::transport::Topology::for_prefix(&prefix);
-    common::broker::delete_topology(&topology, &[]).await;
+    broker::delete_topology(&topology, &[]).await;
     drop_store(&url, store).await;
     sn.shutdown().await;
 }
@@ -197,7 +203,8 @@ async fn routed(instances: usize, items: usize) {
         manifest.find("# An incident's comments").unwrap(),
         manifest.find("# Catalogue requests").unwrap(),
     );
-    let list = format!("{}{}", &manifest[..a], &manifest[b..]).replace("page_size = 100\n", "page_size = 1000\n");
+    let list = format!("{}{}", &manifest[..a], &manifest[b..])
+        .replace("page_size = 100\n", "page_size = 1000\n");
     write(&dir.path().join("connectors/servicenow.toml"), &list);
     for file in ["routing.toml", "services.toml"] {
         std::fs::copy(Path::new(ROOT).join(file), dir.path().join(file)).unwrap();
@@ -240,7 +247,8 @@ async fn routed(instances: usize, items: usize) {
     let before = estate.maximo.sim.count();
     let inserted = Instant::now();
     for i in 0..items {
-        let record = json!({"short_description": format!("No heating in room B{i:05}"), "state": "1"});
+        let record =
+            json!({"short_description": format!("No heating in room B{i:05}"), "state": "1"});
         estate
             .servicenow
             .sim
@@ -270,7 +278,7 @@ async fn routed(instances: usize, items: usize) {
     drop(cluster);
     PEAK.fetch_max(max, std::sync::atomic::Ordering::Relaxed);
     let topology = switchboard::transport::Topology::for_prefix(&prefix);
-    common::broker::delete_topology(&topology, &["maximo", "servicenow", "odoo"]).await;
+    broker::delete_topology(&topology, &["maximo", "servicenow", "odoo"]).await;
     drop_store(&url, store).await;
     estate.shutdown().await;
 }
@@ -297,7 +305,9 @@ fn main() {
             "scale-out on {} cores: {streams} streams x {records} incidents, {items} routed items",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
-        println!("| what | instances | work | seconds | throughput | peak RSS per instance (MiB) |");
+        println!(
+            "| what | instances | work | seconds | throughput | peak RSS per instance (MiB) |"
+        );
         println!("| --- | ---: | ---: | ---: | ---: | --- |");
         for &n in &counts {
             bulk(n, streams, records).await;

@@ -46,7 +46,10 @@ fn incident_copy(dir: &std::path::Path, system: &str) {
     let mapping = std::fs::read_to_string(repo().join("mappings/servicenow-incident.toml"))
         .unwrap()
         .replace("system = \"servicenow\"", &format!("system = \"{system}\""));
-    write(&dir.join(format!("mappings/{system}-incident.toml")), &mapping);
+    write(
+        &dir.join(format!("mappings/{system}-incident.toml")),
+        &mapping,
+    );
 }
 
 fn incident(title: &str) -> Map<String, Value> {
@@ -126,7 +129,8 @@ async fn twenty_streams_on_three_instances_one_fetcher_at_a_time() {
     let mut n = 0;
     while started.elapsed() < Duration::from_secs(50) {
         cluster.alive();
-        sn.sim.insert("incident", incident(&format!("Printer jam {n}")));
+        sn.sim
+            .insert("incident", incident(&format!("Printer jam {n}")));
         n += 1;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -244,7 +248,9 @@ async fn a_stream_of_a_killed_instance_is_finished_by_another() {
             async move { scalar(&store, count).await >= INCIDENTS / 4 }
         })
         .await;
-    let pid = holder_pid(&ts, "servicenow").await.expect("a holder mid-sync");
+    let pid = holder_pid(&ts, "servicenow")
+        .await
+        .expect("a holder mid-sync");
     let victim = *cluster
         .procs
         .iter()

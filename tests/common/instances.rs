@@ -80,10 +80,7 @@ impl Cluster {
     ) -> Self {
         let mut env = vec![("SWITCHBOARD__LOG__LEVEL".to_string(), "info".to_string())];
         if let Some(secs) = LEASE_SECS {
-            env.push((
-                "SWITCHBOARD__DAEMON__LEASE_SECS".into(),
-                secs.to_string(),
-            ));
+            env.push(("SWITCHBOARD__DAEMON__LEASE_SECS".into(), secs.to_string()));
         }
         Cluster {
             dir,
@@ -311,7 +308,11 @@ pub struct TaggedDoors {
 }
 
 impl TaggedDoors {
-    pub async fn serve(instances: usize, systems: &[String], sim: impl Fn() -> axum::Router) -> Self {
+    pub async fn serve(
+        instances: usize,
+        systems: &[String],
+        sim: impl Fn() -> axum::Router,
+    ) -> Self {
         let log: Arc<Mutex<Vec<Fetch>>> = Arc::default();
         let mut bases = Vec::new();
         for instance in 0..instances {
