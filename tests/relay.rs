@@ -202,7 +202,9 @@ async fn three_relays_publish_each_message_once(backend: Backend) {
     let stop = CancellationToken::new();
     let mut relays = Vec::new();
     for _ in 0..3 {
-        let store = switchboard::store::Store::connect(&ts.url, 4).await.unwrap();
+        let store = switchboard::store::Store::connect(&ts.url, 4)
+            .await
+            .unwrap();
         relays.push(tokio::spawn(run_relay(
             store,
             Secret::new(amqp_url()),
@@ -215,7 +217,10 @@ async fn three_relays_publish_each_message_once(backend: Backend) {
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while ts.store.outbox_pending().await.unwrap() > 0 {
-        assert!(Instant::now() < deadline, "the relays did not drain the outbox");
+        assert!(
+            Instant::now() < deadline,
+            "the relays did not drain the outbox"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.cancel();

@@ -453,7 +453,8 @@ async fn a_rolling_restart_loses_and_repeats_nothing() {
     };
     tokio::time::sleep(Duration::from_secs(3)).await;
     for i in 0..3 {
-        let status = cluster.terminate(i, Duration::from_secs(30)).await;
+        let grace = Duration::from_secs(common::instances::GRACE_SECS + 5);
+        let status = cluster.terminate(i, grace).await;
         assert!(status.success(), "instance {i} stopped cleanly: {status}");
         cluster.start(i);
         cluster.ready(i, Duration::from_secs(30)).await;

@@ -267,7 +267,11 @@ async fn one_delivery_sent_to_three_instances_at_once_is_taken_once(backend: Bac
             .map(|(code, _)| code)
             .collect();
         codes.sort();
-        assert_eq!(codes, [200, 200, 202], "delivery {d}: taken once, the rest duplicates");
+        assert_eq!(
+            codes,
+            [200, 200, 202],
+            "delivery {d}: taken once, the rest duplicates"
+        );
     }
     assert_eq!(ts.store.count(CountedTable::WorkItems).await.unwrap(), 10);
 }

@@ -19,10 +19,13 @@ use std::time::{Duration, Instant};
 
 use super::bin::switchboard;
 
-/// How long a stream lease holds without renewal in these tests, once the
-/// daemon reads `[daemon] lease_secs` (env `SWITCHBOARD__DAEMON__LEASE_SECS`);
-/// `None` runs the daemon's default (30 s).
-pub const LEASE_SECS: Option<u64> = None;
+/// How long a stream lease holds without renewal in these tests (`[daemon]
+/// lease_secs`, the shortest allowed): a killed instance's streams are
+/// taken over within seconds, not the default 30.
+pub const LEASE_SECS: Option<u64> = Some(3);
+
+/// How long a SIGTERMed instance may drain (`[daemon] shutdown_grace_secs`).
+pub const GRACE_SECS: u64 = 10;
 
 /// The lease the instances run with.
 pub fn lease() -> Duration {
@@ -78,7 +81,10 @@ impl Cluster {
         prefix: &str,
         connectors: impl Fn(usize) -> String + Send + 'static,
     ) -> Self {
-        let mut env = vec![("SWITCHBOARD__LOG__LEVEL".to_string(), "info".to_string())];
+        let mut env = vec![(
+            "SWITCHBOARD__DAEMON__SHUTDOWN_GRACE_SECS".to_string(),
+            GRACE_SECS.to_string(),
+        )];
         if let Some(secs) = LEASE_SECS {
             env.push(("SWITCHBOARD__DAEMON__LEASE_SECS".into(), secs.to_string()));
         }
