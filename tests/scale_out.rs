@@ -13,7 +13,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -25,10 +25,11 @@ use common::hub::{scalar, texts};
 use common::instances::{Cluster, TaggedDoors, lease, runs};
 use common::{Backend, TestStore, repo, write};
 
-static TURNS: Mutex<()> = Mutex::new(());
+/// One test at a time: each runs three instances on two cores.
+static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn take_turn() -> std::sync::MutexGuard<'static, ()> {
-    TURNS.lock().unwrap_or_else(|e| e.into_inner())
+async fn take_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    TURNS.lock().await
 }
 
 fn prefix(test: &str) -> String {
@@ -64,7 +65,7 @@ fn incident(title: &str) -> Map<String, Value> {
 /// schedule, cursors never going back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_streams_on_three_instances_one_fetcher_at_a_time() {
-    let _turn = take_turn();
+    let _turn = take_turn().await;
     let ts = TestStore::new(Backend::Postgres).await;
     let sn = ServiceNowSim::spawn(SimConfig {
         incidents: 250,
@@ -217,7 +218,7 @@ async fn holder_pid(ts: &TestStore, system: &str) -> Option<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_of_a_killed_instance_is_finished_by_another() {
     const INCIDENTS: i64 = 20_000;
-    let _turn = take_turn();
+    let _turn = take_turn().await;
     let ts = TestStore::new(Backend::Postgres).await;
     let sn = ServiceNowSim::spawn(SimConfig {
         incidents: INCIDENTS as usize,
@@ -397,7 +398,7 @@ async fn all_applied_once(cluster: &mut Cluster, estate: &Estate, tag: &str, tit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routed_items_are_applied_once_when_an_instance_is_killed() {
     const ITEMS: usize = 1_000;
-    let _turn = take_turn();
+    let _turn = take_turn().await;
     let ts = TestStore::new(Backend::Postgres).await;
     let estate = Estate::spawn(5, None).await.unwrap();
     let mut cluster = routed_cluster(&ts, &estate, "killrouted");
@@ -429,7 +430,7 @@ async fn routed_items_are_applied_once_when_an_instance_is_killed() {
 /// item applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_loses_and_repeats_nothing() {
-    let _turn = take_turn();
+    let _turn = take_turn().await;
     let ts = TestStore::new(Backend::Postgres).await;
     let estate = Estate::spawn(5, None).await.unwrap();
     let mut cluster = routed_cluster(&ts, &estate, "rolling");
