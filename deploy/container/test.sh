@@ -162,22 +162,25 @@ fi
 
 # --- 3. can podman run a container here? -----------------------------------
 say "podman runtime"
-# A container cannot raise its limits above the host's hard limits without
+# A container cannot raise its limits above its parent's hard limits without
 # CAP_SYS_RESOURCE, which some sandboxes withhold, while podman as root asks
-# for more by default: ask for exactly the hard limits instead.
-lim() { local v; v=$(ulimit -H "$1"); [ "$v" = unlimited ] && v=-1; echo "$v:$v"; }
-ULIMITS=(--ulimit "nofile=$(lim -n)" --ulimit "nproc=$(lim -u)")
+# for more by default: ask for the host's hard limits instead, and at most
+# 32768 processes, the limit podman 4.3 gives conmon (the container's parent).
+lim() { local v; v=$(ulimit -H "$1"); [ "$v" = unlimited ] && v=${2:--1}; [ -n "${2:-}" ] && [ "$v" -gt "$2" ] && v=$2; echo "$v:$v"; }
+ULIMITS=(--ulimit "nofile=$(lim -n)" --ulimit "nproc=$(lim -u 32768)")
 VFS_ROOT=$CACHE_DIR/storage-vfs
 # Tried in order; the first that runs `true` in the base image wins.
 # crun refuses hybrid cgroup v1/v2 hosts ("cgroups in hybrid mode not
-# supported"), runc accepts them. vfs storage is the last resort when
-# overlay cannot mount (it lives in its own root, so the base is imported again).
+# supported"), runc accepts them; only crun can run without cgroups at all.
+# vfs storage is the last resort when overlay cannot mount (it lives in its
+# own root, so the base is imported there again).
 LADDER=(
     "||"
     "||ulimits"
     "--runtime runc||ulimits"
-    "--runtime runc --cgroup-manager cgroupfs||ulimits --cgroups disabled"
-    "--runtime runc --cgroup-manager cgroupfs --storage-driver vfs --root $VFS_ROOT|vfs|ulimits --cgroups disabled"
+    "--runtime runc --cgroup-manager cgroupfs||ulimits"
+    "--runtime crun --cgroup-manager cgroupfs||ulimits --cgroups disabled"
+    "--runtime runc --cgroup-manager cgroupfs --storage-driver vfs --root $VFS_ROOT|vfs|ulimits"
 )
 RUN_FLAGS=()
 chosen=
@@ -277,7 +280,17 @@ psql "$PG_ADMIN_URL/postgres" -qAt -c "DROP DATABASE IF EXISTS $TEST_DB WITH (FO
 STORE_HOST=$PG_ADMIN_URL/$TEST_DB
 STORE_SLIRP=${STORE_HOST/127.0.0.1/10.0.2.2}
 AMQP_SLIRP=${AMQP_URL/127.0.0.1/10.0.2.2}
-DAEMON_ENV=("${SECRETS[@]}" -e SWITCHBOARD__DAEMON__SHUTDOWN_GRACE_SECS=$((GRACE_SECS - 5)))
+# The daemon's own drain deadline, shorter than podman's stop timeout, as in
+# compose.yaml and the Deployment. A binary from before [daemon] existed
+# refuses the unknown key: then the daemons start without it.
+DAEMON_ENV=("${SECRETS[@]}")
+GRACE_ENV=(-e "SWITCHBOARD__DAEMON__SHUTDOWN_GRACE_SECS=$((GRACE_SECS - 5))")
+if out=$(run "${SECRETS[@]}" "${GRACE_ENV[@]}" "$IMAGE" check --config "$CONFIG" 2>&1); then
+    DAEMON_ENV+=("${GRACE_ENV[@]}")
+    record "[daemon] shutdown_grace_secs" PASS "(accepted: $((GRACE_SECS - 5)) s)"
+else
+    record "[daemon] shutdown_grace_secs" SKIP "(this binary refuses it: $(grep -o 'unknown field `daemon`' <<<"$out" | head -1); daemons start without it)"
+fi
 
 t=$(date +%s)
 if out=$(run --network host -e "SWITCHBOARD__STORE__URL=$STORE_HOST" "$IMAGE" migrate --config "$CONFIG" 2>&1); then
@@ -287,14 +300,19 @@ else
     record "migrate (--network host)" FAIL "(exit non-zero)"
 fi
 
-# wait_http URL EXPECTED_CODE SECONDS -> prints the last code and body
+# wait_http CONTAINER URL EXPECTED_CODE SECONDS -> prints the last code and
+# body; gives up at once when the container has exited.
 wait_http() {
-    local deadline=$(($(date +%s) + $3)) code body
+    local deadline=$(($(date +%s) + $4)) code body
     while :; do
-        body=$(curl -sS -m 3 -w '\n%{http_code}' "$1" 2>&1)
+        body=$(curl -sS -m 3 -w '\n%{http_code}' "$2" 2>&1)
         code=$(tail -1 <<<"$body")
-        [ "$code" = "$2" ] && { echo "$code $(head -1 <<<"$body")"; return 0; }
-        [ "$(date +%s)" -ge "$deadline" ] && { echo "$code $(head -1 <<<"$body")"; return 1; }
+        [ "$code" = "$3" ] && { echo "$code $(head -1 <<<"$body")"; return 0; }
+        if [ "$(date +%s)" -ge "$deadline" ] ||
+            [ "$("${PODMAN[@]}" inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" != true ]; then
+            echo "$code $(head -1 <<<"$body")"
+            return 1
+        fi
         sleep 1
     done
 }
@@ -305,28 +323,31 @@ t=$(date +%s)
     --network slirp4netns:allow_host_loopback=true -p "127.0.0.1:$HTTP_PORT:8080" \
     "${DAEMON_ENV[@]}" -e "SWITCHBOARD__STORE__URL=$STORE_SLIRP" -e "SWITCHBOARD__BROKER__URL=$AMQP_SLIRP" \
     "$IMAGE" >/dev/null 2>&1 || record "replica A started" FAIL "(podman run -d failed)"
-if got=$(wait_http "http://127.0.0.1:$HTTP_PORT/healthz" 200 60); then
+if got=$(wait_http "$NAME_A" "http://127.0.0.1:$HTTP_PORT/healthz" 200 60); then
     record "/healthz via published port" PASS "($got after $(elapsed "$t") s)"
 else
     record "/healthz via published port" FAIL "($got)"
     "${PODMAN[@]}" logs --tail 15 "$NAME_A" 2>&1 | sed 's/^/   | /'
 fi
-if got=$(wait_http "http://127.0.0.1:$HTTP_PORT/readyz" 200 60); then
+if got=$(wait_http "$NAME_A" "http://127.0.0.1:$HTTP_PORT/readyz" 200 60); then
     record "/readyz (store + broker) replica A" PASS "($got)"
 else
     record "/readyz (store + broker) replica A" FAIL "($got)"
 fi
 
-# Replica B: host network, same database, another port: two replicas on one store.
+# Replica B: host network, same database, another port: two replicas on one
+# store. Locked down as the Deployment's securityContext locks it: read-only
+# root filesystem with a /tmp of its own, no capabilities, no privilege gain.
 t=$(date +%s)
 "${PODMAN[@]}" run -d --name "$NAME_B" "${RUN_FLAGS[@]}" --network host \
+    --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
     "${DAEMON_ENV[@]}" -e "SWITCHBOARD__STORE__URL=$STORE_HOST" -e "SWITCHBOARD__BROKER__URL=$AMQP_URL" \
     -e "SWITCHBOARD__HTTP__LISTEN=127.0.0.1:$((HTTP_PORT + 1))" \
     "$IMAGE" >/dev/null 2>&1 || record "replica B started" FAIL "(podman run -d failed)"
-if got=$(wait_http "http://127.0.0.1:$((HTTP_PORT + 1))/readyz" 200 60); then
-    record "/readyz replica B (--network host)" PASS "($got after $(elapsed "$t") s)"
+if got=$(wait_http "$NAME_B" "http://127.0.0.1:$((HTTP_PORT + 1))/readyz" 200 60); then
+    record "/readyz replica B (host net, ro)" PASS "($got after $(elapsed "$t") s)"
 else
-    record "/readyz replica B (--network host)" FAIL "($got)"
+    record "/readyz replica B (host net, ro)" FAIL "($got)"
     "${PODMAN[@]}" logs --tail 15 "$NAME_B" 2>&1 | sed 's/^/   | /'
 fi
 if got=$(curl -fsS -m 3 "http://127.0.0.1:$HTTP_PORT/status" 2>&1) && grep -q '"leases"' <<<"$got"; then
