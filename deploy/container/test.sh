@@ -250,9 +250,10 @@ if out=$(run --entrypoint id "$IMAGE" 2>&1) && grep -q 'uid=10001' <<<"$out"; th
 else
     record "runs as uid 10001" FAIL "($out)"
 fi
-# The enabled connectors' secrets must be set for `check`; any value will do.
+# `run` refuses to start while an enabled connector's env: secret is unset
+# (ServiceNow's, as shipped); any value will do here. `check` needs none.
 SECRETS=(-e SERVICENOW_USERNAME=check -e SERVICENOW_PASSWORD=check)
-if out=$(run "${SECRETS[@]}" "$IMAGE" check --config "$CONFIG" 2>&1); then
+if out=$(run "$IMAGE" check --config "$CONFIG" 2>&1); then
     record "check --config $CONFIG" PASS "($(tail -1 <<<"$out" | cut -c1-100))"
 else
     echo "$out" | tail -5
@@ -330,9 +331,9 @@ else
     "${PODMAN[@]}" logs --tail 15 "$NAME_A" 2>&1 | sed 's/^/   | /'
 fi
 if got=$(wait_http "$NAME_A" "http://127.0.0.1:$HTTP_PORT/readyz" 200 60); then
-    record "/readyz (store + broker) replica A" PASS "($got)"
+    record "/readyz replica A (published port)" PASS "($got)"
 else
-    record "/readyz (store + broker) replica A" FAIL "($got)"
+    record "/readyz replica A (published port)" FAIL "($got)"
 fi
 
 # Replica B: host network, same database, another port: two replicas on one
