@@ -110,8 +110,12 @@ if [ ${#need[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}; run as root or install them first"
     say "apt-get install ${need[*]}"
     t=$(date +%s)
+    # netavark + aardvark-dns rather than CNI: compose services find each
+    # other by name only with aardvark-dns (deploy/compose/README.md).
+    # netavark runs iptables for every bridge network, the default one too,
+    # and no package pulls it in ("netavark: No such file or directory").
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${need[@]}" uidmap containernetworking-plugins; } >"$CACHE_DIR/apt.log" 2>&1 ||
+        "${need[@]}" uidmap netavark aardvark-dns iptables; } >"$CACHE_DIR/apt.log" 2>&1 ||
         die "apt-get install failed, see $CACHE_DIR/apt.log"
     record "install ${need[*]}" PASS "($(elapsed "$t") s)"
 fi
