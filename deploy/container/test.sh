@@ -2,23 +2,26 @@
 # Builds the switchboard image on this machine and starts it: the container
 # path of issue 14, item 3, checked end to end rather than only validated.
 #
-#   bash deploy/container/test.sh          # from the repository root, as root
+#   bash deploy/container/test.sh          # as root, from any folder
 #
 # What it does, from a clean Debian bookworm host:
-#   1. installs podman, runc, debootstrap, slirp4netns, curl and the
-#      PostgreSQL client from Debian packages when missing;
+#   1. installs podman, runc, netavark, aardvark-dns, iptables, debootstrap,
+#      slirp4netns, curl and the PostgreSQL client from Debian packages when
+#      missing;
 #   2. makes a base image from Debian packages (debootstrap --variant=minbase
 #      bookworm + ca-certificates, `podman import`), because no image registry
 #      may be reachable; cached as an image and as a tarball under
 #      target/container/, so a second run skips it;
 #   3. finds podman flags that can run a container here (this sandbox needs
-#      some: see "Runtime" below) and fails fast, saying so, if none can;
+#      some: see "can podman run a container here?" below) and fails fast,
+#      saying so, if none can;
 #   4. builds the release binary on the host and the image from
 #      Containerfile.local (same runtime layout as Dockerfile, checked);
 #   5. runs the image: `check`, `demo --once`, `migrate`, `run` with /healthz
 #      and /readyz on a published port against the host's PostgreSQL and
-#      RabbitMQ, a second replica on the same database with --network host,
-#      and a SIGTERM stop timed against the grace period;
+#      RabbitMQ, a second replica on the same database with --network host
+#      and Kubernetes' lockdown, and a SIGTERM stop timed against the grace
+#      period;
 #   6. prints PASS/FAIL per check and exits non-zero if any check failed.
 #
 # Too slow for CI (a cold run debootstraps and compiles): nothing in .ci/run
@@ -102,9 +105,11 @@ say "tools"
 mkdir -p "$CACHE_DIR"
 need=()
 for pair in podman:podman runc:runc debootstrap:debootstrap slirp4netns:slirp4netns \
-    curl:curl psql:postgresql-client; do
+    curl:curl psql:postgresql-client iptables:iptables; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
+# Not on PATH: podman finds it under /usr/lib/podman.
+dpkg -s netavark aardvark-dns >/dev/null 2>&1 || need+=(netavark aardvark-dns)
 if [ ${#need[@]} -gt 0 ]; then
     [ "${NO_INSTALL:-0}" = 1 ] && die "missing: ${need[*]} (NO_INSTALL=1)"
     [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}; run as root or install them first"
