@@ -30,7 +30,7 @@ fn config(dir: &Path, sim: &SimHandle, store_url: &str) -> PathBuf {
         &format!(
             "version = 1\n\n[store]\nurl = \"{store_url}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n\
              [connectors.servicenow]\nbase_url = \"{}\"\nusername = \"admin\"\npassword = \"sim-password\"\n\
-             schedule = \"0 0 0 1 1 *\"\n",
+             schedule = \"0 0 0 1 1 *\"\n\n[daemon]\nlease_secs = 3\n",
             sim.base_url
         ),
     );
@@ -103,6 +103,27 @@ fn kill(child: &mut Child) {
     child.wait().unwrap();
 }
 
+/// A killed run cannot give its stream's lease back: the next run leaves
+/// the stream alone until the lease expires (3 s here, docs/SCALING.md).
+async fn wait_for_leases_to_expire(store: &Store) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = chrono::Utc::now().timestamp_millis();
+        let leases = store.leases().await.unwrap();
+        if leases
+            .iter()
+            .all(|l| l.holder.is_none() || l.expires_ms.is_some_and(|e| e < now))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a lease outlived 3 s: {leases:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 const INCIDENTS: usize = 20_000;
 const KILLS: i64 = 10;
 
@@ -152,6 +173,7 @@ async fn killed_at_random_points_of_a_large_sync_loses_nothing() {
         }
         let stored = assert_each_once(&ts.store, &sn).await;
         assert!(stored <= total);
+        wait_for_leases_to_expire(&ts.store).await;
     }
     assert!(kills >= KILLS - 1, "only {kills} kills landed mid-sync");
 

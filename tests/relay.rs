@@ -188,8 +188,60 @@ async fn without_a_broker_nothing_is_lost(backend: Backend) {
         .unwrap();
 }
 
+/// Three instances' relays (each its own pool, as three processes would
+/// have) drain one outbox at once: every message reaches the queue once.
+async fn three_relays_publish_each_message_once(backend: Backend) {
+    const MESSAGES: usize = 1000;
+    let ts = TestStore::new(backend).await;
+    let run = format!("three-{backend:?}-{}", std::process::id());
+    let queue = format!("test-hr-{run}");
+    let (_conn, channel) = bound_queue(&queue, "hr.#").await;
+    let messages: Vec<_> = (0..MESSAGES).map(|i| message(&run, "hr", i)).collect();
+    ts.store.enqueue(&messages).await.unwrap();
+
+    let stop = CancellationToken::new();
+    let mut relays = Vec::new();
+    for _ in 0..3 {
+        let store = switchboard::store::Store::connect(&ts.url, 4).await.unwrap();
+        relays.push(tokio::spawn(run_relay(
+            store,
+            Secret::new(amqp_url()),
+            RelayOptions {
+                batch: 25,
+                ..RelayOptions::default()
+            },
+            stop.clone(),
+        )));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ts.store.outbox_pending().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the relays did not drain the outbox");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    for r in relays {
+        tokio::time::timeout(Duration::from_secs(10), r)
+            .await
+            .expect("each relay stops")
+            .unwrap();
+    }
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    while let Some(got) = channel
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        let id = got.delivery.properties.message_id().clone().unwrap();
+        *seen.entry(id.to_string()).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "published more than once: {twice:?}");
+    assert_eq!(seen.len(), MESSAGES, "every message published");
+}
+
 on_every_backend!(
     relays_every_message_once_with_confirms,
+    three_relays_publish_each_message_once,
     the_relay_loop_drains_the_outbox,
     without_a_broker_nothing_is_lost,
 );

@@ -243,7 +243,37 @@ async fn a_delivery_without_records_says_so(backend: Backend) {
     assert_eq!(answer["records"], 1, "{answer}");
 }
 
+/// Behind a load balancer a sender's retry may reach another instance
+/// while the first is still storing: the same delivery sent to three
+/// instances (each its own pool) at once is taken by one of them only.
+async fn one_delivery_sent_to_three_instances_at_once_is_taken_once(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let mut bases = Vec::new();
+    for _ in 0..3 {
+        let store = Store::connect(&ts.url, 4).await.unwrap();
+        bases.push(serve(store).await);
+    }
+    for d in 0..10 {
+        let body = json!({"webhookEvent": "jira:issue_updated",
+            "issue": {"key": format!("SD-{d}"), "fields": {"summary": format!("Issue {d}"),
+                      "status": {"statusCategory": {"key": "new"}}}}})
+        .to_string();
+        let id = format!("race-{d}");
+        let signature = sign(&body);
+        let sent = bases.iter().map(|b| post(b, &id, &body, &signature));
+        let mut codes: Vec<u16> = futures::future::join_all(sent)
+            .await
+            .into_iter()
+            .map(|(code, _)| code)
+            .collect();
+        codes.sort();
+        assert_eq!(codes, [200, 200, 202], "delivery {d}: taken once, the rest duplicates");
+    }
+    assert_eq!(ts.store.count(CountedTable::WorkItems).await.unwrap(), 10);
+}
+
 on_every_backend!(
+    one_delivery_sent_to_three_instances_at_once_is_taken_once,
     a_delivery_without_records_says_so,
     deliveries_are_verified_and_taken_once,
     a_nul_in_a_delivery_is_stored_not_refused,

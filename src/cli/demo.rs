@@ -87,7 +87,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         for (stream, result) in crate::daemon::sync_connector(&store, c, &never, show).await {
             match result {
                 // suspend(), not println(): the latter prints nothing without a terminal.
-                Ok(r) => bar.suspend(|| {
+                Ok(None) => bar.suspend(|| {
+                    println!("left {}/{stream}: another instance is syncing it", c.system)
+                }),
+                Ok(Some(r)) => bar.suspend(|| {
                     println!(
                         "synced {}/{stream}: {} pages, {} fetched, {} stored, {} unchanged, {} quarantined",
                         c.system, r.pages, r.fetched, r.stored, r.unchanged, r.quarantined
@@ -153,13 +156,13 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         estate.servicenow.sim.clone(),
         stop.clone(),
     ));
-    tokio::spawn(crate::writer::local::run_local(
+    let mut delivery = tokio::task::JoinSet::new();
+    delivery.spawn(crate::writer::local::run_local(
         store.clone(),
         writers,
         LocalOptions::default(),
         stop.clone(),
     ));
-    let reload = cfg.settings.paths.reload_every();
     let tokens = crate::api::Tokens::from_settings(&api_settings)
         .context("[api] tokens: a secret it names is not set")?;
     let api = crate::api::ApiState {
@@ -173,19 +176,17 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         connectors: Vec::new(),
         broker: None,
     };
-    crate::daemon::run(
-        store,
-        connectors,
-        listener,
-        reload,
-        None,
-        crate::daemon::Surface {
-            api,
-            web: cfg.settings.web.clone(),
-        },
-        stop,
-    )
-    .await?;
+    let options = crate::daemon::Options {
+        reload_every: cfg.settings.paths.reload_every(),
+        settings: cfg.settings.daemon.clone(),
+        delivery,
+        ..Default::default()
+    };
+    let surface = crate::daemon::Surface {
+        api,
+        web: cfg.settings.web.clone(),
+    };
+    crate::daemon::run(store, connectors, listener, options, surface, stop).await?;
     estate.shutdown().await;
     Ok(())
 }

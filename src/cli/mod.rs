@@ -332,23 +332,21 @@ async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<()> {
             None => None,
         },
     };
-    let result = crate::daemon::run(
-        store,
-        connectors,
-        listener,
-        reload,
+    let options = crate::daemon::Options {
+        reload_every: reload,
         routing_reload,
-        crate::daemon::Surface {
-            api,
-            web: cfg.settings.web.clone(),
+        settings: cfg.settings.daemon.clone(),
+        broker: match &cfg.settings.broker {
+            Some(b) => Some(b.url.resolve().context("[broker] url")?),
+            None => None,
         },
-        stop.clone(),
-    )
-    .await;
-    stop.cancel();
-    let mut delivery = delivery;
-    while delivery.join_next().await.is_some() {}
-    result
+        delivery,
+    };
+    let surface = crate::daemon::Surface {
+        api,
+        web: cfg.settings.web.clone(),
+    };
+    crate::daemon::run(store, connectors, listener, options, surface, stop).await
 }
 
 /// Reload `routing.toml` when it changes: the slot the jobs share, and a

@@ -34,8 +34,11 @@ pub(super) async fn run_once(
     tokio::spawn(super::stop_on_signal(stop.clone()));
     let mut failed = 0;
     let mut ran = Vec::new();
+    // Beside daemons on the same store, a stream one of them is running
+    // now is left to it (docs/SCALING.md).
+    let instance = crate::daemon::lease::Instance::new(cfg.settings.daemon.lease_ttl());
     for c in connectors {
-        let results = crate::daemon::sync_connector(store, c, &stop, progress).await;
+        let results = crate::daemon::sync_connector_as(store, c, &instance, &stop, progress).await;
         failed += results.iter().filter(|(_, r)| r.is_err()).count();
         ran.push((c.system.clone(), results));
     }

@@ -17,7 +17,6 @@ use super::{Cli, connect_store, load_catalog, load_config};
 use crate::ops::quarantine as ops;
 use crate::ops::{QuarantineError, RetryWhich, StreamRetry};
 use crate::store::{QuarantineFilter, QuarantineRow, QuarantinedRecord, Store};
-use crate::sync::SyncReport;
 use crate::telemetry::text::Escaped;
 
 /// The exit code of `run --once` and `quarantine retry` when they did
@@ -291,7 +290,7 @@ fn print_record(record: &QuarantinedRecord) {
 
 /// A connector's system, and how the run of each of its streams ended
 /// (as `daemon::sync_connector` returns it).
-pub type ConnectorRun = (String, Vec<(String, Result<SyncReport, String>)>);
+pub type ConnectorRun = (String, Vec<(String, crate::daemon::StreamRun)>);
 
 /// `run --once`'s line per stream, and how many records the streams it
 /// synced hold in quarantine now (from one query).
@@ -302,6 +301,16 @@ pub async fn summarize_run(store: &Store, ran: &[ConnectorRun]) -> anyhow::Resul
         .into_iter()
         .map(|c| ((c.source_system, c.source_stream), c.records))
         .collect();
+    // Only read when a stream was left to another instance, to name it.
+    let left = ran
+        .iter()
+        .flat_map(|(_, s)| s)
+        .any(|(_, r)| matches!(r, Ok(None)));
+    let leases = if left {
+        store.leases().await?
+    } else {
+        Vec::new()
+    };
     let mut waiting = 0;
     for (system, streams) in ran {
         for (stream, result) in streams {
@@ -311,11 +320,26 @@ pub async fn summarize_run(store: &Store, ran: &[ConnectorRun]) -> anyhow::Resul
                 .unwrap_or(0);
             waiting += held;
             match result {
-                Ok(r) => println!(
+                Ok(Some(r)) => println!(
                     "{system}/{stream}: {} fetched, {} stored, {} unchanged, {} quarantined, {} skipped; \
                      {held} in quarantine",
                     r.fetched, r.stored, r.unchanged, r.quarantined, r.skipped
                 ),
+                Ok(None) => {
+                    let lease = leases
+                        .iter()
+                        .find(|l| &l.source_system == system && &l.source_stream == stream);
+                    let holder = lease.and_then(|l| l.holder.as_deref()).unwrap_or("?");
+                    let until = lease
+                        .and_then(|l| l.expires_ms)
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .map_or("?".into(), |t| t.format("%H:%M:%SZ").to_string());
+                    println!(
+                        "{system}/{stream}: left alone, instance {holder} holds its lease until \
+                         {until} (a daemon syncing it now, or a run killed before it gave the \
+                         lease back); {held} in quarantine"
+                    )
+                }
                 Err(e) => println!("{system}/{stream}: FAILED: {e}; {held} in quarantine"),
             }
         }

@@ -7,6 +7,7 @@
 //! reads the file and the environment and nothing else: it never connects.
 
 mod api;
+mod daemon;
 pub mod secret;
 mod validate;
 
@@ -18,6 +19,7 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostic, SourceFile};
 pub use api::{ApiSettings, ApiToken, JwtAlgorithm, JwtSettings, KeyFamily};
+pub use daemon::DaemonSettings;
 pub use secret::{Secret, SecretError, SecretRef};
 
 /// The file read when `--config` is not given, if it exists.
@@ -47,6 +49,8 @@ pub struct Settings {
     pub broker: Option<BrokerSettings>,
     /// How routed work rides out a target's outage, on either transport.
     pub delivery: DeliverySettings,
+    /// Leases shared with other instances, and the drain at SIGTERM.
+    pub daemon: DaemonSettings,
     pub http: HttpSettings,
     /// Who may call the HTTP API under `/api/v1`, and with what scopes.
     pub api: ApiSettings,
@@ -66,6 +70,7 @@ impl Default for Settings {
             store: StoreSettings::default(),
             broker: None,
             delivery: DeliverySettings::default(),
+            daemon: DaemonSettings::default(),
             http: HttpSettings::default(),
             api: ApiSettings::default(),
             web: WebSettings::default(),
@@ -477,6 +482,12 @@ mod tests {
             ),
             ("[log]\nlevel = \"info,[[\"\n", (3, 1), "not a log filter"),
             ("[paths]\nreload_secs = 999999\n", (3, 1), "out of range"),
+            ("[daemon]\nlease_secs = 1\n", (3, 1), "3 to 3600 seconds"),
+            (
+                "[daemon]\nshutdown_grace_secs = 0\n",
+                (3, 1),
+                "1 to 3600 seconds",
+            ),
             (
                 "[delivery]\noutage_budget_secs = 99999999\n",
                 (3, 1),

@@ -61,6 +61,22 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             ),
         );
     }
+    let d = &s.daemon;
+    if !super::daemon::LEASE_SECS.contains(&d.lease_secs) {
+        return problem(
+            "daemon.lease_secs",
+            format!("{} is out of range: 3 to 3600 seconds", d.lease_secs),
+        );
+    }
+    if !super::daemon::SHUTDOWN_GRACE_SECS.contains(&d.shutdown_grace_secs) {
+        return problem(
+            "daemon.shutdown_grace_secs",
+            format!(
+                "{} is out of range: 1 to 3600 seconds",
+                d.shutdown_grace_secs
+            ),
+        );
+    }
     if s.paths.reload_secs > 86_400 {
         return problem(
             "paths.reload_secs",

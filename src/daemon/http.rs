@@ -2,7 +2,8 @@
 //! and the webhook endpoints `POST /hooks/{system}`.
 //!
 //! `/metrics` serves Prometheus text. Probes must stay cheap and honest: `/healthz` answers while the process
-//! runs; `/readyz` only when the store answers and is fully migrated.
+//! runs; `/readyz` only when the store answers and is fully migrated, the
+//! broker (if any) answers, and the instance is not draining (`ready.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,12 +38,24 @@ pub struct Hook {
 struct App {
     store: Store,
     hooks: Arc<HashMap<String, Hook>>,
+    ready: super::ready::Readiness,
 }
 
+/// The probes and webhooks, `/readyz` asking the store alone.
 pub fn router(store: Store, hooks: HashMap<String, Hook>) -> Router {
+    router_with(store, hooks, Default::default())
+}
+
+/// The probes and webhooks, `/readyz` asking what `ready` says.
+pub fn router_with(
+    store: Store,
+    hooks: HashMap<String, Hook>,
+    ready: super::ready::Readiness,
+) -> Router {
     let app = App {
         store,
         hooks: Arc::new(hooks),
+        ready,
     };
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
@@ -205,17 +218,10 @@ async fn hook(
     }
 }
 
-async fn readyz(State(App { store, .. }): State<App>) -> impl IntoResponse {
-    match store.ready().await {
-        Ok(true) => (StatusCode::OK, "ready".to_string()),
-        Ok(false) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store reachable, migrations not applied".to_string(),
-        ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("store unreachable: {e}"),
-        ),
+async fn readyz(State(App { store, ready, .. }): State<App>) -> impl IntoResponse {
+    match ready.check(&store).await {
+        Ok(()) => (StatusCode::OK, "ready".to_string()),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
     }
 }
 

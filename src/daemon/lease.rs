@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{LeaseAsk, Store};
-use crate::sync::{SyncError, SyncJob};
+use crate::sync::{ProgressFn, SyncError, SyncJob, SyncReport};
 use crate::telemetry::events;
 
 /// This process among the instances on one store.
@@ -57,7 +57,7 @@ impl Default for Instance {
 /// What became of a stream's turn.
 pub enum Turn {
     /// This instance ran it.
-    Ran(Result<(), SyncError>),
+    Ran(Result<SyncReport, SyncError>),
     /// Another instance holds it, or ran it since the schedule's last
     /// tick: nothing to do here.
     Elsewhere,
@@ -70,6 +70,7 @@ pub async fn run_leased(
     instance: &Instance,
     due_since: Option<DateTime<Utc>>,
     stop: &CancellationToken,
+    progress: ProgressFn<'_>,
 ) -> Turn {
     let (system, stream) = (job.system(), job.stream.name.as_str());
     let ask = |now| LeaseAsk {
@@ -113,15 +114,14 @@ pub async fn run_leased(
             }
         }
     };
-    let run = job.run(store, &run_stop, &|_, _| {});
+    let run = job.run(store, &run_stop, progress);
     tokio::pin!(run);
     tokio::pin!(renewing);
     let result = tokio::select! {
         r = &mut run => r,
         // Lost: the run stops at its next page, as at a shutdown.
         () = &mut renewing => run.await,
-    }
-    .map(|_| ());
+    };
     // A run stopped by a lost lease has nothing to give back; a failed one
     // is free at once for the retry, here or elsewhere.
     let ok = result.is_ok() && !run_stop.is_cancelled();

@@ -145,8 +145,8 @@ async fn run_streams(
         if stop.is_cancelled() {
             break;
         }
-        match run_leased(store, &c.jobs[i], instance, due_since, stop).await {
-            Turn::Ran(Ok(())) | Turn::Elsewhere => {}
+        match run_leased(store, &c.jobs[i], instance, due_since, stop, &|_, _| {}).await {
+            Turn::Ran(Ok(_)) | Turn::Elsewhere => {}
             Turn::Ran(Err(SyncError::Connector(ConnectorError::RateLimited {
                 wait_secs, ..
             }))) => {

@@ -113,6 +113,21 @@ impl Store {
         Ok(())
     }
 
+    /// Give back every lease `holder` still has, at a shutdown whose drain
+    /// ran out of time: the streams are free at once rather than when the
+    /// leases expire. The number given back.
+    pub async fn release_leases_of(&self, holder: &str) -> Result<u64, StoreError> {
+        Ok(super::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE stream_leases SET holder = NULL, expires_ms = NULL WHERE holder = $1",
+            )
+            .bind(holder)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }))
+    }
+
     /// Every stream's lease, for `/status`.
     pub async fn leases(&self) -> Result<Vec<LeaseRow>, StoreError> {
         Ok(super::on_pool!(self, |pool| {

@@ -137,6 +137,17 @@ fn returned(routing_key: &str, event_id: &str) {
 }
 
 /// A connection and one channel in publisher-confirm mode.
+/// Open a connection and close it: whether the broker answers and takes
+/// the credentials, for `/readyz`.
+pub async fn ping(url: &str) -> Result<(), AmqpError> {
+    let connection = Connection::connect(url, ConnectionProperties::default())
+        .await
+        .map_err(AmqpError::Connect)?;
+    // Closing is courtesy; the broker answered either way.
+    let _ = connection.close(200, "readiness probe".into()).await;
+    Ok(())
+}
+
 pub(super) async fn open_confirmed(url: &str) -> Result<(Connection, Channel), AmqpError> {
     let connection = Connection::connect(url, ConnectionProperties::default())
         .await

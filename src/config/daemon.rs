@@ -1,0 +1,45 @@
+//! `[daemon]`: how an instance shares the streams with the others on one
+//! store, and how long it takes to stop (docs/SCALING.md).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSettings {
+    /// How long a stream lease holds without renewal, in seconds: how long
+    /// the streams of an instance that died wait before another instance
+    /// takes them over. Renewed every third of it while a run goes on.
+    pub lease_secs: u64,
+    /// After SIGTERM, how long the daemon may take to drain (finish the
+    /// page in hand, give its leases back, stop consuming, ack what it
+    /// applied) before it exits all the same. Set it below the
+    /// orchestrator's own grace (Kubernetes' `terminationGracePeriodSeconds`
+    /// is 30 s by default), so the drain ends before SIGKILL.
+    pub shutdown_grace_secs: u64,
+}
+
+/// Bounds `check` enforces, so a lease is never shorter than a renewal can
+/// keep up with, nor a dead instance's streams held for hours.
+pub const LEASE_SECS: std::ops::RangeInclusive<u64> = 3..=3600;
+pub const SHUTDOWN_GRACE_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        Self {
+            lease_secs: 30,
+            shutdown_grace_secs: 25,
+        }
+    }
+}
+
+impl DaemonSettings {
+    pub fn lease_ttl(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
