@@ -20,8 +20,8 @@
 #   5. runs the image: `check`, `demo --once`, `migrate`, `run` with /healthz
 #      and /readyz on a published port against the host's PostgreSQL and
 #      RabbitMQ, a second replica on the same database with --network host
-#      and Kubernetes' lockdown, and a SIGTERM stop timed against the grace
-#      period;
+#      and Kubernetes' lockdown, a third whose broker is out of reach (alive,
+#      not ready), and a SIGTERM stop timed against the grace period;
 #   6. prints PASS/FAIL per check and exits non-zero if any check failed.
 #
 # Too slow for CI (a cold run debootstraps and compiles): nothing in .ci/run
@@ -73,7 +73,7 @@ die() {
 elapsed() { echo $(($(date +%s) - $1)); }
 
 cleanup() {
-    for n in "$NAME_A" "$NAME_B"; do
+    for n in "$NAME_A" "$NAME_B" "${NAME_B%-b}-c"; do
         "${PODMAN[@]}" rm -f -t 0 "$n" >/dev/null 2>&1 || true
     done
 }
@@ -365,6 +365,23 @@ if got=$(curl -fsS -m 3 "http://127.0.0.1:$HTTP_PORT/status" 2>&1) && grep -q '"
 else
     record "/status lists leases" FAIL "($(head -c 120 <<<"$got"))"
 fi
+
+# Replica C: its broker out of reach. Alive (/healthz 200: liveness must not
+# restart it for that) but not ready (/readyz 503): no traffic until the
+# broker is back. Its name and port only differ from B's.
+NAME_C=${NAME_B%-b}-c
+"${PODMAN[@]}" run -d --name "$NAME_C" "${RUN_FLAGS[@]}" --network host \
+    "${DAEMON_ENV[@]}" -e "SWITCHBOARD__STORE__URL=$STORE_HOST" \
+    -e "SWITCHBOARD__BROKER__URL=amqp://guest:guest@127.0.0.1:9/%2f" \
+    -e "SWITCHBOARD__HTTP__LISTEN=127.0.0.1:$((HTTP_PORT + 2))" \
+    "$IMAGE" >/dev/null 2>&1 || record "replica C started" FAIL "(podman run -d failed)"
+if wait_http "$NAME_C" "http://127.0.0.1:$((HTTP_PORT + 2))/healthz" 200 60 >/dev/null &&
+    got=$(wait_http "$NAME_C" "http://127.0.0.1:$((HTTP_PORT + 2))/readyz" 503 10); then
+    record "no broker: healthz 200, readyz 503" PASS "(${got:0:80})"
+else
+    record "no broker: healthz 200, readyz 503" FAIL "(${got:-no answer})"
+fi
+"${PODMAN[@]}" rm -f -t 0 "$NAME_C" >/dev/null 2>&1
 
 say "SIGTERM"
 for n in "$NAME_A" "$NAME_B"; do
