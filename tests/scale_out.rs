@@ -371,12 +371,53 @@ async fn start_routed(cluster: &mut Cluster, ts: &TestStore) {
         .await;
 }
 
+/// The titled items a writer was cut off applying (SIGKILL between its
+/// `applying` mark and the end of its call): dead letters "in doubt" for a
+/// person to check in Maximo and replay, by design, never applied again
+/// blindly (docs/OPERATIONS.md). At most the messages in hand.
+async fn in_doubt(test: &str, tag: &str) -> Vec<String> {
+    fn titled(v: &Value, tag: &str) -> Option<String> {
+        match v {
+            Value::String(s) if s.starts_with(tag) => Some(s.clone()),
+            Value::Array(a) => a.iter().find_map(|v| titled(v, tag)),
+            Value::Object(o) => o.values().find_map(|v| titled(v, tag)),
+            _ => None,
+        }
+    }
+    let topology = switchboard::transport::Topology::for_prefix(&prefix(test));
+    switchboard::transport::dlq::list(&common::broker::amqp_url(), &topology)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| d.reason.contains("cut off mid-call"))
+        .filter_map(|d| titled(&d.payload, tag))
+        .collect()
+}
+
 /// Every titled item applied once in Maximo: none missing, none twice.
 async fn all_applied_once(cluster: &mut Cluster, estate: &Estate, tag: &str, titles: usize) {
+    applied_once_or_in_doubt(cluster, estate, None, tag, titles).await;
+}
+
+/// [`all_applied_once`], except that an item whose writer was killed
+/// mid-call may be a dead letter in doubt instead (`test`'s queues).
+async fn applied_once_or_in_doubt(
+    cluster: &mut Cluster,
+    estate: &Estate,
+    test: Option<&str>,
+    tag: &str,
+    titles: usize,
+) {
     let within = lease() + Duration::from_secs(90);
     let done = cluster
         .wait_until(within, || async {
-            orders_by_title(estate, tag).len() >= titles
+            let mut seen: std::collections::BTreeSet<String> =
+                orders_by_title(estate, tag).into_keys().collect();
+            // The dead letters are read only when one item is left.
+            if let Some(t) = test.filter(|_| seen.len() + 1 == titles) {
+                seen.extend(in_doubt(t, tag).await);
+            }
+            seen.len() >= titles
         })
         .await;
     // A second application would come soon after: give it a moment.
@@ -384,12 +425,24 @@ async fn all_applied_once(cluster: &mut Cluster, estate: &Estate, tag: &str, tit
     let orders = orders_by_title(estate, tag);
     let twice: Vec<_> = orders.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "applied more than once: {twice:?}");
+    let doubted = match test {
+        Some(t) => in_doubt(t, tag).await,
+        None => Vec::new(),
+    };
+    // One writer per instance applies one message at a time.
+    assert!(doubted.len() <= 1, "in doubt: {doubted:?}");
+    let mut seen: std::collections::BTreeSet<&String> = orders.keys().collect();
+    seen.extend(&doubted);
+    let missing = titles.saturating_sub(seen.len());
     assert!(
-        done && orders.len() == titles,
-        "{} of {titles} items applied within {within:?}\n{}",
+        done && missing == 0,
+        "{} of {titles} items applied ({doubted:?} in doubt) within {within:?}\n{}",
         orders.len(),
         cluster.logs()
     );
+    if !doubted.is_empty() {
+        eprintln!("in doubt after the kill, a dead letter to check: {doubted:?}");
+    }
 }
 
 /// 1,000 routed items (ServiceNow incidents about heating, each becoming a
@@ -418,7 +471,7 @@ async fn routed_items_are_applied_once_when_an_instance_is_killed() {
     cluster.kill(1);
     let at_kill = orders_by_title(&estate, tag).len();
     assert!(at_kill < ITEMS, "killed mid-delivery ({at_kill} applied)");
-    all_applied_once(&mut cluster, &estate, tag, ITEMS).await;
+    applied_once_or_in_doubt(&mut cluster, &estate, Some("killrouted"), tag, ITEMS).await;
     eprintln!("killed at {at_kill} of {ITEMS} applied");
     let topology = switchboard::transport::Topology::for_prefix(&prefix("killrouted"));
     delete_topology(&topology, &["maximo", "servicenow", "odoo"]).await;
