@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use switchboard::catalog::ConnectorJobs;
 use switchboard::connector::manifest::parse_schedule;
-use switchboard::daemon::lease::Instance;
+use switchboard::daemon::lease::{Instance, Turn, run_leased};
 use switchboard::daemon::schedule::{StreamRetry, run_connector};
 use switchboard::sim::servicenow::{ServiceNowSim, SimConfig};
 use switchboard::store::LeaseAsk;
@@ -100,9 +100,61 @@ async fn a_race_has_one_winner(backend: Backend) {
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
 }
 
+/// The most leases `holder` held at once while `runs` went on.
+async fn most_held_at_once(
+    store: &switchboard::store::Store,
+    holder: &str,
+    runs: Vec<tokio::task::JoinHandle<bool>>,
+) -> usize {
+    let mut most = 0;
+    while runs.iter().any(|r| !r.is_finished()) {
+        let leases = store.leases().await.unwrap();
+        let held = leases
+            .iter()
+            .filter(|l| l.holder.as_deref() == Some(holder))
+            .count();
+        most = most.max(held);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for r in runs {
+        assert!(r.await.unwrap(), "each stream ran here");
+    }
+    most
+}
+
+/// `[daemon] max_streams_at_once`: a full instance leaves a due stream
+/// waiting, holding no lease for it, until a slot is free.
+async fn an_instance_runs_at_most_its_streams_at_once(backend: Backend) {
+    let ts = TestStore::new(backend).await;
+    let sn = ServiceNowSim::spawn(SimConfig::default()).await.unwrap();
+    // Each run takes a while: two at once would overlap.
+    sn.sim.set_latency(Duration::from_millis(150));
+    let manifest = servicenow_manifest(&sn.base_url, &[]);
+    let mapping = common::servicenow_mapping();
+    for (cap, expected) in [(1, 1), (0, 2)] {
+        let instance = Arc::new(Instance::new(Duration::from_secs(30)).with_max_streams(cap));
+        let stop = CancellationToken::new();
+        let runs = ["incident", "request"]
+            .into_iter()
+            .map(|stream| {
+                let job = common::stream_job(&manifest, stream, mapping.clone());
+                let (store, instance, stop) = (ts.store.clone(), instance.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let turn = run_leased(&store, &job, &instance, None, &stop, &|_, _| {}).await;
+                    matches!(turn, Turn::Ran(_))
+                })
+            })
+            .collect();
+        let most = most_held_at_once(&ts.store, &instance.id, runs).await;
+        assert_eq!(most, expected, "max_streams_at_once = {cap}");
+    }
+    sn.shutdown().await;
+}
+
 on_every_backend!(
     one_holder_at_a_time_and_once_per_tick,
-    a_race_has_one_winner
+    a_race_has_one_winner,
+    an_instance_runs_at_most_its_streams_at_once,
 );
 
 /// The embedded store serves one daemon: a second claim on the same file

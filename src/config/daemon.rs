@@ -18,18 +18,27 @@ pub struct DaemonSettings {
     /// orchestrator's own grace (Kubernetes' `terminationGracePeriodSeconds`
     /// is 30 s by default), so the drain ends before SIGKILL.
     pub shutdown_grace_secs: u64,
+    /// How many streams this instance syncs at once, across its
+    /// connectors; 0: no limit. A stream due while the instance is full
+    /// waits for a free slot, and meanwhile another instance may take it:
+    /// with several instances, a limit spreads a large first load instead
+    /// of leaving it all to the instance that started first, and it bounds
+    /// the pages in memory at once.
+    pub max_streams_at_once: usize,
 }
 
 /// Bounds `check` enforces, so a lease is never shorter than a renewal can
 /// keep up with, nor a dead instance's streams held for hours.
 pub const LEASE_SECS: std::ops::RangeInclusive<u64> = 3..=3600;
 pub const SHUTDOWN_GRACE_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
+pub const MAX_STREAMS_AT_ONCE: usize = 10_000;
 
 impl Default for DaemonSettings {
     fn default() -> Self {
         Self {
             lease_secs: 30,
             shutdown_grace_secs: 25,
+            max_streams_at_once: 0,
         }
     }
 }

@@ -484,6 +484,11 @@ mod tests {
             ("[paths]\nreload_secs = 999999\n", (3, 1), "out of range"),
             ("[daemon]\nlease_secs = 1\n", (3, 1), "3 to 3600 seconds"),
             (
+                "[daemon]\nmax_streams_at_once = 99999\n",
+                (3, 1),
+                "0 (no limit) to 10000",
+            ),
+            (
                 "[daemon]\nshutdown_grace_secs = 0\n",
                 (3, 1),
                 "1 to 3600 seconds",

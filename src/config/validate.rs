@@ -77,6 +77,15 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             ),
         );
     }
+    if d.max_streams_at_once > super::daemon::MAX_STREAMS_AT_ONCE {
+        return problem(
+            "daemon.max_streams_at_once",
+            format!(
+                "{} is out of range: 0 (no limit) to 10000",
+                d.max_streams_at_once
+            ),
+        );
+    }
     if s.paths.reload_secs > 86_400 {
         return problem(
             "paths.reload_secs",

@@ -8,9 +8,11 @@
 //! pages, as a shutdown does, before another instance can be fetching the
 //! same pages.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{LeaseAsk, Store};
@@ -26,6 +28,9 @@ pub struct Instance {
     /// How long a lease holds without renewal: how long a dead instance's
     /// streams wait before another takes them.
     pub lease_ttl: Duration,
+    /// Slots for the streams this instance runs at once (`[daemon]
+    /// max_streams_at_once`); `None`: no limit.
+    slots: Option<Arc<Semaphore>>,
 }
 
 impl Instance {
@@ -44,7 +49,14 @@ impl Instance {
         Self {
             id: format!("{host}/{}/{}", std::process::id(), &tag[..6]),
             lease_ttl,
+            slots: None,
         }
+    }
+
+    /// Run at most `n` streams at once (0: no limit).
+    pub fn with_max_streams(mut self, n: usize) -> Self {
+        self.slots = (n > 0).then(|| Arc::new(Semaphore::new(n)));
+        self
     }
 }
 
@@ -73,6 +85,15 @@ pub async fn run_leased(
     progress: ProgressFn<'_>,
 ) -> Turn {
     let (system, stream) = (job.system(), job.stream.name.as_str());
+    // A full instance waits here, holding no lease, so that another
+    // instance may take the stream meanwhile.
+    let _slot = match &instance.slots {
+        Some(slots) => tokio::select! {
+            permit = slots.clone().acquire_owned() => permit.ok(),
+            () = stop.cancelled() => return Turn::Elsewhere,
+        },
+        None => None,
+    };
     let ask = |now| LeaseAsk {
         system,
         stream,

@@ -107,7 +107,9 @@ pub async fn run(
     let mut api = api;
     api.connectors = connectors.clone();
     // Instances on one store share the streams through leases.
-    let instance = Arc::new(lease::Instance::new(settings.lease_ttl()));
+    let instance = Arc::new(
+        lease::Instance::new(settings.lease_ttl()).with_max_streams(settings.max_streams_at_once),
+    );
     tracing::info!(instance = %instance.id, "instance started");
     for c in connectors {
         tasks.spawn(schedule::run_connector(
