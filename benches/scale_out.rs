@@ -223,24 +223,8 @@ async fn routed(instances: usize, items: usize) {
     );
     let prefix = format!("sbbench{}routed{instances}", std::process::id());
     let mut cluster = Cluster::new(dir, &url, &prefix, move |_| tables.clone());
-    cluster.start_all(instances);
-    for i in 0..instances {
-        cluster.ready(i, Duration::from_secs(60)).await;
-    }
-    let s = store.clone();
     cluster
-        .wait_for("ServiceNow's baseline", Duration::from_secs(60), || {
-            let s = s.clone();
-            async move {
-                scalar(
-                    &s,
-                    "SELECT COUNT(*) FROM sync_state WHERE source_system = 'servicenow' \
-                     AND source_stream = 'incident' AND baseline_at IS NOT NULL",
-                )
-                .await
-                    == 1
-            }
-        })
+        .start_routing(instances, &store, Duration::from_secs(60))
         .await;
     // The writers' queues are declared once each instance's writer runs.
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -350,24 +350,8 @@ fn orders_by_title(estate: &Estate, tag: &str) -> BTreeMap<String, usize> {
 /// Start three instances and wait for ServiceNow's first (baseline) run:
 /// what is created after it is routed.
 async fn start_routed(cluster: &mut Cluster, ts: &TestStore) {
-    cluster.start_all(3);
-    for i in 0..3 {
-        cluster.ready(i, Duration::from_secs(30)).await;
-    }
-    let store = ts.store.clone();
     cluster
-        .wait_for("ServiceNow's baseline", Duration::from_secs(30), || {
-            let store = store.clone();
-            async move {
-                scalar(
-                    &store,
-                    "SELECT COUNT(*) FROM sync_state WHERE source_system = 'servicenow' \
-                     AND source_stream = 'incident' AND baseline_at IS NOT NULL",
-                )
-                .await
-                    == 1
-            }
-        })
+        .start_routing(3, &ts.store, Duration::from_secs(30))
         .await;
 }
 

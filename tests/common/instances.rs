@@ -230,6 +230,28 @@ impl Cluster {
         out
     }
 
+    /// Start `n` instances, wait for each to be ready and for ServiceNow's
+    /// incident list to finish its baseline run: what the source gets
+    /// after that is routed.
+    pub async fn start_routing(
+        &mut self,
+        n: usize,
+        store: &switchboard::store::Store,
+        within: Duration,
+    ) {
+        self.start_all(n);
+        for i in 0..n {
+            self.ready(i, within).await;
+        }
+        self.wait_for("ServiceNow's baseline", within, || async {
+            store
+                .baseline_done("servicenow", "incident")
+                .await
+                .unwrap_or(false)
+        })
+        .await;
+    }
+
     /// Poll `check` until it holds, failing with `what` after `within`;
     /// every instance must stay up meanwhile.
     pub async fn wait_for<F, Fut>(&mut self, what: &str, within: Duration, check: F)
