@@ -76,7 +76,10 @@ pub enum Command {
     /// schedule, serve /healthz, /readyz, /status and /metrics, and, with
     /// route what changed (`routing.toml`) and deliver it to the target
     /// systems: through RabbitMQ when [broker] is set, else in-process.
-    /// Stops cleanly on Ctrl-C or SIGTERM, never leaving a half-written page.
+    /// Stops cleanly on Ctrl-C or SIGTERM, never leaving a half-written page:
+    /// /readyz says "draining", stream leases are given back, and what is
+    /// still running after [daemon] shutdown_grace_secs (25) is cut off.
+    /// Several instances on one PostgreSQL share the streams: docs/SCALING.md.
     Run(RunArgs),
     /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT),
     /// Personio (HR), Odoo (Finance) and Maximo (Facilities) on loopback,
@@ -147,7 +150,8 @@ pub struct RunArgs {
     /// Sync every enabled connector once and exit, without serving HTTP: for
     /// cron jobs and Kubernetes CronJobs. Prints a line per stream (fetched,
     /// stored, unchanged, quarantined, skipped, and records in quarantine).
-    /// Exits 1 if a stream failed, else 3 if any stream it synced has
+    /// A stream another instance holds the lease of is left to it, and its
+    /// line names that instance. Exits 1 if a stream failed, else 3 if any stream it synced has
     /// records in quarantine (from this run or an earlier one: see
     /// `switchboard quarantine list`), else 0.
     #[arg(long)]
