@@ -37,7 +37,8 @@ fn field(rec: &Value, name: &str) -> String {
         .to_string()
 }
 
-/// Run a sync that is told to stop as soon as page `pages` is committed.
+/// Run a sync that is told to stop as soon as page `pages` is read and
+/// handed over: the run stops there, once the pages it handed over are written.
 async fn sync_stopping_after(job: &SyncJob, ts: &TestStore, pages: usize) -> SyncReport {
     let stop = CancellationToken::new();
     let stop_at = |_: &SyncJob, r: &SyncReport| {

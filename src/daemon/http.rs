@@ -174,7 +174,7 @@ async fn hook(
     };
     // Kept as parsed, so what is stored is what was mapped.
     let body_text = value.to_string();
-    let page = PageWrite {
+    let mut page = PageWrite {
         system: &system,
         stream: wh.stream(),
         mapping_version: &mapping.version,
@@ -190,7 +190,7 @@ async fn hook(
     // A record the database refuses is quarantined alone: a 503 for it
     // would be met again by every retry of the sender.
     let routed_by = hook.router.as_deref().map(|r| (r, &existing));
-    let written = crate::sync::write_isolating(&app.store, page, routed_by).await;
+    let written = crate::sync::write_isolating(&app.store, &mut page, routed_by).await;
     match written {
         Ok(out) if out.duplicate => (
             StatusCode::OK,

@@ -95,6 +95,26 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database rolled the transaction back because it collided with
+    /// another one (PostgreSQL class 40: a deadlock, a serialization
+    /// failure; SQLite: BUSY or LOCKED after its timeout): the same write
+    /// may pass when tried again.
+    pub fn is_conflict(&self) -> bool {
+        let StoreError::Query(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        let Some(code) = db.code() else {
+            return false;
+        };
+        if db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some()
+        {
+            return code.starts_with("40");
+        }
+        code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+    }
+
     /// The database refused the data itself, so the same write fails
     /// every time: a value it cannot hold (PostgreSQL classes 22, data
     /// exception, and 54, a limit such as an index entry over 2.7 kB), or a

@@ -20,14 +20,14 @@ use crate::telemetry::events;
 /// routes nothing).
 pub async fn write_isolating(
     store: &Store,
-    mut page: PageWrite<'_>,
+    page: &mut PageWrite<'_>,
     router: Option<(&Router, &HashMap<String, Stored>)>,
 ) -> Result<PageOutcome, StoreError> {
-    let refusal = match store.apply_page_mut(&mut page).await {
+    let refusal = match store.apply_page_mut(page).await {
         Err(e) if e.is_refusal() => e,
         other => return other,
     };
-    let refused = store.refused_records(&page).await?;
+    let refused = store.refused_records(page).await?;
     if refused.is_empty() {
         // The page is refused for something no single record holds.
         return Err(refusal);
@@ -59,5 +59,5 @@ pub async fn write_isolating(
     };
     page.outbox = plan.outbox;
     page.effects = plan.effects;
-    store.apply_page_mut(&mut page).await
+    store.apply_page_mut(page).await
 }

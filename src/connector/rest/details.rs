@@ -169,9 +169,9 @@ impl RestConnector {
         for _ in 0..d.max_pages.max(1) {
             let request = page_request(&self.base_url, &self.headers, &sub, None, token.as_ref());
             let url = request.url.clone();
-            let resp = self.client.call(&request).await?;
+            let mut resp = self.client.call(&request).await?;
             let shown = crate::connector::shown_url(&url, &request.query);
-            let mut page = records::records(&self.system, &sub, None, &shown, &resp)?;
+            let mut page = records::records(&self.system, &sub, None, &shown, &mut resp)?;
             let received = page.len();
             // Offset pages re-read the previous page's last detail.
             if let Some(expected) = overlap_key(&sub, token.as_ref())

@@ -493,9 +493,9 @@ impl RestConnector {
         let written = spec.as_ref().zip(from).map(|(c, f)| c.written(f));
         let request = page_request(&self.base_url, &self.headers, s, written.as_deref(), token);
         let url = request.url.clone();
-        let resp = self.client.call(&request).await?;
+        let mut resp = self.client.call(&request).await?;
         let shown = crate::connector::shown_url(&url, &request.query);
-        let mut records = records::records(&self.system, s, spec.as_ref(), &shown, &resp)?;
+        let mut records = records::records(&self.system, s, spec.as_ref(), &shown, &mut resp)?;
         let received = records.len();
         // We asked again for the last record of the previous page: if it is
         // still there, the positions after it have not moved.
