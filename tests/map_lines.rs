@@ -153,7 +153,7 @@ fn a_file_maps_as_one_record_at_a_time_did_in_order() {
     }
     assert_eq!(out, want_out, "stdout bytes");
     let (got, want) = (lines(&err), lines(&want_err));
-    assert!(want.len() > 100, "{want:?}");
+    assert!(want.len() > 50, "{want:?}");
     assert_eq!(got, want, "stderr");
     // Every kind of odd line was met, in order.
     assert!(
@@ -208,12 +208,24 @@ fn a_stdin_record_goes_out_before_the_next_line_comes() {
         .spawn()
         .expect("binary runs");
     let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stdout) {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
     for title in ["first", "second"] {
         writeln!(stdin, r#"{{"state": "1", "short_description": "{title}"}}"#).unwrap();
         stdin.flush().unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        // Generous: the line waits for nothing but the mapping.
+        let line = rx.recv_timeout(std::time::Duration::from_secs(30));
+        if line.is_err() {
+            child.kill().unwrap();
+        }
+        let line = line.expect("the record is written while stdin stays open");
         assert!(line.contains(title), "{line}");
     }
     drop(stdin);

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use serde_json::Value;
 
-use super::parse::parse_line;
+use super::parse::{Keep, parse_line};
 use crate::mapping::{AnyMapping, RecordError};
 use crate::telemetry::text::Escaped;
 
@@ -80,7 +80,7 @@ pub(super) fn run(mapping: &AnyMapping, input: &Path) -> anyhow::Result<usize> {
         Box::new(std::fs::File::open(input).with_context(|| format!("cannot read {name}"))?)
     };
     let keep = match mapping {
-        AnyMapping::Inbound(m) => m.record_fields(),
+        AnyMapping::Inbound(m) => m.record_fields().map(|f| Keep::new(&f)),
         // An outbound body may be rendered from any field.
         AnyMapping::Outbound(_) => None,
     };
@@ -92,7 +92,7 @@ pub(super) fn run(mapping: &AnyMapping, input: &Path) -> anyhow::Result<usize> {
         scope.spawn(move || read_chunks(source, &job_tx, &order_tx));
         for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
-            let keep = keep.as_deref();
+            let keep = keep.as_ref();
             scope.spawn(move || {
                 loop {
                     // Held only while waiting: the next job goes to
@@ -136,7 +136,7 @@ fn read_chunks(
                     if n == 0 {
                         break true;
                     }
-                    if buf[start..].contains(&b'\n') {
+                    if memchr::memchr(b'\n', &buf[start..]).is_some() {
                         break false;
                     }
                 }
@@ -147,7 +147,7 @@ fn read_chunks(
                 }
             }
         };
-        if !eof && let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
+        if !eof && let Some(last) = memchr::memrchr(b'\n', &buf) {
             carry.extend_from_slice(&buf[last + 1..]);
             buf.truncate(last + 1);
         }
@@ -167,12 +167,12 @@ fn read_chunks(
 }
 
 /// Parse and map each line of one chunk.
-fn map_chunk(mapping: &AnyMapping, keep: Option<&[String]>, bytes: &[u8]) -> Done {
+fn map_chunk(mapping: &AnyMapping, keep: Option<&Keep>, bytes: &[u8]) -> Done {
     let mut done = Done {
         out: Vec::with_capacity(bytes.len()),
         ..Done::default()
     };
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
+    for line in lines(bytes) {
         done.lines += 1;
         let Some(parsed) = parse_line(line, keep) else {
             continue;
@@ -194,6 +194,22 @@ fn map_chunk(mapping: &AnyMapping, keep: Option<&[String]>, bytes: &[u8]) -> Don
         });
     }
     done
+}
+
+/// The lines of `bytes`, each with its `\n` (the last may lack one), as
+/// `read_until` gives them. Found with `memchr`: looked for a byte at a
+/// time, they cost about 7% of all the instructions of a run.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        let (line, tail) = rest.split_at(end);
+        rest = tail;
+        Some(line)
+    })
 }
 
 /// Append the mapped record and a newline to `out`, as `map_one` prints

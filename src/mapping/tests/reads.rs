@@ -83,7 +83,7 @@ fn every_golden_record_maps_the_same_from_the_fields_read() {
 #[test]
 fn templates_cel_fields_and_children_arrays_are_read() {
     let m = mapping(&format!(
-        "{HEAD}skip_if = \"record.category == 'test'\"\n\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ template = \"{{first}} {{meta.last}}\" }}\nstatus = {{ path = \"status\" }}\nassignee_group = {{ const = \"x\", when = \"record.impact == '1'\" }}\ndescription = {{ coalesce = [\"a\", \"b.c\"] }}\n\n[children.notes]\neach = \"notes\"\ninto = \"activities\"\n\n[children.notes.fields]\nkind = {{ const = \"comment\" }}\nbody = {{ path = \"text\" }}\n"
+        "{HEAD}skip_if = \"record.category == 'test'\"\n\n[fields]\nkind = {{ const = \"incident\" }}\ntitle = {{ template = \"{{first}} {{meta.last}}\" }}\nstatus = {{ path = \"status\" }}\nassignee_group = {{ const = \"x\", when = \"record.impact == '1'\" }}\ndescription = {{ coalesce = [\"a\", \"b.c\"] }}\n\n[children.notes]\neach = \"notes\"\ninto = \"activities\"\n\n[children.notes.fields]\nkind = {{ const = \"comment\" }}\nbody = {{ path = \"text\" }}\noccurred_at = {{ path = \"at\", timestamp = \"rfc3339\" }}\n"
     ));
     assert_eq!(
         m.record_fields().expect("all named"),
