@@ -13,7 +13,8 @@
 # shipped mapping plus one `major` attribute. MAPPING defaults to the
 # shipped mappings/servicenow-incident.toml; MAPPING=cel maps with that
 # attribute added as a CEL `when`, the exact equivalent of the jq program.
-# JQ defaults to /usr/bin/jq. Each run is timed by /usr/bin/time -v (wall,
+# JQ defaults to /usr/bin/jq; BIN names a switchboard binary to use
+# instead of building one. Each run is timed by /usr/bin/time -v (wall,
 # user, system, peak RSS); the script prints every run, then the median,
 # min and max of each figure and the median of the per-pair ratios B/A.
 # Needs python3 to write the input and a release build (built here).
@@ -24,8 +25,10 @@ JQ=${JQ:-/usr/bin/jq}
 TMP=${TMPDIR:-/tmp}
 SIZES=${*:-200000 1000000}
 
-cargo build --release --quiet --bin switchboard
-BIN=$PWD/target/release/switchboard
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --quiet --bin switchboard
+    BIN=$PWD/target/release/switchboard
+fi
 PROGRAM=$(sed -n '/^const JQ_PROGRAM: &str = r#"$/,/^"#;$/p' benches/mapping.rs | sed '1d;$d')
 [ -n "$PROGRAM" ] || { echo "JQ_PROGRAM not found in benches/mapping.rs" >&2; exit 2; }
 
@@ -33,7 +36,7 @@ MAPPING=${MAPPING:-mappings/servicenow-incident.toml}
 if [ "$MAPPING" = cel ]; then
     MAPPING=$TMP/map-bench-cel.toml
     cp mappings/servicenow-incident.toml "$MAPPING"
-    printf '\n[attributes.major]\nconst = true\nwhen = "record.impact == '"'1'"' \&\& record.urgency == '"'1'"'"\n' >> "$MAPPING"
+    printf '\n[attributes.major]\nconst = true\nwhen = "%s"\n' "record.impact == '1' && record.urgency == '1'" >> "$MAPPING"
 fi
 
 # One run: "wall user sys peak_kib" of the command, its stdout discarded.
