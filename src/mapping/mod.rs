@@ -15,6 +15,7 @@ pub mod expr;
 mod memo;
 mod outbound;
 pub mod path;
+mod reads;
 mod rule;
 mod slot;
 pub mod spec;

@@ -85,6 +85,14 @@ impl Template {
         })
     }
 
+    /// Each placeholder's compiled path.
+    pub(super) fn parts_paths(&self) -> impl Iterator<Item = &Path> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Field(path) => Some(path),
+            Part::Text(_) => None,
+        })
+    }
+
     /// Each placeholder's path as written (`fields.summary`), for checks
     /// that need more than the top-level key.
     pub fn paths(&self) -> impl Iterator<Item = &str> {

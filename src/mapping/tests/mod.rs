@@ -88,6 +88,7 @@ mod maps;
 mod offerings;
 mod outbound;
 mod ownership;
+mod reads;
 mod rules;
 mod shipped;
 mod sources;

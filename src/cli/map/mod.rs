@@ -9,6 +9,10 @@ use serde_json::Value;
 
 use crate::mapping::{AnyMapping, RecordError};
 use crate::telemetry::text::Escaped;
+use parse::{object, parse_line};
+
+mod parse;
+mod pipeline;
 
 #[derive(Debug, clap::Args)]
 pub struct MapArgs {
@@ -45,6 +49,22 @@ pub fn run(args: &MapArgs) -> anyhow::Result<()> {
 
 fn map_records(args: &MapArgs) -> anyhow::Result<()> {
     let mapping = AnyMapping::load(&args.mapping).map_err(anyhow::Error::new)?;
+    let lines = args.input.as_os_str() == "-" || args.input.extension().is_none_or(|e| e != "json");
+    // `--explain` and a `.json` document stay on the simple path: one is
+    // for reading by eye, the other is read whole anyway.
+    let failed = if lines && !args.explain {
+        pipeline::run(&mapping, &args.input)?
+    } else {
+        map_one_by_one(args, &mapping)?
+    };
+    if failed > 0 {
+        anyhow::bail!("{failed} record(s) failed to map");
+    }
+    Ok(())
+}
+
+/// Map the records one at a time; returns how many failed.
+fn map_one_by_one(args: &MapArgs, mapping: &AnyMapping) -> anyhow::Result<usize> {
     // Records from stdin go out as each is mapped (stdout is line-buffered),
     // for a pipeline that feeds them as they come; a file's go out in blocks.
     let stdout = std::io::stdout().lock();
@@ -67,9 +87,9 @@ fn map_records(args: &MapArgs) -> anyhow::Result<()> {
             }
         };
         if args.explain {
-            write_explanation(&mut out, n, &mapping, &record)?;
+            write_explanation(&mut out, n, mapping, &record)?;
         }
-        match map_one(&mapping, &record) {
+        match map_one(mapping, &record) {
             Ok(Some(json)) => writeln!(out, "{json}")?,
             Ok(None) => eprintln!("record {n}: {at}: skipped by skip_if"),
             Err(e) => {
@@ -80,10 +100,7 @@ fn map_records(args: &MapArgs) -> anyhow::Result<()> {
         }
     }
     out.flush()?;
-    if failed > 0 {
-        anyhow::bail!("{failed} record(s) failed to map");
-    }
-    Ok(())
+    Ok(failed)
 }
 
 /// Inbound: the canonical record. Outbound: the native body, from a
@@ -204,36 +221,11 @@ impl<R: BufRead> Iterator for Lines<R> {
                 Err(e) => return Some(Err(e)),
             }
             self.line += 1;
-            let at = format!("{}:{}", self.name, self.line);
-            let value = match std::str::from_utf8(&self.buf) {
-                Err(e) => Err(format!(
-                    "invalid UTF-8 at byte offset {} of the line (0x{:02x}); records must be UTF-8",
-                    e.valid_up_to(),
-                    self.buf[e.valid_up_to()]
-                )),
-                Ok(text) if text.trim().is_empty() => continue,
-                // As a sync parses a page (`crate::text`), so the preview
-                // matches what the store keeps.
-                Ok(text) => crate::text::parse_json(text)
-                    .map_err(|e| format!("not JSON: {e}"))
-                    .and_then(object),
+            let Some(value) = parse_line(&self.buf, None) else {
+                continue;
             };
+            let at = format!("{}:{}", self.name, self.line);
             return Some(Ok(Record { at, value }));
         }
     }
-}
-
-/// A record is a JSON object; anything else would map from defaults alone.
-fn object(value: Value) -> Result<Value, String> {
-    let found = match &value {
-        Value::Object(_) => return Ok(value),
-        Value::Array(_) => "an array",
-        Value::String(_) => "a string",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a boolean",
-        Value::Null => "null",
-    };
-    Err(format!(
-        "not a JSON object but {found}; each record is one object, `{{…}}`"
-    ))
 }
