@@ -224,7 +224,7 @@ impl Store {
         })
         .inspect(|&n| {
             if n > 0 {
-                super::wake::committed();
+                super::wake::committed(self);
             }
         })
     }
@@ -576,7 +576,7 @@ impl Store {
             }
         };
         if !ids.is_empty() {
-            super::wake::committed();
+            super::wake::committed(self);
         }
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }

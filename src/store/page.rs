@@ -199,7 +199,7 @@ impl Store {
             && !o.duplicate
             && !page.outbox.is_empty()
         {
-            super::wake::committed();
+            super::wake::committed(self);
         }
         result
     }

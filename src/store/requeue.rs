@@ -100,7 +100,7 @@ impl Store {
             }
         }
         if !out.queued.is_empty() {
-            super::wake::committed();
+            super::wake::committed(self);
         }
         Ok(out)
     }

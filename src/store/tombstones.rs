@@ -152,7 +152,7 @@ impl Store {
         })
         .inspect(|_| {
             if !w.outbox.is_empty() {
-                super::wake::committed();
+                super::wake::committed(self);
             }
         })
     }

@@ -3,7 +3,8 @@
 //!
 //! Two signals reach a waiting loop (the in-process transport, a relay):
 //! - in this process, [`committed`], raised after the commit of any
-//!   transaction that enqueued rows, on both stores;
+//!   transaction that enqueued rows, on both stores, for the loops on the
+//!   same database;
 //! - on PostgreSQL, a `NOTIFY switchboard_outbox` sent inside that
 //!   transaction, so it fires on commit and reaches every instance on the
 //!   database; each waiting loop listens on a connection of its own.
@@ -14,9 +15,10 @@
 //! due sleeps until the earliest held row is due, or the poll, whichever is
 //! first.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -33,16 +35,52 @@ pub const CHANNEL: &str = "switchboard_outbox";
 /// (another claim held it locked): short, but not a busy loop.
 const DUE_AGAIN: Duration = Duration::from_millis(20);
 
-/// One signal for the whole process rather than one per store: a process
-/// runs one store outside tests, and a wake meant for another store's
-/// outbox costs a loop one empty claim, which is cheaper than tracking
-/// which pool a row went into.
-static COMMITTED: Notify = Notify::const_new();
+/// One signal per database (a SQLite file, a PostgreSQL database), shared
+/// by every pool on it in this process: a commit through one pool wakes
+/// the loops of all. Per database rather than per table or row: a wake
+/// that finds nothing (the rows went to another loop) costs one empty
+/// claim. Entries live as long as a loop waits on them.
+static SIGNALS: Mutex<Option<HashMap<String, Weak<Notify>>>> = Mutex::new(None);
 
-/// A transaction that enqueued routed work has committed: wake the loops
-/// waiting in this process.
-pub(crate) fn committed() {
-    COMMITTED.notify_waiters();
+/// Which database `store` is on.
+fn database(store: &Store) -> String {
+    match store {
+        Store::Postgres(pool) => {
+            let o = pool.connect_options();
+            let db = o.get_database().unwrap_or_default();
+            format!("postgres:{}:{}/{db}", o.get_host(), o.get_port())
+        }
+        Store::Sqlite(pool) => {
+            let o = pool.connect_options();
+            format!("sqlite:{}", o.get_filename().display())
+        }
+    }
+}
+
+/// The signal of `store`'s database, made if no loop waits on it yet.
+fn signal(store: &Store) -> Arc<Notify> {
+    let mut signals = SIGNALS.lock().unwrap_or_else(|e| e.into_inner());
+    let signals = signals.get_or_insert_with(HashMap::new);
+    signals.retain(|_, s| s.strong_count() > 0);
+    let key = database(store);
+    if let Some(s) = signals.get(&key).and_then(Weak::upgrade) {
+        return s;
+    }
+    let s = Arc::new(Notify::new());
+    signals.insert(key, Arc::downgrade(&s));
+    s
+}
+
+/// A transaction on `store` that enqueued routed work has committed: wake
+/// the loops in this process waiting on its database.
+pub(crate) fn committed(store: &Store) {
+    let key = database(store);
+    let signals = SIGNALS.lock().unwrap_or_else(|e| e.into_inner());
+    let waiting = signals.as_ref().and_then(|s| s.get(&key)?.upgrade());
+    drop(signals);
+    if let Some(s) = waiting {
+        s.notify_waiters();
+    }
 }
 
 /// Inside an enqueueing PostgreSQL transaction: PostgreSQL delivers it on
@@ -57,11 +95,13 @@ pub(super) async fn notify_pg(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::E
 
 /// A wake-up registered before a claim: a commit between the claim and
 /// the wait still ends the wait, so none is missed.
-pub struct Armed(Pin<Box<tokio::sync::futures::Notified<'static>>>);
+pub struct Armed<'a>(Pin<Box<tokio::sync::futures::Notified<'a>>>);
 
 /// What a delivery loop waits on when its outbox had nothing for it.
 pub struct OutboxWake {
     poll: Duration,
+    /// This database's in-process signal.
+    committed: Arc<Notify>,
     /// Raised by this loop's PostgreSQL listener; `notify_one` keeps a
     /// permit, so a notification that arrives before the wait is not lost.
     listened: Option<Arc<Notify>>,
@@ -92,6 +132,7 @@ impl Store {
         };
         OutboxWake {
             poll,
+            committed: signal(self),
             listened,
             listener,
         }
@@ -114,8 +155,8 @@ impl Store {
 
 impl OutboxWake {
     /// Call before the claim, and hand the result to [`OutboxWake::wait`].
-    pub fn arm(&self) -> Armed {
-        let mut notified = Box::pin(COMMITTED.notified());
+    pub fn arm(&self) -> Armed<'_> {
+        let mut notified = Box::pin(self.committed.notified());
         notified.as_mut().enable();
         Armed(notified)
     }
@@ -135,7 +176,7 @@ impl OutboxWake {
     /// `true` when `stop` fired.
     pub async fn wait(
         &self,
-        armed: Armed,
+        armed: Armed<'_>,
         next_due: Option<DateTime<Utc>>,
         stop: &CancellationToken,
     ) -> bool {
@@ -210,9 +251,15 @@ async fn subscribe(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
 mod tests {
     use super::*;
 
+    fn sqlite(file: &str) -> Store {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file);
+        Store::Sqlite(sqlx::SqlitePool::connect_lazy_with(options))
+    }
+
     fn sqlite_wake(poll: Duration) -> OutboxWake {
         OutboxWake {
             poll,
+            committed: Arc::new(Notify::new()),
             listened: None,
             listener: None,
         }
@@ -220,13 +267,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_commit_between_claim_and_wait_is_not_missed() {
-        let wake = sqlite_wake(Duration::from_secs(60));
+        let store = sqlite("/nonexistent/wake-a.db");
+        let wake = store.outbox_wake(Duration::from_secs(60));
         let armed = wake.arm();
-        // After the (empty) claim, before the wait.
-        committed();
+        // After the (empty) claim, before the wait; through another pool
+        // on the same file.
+        committed(&sqlite("/nonexistent/wake-a.db"));
         let stop = CancellationToken::new();
         let woke = tokio::time::timeout(Duration::from_secs(5), wake.wait(armed, None, &stop));
         assert_eq!(woke.await, Ok(false), "woken, not left to the poll");
+    }
+
+    #[tokio::test]
+    async fn a_commit_on_another_database_does_not_wake() {
+        let wake = sqlite("/nonexistent/wake-b.db").outbox_wake(Duration::from_secs(60));
+        let armed = wake.arm();
+        committed(&sqlite("/nonexistent/wake-c.db"));
+        let stop = CancellationToken::new();
+        let woke = tokio::time::timeout(Duration::from_millis(300), wake.wait(armed, None, &stop));
+        assert!(woke.await.is_err(), "left waiting");
     }
 
     #[test]
