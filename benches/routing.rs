@@ -454,8 +454,9 @@ async fn webhook_run(store_kind: &str, m: usize, rate: u64) -> (Vec<Duration>, V
             let bytes = axum::body::to_bytes(body, usize::MAX)
                 .await
                 .unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
             let which = create
-                .then(|| room.captures(&String::from_utf8_lossy(&bytes)))
+                .then(|| room.captures(&text))
                 .flatten()
                 .and_then(|c| c[1].parse::<usize>().ok());
             let req = Request::from_parts(parts, axum::body::Body::from(bytes));
