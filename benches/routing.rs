@@ -1,20 +1,26 @@
 //! Routed delivery, two ways, on SQLite and PostgreSQL:
-//! 1. Outbox -> RabbitMQ: N routed CloudEvents enqueued, then `relay_once`
-//!    timed until the outbox is drained, with publisher confirms, into a
-//!    quorum work queue of a topology of our own. Messages per second.
-//! 2. Webhook -> Maximo: signed deliveries posted one at a time to the
-//!    daemon's HTTP router; a rule routes each to `create_workorder`, and
-//!    `run_local` delivers it to the Maximo simulator. Per delivery, the
-//!    time from sending the POST to the simulator having created the work
-//!    order, as p50, p99 and max.
+//! 1. Outbox -> RabbitMQ: N routed CloudEvents enqueued, then `run_relay`
+//!    (the daemon's relay, with its window of unconfirmed publishes) timed
+//!    until every row is marked sent and the queue holds all N, into a
+//!    quorum work queue of a topology of our own. Beside it, in the same
+//!    run, the peer: a bare lapin publisher keeping 256 publishes
+//!    unconfirmed, sending the same bodies into an identical quorum queue
+//!    (the broker's own ceiling for one client). Messages per second.
+//! 2. Webhook -> Maximo: signed deliveries posted at a steady rate (200 a
+//!    second), each on its own task, so they arrive concurrently; a rule
+//!    routes each to `create_workorder`, and `run_local` with the daemon's
+//!    default settings delivers it to the Maximo simulator. Per delivery,
+//!    the time from sending the POST to the simulator having created the
+//!    work order, as p50, p99 and max.
 //!
-//! `cargo bench --bench routing`: 20000 messages and 500 webhooks, or
-//! SWITCHBOARD_BENCH_MESSAGES, SWITCHBOARD_BENCH_BATCHES (e.g. "200,1000"),
-//! SWITCHBOARD_BENCH_WEBHOOKS and SWITCHBOARD_BENCH_IDLE_MS (the local
-//! transport's idle poll, default 5). Figures go into docs/PERFORMANCE.md by
-//! hand. Not a test: nothing asserts a speed. Under `cargo test` (no
-//! `--bench` argument) it runs on 200 messages and 20 webhooks, so it cannot
-//! rot. Needs PostgreSQL and RabbitMQ, as the integration tests do.
+//! `cargo bench --bench routing`: 20000 messages and 2000 webhooks, or
+//! SWITCHBOARD_BENCH_MESSAGES, SWITCHBOARD_BENCH_BATCHES (claim sizes, e.g.
+//! "256"), SWITCHBOARD_BENCH_WINDOWS (e.g. "256,1024"),
+//! SWITCHBOARD_BENCH_WEBHOOKS and SWITCHBOARD_BENCH_RATE (webhooks a
+//! second). Figures go into docs/PERFORMANCE.md by hand. Not a test: nothing
+//! asserts a speed. Under `cargo test` (no `--bench` argument) it runs on
+//! 200 messages and 20 webhooks, so it cannot rot. Needs PostgreSQL and
+//! RabbitMQ, as the integration tests do.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -25,8 +31,6 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{Next, from_fn};
 use hmac::{Hmac, KeyInit, Mac};
-use lapin::options::{ExchangeDeleteOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
 use serde_json::json;
 use sha2::Sha256;
 use sqlx::Connection;
@@ -40,10 +44,13 @@ use switchboard::routing::{Event, Routing, RoutingSlot, Target};
 use switchboard::sim::maximo::{MaximoSim, SimConfig};
 use switchboard::store::{OutboxMessage, Store};
 use switchboard::sync::Router;
-use switchboard::transport::{Publisher, RelayOptions, Topology, WorkHandler, relay_once};
+use switchboard::transport::WorkHandler;
 use switchboard::writer::local::{LocalOptions, run_local};
 use switchboard::writer::{Writer, Writers};
 use tokio_util::sync::CancellationToken;
+
+#[path = "routing/relay.rs"]
+mod relay;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const HOOK_SECRET: &str = "bench-hook-secret";
@@ -58,13 +65,17 @@ fn main() {
         set.unwrap_or(if benching { bench } else { smoke })
     };
     let messages = size("SWITCHBOARD_BENCH_MESSAGES", 20_000, 200) as usize;
-    let batches: Vec<i64> = var("SWITCHBOARD_BENCH_BATCHES")
-        .unwrap_or_else(|| "200,1000".into())
-        .split(',')
-        .filter_map(|b| b.trim().parse().ok())
-        .collect();
-    let webhooks = size("SWITCHBOARD_BENCH_WEBHOOKS", 500, 20) as usize;
-    let idle = Duration::from_millis(size("SWITCHBOARD_BENCH_IDLE_MS", 5, 5));
+    let list = |name: &str, default: &str| -> Vec<usize> {
+        var(name)
+            .unwrap_or_else(|| default.into())
+            .split(',')
+            .filter_map(|b| b.trim().parse().ok())
+            .collect()
+    };
+    let batches = list("SWITCHBOARD_BENCH_BATCHES", "256");
+    let windows = list("SWITCHBOARD_BENCH_WINDOWS", "1024");
+    let webhooks = size("SWITCHBOARD_BENCH_WEBHOOKS", 2000, 20) as usize;
+    let rate = size("SWITCHBOARD_BENCH_RATE", 200, 200).max(1);
     let amqp = std::env::var("SWITCHBOARD_TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -72,8 +83,8 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        relay_bench(&amqp, messages, &batches).await;
-        latency_bench(webhooks, idle).await;
+        relay::relay_bench(&amqp, messages, &batches, &windows).await;
+        latency_bench(webhooks, rate).await;
     });
 }
 
@@ -190,86 +201,6 @@ fn routed(i: usize) -> OutboxMessage {
     }
 }
 
-async fn relay_bench(amqp: &str, n: usize, batches: &[i64]) {
-    // Our own exchange and queues, so nothing here reaches a test's or a
-    // running hub's consumers. The work queue is a writer's (quorum, bound
-    // to `*.maximo.*`): its confirms, after a Raft write, are what a hub
-    // waits for.
-    let pid = std::process::id();
-    let (exchange, prefix) = (format!("bench{pid}.work"), format!("bench{pid}"));
-    let topology = Topology { exchange, prefix };
-    let conn = lapin::Connection::connect(amqp, Default::default())
-        .await
-        .unwrap_or_else(|e| panic!("RabbitMQ is not reachable at {amqp}: {e}"));
-    let channel = conn.create_channel().await.expect("channel");
-    let declared = topology.declare_writer(&channel, "maximo", &[]).await;
-    declared.expect("declare the bench topology");
-    let queue = topology.work_queue("maximo");
-
-    let messages: Vec<OutboxMessage> = (0..n).map(routed).collect();
-    let bytes: usize = messages.iter().map(|m| m.payload.to_string().len()).sum();
-    let broker = amqp.rsplit('@').next().unwrap_or_default();
-    let size = bytes / n.max(1);
-    println!("\noutbox -> RabbitMQ at {broker}: {n} messages of {size} bytes on average\n");
-    println!(
-        "| store | batch | messages | seconds | messages/s |\n| --- | ---: | ---: | ---: | ---: |"
-    );
-    for name in STORES {
-        for &batch in batches {
-            let bs = BenchStore::new(name, &format!("relay{batch}")).await;
-            // Enqueued a page at a time, as a sync would; not timed.
-            for chunk in messages.chunks(1_000) {
-                bs.store.enqueue(chunk).await.expect("enqueue");
-            }
-            let publisher = Publisher::connect_with(amqp, &topology).await;
-            let publisher = publisher.expect("publisher connects");
-            let topology = topology.clone();
-            let options = RelayOptions {
-                batch,
-                topology,
-                ..RelayOptions::default()
-            };
-            let started = Instant::now();
-            let mut sent = 0;
-            loop {
-                let r = relay_once(&bs.store, &publisher, &options).await;
-                let r = r.expect("relay pass");
-                assert_eq!(r.failed, 0, "{name}: the broker refused messages: {r:?}");
-                sent += r.sent;
-                if r.claimed == 0 {
-                    break;
-                }
-            }
-            let secs = started.elapsed().as_secs_f64();
-            // A fast relay that published nothing would be a lie: count what
-            // the queue holds, then empty it for the next run.
-            let passive = QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            };
-            let q = channel.queue_declare(queue.as_str().into(), passive, FieldTable::default());
-            let held = q.await.expect("queue exists").message_count() as usize;
-            assert_eq!((sent, held), (n, n), "{name}: messages sent and queued");
-            assert_eq!(bs.store.outbox_pending().await.expect("pending"), 0);
-            let purged = channel.queue_purge(queue.as_str().into(), Default::default());
-            purged.await.expect("purge");
-            println!(
-                "| {name} | {batch} | {n} | {secs:.2} | {:.0} |",
-                n as f64 / secs
-            );
-            bs.done().await;
-        }
-    }
-    for q in [queue, topology.dlq()] {
-        let deleted = channel.queue_delete(q.as_str().into(), Default::default());
-        deleted.await.expect("delete queue");
-    }
-    let options = ExchangeDeleteOptions::default();
-    let deleted = channel.exchange_delete(topology.exchange.as_str().into(), options);
-    deleted.await.expect("delete exchange");
-    let _ = conn.close(200, "bench done".into()).await;
-}
-
 /// A webhook connector for an IT desk, as an admin would write one.
 const HOOK_MANIFEST: &str = r#"version = 1
 system = "desk-hooks"
@@ -315,19 +246,19 @@ set = { "attributes.maximo_siteid" = "BEDFORD", "attributes.maximo_worktype" = "
 [default]
 "#;
 
-async fn latency_bench(m: usize, idle: Duration) {
-    let idle_ms = idle.as_millis();
+async fn latency_bench(m: usize, rate: u64) {
     println!(
-        "\nwebhook -> Maximo simulator: {m} deliveries one at a time, idle poll {idle_ms} ms\n\n\
-         | store | deliveries | idle poll (ms) | 202 p50 (ms) | 202 p99 (ms) \
+        "\nwebhook -> Maximo simulator: {m} deliveries at {rate} a second, each on its own task; \
+         the daemon's default delivery settings\n\n\
+         | store | deliveries | rate (/s) | 202 p50 (ms) | 202 p99 (ms) \
          | in Maximo p50 (ms) | in Maximo p99 (ms) | in Maximo max (ms) |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for name in STORES {
-        let (accepted, delivered) = webhook_run(name, m, idle).await;
+        let (accepted, delivered) = webhook_run(name, m, rate).await;
         let ([a50, a99, _], [d50, d99, max]) = (summary(accepted), summary(delivered));
         println!(
-            "| {name} | {m} | {idle_ms} | {a50:.1} | {a99:.1} | {d50:.1} | {d99:.1} | {max:.1} |"
+            "| {name} | {m} | {rate} | {a50:.1} | {a99:.1} | {d50:.1} | {d99:.1} | {max:.1} |"
         );
     }
 }
@@ -342,25 +273,40 @@ fn summary(mut samples: Vec<Duration>) -> [f64; 3] {
     })
 }
 
-/// Post `m` deliveries; for each, the time to the 202 and the time to the
-/// work order existing in Maximo.
-async fn webhook_run(store_kind: &str, m: usize, idle: Duration) -> (Vec<Duration>, Vec<Duration>) {
+/// Post `m` deliveries, one every `1/rate` s whether or not the earlier ones
+/// are done; for each, the time to the 202 and the time to the work order
+/// existing in Maximo.
+async fn webhook_run(store_kind: &str, m: usize, rate: u64) -> (Vec<Duration>, Vec<Duration>) {
     let bs = BenchStore::new(store_kind, "hooks").await;
     let store = bs.store.clone();
 
-    // The Maximo simulator, behind a layer that notes when it has answered
-    // a create: the work order exists from then on. Its request log has no
-    // times, and polling `count()` would add the poll's own interval.
+    // The Maximo simulator, behind a layer that notes which delivery's work
+    // order it has just created, and when: the work order exists from then
+    // on. Its request log has no times, and polling `count()` would add the
+    // poll's own interval.
     let sim = MaximoSim::new(SimConfig::default());
     let seeded = sim.count();
-    let (created_tx, mut created) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let (created_tx, mut created) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let room = regex::Regex::new(r"meeting room (\d+)").expect("regex");
     let stamp = from_fn(move |req: Request, next: Next| {
-        let tx = created_tx.clone();
+        let (tx, room) = (created_tx.clone(), room.clone());
         async move {
             let create = req.method() == Method::POST && req.uri().path().ends_with("/os/mxwo");
+            let (parts, body) = req.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let which = create
+                .then(|| room.captures(&text))
+                .flatten()
+                .and_then(|c| c[1].parse::<usize>().ok());
+            let req = Request::from_parts(parts, axum::body::Body::from(bytes));
             let response = next.run(req).await;
-            if create && response.status().is_success() {
-                let _ = tx.send(Instant::now());
+            if let Some(i) = which
+                && response.status().is_success()
+            {
+                let _ = tx.send((i, Instant::now()));
             }
             response
         }
@@ -370,46 +316,62 @@ async fn webhook_run(store_kind: &str, m: usize, idle: Duration) -> (Vec<Duratio
     let base = serve(router(store.clone(), desk_hooks())).await;
 
     let stop = CancellationToken::new();
-    let options = LocalOptions {
-        idle,
-        ..LocalOptions::default()
-    };
+    // The daemon's defaults: nothing here is tuned for the bench.
+    let options = LocalOptions::default();
     let delivery = tokio::spawn(run_local(store.clone(), writers, options, stop.clone()));
 
     let client = reqwest::Client::new();
-    let (mut accepted, mut delivered) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    let mut posts = tokio::task::JoinSet::new();
+    let every = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     for i in 0..m {
-        // A pause of 0 to 2 idle intervals between deliveries, spread by the
-        // golden ratio, so that posts land at every phase of the idle poll
-        // rather than in step with it.
-        tokio::time::sleep(idle.mul_f64((i as f64 * 0.618_034).fract() * 2.0)).await;
-        let body = json!({"webhookEvent": "issue_created", "issue": {"key": format!("DESK-{i}"), "fields": {
-            "summary": format!("Radiator cold in meeting room {i}"),
-            "description": "Cold since this morning; the thermostat is set to 21 degrees.",
-            "status": "open", "priority": "High", "location": format!("HQ-3-{:03}", i % 300)}}})
-        .to_string();
-        let mut mac = Hmac::<Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).expect("hmac key");
-        mac.update(body.as_bytes());
-        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-        let sent = Instant::now();
-        let resp = client
-            .post(format!("{base}/hooks/desk-hooks"))
-            .header("X-Hub-Signature", signature)
-            .header("X-Delivery", format!("bench-{i}"))
-            .body(body)
-            .send()
-            .await
-            .expect("webhook answers");
-        accepted.push(sent.elapsed());
-        let status = resp.status().as_u16();
-        let answer = resp.text().await.unwrap_or_default();
-        assert_eq!(status, 202, "delivery {i}: {answer}");
-        let Ok(Some(at)) = tokio::time::timeout(Duration::from_secs(10), created.recv()).await
+        tick.tick().await;
+        let (client, base) = (client.clone(), base.clone());
+        posts.spawn(async move {
+            let body = json!({"webhookEvent": "issue_created", "issue": {"key": format!("DESK-{i}"), "fields": {
+                "summary": format!("Radiator cold in meeting room {i}"),
+                "description": "Cold since this morning; the thermostat is set to 21 degrees.",
+                "status": "open", "priority": "High", "location": format!("HQ-3-{:03}", i % 300)}}})
+            .to_string();
+            let mut mac = Hmac::<Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).expect("hmac key");
+            mac.update(body.as_bytes());
+            let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            let sent = Instant::now();
+            let resp = client
+                .post(format!("{base}/hooks/desk-hooks"))
+                .header("X-Hub-Signature", signature)
+                .header("X-Delivery", format!("bench-{i}"))
+                .body(body)
+                .send()
+                .await
+                .expect("webhook answers");
+            let accepted = sent.elapsed();
+            let status = resp.status().as_u16();
+            let answer = resp.text().await.unwrap_or_default();
+            assert_eq!(status, 202, "delivery {i}: {answer}");
+            (i, sent, accepted)
+        });
+    }
+    let mut sent_at = HashMap::with_capacity(m);
+    let mut accepted = Vec::with_capacity(m);
+    while let Some(post) = posts.join_next().await {
+        let (i, sent, took) = post.expect("post task");
+        sent_at.insert(i, sent);
+        accepted.push(took);
+    }
+    let mut delivered = Vec::with_capacity(m);
+    while delivered.len() < m {
+        let Ok(Some((i, at))) = tokio::time::timeout(Duration::from_secs(10), created.recv()).await
         else {
             let dead = store.dead_letters().await;
-            panic!("delivery {i} never reached Maximo; dead letters: {dead:?}");
+            let (got, dead) = (delivered.len(), dead.map(|d| d.len()));
+            panic!("{got} of {m} deliveries reached Maximo; dead letters: {dead:?}");
         };
-        delivered.push(at.duration_since(sent));
+        let sent = sent_at
+            .get(&i)
+            .expect("a work order for a delivery that was sent");
+        delivered.push(at.duration_since(*sent));
     }
     stop.cancel();
     delivery.await.expect("delivery loop stops");

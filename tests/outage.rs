@@ -123,7 +123,7 @@ async fn in_process_outage_is_waited_out(backend: Backend) {
     let options = LocalOptions {
         delays: delays(),
         outage_budget: scaled(DEFAULT_OUTAGE_BUDGET),
-        idle: Duration::from_millis(20),
+        poll: Duration::from_millis(20),
         ..LocalOptions::default()
     };
     let delivery = tokio::spawn(run_local(
@@ -177,7 +177,7 @@ async fn in_process_outage_past_the_budget_is_a_dead_letter(backend: Backend) {
     let options = LocalOptions {
         delays: delays(),
         outage_budget: budget,
-        idle: Duration::from_millis(20),
+        poll: Duration::from_millis(20),
         ..LocalOptions::default()
     };
     let delivery = tokio::spawn(run_local(

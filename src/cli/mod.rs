@@ -384,6 +384,7 @@ fn start_delivery(
 ) -> anyhow::Result<tokio::task::JoinSet<()>> {
     let writers = catalog.writers(store, connectors);
     let outage_budget = cfg.settings.delivery.outage_budget();
+    let poll = cfg.settings.daemon.outbox_poll();
     let mut tasks = tokio::task::JoinSet::new();
     let Some(broker) = &cfg.settings.broker else {
         tasks.spawn(crate::writer::local::run_local(
@@ -391,6 +392,7 @@ fn start_delivery(
             writers,
             crate::writer::local::LocalOptions {
                 outage_budget,
+                poll,
                 ..crate::writer::local::LocalOptions::default()
             },
             stop.clone(),
@@ -404,6 +406,7 @@ fn start_delivery(
         url.clone(),
         crate::transport::RelayOptions {
             topology: topology.clone(),
+            poll,
             ..crate::transport::RelayOptions::default()
         },
         stop.clone(),

@@ -25,6 +25,11 @@ pub struct DaemonSettings {
     /// of leaving it all to the instance that started first, and it bounds
     /// the pages in memory at once.
     pub max_streams_at_once: usize,
+    /// The safety poll of routed delivery (the in-process transport and the
+    /// relay to RabbitMQ), in seconds. A commit that enqueues work wakes
+    /// delivery at once (on PostgreSQL across instances, by `NOTIFY`); the
+    /// poll only catches a wake-up lost while a listener reconnected.
+    pub outbox_poll_secs: u64,
 }
 
 /// Bounds `check` enforces, so a lease is never shorter than a renewal can
@@ -32,6 +37,11 @@ pub struct DaemonSettings {
 pub const LEASE_SECS: std::ops::RangeInclusive<u64> = 3..=3600;
 pub const SHUTDOWN_GRACE_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
 pub const MAX_STREAMS_AT_ONCE: usize = 10_000;
+/// At least a second, so an idle daemon stays idle; at most an hour, so a
+/// lost wake-up is not waited on for longer.
+pub const OUTBOX_POLL_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
+/// `outbox_poll_secs`' default.
+pub const DEFAULT_OUTBOX_POLL: Duration = Duration::from_secs(5);
 
 impl Default for DaemonSettings {
     fn default() -> Self {
@@ -39,6 +49,7 @@ impl Default for DaemonSettings {
             lease_secs: 30,
             shutdown_grace_secs: 25,
             max_streams_at_once: 0,
+            outbox_poll_secs: DEFAULT_OUTBOX_POLL.as_secs(),
         }
     }
 }
@@ -50,5 +61,9 @@ impl DaemonSettings {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn outbox_poll(&self) -> Duration {
+        Duration::from_secs(self.outbox_poll_secs)
     }
 }

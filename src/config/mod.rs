@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostic, SourceFile};
 pub use api::{ApiSettings, ApiToken, JwtAlgorithm, JwtSettings, KeyFamily};
-pub use daemon::DaemonSettings;
+pub use daemon::{DEFAULT_OUTBOX_POLL, DaemonSettings};
 pub use secret::{Secret, SecretError, SecretRef};
 
 /// The file read when `--config` is not given, if it exists.
@@ -483,6 +483,11 @@ mod tests {
             ("[log]\nlevel = \"info,[[\"\n", (3, 1), "not a log filter"),
             ("[paths]\nreload_secs = 999999\n", (3, 1), "out of range"),
             ("[daemon]\nlease_secs = 1\n", (3, 1), "3 to 3600 seconds"),
+            (
+                "[daemon]\noutbox_poll_secs = 0\n",
+                (3, 1),
+                "1 to 3600 seconds",
+            ),
             (
                 "[daemon]\nmax_streams_at_once = 99999\n",
                 (3, 1),

@@ -86,6 +86,12 @@ fn first_problem(s: &Settings) -> Option<(String, String)> {
             ),
         );
     }
+    if !super::daemon::OUTBOX_POLL_SECS.contains(&d.outbox_poll_secs) {
+        return problem(
+            "daemon.outbox_poll_secs",
+            format!("{} is out of range: 1 to 3600 seconds", d.outbox_poll_secs),
+        );
+    }
     if s.paths.reload_secs > 86_400 {
         return problem(
             "paths.reload_secs",

@@ -28,6 +28,7 @@ mod sent;
 mod sqlite;
 mod tombstones;
 mod views;
+mod wake;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub use tombstones::{LiveRecord, TombstoneCount, TombstoneWrite};
 pub use views::{
     ActivityRow, LinkRow, PeopleFilter, PersonRow, WorkItemFilter, WorkItemRow, json_column,
 };
+pub use wake::{Armed, CHANNEL as OUTBOX_CHANNEL, OutboxWake};
 
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -104,7 +104,11 @@ pub(super) mod pg {
                 .push_bind(m.not_before.unwrap_or(now));
         });
         qb.push(" ON CONFLICT (event_id) DO NOTHING");
-        Ok(qb.build().execute(&mut *tx).await?.rows_affected())
+        let inserted = qb.build().execute(&mut *tx).await?.rows_affected();
+        if inserted > 0 {
+            super::super::wake::notify_pg(tx).await?;
+        }
+        Ok(inserted)
     }
 
     /// A message that goes straight to the dead letters, with the reason.
@@ -216,6 +220,11 @@ impl Store {
                 let n = sqlite::enqueue(&mut tx, messages).await?;
                 tx.commit().await?;
                 n
+            }
+        })
+        .inspect(|&n| {
+            if n > 0 {
+                super::wake::committed(self);
             }
         })
     }
@@ -546,11 +555,17 @@ impl Store {
                    RETURNING event_id";
         let ids: Vec<(String,)> = match self {
             Store::Postgres(pool) => {
-                sqlx::query_as(sql)
+                let mut tx = pool.begin().await?;
+                let ids: Vec<(String,)> = sqlx::query_as(sql)
                     .bind(now)
                     .bind(event_id)
-                    .fetch_all(pool)
-                    .await?
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if !ids.is_empty() {
+                    super::wake::notify_pg(&mut tx).await?;
+                }
+                tx.commit().await?;
+                ids
             }
             Store::Sqlite(pool) => {
                 sqlx::query_as(sql)
@@ -560,6 +575,9 @@ impl Store {
                     .await?
             }
         };
+        if !ids.is_empty() {
+            super::wake::committed(self);
+        }
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 }

@@ -193,6 +193,14 @@ impl Store {
         let mut records = dedupe_last_wins(std::mem::take(&mut page.records));
         let result = self.write_records(page, &mut records, claim, commit).await;
         page.records = records;
+        if let Ok(o) = &result
+            && commit
+            && !o.stale
+            && !o.duplicate
+            && !page.outbox.is_empty()
+        {
+            super::wake::committed(self);
+        }
         result
     }
 

@@ -74,6 +74,9 @@ impl Store {
                     out.record(&m.event_id, queued.is_some());
                 }
                 super::journey::pg::apply(&mut tx, r.effects).await?;
+                if !out.queued.is_empty() {
+                    super::wake::notify_pg(&mut tx).await?;
+                }
                 tx.commit().await?;
             }
             Store::Sqlite(pool) => {
@@ -95,6 +98,9 @@ impl Store {
                 super::journey::sqlite::apply(&mut tx, r.effects).await?;
                 tx.commit().await?;
             }
+        }
+        if !out.queued.is_empty() {
+            super::wake::committed(self);
         }
         Ok(out)
     }

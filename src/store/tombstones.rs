@@ -150,6 +150,11 @@ impl Store {
                 n
             }
         })
+        .inspect(|_| {
+            if !w.outbox.is_empty() {
+                super::wake::committed(self);
+            }
+        })
     }
 
     /// Forget reconciliation `run`'s staged keys (after it ends, and when

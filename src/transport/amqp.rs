@@ -1,10 +1,10 @@
 //! RabbitMQ through lapin: connecting, and publishing with publisher
 //! confirms. The names and arguments the hub declares live in `topology`.
 
-use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{Confirmation, PublisherConfirm};
 
 use super::topology::Topology;
 use crate::store::Claimed;
@@ -75,53 +75,68 @@ impl Publisher {
     pub async fn publish_confirmed(&self, rows: &[Claimed]) -> Vec<Result<(), AmqpError>> {
         let mut pending = Vec::with_capacity(rows.len());
         for row in rows {
-            let m = &row.message;
-            let properties = BasicProperties::default()
-                .with_delivery_mode(2)
-                .with_content_type("application/cloudevents+json".into())
-                .with_message_id(m.event_id.as_str().into());
-            let body = m.payload.to_string();
-            let sent = self
-                .channel
-                .basic_publish(
-                    self.exchange.as_str().into(),
-                    m.routing_key.as_str().into(),
-                    // Mandatory: work no writer's queue would take comes
-                    // back, and its row stays in the outbox, instead of
-                    // being confirmed and dropped.
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..BasicPublishOptions::default()
-                    },
-                    body.as_bytes(),
-                    properties,
-                )
-                .await;
-            pending.push(sent);
+            pending.push(self.send(row).await);
         }
         let mut out = Vec::with_capacity(rows.len());
         for (row, sent) in rows.iter().zip(pending) {
-            let failed = |message: String| AmqpError::Publish {
-                event_id: row.message.event_id.clone(),
-                message,
-            };
-            out.push(match sent {
-                Err(e) => Err(failed(e.to_string())),
-                Ok(confirm) => match confirm.await {
-                    Ok(Confirmation::Ack(None)) => Ok(()),
-                    Ok(Confirmation::Ack(Some(_))) => {
-                        returned(&row.message.routing_key, &row.message.event_id);
-                        Err(failed(format!(
-                            "no writer's queue is bound for `{}` yet (unroutable)",
-                            row.message.routing_key
-                        )))
-                    }
-                    Ok(_) => Err(failed("the broker nacked it".into())),
-                    Err(e) => Err(failed(e.to_string())),
-                },
-            });
+            out.push(confirmed(row, sent).await);
         }
         out
+    }
+
+    /// Publish one row, persistent, without waiting for the broker's
+    /// answer: [`confirmed`] waits for it, so a caller can keep many
+    /// publishes outstanding.
+    pub async fn send(&self, row: &Claimed) -> Result<PublisherConfirm, lapin::Error> {
+        let m = &row.message;
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/cloudevents+json".into())
+            .with_message_id(m.event_id.as_str().into());
+        let body = m.payload.to_string();
+        self.channel
+            .basic_publish(
+                self.exchange.as_str().into(),
+                m.routing_key.as_str().into(),
+                // Mandatory: work no writer's queue would take comes
+                // back, and its row stays in the outbox, instead of
+                // being confirmed and dropped.
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                body.as_bytes(),
+                properties,
+            )
+            .await
+    }
+}
+
+/// The broker's answer to `row`'s publish ([`Publisher::send`]): `Ok` only
+/// when it took the message into a queue. A lost channel fails every
+/// answer still outstanding.
+pub async fn confirmed(
+    row: &Claimed,
+    sent: Result<PublisherConfirm, lapin::Error>,
+) -> Result<(), AmqpError> {
+    let failed = |message: String| AmqpError::Publish {
+        event_id: row.message.event_id.clone(),
+        message,
+    };
+    match sent {
+        Err(e) => Err(failed(e.to_string())),
+        Ok(confirm) => match confirm.await {
+            Ok(Confirmation::Ack(None)) => Ok(()),
+            Ok(Confirmation::Ack(Some(_))) => {
+                returned(&row.message.routing_key, &row.message.event_id);
+                Err(failed(format!(
+                    "no writer's queue is bound for `{}` yet (unroutable)",
+                    row.message.routing_key
+                )))
+            }
+            Ok(_) => Err(failed("the broker nacked it".into())),
+            Err(e) => Err(failed(e.to_string())),
+        },
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod amqp;
 pub mod consumer;
 pub mod dlq;
+mod relay;
 pub mod retry;
 pub mod topology;
 
@@ -56,6 +57,12 @@ pub struct RelayOptions {
     pub retry_in: Duration,
     /// Which exchange to publish on.
     pub topology: Topology,
+    /// How many publishes `run_relay` keeps unconfirmed at most: claims go
+    /// on while the broker confirms earlier batches.
+    pub window: usize,
+    /// The safety poll: how long an idle relay waits at most. A commit that
+    /// enqueues work wakes it at once (`store::OutboxWake`).
+    pub poll: Duration,
 }
 
 impl Default for RelayOptions {
@@ -65,6 +72,8 @@ impl Default for RelayOptions {
             lease: Duration::from_secs(60),
             retry_in: Duration::from_secs(5),
             topology: Topology::default(),
+            window: 1024,
+            poll: crate::config::DEFAULT_OUTBOX_POLL,
         }
     }
 }
@@ -110,17 +119,20 @@ pub async fn relay_once(
     Ok(report)
 }
 
-/// Relay until `stop`: publish whatever the outbox holds, reconnecting
-/// after a lost broker with a doubling pause (up to 30 s). Rows claimed by
-/// a connection that died come back when their lease runs out.
+/// Relay until `stop`: publish whatever the outbox holds, up to
+/// `options.window` publishes unconfirmed at once, sleeping while it is
+/// empty until a commit enqueues more (or the safety poll), and
+/// reconnecting after a lost broker with a doubling pause (up to 30 s).
+/// Rows claimed by a connection that died and not settled come back when
+/// their lease runs out.
 pub async fn run_relay(
     store: Store,
     url: crate::config::Secret,
     options: RelayOptions,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    const IDLE: Duration = Duration::from_millis(500);
     const MAX_PAUSE: Duration = Duration::from_secs(30);
+    let wake = store.outbox_wake(options.poll);
     let mut pause = Duration::from_millis(250);
     let mut pruned = None;
     while !stop.is_cancelled() {
@@ -138,25 +150,8 @@ pub async fn run_relay(
             }
         };
         loop {
-            store.prune_outbox_if_due(&mut pruned).await;
-            match relay_once(&store, &publisher, &options).await {
-                Ok(r) if r.claimed == 0 => {
-                    if sleep_or_stop(IDLE, &stop).await {
-                        return;
-                    }
-                }
-                Ok(r) => {
-                    if r.failed > 0 {
-                        tracing::warn!(
-                            sent = r.sent,
-                            failed = r.failed,
-                            "outbox relay: some messages were not confirmed"
-                        );
-                    }
-                    if stop.is_cancelled() {
-                        return;
-                    }
-                }
+            match relay::pipeline(&store, &publisher, &options, &wake, &mut pruned, &stop).await {
+                Ok(()) => return,
                 Err(RelayError::Broker(e)) => {
                     tracing::warn!(error = %e, "outbox relay lost the broker; reconnecting");
                     break;

@@ -30,8 +30,10 @@ pub struct LocalOptions {
     pub outage_budget: Duration,
     /// The delay before try n+1 is `delays[n-1]`, the last one repeating.
     pub delays: Vec<Duration>,
-    /// How long to wait when the outbox is empty.
-    pub idle: Duration,
+    /// The safety poll: how long an idle loop waits at most. A commit
+    /// that enqueues work wakes it at once (`store::OutboxWake`); this only
+    /// covers a wake-up that was lost.
+    pub poll: Duration,
 }
 
 impl Default for LocalOptions {
@@ -41,7 +43,7 @@ impl Default for LocalOptions {
             lease: Duration::from_secs(300),
             outage_budget: retry::DEFAULT_OUTAGE_BUDGET,
             delays: retry::default_delays(),
-            idle: Duration::from_millis(250),
+            poll: crate::config::DEFAULT_OUTBOX_POLL,
         }
     }
 }
@@ -171,7 +173,9 @@ async fn deliver_lane(
     Ok(report)
 }
 
-/// Deliver until `stop`; a store error is logged and the loop waits.
+/// Deliver until `stop`: claim while there is work, then sleep until a
+/// commit enqueues more, a held row comes due, or the safety poll. A store
+/// error is logged and the loop waits.
 pub async fn run_local(
     store: Store,
     writers: Writers,
@@ -179,20 +183,31 @@ pub async fn run_local(
     stop: CancellationToken,
 ) {
     tracing::info!(writers = writers.len(), "in-process delivery started");
+    let wake = store.outbox_wake(options.poll);
     let mut pruned = None;
     while !stop.is_cancelled() {
         store.prune_outbox_if_due(&mut pruned).await;
-        let wait = match deliver_once(&store, &writers, &options).await {
+        // Before the claim: a commit that lands after the claim found
+        // nothing still ends the wait.
+        let armed = wake.arm();
+        let idle = match deliver_once(&store, &writers, &options).await {
             Ok(r) if r.claimed > 0 => continue,
-            Ok(_) => options.idle,
+            Ok(_) => store.outbox_next_due().await,
+            Err(e) => Err(e),
+        };
+        let next_due = match idle {
+            Ok(due) => due,
             Err(e) => {
                 tracing::warn!(error = %e, "in-process delivery cannot read the store");
-                Duration::from_secs(2)
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = stop.cancelled() => {}
+                }
+                continue;
             }
         };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.cancelled() => {}
+        if wake.wait(armed, next_due, &stop).await {
+            break;
         }
     }
 }
