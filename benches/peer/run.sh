@@ -4,6 +4,7 @@
 # prints a Markdown table of medians and ranges. Figures go into docs/PERFORMANCE.md by hand.
 #   usage: benches/peer/run.sh N [ROUNDS]        (from the project root; N e.g. 100000 or 1000000)
 #   env:   PEER=../shared/peer  TOOLS="sb-postgres sb-sqlite dlt dlt-csv"  BIN=target/release/switchboard
+#          BASE_BIN=path/to/an/older/switchboard with TOOLS including sb-base-postgres / sb-base-sqlite: before/after
 # Needs python3 with venv, nginx (installed by the harness if missing) and PostgreSQL on 127.0.0.1:5432.
 set -euo pipefail
 N=${1:?usage: run.sh N [ROUNDS]}; ROUNDS=${2:-3}
@@ -31,6 +32,8 @@ for round in $(seq 1 "$ROUNDS"); do
     case $tool in
       sb-postgres) "$HERE/sb.sh" "$N" 18081 postgres "$BIN" ;;
       sb-sqlite) "$HERE/sb.sh" "$N" 18081 sqlite "$BIN" ;;
+      sb-base-postgres) LABEL=switchboard-before-postgres "$HERE/sb.sh" "$N" 18081 postgres "${BASE_BIN:?}" ;;
+      sb-base-sqlite) LABEL=switchboard-before-sqlite "$HERE/sb.sh" "$N" 18081 sqlite "${BASE_BIN:?}" ;;
       dlt) "$WORK/venv/bin/python" "$PEER/dlt_bench.py" "$N" --results "$RESULTS" ;;
       dlt-csv) "$WORK/venv/bin/python" "$PEER/dlt_bench.py" "$N" --loader-file-format csv --label dlt-csv --results "$RESULTS" ;;
     esac >&2

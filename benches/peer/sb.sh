@@ -3,7 +3,7 @@
 # shipped manifest (the incident list only: no journal details, no deletions, no actions; page size 1000,
 # rate limit off) and the shipped mapping, `switchboard run --once` into a fresh store. Prints one JSON
 # line shaped like dlt_bench.py's, and appends it to $RESULTS if set.
-#   usage: sb.sh N PORT STORE [BIN]      STORE: postgres | sqlite
+#   usage: sb.sh N PORT STORE [BIN]      STORE: postgres | sqlite; LABEL names the line (default switchboard-STORE)
 set -euo pipefail
 N=${1:?usage: sb.sh N PORT STORE [BIN]}; PORT=${2:?}; STORE=${3:?}
 BIN=$(realpath "${4:-target/release/switchboard}")
@@ -52,14 +52,14 @@ case $STORE in
   postgres) rows=$(psql -qtA -h 127.0.0.1 -U postgres -d sbpeer -c "select count(*), count(distinct external_id) from work_items" | tr '|' ' ') ;;
   sqlite) rows=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(*c.execute('select count(*), count(distinct external_id) from work_items').fetchone())" "$W/store.db") ;;
 esac
-python3 - "$N" "$start" "$end" "$W/time.txt" "$rows" "$load" "${RESULTS:-}" "$STORE" <<'PY'
+python3 - "$N" "$start" "$end" "$W/time.txt" "$rows" "$load" "${RESULTS:-}" "$STORE" "${LABEL:-switchboard-$STORE}" <<'PY'
 import json, re, sys
-n, start, end, tf, rows, load, results, store = sys.argv[1:9]
+n, start, end, tf, rows, load, results, store, label = sys.argv[1:10]
 t = open(tf).read()
 g = lambda k: re.search(re.escape(k) + r": (.*)", t).group(1)
 wall = float(end) - float(start)
 rows, distinct = (int(x) for x in rows.split())
-out = {"tool": "switchboard", "label": f"switchboard-{store}", "n": int(n), "wall_s": round(wall, 2),
+out = {"tool": "switchboard", "label": label, "n": int(n), "wall_s": round(wall, 2),
        "records_per_s": round(int(n) / wall), "cpu_user_s": float(g("User time (seconds)")),
        "cpu_sys_s": float(g("System time (seconds)")),
        "peak_rss_mb": round(int(g("Maximum resident set size (kbytes)")) / 1024),
