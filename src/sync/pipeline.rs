@@ -189,10 +189,12 @@ pub(super) struct Writes {
     next_seq: u64,
     /// Pages committed, all of them, up to this sequence number (exclusive).
     done: u64,
-    /// The content hash each key was last written with by a page of this
-    /// run that may not have been committed when the store was asked what
-    /// it holds: see [`Writes::written`].
-    recent: HashMap<String, (String, u64)>,
+    /// Each key written by a page of this run that may not have been
+    /// committed when the store was asked what it holds, with the page's
+    /// sequence number and the content hash it stored (`None`: the page
+    /// quarantined it, so the store's raw payload is unchanged): see
+    /// [`Writes::written`].
+    recent: HashMap<String, (Option<String>, u64)>,
     cursor: Option<String>,
 }
 
@@ -238,7 +240,7 @@ impl Writes {
     /// record per page) is then known unchanged, as it would be after a
     /// run that writes one page at a time.
     pub(super) fn written(&self, key: &str) -> Option<&str> {
-        self.recent.get(key).map(|(hash, _)| hash.as_str())
+        self.recent.get(key).and_then(|(hash, _)| hash.as_deref())
     }
 
     /// Keys written by pages committed before `horizon`: the store answers
@@ -271,9 +273,12 @@ impl Writes {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        for r in records.iter().filter(|r| r.outcome.is_ok()) {
-            self.recent
-                .insert(r.external_id.clone(), (r.content_hash.clone(), seq));
+        // Quarantined records too: a later page that stores one must not
+        // commit before the page that quarantines it, or the quarantine row
+        // would outlive the record's fix.
+        for r in &records {
+            let stored = r.outcome.is_ok().then(|| r.content_hash.clone());
+            self.recent.insert(r.external_id.clone(), (stored, seq));
         }
         let carried = self.running.is_empty();
         let task = write_task(
