@@ -196,6 +196,9 @@ pub(super) struct Writes {
     /// [`Writes::written`].
     recent: HashMap<String, (Option<String>, u64)>,
     cursor: Option<String>,
+    /// The page being written resolves references to other records: the
+    /// next page waits for it (see [`Writes::push`]).
+    barrier: bool,
 }
 
 /// How often a write the database aborted for a conflict between this
@@ -224,6 +227,7 @@ impl Writes {
             done: 0,
             recent: HashMap::new(),
             cursor: committed,
+            barrier: false,
         }
     }
 
@@ -265,9 +269,19 @@ impl Writes {
                 .get(&r.external_id)
                 .is_some_and(|(_, seq)| *seq >= self.done)
         });
-        if overlaps {
+        // A page whose records refer to others (`lookup` in the mapping)
+        // resolves them in its transaction, making placeholders for what it
+        // cannot find, and a page that writes a record stood for by a
+        // placeholder takes it over: both only see committed pages. Such a
+        // page is written alone, after the pages before it and before the
+        // pages after it, as a run one page at a time would.
+        let refers = records
+            .iter()
+            .any(|r| r.outcome.as_ref().is_ok_and(|c| !c.lookups().is_empty()));
+        if overlaps || refers || self.barrier {
             done = self.finish().await?;
         }
+        self.barrier = refers;
         while self.running.len() >= self.limit {
             done.extend(self.complete_one().await?);
         }
