@@ -527,11 +527,11 @@ async fn sigterm_stops_cleanly_and_probes_answer(backend: Backend) {
         "clean exit on SIGTERM: {:?}",
         out.status
     );
+    let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         started.elapsed() < Duration::from_secs(10),
-        "stops promptly"
+        "stops promptly: {log}"
     );
-    let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         log.contains("\"message\":\"stopped\""),
         "JSON logs end with a clean stop:\n{log}"

@@ -153,17 +153,11 @@ fn digest(mut records: Vec<SourceRecord>) -> (Vec<SourceRecord>, Vec<(String, St
 /// A page handed to [`Writes`], as it is reported once committed.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Written {
-    /// The page's number in the run, from 1.
-    pub page: usize,
     pub outcome: PageOutcome,
-    /// Records of the page skipped as unchanged, for the page's event.
-    pub unchanged: usize,
 }
 
 struct Pending {
     seq: u64,
-    page: usize,
-    unchanged: usize,
     /// The cursor that covers this page and every earlier one.
     cursor: Option<String>,
     /// The cursor was written in the page's own transaction: nothing
@@ -304,13 +298,12 @@ impl Writes {
             ],
             records,
             if carried { cursor.clone() } else { None },
+            (page, unchanged),
         );
         self.running
             .push_back(AbortOnDropHandle::new(tokio::spawn(task)));
         self.pending.push_back(Pending {
             seq,
-            page,
-            unchanged,
             cursor,
             carried,
         });
@@ -353,11 +346,7 @@ impl Writes {
             }
             self.cursor = Some(cursor);
         }
-        Ok(Some(Written {
-            page: p.page,
-            outcome,
-            unchanged: p.unchanged,
-        }))
+        Ok(Some(Written { outcome }))
     }
 }
 
@@ -370,6 +359,7 @@ async fn write_task(
     [system, stream, version]: [Arc<str>; 3],
     records: Vec<StagedRecord>,
     cursor: Option<String>,
+    (number, unchanged): (usize, usize),
 ) -> Result<PageOutcome, StoreError> {
     let mut page = PageWrite {
         system: &system,
@@ -387,6 +377,20 @@ async fn write_task(
             Err(e) if e.is_conflict() && tries < CONFLICT_RETRIES => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(10 << tries)).await;
+            }
+            Ok(outcome) => {
+                // Here rather than when the run hears of it: the metrics
+                // count what is committed, as soon as it is.
+                crate::telemetry::events::PageCommitted {
+                    connector: &system,
+                    stream: &stream,
+                    page: number,
+                    stored: outcome.stored,
+                    unchanged,
+                    quarantined: outcome.quarantined,
+                }
+                .emit();
+                return Ok(outcome);
             }
             other => return other,
         }

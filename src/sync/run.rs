@@ -209,7 +209,13 @@ impl SyncJob {
                 if let (Some(w), Some(h)) = (writes.as_mut(), horizon) {
                     w.forget_before(h);
                 }
-                let details = self.details(stream, &changed).await?;
+                // A page's details can take a while (one request per
+                // record, rate limited): a stop meanwhile drops the page,
+                // which the next run reads again.
+                let details = tokio::select! {
+                    details = self.details(stream, &changed) => details?,
+                    _ = stop.cancelled() => { report.interrupted = true; break; }
+                };
                 let (mapping_, department) = (mapping.clone(), self.department.clone());
                 let (mapped, skipped) =
                     off_thread(move || map_changed(&mapping_, &department, changed, details))
@@ -259,11 +265,16 @@ impl SyncJob {
                         };
                         let routed_by = router.map(|r| (r, &existing));
                         let outcome = write_isolating(store, &mut page_write, routed_by).await?;
-                        committed_pages.push(Written {
+                        events::PageCommitted {
+                            connector: &system,
+                            stream,
                             page: report.pages,
-                            outcome,
+                            stored: outcome.stored,
                             unchanged,
-                        });
+                            quarantined: outcome.quarantined,
+                        }
+                        .emit();
+                        committed_pages.push(Written { outcome });
                     }
                 }
                 for written in committed_pages.drain(..) {
@@ -351,19 +362,10 @@ impl SyncJob {
         Ok(report)
     }
 
-    /// Count a committed page.
+    /// Count a committed page (its event was emitted as it committed).
     fn committed(&self, report: &mut SyncReport, written: Written) {
         report.stored += written.outcome.stored;
         report.quarantined += written.outcome.quarantined;
-        events::PageCommitted {
-            connector: self.system(),
-            stream: &self.stream.name,
-            page: written.page,
-            stored: written.outcome.stored,
-            unchanged: written.unchanged,
-            quarantined: written.outcome.quarantined,
-        }
-        .emit();
     }
 }
 
