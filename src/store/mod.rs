@@ -26,6 +26,7 @@ mod requests;
 mod requeue;
 mod sent;
 mod sqlite;
+mod stats;
 mod tombstones;
 mod views;
 mod wake;

@@ -260,6 +260,8 @@ impl Store {
                 super::journey::pg::apply(&mut tx, effects).await?;
                 if commit {
                     tx.commit().await?;
+                    let db = super::wake::database(self);
+                    super::stats::wrote(pool, &db, &rows.per_table()).await;
                 }
                 rows.counts()
             }
@@ -422,6 +424,18 @@ impl<'a> PageRows<'a> {
             ));
         }
         out
+    }
+
+    /// Rows written per table that grows with a source (`stats::TABLES`).
+    fn per_table(&self) -> [(&'static str, usize); 6] {
+        [
+            ("source_records", self.mapped.len()),
+            ("work_items", self.work_items.len()),
+            ("people", self.people.len()),
+            ("org_units", self.org_units.len()),
+            ("offerings", self.offerings.len()),
+            ("activities", self.activities.len()),
+        ]
     }
 
     fn counts(&self) -> PageOutcome {

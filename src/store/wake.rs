@@ -43,7 +43,7 @@ const DUE_AGAIN: Duration = Duration::from_millis(20);
 static SIGNALS: Mutex<Option<HashMap<String, Weak<Notify>>>> = Mutex::new(None);
 
 /// Which database `store` is on.
-fn database(store: &Store) -> String {
+pub(super) fn database(store: &Store) -> String {
     match store {
         Store::Postgres(pool) => {
             let o = pool.connect_options();
