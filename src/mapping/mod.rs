@@ -23,7 +23,7 @@ mod target;
 pub(crate) use target::canonical_keys;
 pub(crate) mod template;
 pub mod transform;
-mod value;
+pub(crate) mod value;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -138,11 +138,12 @@ impl Prefetch {
 /// Scrub a page's records and serialize and hash each payload: CPU work,
 /// milliseconds a page, so it runs on the blocking pool.
 fn digest(mut records: Vec<SourceRecord>) -> (Vec<SourceRecord>, Vec<(String, String)>, usize) {
-    let replaced = records.iter_mut().map(SourceRecord::scrub).sum();
+    let mut replaced = 0;
     let digests = records
-        .iter()
+        .iter_mut()
         .map(|r| {
-            let json = serde_json::to_string(&r.payload).unwrap_or_default();
+            let (json, n) = r.scrubbed_json();
+            replaced += n;
             let hash = content_hash(&json);
             (json, hash)
         })

@@ -56,7 +56,9 @@ fn shipped_servicenow_manifest_declares_incident_stream_with_cursor() {
     assert_eq!(c.fields, vec![vec!["sys_updated_on".to_string()]]);
     assert_eq!(
         c.format,
-        crate::connector::CursorFormat::DateTime("%Y-%m-%d %H:%M:%S".into())
+        crate::connector::CursorFormat::DateTime(
+            crate::connector::cursor::TimePattern::new("%Y-%m-%d %H:%M:%S").unwrap(),
+        )
     );
     assert_eq!(c.initial, "1970-01-01 00:00:00");
     assert_eq!(c.overlap, Duration::from_secs(60));
