@@ -269,10 +269,10 @@ fn demo_once_syncs_and_reports() {
     let store = format!("sqlite://{}", dir.path().join("demo.db").display());
     let (code, out, err) = output(
         &repo(),
-        &["demo", "--once", "--incidents", "120", "--store", &store],
+        &["demo", "--once", "-v", "--incidents", "120", "--store", &store],
     );
     assert_eq!(code, 0, "{out}\n{err}");
-    // The log goes to a pipe here, not a terminal: no colour codes in it.
+    // -v shows the log; it goes to a pipe here, not a terminal: no colour codes in it.
     assert!(err.contains(" INFO ") && !err.contains('\x1b'), "{err:?}");
     assert!(
         out.contains("synced servicenow/incident: 2 pages, 120 fetched, 120 stored"),

@@ -21,6 +21,10 @@ use crate::config::LogFormat;
 /// one short line.
 const QUIET_LAPIN_RETURNS: &str = "lapin::returned_messages=error";
 
+/// Replaces the installed subscriber's filter; set by the first [`init`].
+type SetFilter = Box<dyn Fn(EnvFilter) + Send + Sync>;
+static SET_FILTER: OnceLock<SetFilter> = OnceLock::new();
+
 /// Install the global subscriber. `RUST_LOG` wins over the configured level.
 pub fn init(format: LogFormat, level: &str) {
     let filter = filter(std::env::var("RUST_LOG").ok().as_deref(), level);
@@ -29,10 +33,33 @@ pub fn init(format: LogFormat, level: &str) {
         .with_ansi(colour())
         .with_writer(std::io::stderr);
     // A second init (tests, demo after run) is harmless: keep the first.
-    let _ = match format {
-        LogFormat::Text => builder.fmt_fields(text::log_fields()).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+    match format {
+        LogFormat::Text => {
+            let builder = builder
+                .fmt_fields(text::log_fields())
+                .with_filter_reloading();
+            let handle = builder.reload_handle();
+            if builder.try_init().is_ok() {
+                let _ = SET_FILTER.set(Box::new(move |f| drop(handle.reload(f))));
+            }
+        }
+        LogFormat::Json => {
+            let builder = builder.json().flatten_event(true).with_filter_reloading();
+            let handle = builder.reload_handle();
+            if builder.try_init().is_ok() {
+                let _ = SET_FILTER.set(Box::new(move |f| drop(handle.reload(f))));
+            }
+        }
+    }
+}
+
+/// Change the level after [`init`], with `RUST_LOG` still winning: the demo
+/// starts quiet (its own lines tell the story) and, once it serves, shows
+/// the configured level's log of the incremental syncs.
+pub fn set_level(level: &str) {
+    if let Some(set) = SET_FILTER.get() {
+        set(filter(std::env::var("RUST_LOG").ok().as_deref(), level));
+    }
 }
 
 /// Colour only for a person at a terminal: a log file or a pipe gets plain
