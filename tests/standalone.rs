@@ -47,6 +47,28 @@ fn demo_once_runs_from_an_empty_folder_and_says_where_the_store_is() {
     }
 }
 
+/// Where the store cannot be written (here: a folder is in its way, as
+/// permissions do not stop root), it goes to a temporary folder, and the
+/// demo says so and where.
+#[test]
+fn demo_once_puts_its_store_in_a_temporary_folder_when_it_cannot_write_here() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("switchboard-demo.db")).unwrap();
+    let (code, out, err) = output(dir.path(), &["demo", "--once", "--incidents", "10"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("cannot write switchboard-demo.db in the current folder"),
+        "{out}"
+    );
+    let store = out
+        .lines()
+        .find_map(|l| l.strip_prefix("store: sqlite://"))
+        .unwrap_or_else(|| panic!("no store line in:\n{out}"));
+    let store = Path::new(store);
+    assert!(store.is_file() && !store.starts_with(dir.path()), "{out}");
+    std::fs::remove_dir_all(store.parent().unwrap()).unwrap();
+}
+
 #[test]
 fn init_writes_a_project_that_check_accepts_with_every_connector_off() {
     let dir = tempfile::tempdir().unwrap();

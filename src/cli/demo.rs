@@ -89,7 +89,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         None => {
             let (url, temporary) = demo_files::default_store()?;
             if temporary {
-                println!("the current folder is not writable: the store goes to a temporary folder");
+                println!(
+                    "cannot write switchboard-demo.db in the current folder: the store goes to a temporary folder"
+                );
             }
             url
         }
