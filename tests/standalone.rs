@@ -90,6 +90,20 @@ fn init_writes_a_project_that_check_accepts_with_every_connector_off() {
         count_toml(&repo().join("mappings"))
     );
 
+    // Off in the manifests themselves, not only by the config's override,
+    // so a manifest copied elsewhere stays off too.
+    for entry in std::fs::read_dir(project.join("connectors")).unwrap() {
+        let path = entry.unwrap().path();
+        let manifest: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            manifest.get("enabled"),
+            Some(&toml::Value::Boolean(false)),
+            "{}",
+            path.display()
+        );
+    }
+
     let (code, out, err) = output(&project, &["check"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let shipped = count_toml(&repo().join("connectors"));
