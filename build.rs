@@ -47,7 +47,12 @@ fn main() {
     for (relative, path) in &shipped {
         println!("cargo:rerun-if-changed={}", path.display());
         assert!(path.is_file(), "shipped file {} is missing", path.display());
-        writeln!(code, "    ({relative:?}, include_str!({:?})),", absolute(path)).unwrap();
+        writeln!(
+            code,
+            "    ({relative:?}, include_str!({:?})),",
+            absolute(path)
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("shipped.rs");

@@ -49,7 +49,9 @@ pub fn get(path: &str) -> Option<&'static str> {
 pub fn write_to(dir: &Path, force: bool) -> Result<Vec<PathBuf>, ShippedError> {
     write_files(
         dir,
-        FILES.iter().map(|(p, t)| (p.to_string(), Cow::Borrowed(*t))),
+        FILES
+            .iter()
+            .map(|(p, t)| (p.to_string(), Cow::Borrowed(*t))),
         force,
     )
 }

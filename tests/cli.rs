@@ -269,7 +269,15 @@ fn demo_once_syncs_and_reports() {
     let store = format!("sqlite://{}", dir.path().join("demo.db").display());
     let (code, out, err) = output(
         &repo(),
-        &["demo", "--once", "-v", "--incidents", "120", "--store", &store],
+        &[
+            "demo",
+            "--once",
+            "-v",
+            "--incidents",
+            "120",
+            "--store",
+            &store,
+        ],
     );
     assert_eq!(code, 0, "{out}\n{err}");
     // -v shows the log; it goes to a pipe here, not a terminal: no colour codes in it.

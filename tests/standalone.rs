@@ -43,7 +43,10 @@ fn demo_once_runs_from_an_empty_folder_and_says_where_the_store_is() {
     // Nothing but the store (and its WAL companions) is left in the folder.
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(name.starts_with("switchboard-demo.db"), "left behind: {name}");
+        assert!(
+            name.starts_with("switchboard-demo.db"),
+            "left behind: {name}"
+        );
     }
 }
 

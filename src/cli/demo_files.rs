@@ -45,7 +45,10 @@ pub fn default_store() -> anyhow::Result<(String, bool)> {
     if writable(here) {
         // Absolute, so the line that names it says where it is.
         return Ok(match std::env::current_dir() {
-            Ok(dir) => (format!("sqlite://{}", dir.join(STORE_FILE).display()), false),
+            Ok(dir) => (
+                format!("sqlite://{}", dir.join(STORE_FILE).display()),
+                false,
+            ),
             Err(_) => (format!("sqlite://{STORE_FILE}"), false),
         });
     }

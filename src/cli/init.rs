@@ -39,7 +39,10 @@ pub fn run(args: &InitArgs) -> anyhow::Result<()> {
     let (config, rest): (Vec<_>, Vec<_>) = written
         .iter()
         .partition(|p| p.file_name().is_some_and(|n| n == CONFIG));
-    for path in config.iter().chain(rest.iter().filter(|p| !is_in_folder(p))) {
+    for path in config
+        .iter()
+        .chain(rest.iter().filter(|p| !is_in_folder(p)))
+    {
         println!("  {}", path.display());
     }
     for folder in ["connectors", "mappings"] {
@@ -155,7 +158,9 @@ mod tests {
         let out = disable_manifest(text);
         assert_eq!(
             out,
-            format!("version = 1\nkind = \"rest\"\n{DISABLED}\ndepartment = \"it\"\n[http]\nenabled = true\n")
+            format!(
+                "version = 1\nkind = \"rest\"\n{DISABLED}\ndepartment = \"it\"\n[http]\nenabled = true\n"
+            )
         );
     }
 
@@ -167,7 +172,8 @@ mod tests {
 
     #[test]
     fn the_config_turns_its_overrides_off() {
-        let out = disable_overrides("[log]\nenabled = 1\n[connectors.servicenow]\nenabled = true\n");
+        let out =
+            disable_overrides("[log]\nenabled = 1\n[connectors.servicenow]\nenabled = true\n");
         assert_eq!(
             out,
             format!("[log]\nenabled = 1\n[connectors.servicenow]\n{DISABLED}\n")

@@ -88,7 +88,10 @@ pub enum Command {
     /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT),
     /// Personio (HR), Odoo (Finance) and Maximo (Facilities) on loopback,
     /// run the real pipeline against them into a fresh SQLite file, and show
-    /// what landed, per department.
+    /// what landed, per department. Works in any folder: where there is no
+    /// connectors/ folder it uses the project files built into the binary,
+    /// and it says where its store is (switchboard-demo.db here, or in a
+    /// temporary folder if it cannot be written here). `-v` adds the log.
     Demo(demo::DemoArgs),
     /// Write a starter project into DIR (default: the current folder):
     /// switchboard.toml (from the shipped example), connectors/, mappings/,
