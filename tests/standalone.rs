@@ -50,6 +50,33 @@ fn demo_once_runs_from_an_empty_folder_and_says_where_the_store_is() {
     }
 }
 
+/// `--log-file` takes the detailed log, plain, and leaves the terminal the story.
+#[test]
+fn demo_once_writes_its_log_to_a_file_without_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = output(
+        dir.path(),
+        &[
+            "demo",
+            "--once",
+            "--incidents",
+            "10",
+            "--log-file",
+            "demo.log",
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("log: demo.log"), "{out}");
+    assert!(!err.contains(" INFO "), "{err}");
+    let log = std::fs::read_to_string(dir.path().join("demo.log")).unwrap();
+    assert!(
+        log.contains(" INFO ")
+            && log.contains("sync finished connector=servicenow stream=incident"),
+        "{log}"
+    );
+    assert_plain(&log);
+}
+
 /// Where the store cannot be written (here: a folder is in its way, as
 /// permissions do not stop root), it goes to a temporary folder, and the
 /// demo says so and where.

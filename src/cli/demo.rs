@@ -43,6 +43,11 @@ pub struct DemoArgs {
     /// interrupt the demo's story until it starts serving.
     #[arg(short, long)]
     verbose: bool,
+    /// Write the detailed log (the configured [log] level) to this file,
+    /// from the start and without colour, instead of stderr; the terminal
+    /// keeps the demo's story. Appends to a file that exists.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<std::path::PathBuf>,
 }
 
 pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
@@ -56,7 +61,18 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     } else {
         "warn".to_string()
     };
-    crate::telemetry::init(format, &story_level);
+    match &args.log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            crate::telemetry::init_file(format, &cfg.settings.log.level, file);
+            println!("log: {}", path.display());
+        }
+        None => crate::telemetry::init(format, &story_level),
+    }
     // Kept alive to the end: the catalog, and the daemon's reloads, read there.
     let wanted = cfg.connectors_dir();
     let embedded = demo_files::embedded_if_missing(&mut cfg)?;

@@ -38,10 +38,8 @@ impl PageCommitted<'_> {
     }
 }
 
-/// A run of one stream ended, completely or stopped for shutdown. At info
-/// this is the one line a sync of a stream logs: what the run's other
-/// events say at debug (pages, deletions, a held-back cursor, a baseline)
-/// is in its fields, so `run`'s log is a line per stream per sync.
+/// A run of one stream ended, completely or stopped for shutdown: at info, a
+/// sync's one line per stream (what other events say at debug is in its fields).
 pub struct SyncFinished<'a> {
     pub connector: &'a str,
     pub stream: &'a str,

@@ -25,13 +25,27 @@ const QUIET_LAPIN_RETURNS: &str = "lapin::returned_messages=error";
 type SetFilter = Box<dyn Fn(EnvFilter) + Send + Sync>;
 static SET_FILTER: OnceLock<SetFilter> = OnceLock::new();
 
-/// Install the global subscriber. `RUST_LOG` wins over the configured level.
+/// Install the global subscriber, writing to stderr. `RUST_LOG` wins over
+/// the configured level.
 pub fn init(format: LogFormat, level: &str) {
+    install(format, level, colour(), std::io::stderr);
+}
+
+/// Install the global subscriber, writing to `file` instead: plain text
+/// (a file never gets colour codes), for `demo --log-file`.
+pub fn init_file(format: LogFormat, level: &str, file: std::fs::File) {
+    install(format, level, false, std::sync::Mutex::new(file));
+}
+
+fn install<W>(format: LogFormat, level: &str, ansi: bool, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = filter(std::env::var("RUST_LOG").ok().as_deref(), level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(colour())
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     // A second init (tests, demo after run) is harmless: keep the first.
     match format {
         LogFormat::Text => {
