@@ -17,6 +17,7 @@ pub mod model;
 pub mod ops;
 pub mod routing;
 pub mod services;
+pub mod shipped;
 pub mod sim;
 pub mod store;
 pub mod sync;

@@ -61,7 +61,8 @@ async fn the_first_run_with_routing_is_a_baseline_and_says_so(backend: Backend) 
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
+        // The explanation is at debug; at info, `sync finished` says `baseline=true`.
+        .with_max_level(tracing::Level::DEBUG)
         .finish();
     // The test's own future runs on this thread, and the sync with it.
     let _guard = tracing::subscriber::set_default(subscriber);
@@ -93,8 +94,17 @@ async fn the_first_run_with_routing_is_a_baseline_and_says_so(backend: Backend) 
         "{text}"
     );
     assert_eq!(ts.store.outbox_counts().await.unwrap().pending, 0);
+    let finished = |baseline: bool| {
+        log.text()
+            .lines()
+            .filter(|l| l.contains(" INFO ") && l.contains("sync finished"))
+            .filter(|l| l.contains(&format!("baseline={baseline}")))
+            .count()
+    };
+    assert_eq!(finished(true), 1, "{}", log.text());
 
     sync(&job, &ts.store).await;
+    assert_eq!(finished(true), 1, "{}", log.text());
     assert_eq!(
         log.text().lines().filter(|l| l.contains(LINE)).count(),
         1,

@@ -269,11 +269,29 @@ fn demo_once_syncs_and_reports() {
     let store = format!("sqlite://{}", dir.path().join("demo.db").display());
     let (code, out, err) = output(
         &repo(),
-        &["demo", "--once", "--incidents", "120", "--store", &store],
+        &[
+            "demo",
+            "--once",
+            "-v",
+            "--incidents",
+            "120",
+            "--store",
+            &store,
+        ],
     );
     assert_eq!(code, 0, "{out}\n{err}");
-    // The log goes to a pipe here, not a terminal: no colour codes in it.
+    // -v shows the log; it goes to a pipe here, not a terminal: no colour codes in it.
     assert!(err.contains(" INFO ") && !err.contains('\x1b'), "{err:?}");
+    // At info a sync logs one line per stream, `sync finished`: its pages,
+    // a baseline and deletions are at debug, or fields of that line. The
+    // rest is routed work being delivered.
+    for line in err.lines().filter(|l| l.contains(" INFO ")) {
+        assert!(
+            line.contains(": sync finished connector=")
+                || line.contains(": routed work delivered connector="),
+            "another info line: {line}"
+        );
+    }
     assert!(
         out.contains("synced servicenow/incident: 2 pages, 120 fetched, 120 stored"),
         "{out}"

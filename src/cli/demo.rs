@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::{Cli, load_catalog, load_config};
+use super::{Cli, demo_files, load_catalog};
 use crate::catalog::ConnectorJobs;
 use crate::sim::estate::Estate;
 use crate::sim::servicenow::ServiceNowSim;
@@ -34,12 +34,55 @@ pub struct DemoArgs {
     incidents: usize,
     /// The demo's own store. A sqlite file is recreated at every start so the
     /// summary shows exactly this run; the configured store is never touched.
-    #[arg(long, default_value = "sqlite://switchboard-demo.db")]
-    store: String,
+    /// Default: switchboard-demo.db in the current folder or, if that is not
+    /// writable, in a new temporary folder (the demo says which).
+    #[arg(long)]
+    store: Option<String>,
+    /// Show the detailed log (the configured [log] level, or RUST_LOG) on
+    /// stderr while the demo runs. Without it, only warnings and errors
+    /// interrupt the demo's story until it starts serving.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Write the detailed log (the configured [log] level) to this file,
+    /// from the start and without colour, instead of stderr; the terminal
+    /// keeps the demo's story. Appends to a file that exists.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<std::path::PathBuf>,
 }
 
 pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
-    let mut cfg = load_config(cli)?;
+    let mut cfg = crate::config::load(cli.config.as_deref())?;
+    let format = cli.log_format.unwrap_or(cfg.settings.log.format);
+    // The story is the demo's own lines on stdout; the tracing log on
+    // stderr would interleave with them on a terminal, so it waits for -v
+    // (or RUST_LOG, which wins over any level).
+    let story_level = if args.verbose {
+        cfg.settings.log.level.clone()
+    } else {
+        "warn".to_string()
+    };
+    match &args.log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            crate::telemetry::init_file(format, &cfg.settings.log.level, file);
+            println!("log: {}", path.display());
+        }
+        None => crate::telemetry::init(format, &story_level),
+    }
+    // Kept alive to the end: the catalog, and the daemon's reloads, read there.
+    let wanted = cfg.connectors_dir();
+    let embedded = demo_files::embedded_if_missing(&mut cfg)?;
+    if embedded.is_some() {
+        println!(
+            "project files: no {}/ folder here, so the demo uses the ones built into this \
+             binary (`switchboard init` writes them out)",
+            wanted.display()
+        );
+    }
     // Every 10 seconds, so incremental syncs show up while you watch.
     let estate = Estate::spawn(args.incidents, Some("*/10 * * * * *".to_string()))
         .await
@@ -57,11 +100,23 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         estate.maximo.base_url
     );
     let catalog = load_catalog(&cfg)?;
-    reset_sqlite(&args.store)?;
-    let store = Store::connect(&args.store, 4).await?;
+    let url = match &args.store {
+        Some(url) => url.clone(),
+        None => {
+            let (url, temporary) = demo_files::default_store()?;
+            if temporary {
+                println!(
+                    "cannot write switchboard-demo.db in the current folder: the store goes to a temporary folder"
+                );
+            }
+            url
+        }
+    };
+    demo_files::reset_sqlite(&url)?;
+    let store = Store::connect(&url, 4).await?;
     store.migrate().await?;
     store.declare_owners(&catalog.owners()).await?;
-    println!("store: {}", args.store);
+    println!("store: {url}");
     let connectors = catalog.jobs().context("failed to build connectors")?;
 
     let bar = ProgressBar::new_spinner();
@@ -150,6 +205,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
          curl -H 'Authorization: Bearer {demo_token}' http://{addr}/api/v1/work-items\n  \
          probes           http://{addr}/healthz, /readyz, /status (JSON), /metrics\n"
     );
+    // The story is told: from here the log is what there is to watch.
+    crate::telemetry::set_level(&cfg.settings.log.level);
     let stop = CancellationToken::new();
     tokio::spawn(super::stop_on_signal(stop.clone()));
     tokio::spawn(simulate_activity(
@@ -188,29 +245,6 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
     };
     crate::daemon::run(store, connectors, listener, options, surface, stop).await?;
     estate.shutdown().await;
-    Ok(())
-}
-
-/// Delete a SQLite demo file and its WAL companions; other URLs are left alone.
-fn reset_sqlite(url: &str) -> anyhow::Result<()> {
-    let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
-        return Ok(());
-    };
-    let path = path.split('?').next().unwrap_or(path);
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let file = format!("{path}{suffix}");
-        match std::fs::remove_file(&file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot reset demo store {file}")),
-        }
-    }
     Ok(())
 }
 

@@ -5,7 +5,9 @@
 //! code. Nothing here is needed by tests of the pipeline itself.
 
 mod demo;
+mod demo_files;
 mod dlq;
+mod init;
 mod map;
 mod once;
 mod probe;
@@ -30,7 +32,9 @@ use crate::store::Store;
 
 const EXAMPLES: &str = "\
 Examples:
-  switchboard demo --once                 try it: simulated IT and HR systems -> SQLite, then a summary
+  switchboard demo --once                 try it, in any folder: simulated IT, HR, Finance and Facilities systems
+                                          -> SQLite, then a summary (-v: with the detailed log)
+  switchboard init my-project             a starter project: config, connectors (all disabled), mappings, routing
   switchboard check                       validate switchboard.toml, connectors/ and mappings/
   SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
   switchboard run --once                  one sync of every connector, for cron jobs (exit 3: records in quarantine)
@@ -84,8 +88,18 @@ pub enum Command {
     /// Start simulated ServiceNow, Jira Service Management, TOPdesk (IT),
     /// Personio (HR), Odoo (Finance) and Maximo (Facilities) on loopback,
     /// run the real pipeline against them into a fresh SQLite file, and show
-    /// what landed, per department.
+    /// what landed, per department. Works in any folder: where there is no
+    /// connectors/ folder it uses the project files built into the binary,
+    /// and it says where its store is (switchboard-demo.db here, or in a
+    /// temporary folder if it cannot be written here). `-v` adds the log.
     Demo(demo::DemoArgs),
+    /// Write a starter project into DIR (default: the current folder):
+    /// switchboard.toml (from the shipped example), connectors/, mappings/,
+    /// routing.toml and services.toml, as embedded in this binary. Every
+    /// connector is written disabled (`enabled = false`), so the project
+    /// passes `switchboard check` as written and syncs nothing until a
+    /// connector is configured. Refuses to overwrite a file unless --force.
+    Init(init::InitArgs),
     /// Validate the config file, every connector manifest and every mapping,
     /// without contacting any system. Errors are `file:line:col: message`.
     /// With `--connect`, also reach every enabled system, changing nothing:
@@ -171,6 +185,7 @@ pub async fn main() -> ExitCode {
         Command::Run(ref args) => run(&cli, args).await,
         Command::Migrate => migrate(&cli).await,
         Command::Demo(ref args) => demo::run(&cli, args).await,
+        Command::Init(ref args) => init::run(args),
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Map(ref args) => map::run(args),
         Command::Route(ref args) => route::run(&cli, args).await,
@@ -241,6 +256,7 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
     match (Catalog::load(&cfg), jwt) {
         (Ok(c), Ok(jwt)) => {
             let streams: usize = c.manifests.iter().map(|m| m.config.streams().len()).sum();
+            let enabled = c.manifests.iter().filter(|m| m.header.enabled).count();
             // Without services.toml nothing is offered, and nothing is said.
             let offerings = c
                 .services
@@ -251,7 +267,7 @@ async fn check(cli: &Cli, args: &CheckArgs) -> ExitCode {
                 .map(|v| format!(", {} identity provider key(s)", v.key_count()))
                 .unwrap_or_default();
             println!(
-                "ok: config {}, {} connector(s), {} stream(s), {} mapping(s), {} outbound mapping(s), {}{offerings}{keys}",
+                "ok: config {}, {} connector(s) ({enabled} enabled), {} stream(s), {} mapping(s), {} outbound mapping(s), {}{offerings}{keys}",
                 cfg.file
                     .as_ref()
                     .map(|f| f.display().to_string())

@@ -111,6 +111,12 @@ pub struct SyncReport {
     /// A reconciliation found more records gone than `max_fraction`
     /// allows and tombstoned nothing.
     pub reconcile_refused: bool,
+    /// Records moved while the run paged, so the committed cursor was held
+    /// back to before them: the next run reads them again.
+    pub held_back: bool,
+    /// The stream's first completed run with routing: its records were
+    /// taken as the baseline, not routed.
+    pub baseline: bool,
 }
 
 /// Called after each page is read and handed over to be written, and once

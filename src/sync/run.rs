@@ -320,6 +320,7 @@ impl SyncJob {
             .as_deref()
             .filter(|r| final_cursor.as_deref() == Some(*r))
         {
+            report.held_back = true;
             events::ShiftDetected {
                 connector: &system,
                 stream,
@@ -352,6 +353,7 @@ impl SyncJob {
         }
         if self.router.is_some() && router.is_none() && !report.interrupted {
             store.mark_baseline(&system, stream).await?;
+            report.baseline = true;
             events::BaselineTaken {
                 connector: &system,
                 stream,

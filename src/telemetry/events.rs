@@ -38,7 +38,8 @@ impl PageCommitted<'_> {
     }
 }
 
-/// A run of one stream ended, completely or stopped for shutdown.
+/// A run of one stream ended, completely or stopped for shutdown: at info, a
+/// sync's one line per stream (what other events say at debug is in its fields).
 pub struct SyncFinished<'a> {
     pub connector: &'a str,
     pub stream: &'a str,
@@ -52,8 +53,10 @@ impl SyncFinished<'_> {
         tracing::info!(
             connector = %self.connector, stream = %self.stream, pages = r.pages,
             fetched = r.fetched, stored = r.stored, unchanged = r.unchanged,
-            quarantined = r.quarantined, skipped = r.skipped, interrupted = r.interrupted,
-            elapsed_ms = self.elapsed.as_millis() as u64, "sync finished"
+            quarantined = r.quarantined, skipped = r.skipped, tombstoned = r.tombstoned,
+            restored = r.restored, held_back = r.held_back, baseline = r.baseline,
+            interrupted = r.interrupted, elapsed_ms = self.elapsed.as_millis() as u64,
+            "sync finished"
         );
         let labels = [
             ("connector", self.connector.to_string()),
@@ -168,7 +171,8 @@ pub struct ShiftDetected<'a> {
 
 impl ShiftDetected<'_> {
     pub fn emit(&self) {
-        tracing::info!(
+        // Debug: `sync finished` says `held_back=true` at info.
+        tracing::debug!(
             connector = %self.connector, stream = %self.stream, cursor = %self.cursor,
             "records changed while paging; next run re-reads from before the shift"
         );
@@ -262,7 +266,8 @@ pub struct BaselineTaken<'a> {
 
 impl BaselineTaken<'_> {
     pub fn emit(&self) {
-        tracing::info!(
+        // Debug: `sync finished` says `baseline=true` at info.
+        tracing::debug!(
             connector = %self.connector, stream = %self.stream, stored = self.stored,
             "first run with routing taken as the baseline: its records were not routed, later changes are"
         );
@@ -458,7 +463,8 @@ impl Tombstoned<'_> {
         if self.tombstoned == 0 && self.restored == 0 {
             return;
         }
-        tracing::info!(
+        // Debug: `sync finished` carries the counts at info.
+        tracing::debug!(
             connector = %self.connector, stream = %self.stream, how = self.how,
             tombstoned = self.tombstoned, restored = self.restored,
             "deletions recorded"

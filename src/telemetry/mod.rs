@@ -21,18 +21,59 @@ use crate::config::LogFormat;
 /// one short line.
 const QUIET_LAPIN_RETURNS: &str = "lapin::returned_messages=error";
 
-/// Install the global subscriber. `RUST_LOG` wins over the configured level.
+/// Replaces the installed subscriber's filter; set by the first [`init`].
+type SetFilter = Box<dyn Fn(EnvFilter) + Send + Sync>;
+static SET_FILTER: OnceLock<SetFilter> = OnceLock::new();
+
+/// Install the global subscriber, writing to stderr. `RUST_LOG` wins over
+/// the configured level.
 pub fn init(format: LogFormat, level: &str) {
+    install(format, level, colour(), std::io::stderr);
+}
+
+/// Install the global subscriber, writing to `file` instead: plain text
+/// (a file never gets colour codes), for `demo --log-file`.
+pub fn init_file(format: LogFormat, level: &str, file: std::fs::File) {
+    install(format, level, false, std::sync::Mutex::new(file));
+}
+
+fn install<W>(format: LogFormat, level: &str, ansi: bool, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = filter(std::env::var("RUST_LOG").ok().as_deref(), level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(colour())
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     // A second init (tests, demo after run) is harmless: keep the first.
-    let _ = match format {
-        LogFormat::Text => builder.fmt_fields(text::log_fields()).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+    match format {
+        LogFormat::Text => {
+            let builder = builder
+                .fmt_fields(text::log_fields())
+                .with_filter_reloading();
+            let handle = builder.reload_handle();
+            if builder.try_init().is_ok() {
+                let _ = SET_FILTER.set(Box::new(move |f| drop(handle.reload(f))));
+            }
+        }
+        LogFormat::Json => {
+            let builder = builder.json().flatten_event(true).with_filter_reloading();
+            let handle = builder.reload_handle();
+            if builder.try_init().is_ok() {
+                let _ = SET_FILTER.set(Box::new(move |f| drop(handle.reload(f))));
+            }
+        }
+    }
+}
+
+/// Change the level after [`init`], with `RUST_LOG` still winning: the demo
+/// starts quiet (its own lines tell the story) and, once it serves, shows
+/// the configured level's log of the incremental syncs.
+pub fn set_level(level: &str) {
+    if let Some(set) = SET_FILTER.get() {
+        set(filter(std::env::var("RUST_LOG").ok().as_deref(), level));
+    }
 }
 
 /// Colour only for a person at a terminal: a log file or a pipe gets plain
