@@ -136,7 +136,8 @@ pub(super) async fn refresh(
     sqlx::query(&format!("ANALYZE {}", stale.join(", ")))
         .execute(pool)
         .await?;
-    tracing::info!(
+    // Debug: at info a run logs one line per stream.
+    tracing::debug!(
         tables = ?stale,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "refreshed the planner's statistics after fast growth"
