@@ -23,7 +23,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::{BambooSim, Fault, RequestLog, State, datasets, read, writes};
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::request::{Req, query_params};
 
 /// The header v1 errors explain themselves in.
 pub(super) const ERROR_HEADER: &str = "x-bamboohr-error-message";
@@ -41,12 +41,8 @@ async fn handle(
 ) -> Response {
     // A literal `+` in a query string decodes to a space: the docs ask
     // clients to encode the `+` of a `since` offset as `%2B`.
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
+    let params = query_params(&uri);
+    sim.answer(|st| {
         let req = Req {
             method: &method,
             uri: &uri,
@@ -54,30 +50,17 @@ async fn handle(
             params: &params,
             body: &body,
         };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
+        let (response, list_served) = process(st, &req);
+        let entry = RequestLog {
             method: method.to_string(),
             path: uri.path().to_string(),
             query: params.clone(),
             body: serde_json::from_slice(&body).ok(),
             status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served && response.status() == StatusCode::OK {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
-        }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
+        };
+        (response, entry, list_served)
+    })
+    .await
 }
 
 // Free functions rather than `impl Req` methods: every simulator extends
@@ -229,7 +212,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
             return (resp, false);
         }
     }
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(&fault), false);
     }
     let m = req.method;

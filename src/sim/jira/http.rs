@@ -7,7 +7,7 @@
 //! Routing is done by hand in one fallback handler so that every path,
 //! including unknown ones, gets an answer shaped like the real API's.
 
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::request::{Req, query_params};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -37,12 +37,8 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
+    let params = query_params(&uri);
+    sim.answer(|st| {
         let req = Req {
             method: &method,
             uri: &uri,
@@ -50,28 +46,16 @@ async fn handle(
             params: &params,
             body: &body,
         };
-        let (response, list_served) = process(&mut st, &req);
-        st.log.push(RequestLog {
+        let (response, list_served) = process(st, &req);
+        let entry = RequestLog {
             method: method.to_string(),
             path: uri.path().to_string(),
             query: params.clone(),
             status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
-        }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
+        };
+        (response, entry, list_served)
+    })
+    .await
 }
 
 impl Req<'_> {
@@ -266,7 +250,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
     let Some(route) = route(req.uri.path()) else {
         return (empty(StatusCode::NOT_FOUND), false);
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(st, &fault), false);
     }
     let (m, site) = (req.method, req.site());

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::errors::{self, MaximoError};
 use super::{Fault, MaximoSim, RequestLog, State};
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::request::{Req, query_params};
 
 mod list;
 mod writes;
@@ -57,12 +57,8 @@ async fn handle(
 ) -> Response {
     // As in any servlet container, a literal `+` decodes to a space: clients
     // must send `+changedate` and `-05:00` offsets as `%2B`.
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
+    let params = query_params(&uri);
+    sim.answer(|st| {
         let req = Req {
             method: &method,
             uri: &uri,
@@ -70,8 +66,8 @@ async fn handle(
             params: &params,
             body: &body,
         };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
+        let (response, list_served) = process(st, &req);
+        let entry = RequestLog {
             method: method.to_string(),
             path: uri.path().to_string(),
             query: params.iter().cloned().collect(),
@@ -86,23 +82,10 @@ async fn handle(
                 .collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
             status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
-        }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
+        };
+        (response, entry, list_served)
+    })
+    .await
 }
 
 pub(super) fn respond(status: StatusCode, body: &Value) -> Response {
@@ -216,7 +199,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
         ["maximo", "oslc" | "api", "os", os, rest @ ..] if os.eq_ignore_ascii_case("mxwo") => rest,
         _ => return (error(&errors::unknown_path(req.path()), &ctx), false),
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(&fault, &ctx), false);
     }
     let override_method = header(req, "x-method-override").map(str::to_ascii_uppercase);

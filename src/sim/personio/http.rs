@@ -12,7 +12,7 @@
 //! `Retry-After` on a 429 (the changelog only says to wait at least a
 //! second; no rate-limit headers are documented, so none are sent).
 
-use crate::sim::request::Req;
+use crate::sim::request::{Req, query_params};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -34,12 +34,8 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, latency) = {
-        let mut st = sim.lock();
+    let params = query_params(&uri);
+    sim.answer(|st| {
         let req = Req {
             method: &method,
             uri: &uri,
@@ -47,19 +43,21 @@ async fn handle(
             params: &params,
             body: &body,
         };
-        let response = process(&mut st, &req);
-        st.requests.push(RequestLog {
+        let response = process(st, &req);
+        // A list request, for `after_list_request`: the employee list
+        // answered with a success.
+        let list_served = method == Method::GET
+            && uri.path().trim_matches('/') == "v1/company/employees"
+            && response.status().is_success();
+        let entry = RequestLog {
             method: method.to_string(),
             path: uri.path().to_string(),
             query: params.clone(),
             status: response.status().as_u16(),
-        });
-        (response, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    response
+        };
+        (response, entry, list_served)
+    })
+    .await
 }
 
 impl Req<'_> {
@@ -150,7 +148,7 @@ fn process(st: &mut State, req: &Req) -> Response {
         return error(StatusCode::UNAUTHORIZED, 0, "Unauthenticated");
     }
     let token = token.to_string();
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return fault_response(&fault);
     }
     let mut resp = match &segs[3..] {

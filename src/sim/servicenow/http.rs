@@ -9,7 +9,7 @@
 //! including unknown ones, gets the platform's own error shape rather than
 //! axum's.
 
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::request::{Req, query_params};
 
 use std::collections::HashSet;
 
@@ -42,12 +42,8 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
+    let params = query_params(&uri);
+    sim.answer(|st| {
         let req = Req {
             method: &method,
             uri: &uri,
@@ -55,29 +51,16 @@ async fn handle(
             params: &params,
             body: &body,
         };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
+        let (response, list_served) = process(st, &req);
+        let entry = RequestLog {
             method: method.to_string(),
             path: uri.path().to_string(),
             query: params.iter().cloned().collect(),
             status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
-        }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
+        };
+        (response, entry, list_served)
+    })
+    .await
 }
 
 impl Req<'_> {
@@ -224,7 +207,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
             return no_resource();
         }
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(st, &fault), false);
     }
     if !st.tables.contains_key(table) {

@@ -10,7 +10,7 @@
 //! Routing is done by hand in one fallback handler so that every path gets
 //! the API's own answers rather than axum's.
 
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::request::{Req, query_params};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -46,12 +46,8 @@ async fn handle(
 ) -> Response {
     // A literal `+` in a query string decodes to a space, as in any servlet
     // container: clients must send it as `%2B` (in a date's offset, say).
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
+    let params = query_params(&uri);
+    sim.answer(|st| {
         let req = Req {
             method: &method,
             uri: &uri,
@@ -59,29 +55,16 @@ async fn handle(
             params: &params,
             body: &body,
         };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
+        let (response, list_served) = process(st, &req);
+        let entry = RequestLog {
             method: method.to_string(),
             path: uri.path().to_string(),
             query: params.iter().cloned().collect(),
             status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
-        }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
+        };
+        (response, entry, list_served)
+    })
+    .await
 }
 
 const JSON_CT: &str = "application/json";
@@ -226,7 +209,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
     let Some(rest) = segs.strip_prefix(&["tas", "api"]) else {
         return (not_found("HTTP 404 Not Found"), false);
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(&fault), false);
     }
     let m = req.method;
