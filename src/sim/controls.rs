@@ -5,6 +5,10 @@
 //! A simulator keeps only what is its own: its data, its `Fault` and
 //! `RequestLog` types, what counts as a list request, and how a fault answers.
 //!
+//! A simulator whose API is plain HTTP implements [`HttpSim`] (answer one
+//! request, log one request) and gets its router, its server and its
+//! handler from here; the JSON-RPC ones keep their own handler.
+//!
 //! Every simulator's handler goes through [`Sim::answer`], so the order of
 //! what happens around a request is the same for all of them: its answer is
 //! computed, logged and counted under the state lock, then the latency is
@@ -16,8 +20,14 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+
+use super::request::{Req, query_params};
+use super::server::{SimHandle, serve};
 
 /// A test hook: runs once with the simulator's handle.
 pub type Hook<S> = Box<dyn FnOnce(&S) + Send>;
@@ -175,4 +185,58 @@ impl<St: HasControls> Sim<St> {
         }
         response
     }
+}
+
+/// A simulator whose whole API is plain HTTP answered by one fallback
+/// handler (routing by hand, so every path, unknown ones too, gets an
+/// answer shaped like the vendor's). JSON-RPC simulators log what they
+/// parse from the envelope and keep their own handler.
+pub(crate) trait HttpSim: HasControls + Send + 'static {
+    /// The simulator's name in its server's log lines.
+    const NAME: &'static str;
+    /// Answers one request; true when it was a served list request.
+    fn process(&mut self, req: &Req) -> (Response, bool);
+    /// The log entry of `req`, answered with `status`.
+    fn log_entry(req: &Req, status: u16) -> Self::Log;
+}
+
+// `HttpSim` stays crate-private (it speaks `Req`); every HTTP simulator's
+// handle has these methods, which is all a caller needs to know.
+#[allow(private_bounds)]
+impl<St: HttpSim> Sim<St> {
+    /// The simulated API as an axum router, for embedding in another server.
+    pub fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .fallback(handle::<St>)
+            .with_state(self.clone())
+    }
+
+    /// Serves this (possibly pre-populated) simulator on 127.0.0.1:0 until
+    /// the handle is dropped or shut down.
+    pub async fn serve(&self) -> std::io::Result<SimHandle<Sim<St>>> {
+        serve(self.clone(), self.router(), St::NAME).await
+    }
+}
+
+async fn handle<St: HttpSim>(
+    AxumState(sim): AxumState<Sim<St>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = query_params(&uri);
+    let req = Req {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        params: &params,
+        body: &body,
+    };
+    sim.answer(|st| {
+        let (response, list_served) = st.process(&req);
+        let entry = St::log_entry(&req, response.status().as_u16());
+        (response, entry, list_served)
+    })
+    .await
 }

@@ -7,55 +7,39 @@
 //! Routing is done by hand in one fallback handler so that every path,
 //! including unknown ones, gets an answer shaped like the real API's.
 
-use crate::sim::request::{Req, query_params};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::render::{self, Ctx, Expand};
-use super::{Fault, JiraSim, RequestLog, State};
+use super::{Fault, RequestLog, State};
 
 mod read;
 mod writes;
 
 use read::{comments, list, request_types};
 
-pub(super) fn router(sim: JiraSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "jira";
 
-async fn handle(
-    AxumState(sim): AxumState<JiraSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = query_params(&uri);
-    sim.answer(|st| {
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let (response, list_served) = process(st, &req);
-        let entry = RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.clone(),
-            status: response.status().as_u16(),
-        };
-        (response, entry, list_served)
-    })
-    .await
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        process(self, req)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.to_vec(),
+            status,
+        }
+    }
 }
 
 impl Req<'_> {

@@ -203,19 +203,9 @@ impl JiraSim {
         Sim::from_state(state)
     }
 
-    /// The servicedeskapi as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
-    }
-
     /// Binds 127.0.0.1:0 and serves until the handle is dropped or shut down.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) site on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "jira").await
     }
 
     /// A new, unsaved request of `request_type_id` raised now by the first

@@ -12,52 +12,36 @@
 //! `Retry-After` on a 429 (the changelog only says to wait at least a
 //! second; no rate-limit headers are documented, so none are sent).
 
-use crate::sim::request::{Req, query_params};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Fault, PersonioSim, RequestLog, State, auth, employees};
+use super::{Fault, RequestLog, State, auth, employees};
 
-pub(super) fn router(sim: PersonioSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "personio";
 
-async fn handle(
-    AxumState(sim): AxumState<PersonioSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = query_params(&uri);
-    sim.answer(|st| {
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let response = process(st, &req);
-        // A list request, for `after_list_request`: the employee list
-        // answered with a success.
-        let list_served = method == Method::GET
-            && uri.path().trim_matches('/') == "v1/company/employees"
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        let response = process(self, req);
+        // A list request: the employee list answered with a success.
+        let list_served = *req.method == Method::GET
+            && req.path().trim_matches('/') == "v1/company/employees"
             && response.status().is_success();
-        let entry = RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.clone(),
-            status: response.status().as_u16(),
-        };
-        (response, entry, list_served)
-    })
-    .await
+        (response, list_served)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.to_vec(),
+            status,
+        }
+    }
 }
 
 impl Req<'_> {

@@ -218,19 +218,9 @@ impl PersonioSim {
         Sim::from_state(state)
     }
 
-    /// The API as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
-    }
-
     /// Binds 127.0.0.1:0 and serves until the handle is dropped or shut down.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) company on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "personio").await
     }
 
     /// Adds an employee as HR would: a new id, `created_at` and

@@ -376,20 +376,10 @@ impl ServiceNowSim {
         Sim::from_state(state)
     }
 
-    /// The Table API as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
-    }
-
     /// Binds 127.0.0.1:0 and serves in a background task until the handle is
     /// dropped or `shutdown` is called.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) instance on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "servicenow").await
     }
 
     /// Inserts a record (creating the table if needed) and returns its

@@ -10,17 +10,16 @@
 //! Routing is done by hand in one fallback handler so that every path gets
 //! the API's own answers rather than axum's.
 
-use crate::sim::request::{Req, query_params};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{Fault, RequestLog, State, TopdeskSim};
+use super::{Fault, RequestLog, State};
 
 mod list;
 mod rules;
@@ -33,38 +32,21 @@ pub(crate) use writes::apply_update;
 /// The version `GET /tas/api/version` reports.
 const API_VERSION: &str = "3.9.1";
 
-pub(super) fn router(sim: TopdeskSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "topdesk";
 
-async fn handle(
-    AxumState(sim): AxumState<TopdeskSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    // A literal `+` in a query string decodes to a space, as in any servlet
-    // container: clients must send it as `%2B` (in a date's offset, say).
-    let params = query_params(&uri);
-    sim.answer(|st| {
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let (response, list_served) = process(st, &req);
-        let entry = RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.iter().cloned().collect(),
-            status: response.status().as_u16(),
-        };
-        (response, entry, list_served)
-    })
-    .await
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        process(self, req)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.iter().cloned().collect(),
+            status,
+        }
+    }
 }
 
 const JSON_CT: &str = "application/json";
