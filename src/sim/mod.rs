@@ -1,6 +1,7 @@
 //! Simulated vendor APIs, faithful to the real ones, for tests and `switchboard demo`.
 
 pub mod bamboohr;
+pub mod controls;
 pub mod estate;
 pub mod jira;
 pub mod maximo;

@@ -1,5 +1,5 @@
-//! What every simulator's handler sees of a request, and the test hooks
-//! they share. Vendor-specific readings (`flag`, repeated parameters) are
+//! What every simulator's handler sees of a request (the test controls
+//! they share are `controls.rs`). Vendor-specific readings (`flag`, repeated parameters) are
 //! `impl Req` blocks in each simulator.
 
 use axum::body::Bytes;
@@ -28,12 +28,9 @@ impl Req<'_> {
     }
 }
 
-/// The hooks registered for the `n`th list request, taken out of `hooks`.
-/// They run after the state lock is released, as they usually change state.
-pub(crate) fn due_hooks<H>(hooks: &mut Vec<(usize, H)>, n: usize) -> Vec<(usize, H)> {
-    let (due, later) = std::mem::take(hooks)
-        .into_iter()
-        .partition(|(at, _)| *at == n);
-    *hooks = later;
-    due
+/// A URI's query parameters, percent-decoded, in order (names may repeat).
+pub(crate) fn query_params(uri: &Uri) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }

@@ -8,6 +8,11 @@ use crate::diag::SourceFile;
 use crate::model::{Activity, OrgUnit, Person, WorkItem};
 use crate::store::Progress;
 
+#[path = "route_tests/clearance.rs"]
+mod clearance;
+#[path = "route_tests/value_streams.rs"]
+mod value_streams;
+
 const SNOW: (&str, &str) = ("servicenow", "incident");
 const HR: (&str, &str) = ("personio", "employees");
 const MAXIMO: (&str, &str) = ("maximo", "workorders");
@@ -135,6 +140,26 @@ fn event(plan: &Plan) -> Value {
 fn nothing(p: &Plan) {
     assert!(p.outbox.is_empty() && p.effects.is_empty(), "{p:#?}");
 }
+
+/// A value stream: a hire opens a case with a task per department.
+const ONBOARDING: &str = r#"
+[default]
+[[value_streams]]
+name = "onboarding"
+on = ["person_hired"]
+case_title = "Onboarding: {display_name}"
+[[value_streams.tasks]]
+name = "accounts"
+to = { department = "it", connector = "servicenow", action = "create_incident" }
+title = "Create accounts for {display_name} ({email})"
+priority = 2
+due_in_days = 3
+[[value_streams.tasks]]
+name = "desk"
+to = { department = "facilities", connector = "maximo", action = "create_workorder" }
+title = "Desk for {display_name}"
+set = { "attributes.maximo_siteid" = "BEDFORD" }
+"#;
 
 #[test]
 fn a_new_work_item_is_created() {
@@ -350,143 +375,6 @@ fn an_origin_without_a_progress_action_gets_the_note_only() {
     let p = on_target(&r, "resolved", Some("new"), &link);
     assert_eq!(p.effects.len(), 1, "{:#?}", p.effects);
     assert!(p.outbox.is_empty(), "{:#?}", p.outbox);
-}
-
-const ONBOARDING: &str = r#"
-[default]
-[[value_streams]]
-name = "onboarding"
-on = ["person_hired"]
-case_title = "Onboarding: {display_name}"
-[[value_streams.tasks]]
-name = "accounts"
-to = { department = "it", connector = "servicenow", action = "create_incident" }
-title = "Create accounts for {display_name} ({email})"
-priority = 2
-due_in_days = 3
-[[value_streams.tasks]]
-name = "desk"
-to = { department = "facilities", connector = "maximo", action = "create_workorder" }
-title = "Desk for {display_name}"
-set = { "attributes.maximo_siteid" = "BEDFORD" }
-"#;
-
-const CASE: &str = "onboarding:personio:employees:42";
-
-#[test]
-fn a_hire_starts_a_case_and_a_task_per_department() {
-    let hire = person(Some(true));
-    let p = plan_at(&router(ONBOARDING), HR, change("42", &hire, None), now());
-    let spawned: Vec<(&str, &str, &Value)> = (p.effects.iter())
-        .filter_map(|e| match e {
-            Effect::Spawn {
-                stream,
-                external_id: id,
-                item,
-            } => Some((*stream, id.as_str(), item)),
-            _ => None,
-        })
-        .collect();
-    let (accounts, desk) = (format!("{CASE}#accounts"), format!("{CASE}#desk"));
-    let ids: Vec<(&str, &str)> = spawned.iter().map(|(s, id, _)| (*s, *id)).collect();
-    assert_eq!(
-        ids,
-        [("cases", CASE), ("tasks", &accounts), ("tasks", &desk)]
-    );
-    assert_eq!(spawned[0].2["title"], "Onboarding: Ada Lovelace");
-    assert_eq!(spawned[1].2["attributes"]["case"], CASE);
-
-    assert_eq!(p.outbox.len(), 2, "{:#?}", p.outbox);
-    let (a, d) = (&p.outbox[0], &p.outbox[1]);
-    assert_eq!(a.routing_key, "it.servicenow.create_incident");
-    assert_eq!(d.routing_key, "facilities.maximo.create_workorder");
-    for (m, id) in [(a, &accounts), (d, &desk)] {
-        let origin = json!({"system": "switchboard", "stream": "tasks", "external_id": id});
-        assert_eq!(m.payload["data"]["origin"], origin);
-        assert_eq!(m.payload["data"]["record"]["attributes"]["case"], CASE);
-    }
-    assert_eq!(a.payload["sbrule"], "onboarding/accounts");
-    let task = &a.payload["data"]["record"];
-    assert_eq!(
-        task["title"],
-        "Create accounts for Ada Lovelace (ada@example.com)"
-    );
-    assert_eq!(task["priority"], 2);
-    assert_eq!(task["due_at"], "2026-03-05T09:00:00Z");
-    let desk_record = &d.payload["data"]["record"];
-    assert_eq!(desk_record["attributes"]["maximo_siteid"], "BEDFORD");
-}
-
-#[test]
-fn progress_on_a_task_carries_its_status() {
-    let task = format!("{CASE}#desk");
-    let link = linked_to("switchboard", "tasks", &task);
-    let p = on_target(&router(CATCH_ALL), "resolved", Some("in_progress"), &link);
-    let note = progress("switchboard", "tasks", &task, "resolved", Some("resolved"));
-    assert_eq!(p.effects, [note]);
-    assert!(p.outbox.is_empty(), "{:#?}", p.outbox);
-}
-
-const FACILITIES: &str = "facilities.maximo.create_workorder";
-const TO_HR: &str = "hr.personio.create_case";
-
-/// Everything to one `<department>.<connector>.<action>`, with HR cleared
-/// for `hr`.
-fn only_to(key: &str) -> Router {
-    let [department, connector, action] = key.split('.').collect::<Vec<_>>()[..] else {
-        panic!("{key}");
-    };
-    let to = format!(
-        "{{ department = \"{department}\", connector = \"{connector}\", action = \"{action}\" }}"
-    );
-    router(&format!(
-        "[[rules]]\nname = \"all\"\nto = {to}\n[default]\n[clearance]\nhr = [\"hr\"]\n"
-    ))
-}
-
-#[test]
-fn a_confidential_case_goes_only_to_cleared_departments() {
-    let mut secret = ticket("new");
-    secret.attributes.insert("confidential".into(), json!("hr"));
-    let secret = Canonical::WorkItem(secret);
-    let hr = plan(&only_to(TO_HR), SNOW, &secret, None);
-    assert_eq!(only(&hr).routing_key, "hr.personio.create_case");
-    let facilities = only_to(FACILITIES);
-    let p = plan(&facilities, SNOW, &secret, None);
-    assert!(p.outbox.is_empty(), "{:#?}", p.outbox);
-}
-
-#[test]
-fn a_classified_field_is_withheld_from_an_uncleared_department() {
-    let mut w = ticket("new");
-    w.description = Some("Salary dispute makes me cold".into());
-    w.classified = obj(json!({"description": "hr"}));
-    let w = Canonical::WorkItem(w);
-    let p = plan(&only_to(FACILITIES), SNOW, &w, None);
-    let body = &only(&p).payload;
-    let (record, withheld) = (&body["data"]["record"], &body["data"]["withheld"]);
-    assert!(record.get("description").is_none(), "{body}");
-    assert_eq!(withheld, &json!(["description"]));
-    assert!(!body.to_string().contains("Salary dispute"), "{body}");
-
-    let p = plan(&only_to(TO_HR), SNOW, &w, None);
-    let data = &only(&p).payload["data"];
-    let description = "Salary dispute makes me cold";
-    assert_eq!(data["record"]["description"], description);
-    assert_eq!(data["withheld"], json!([]));
-}
-
-#[test]
-fn a_task_title_never_carries_a_classified_field() {
-    let mut hire = ada(Some(true));
-    hire.classified = obj(json!({"email": "hr"}));
-    let hire = Canonical::Person(hire);
-    let p = plan_at(&router(ONBOARDING), HR, change("42", &hire, None), now());
-    assert_eq!(p.outbox.len(), 2, "{:#?}", p.outbox);
-    for m in &p.outbox {
-        let text = m.payload.to_string();
-        assert!(!text.contains("ada@example.com"), "{text}");
-    }
 }
 
 #[test]

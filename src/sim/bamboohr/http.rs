@@ -14,70 +14,35 @@
 //! and a `WWW-Authenticate: Basic` challenge; the problem bodies' `type`
 //! and wording.
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{BambooSim, Fault, RequestLog, State, datasets, read, writes};
-use crate::sim::request::{Req, due_hooks};
+use super::{Fault, RequestLog, State, datasets, read, writes};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
 /// The header v1 errors explain themselves in.
 pub(super) const ERROR_HEADER: &str = "x-bamboohr-error-message";
 
-pub(super) fn router(sim: BambooSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "bamboohr";
 
-async fn handle(
-    AxumState(sim): AxumState<BambooSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    // A literal `+` in a query string decodes to a space: the docs ask
-    // clients to encode the `+` of a `since` offset as `%2B`.
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.clone(),
-            body: serde_json::from_slice(&body).ok(),
-            status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served && response.status() == StatusCode::OK {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        process(self, req)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.to_vec(),
+            body: serde_json::from_slice(req.body).ok(),
+            status,
         }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
     }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
 }
 
 // Free functions rather than `impl Req` methods: every simulator extends
@@ -229,7 +194,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
             return (resp, false);
         }
     }
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(&fault), false);
     }
     let m = req.method;

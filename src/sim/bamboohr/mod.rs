@@ -42,8 +42,8 @@ mod tests;
 mod writes;
 mod xml;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sim::controls::{Controls, HasControls, Sim};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -117,28 +117,21 @@ impl RequestLog {
     }
 }
 
-type Hook = Box<dyn FnOnce(&BambooSim) + Send>;
-
-pub(crate) struct State {
+/// The simulator's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     employees: BTreeMap<u64, Employee>,
     /// Deleted employee id -> when, for the changed-ids endpoint.
     deleted: BTreeMap<u64, DateTime<Utc>>,
     next_id: u64,
     next_number: u64,
-    clock: Option<DateTime<Utc>>,
-    faults: VecDeque<Fault>,
-    requests: Vec<RequestLog>,
-    list_requests: usize,
-    hooks: Vec<(usize, Hook)>,
-    /// Added before every response, to stand in for a slow API.
-    latency: std::time::Duration,
+    controls: Controls<Fault, RequestLog, BambooSim>,
 }
 
 impl State {
     /// The clock, to the second: change times are written so.
     fn now(&self) -> DateTime<Utc> {
-        let t = self.clock.unwrap_or_else(Utc::now);
+        let t = self.controls.clock().unwrap_or_else(Utc::now);
         DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
     }
 
@@ -175,11 +168,21 @@ impl State {
     }
 }
 
-/// A handle on one simulated company; clones share the same state.
-#[derive(Clone)]
-pub struct BambooSim {
-    state: Arc<Mutex<State>>,
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, BambooSim> {
+        &mut self.controls
+    }
 }
+
+/// A handle on one simulated company; clones share the same state.
+///
+/// The test controls (`inject`, `requests`, `set_latency`, `set_now`,
+/// `clear_now`, `after_list_request`) are [`Sim`]'s.
+/// A list request, for `after_list_request`, is a directory, dataset page,
+/// changed-ids or custom-report request answered 200.
+pub type BambooSim = Sim<State>;
 
 /// `BambooSim` serving on a local port (see [`crate::sim::server`]).
 pub type SimHandle = crate::sim::server::SimHandle<BambooSim>;
@@ -208,36 +211,14 @@ impl BambooSim {
             deleted: BTreeMap::new(),
             next_id: company.next_id,
             next_number: company.next_number,
-            clock,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
-            list_requests: 0,
-            hooks: Vec::new(),
-            latency: std::time::Duration::ZERO,
+            controls: Controls::new(clock),
         };
-        BambooSim {
-            state: Arc::new(Mutex::new(state)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test hook must not wedge every later request.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The API as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        Sim::from_state(state)
     }
 
     /// Binds 127.0.0.1:0 and serves until the handle is dropped or shut down.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) company on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "bamboohr").await
     }
 
     /// The API's base URL for a server at `base_url`:
@@ -297,40 +278,5 @@ impl BambooSim {
             }
         }
         Some(serde_json::json!({"fields": row, "_restrictedFields": []}))
-    }
-
-    /// Freezes the simulator clock at `now`.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
-    /// Returns the simulator to the real clock.
-    pub fn clear_now(&self) {
-        self.lock().clock = None;
-    }
-
-    /// The next `times` authenticated requests answer with `fault` (queued
-    /// behind any faults injected earlier).
-    pub fn inject(&self, fault: Fault, times: usize) {
-        self.lock().faults.extend(std::iter::repeat_n(fault, times));
-    }
-
-    /// Delay every response by `latency`.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// Every request seen so far, in arrival order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().requests.clone()
-    }
-
-    /// Runs `hook` once, right after the response to the `n`-th (1-based)
-    /// list request (directory, dataset page, changed ids, custom report)
-    /// has been computed and before it is sent. Counted are list requests
-    /// answered 200. The hook runs without the state lock held, so it may
-    /// call `update`, `hire`, etc.
-    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&BambooSim) + Send>) {
-        self.lock().hooks.push((n, hook));
     }
 }

@@ -7,71 +7,39 @@
 //! Routing is done by hand in one fallback handler so that every path,
 //! including unknown ones, gets an answer shaped like the real API's.
 
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::render::{self, Ctx, Expand};
-use super::{Fault, JiraSim, RequestLog, State};
+use super::{Fault, RequestLog, State};
 
 mod read;
 mod writes;
 
 use read::{comments, list, request_types};
 
-pub(super) fn router(sim: JiraSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "jira";
 
-async fn handle(
-    AxumState(sim): AxumState<JiraSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let (response, list_served) = process(&mut st, &req);
-        st.log.push(RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.clone(),
-            status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        process(self, req)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.to_vec(),
+            status,
         }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
     }
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
 }
 
 impl Req<'_> {
@@ -266,7 +234,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
     let Some(route) = route(req.uri.path()) else {
         return (empty(StatusCode::NOT_FOUND), false);
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(st, &fault), false);
     }
     let (m, site) = (req.method, req.site());

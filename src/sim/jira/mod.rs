@@ -21,15 +21,13 @@ pub mod seed;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
 pub use model::{Comment, Customer, Request, StatusChange};
+
+use crate::sim::controls::{Controls, HasControls, Sim};
 
 /// How the simulated site is set up.
 #[derive(Debug, Clone)]
@@ -90,9 +88,8 @@ impl RequestLog {
     }
 }
 
-type Hook = Box<dyn FnOnce(&JiraSim) + Send>;
-
-pub(crate) struct State {
+/// The site's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     /// The integration account the configured credentials belong to (an agent).
     me: Customer,
@@ -100,19 +97,14 @@ pub(crate) struct State {
     agents: Vec<Customer>,
     /// In creation order.
     data: Vec<Request>,
-    clock: Option<DateTime<Utc>>,
-    faults: VecDeque<Fault>,
-    log: Vec<RequestLog>,
-    list_requests: usize,
-    hooks: Vec<(usize, Hook)>,
-    latency: Duration,
+    controls: Controls<Fault, RequestLog, JiraSim>,
     next_issue: u64,
     next_comment: u64,
 }
 
 impl State {
     fn now(&self) -> DateTime<Utc> {
-        self.clock.unwrap_or_else(Utc::now)
+        self.controls.clock().unwrap_or_else(Utc::now)
     }
 
     fn find_mut(&mut self, id_or_key: &str) -> Option<&mut Request> {
@@ -152,11 +144,19 @@ impl State {
     }
 }
 
-/// A handle on one simulated site; clones share the same state.
-#[derive(Clone)]
-pub struct JiraSim {
-    state: Arc<Mutex<State>>,
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, JiraSim> {
+        &mut self.controls
+    }
 }
+
+/// A handle on one simulated site; clones share the same state. The test
+/// controls (`inject`, `requests`, `set_latency`, `set_now`, `clear_now`,
+/// `after_list_request`) are [`Sim`]'s; a list request is
+/// `GET /rest/servicedeskapi/request` answered 200.
+pub type JiraSim = Sim<State>;
 
 /// `JiraSim` serving on a local port (see [`crate::sim::server`]).
 pub type SimHandle = crate::sim::server::SimHandle<JiraSim>;
@@ -197,37 +197,15 @@ impl JiraSim {
             customers: people.customers,
             agents: people.agents,
             data,
-            clock,
-            faults: VecDeque::new(),
-            log: Vec::new(),
-            list_requests: 0,
-            hooks: Vec::new(),
-            latency: Duration::ZERO,
+            controls: Controls::new(clock),
             next_comment,
         };
-        JiraSim {
-            state: Arc::new(Mutex::new(state)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test hook must not wedge every later request.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The servicedeskapi as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        Sim::from_state(state)
     }
 
     /// Binds 127.0.0.1:0 and serves until the handle is dropped or shut down.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) site on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "jira").await
     }
 
     /// A new, unsaved request of `request_type_id` raised now by the first
@@ -331,38 +309,5 @@ impl JiraSim {
     /// The integration account the configured credentials belong to.
     pub fn me(&self) -> Customer {
         self.lock().me.clone()
-    }
-
-    /// Freezes the clock at `now`.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
-    /// Returns to the real clock.
-    pub fn clear_now(&self) {
-        self.lock().clock = None;
-    }
-
-    /// The next `times` authenticated requests answer with `fault` (queued
-    /// behind any faults injected earlier).
-    pub fn inject(&self, fault: Fault, times: usize) {
-        self.lock().faults.extend(std::iter::repeat_n(fault, times));
-    }
-
-    /// Delays every response, as a slow or distant site would.
-    pub fn set_latency(&self, latency: Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// Every request seen so far, in arrival order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().log.clone()
-    }
-
-    /// Runs `hook` once, right after the `n`-th (1-based) served list request
-    /// (`GET /rest/servicedeskapi/request` answered 200) and before its
-    /// response is sent, without the state lock held, so it may change data.
-    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&JiraSim) + Send>) {
-        self.lock().hooks.push((n, hook));
     }
 }

@@ -7,17 +7,16 @@
 //! Routing is done by hand in one fallback handler so that every path gets
 //! the server's own answers rather than axum's.
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::Value;
 
 use super::errors::{self, MaximoError};
-use super::{Fault, MaximoSim, RequestLog, State};
-use crate::sim::request::{Req, due_hooks};
+use super::{Fault, RequestLog, State};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
 mod list;
 mod writes;
@@ -26,10 +25,6 @@ pub(crate) use writes::apply_update;
 
 #[cfg(test)]
 pub(super) use list::parse_order as parse_order_for_tests;
-
-pub(super) fn router(sim: MaximoSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
 
 /// Where a request came in: the URLs the answer writes (`href`,
 /// `nextPage`, `Location`) point back through the same host and context.
@@ -48,34 +43,22 @@ impl Context {
     }
 }
 
-async fn handle(
-    AxumState(sim): AxumState<MaximoSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    // As in any servlet container, a literal `+` decodes to a space: clients
-    // must send `+changedate` and `-05:00` offsets as `%2B`.
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.iter().cloned().collect(),
-            headers: headers
+/// As in any servlet container, a literal `+` in a query decodes to a
+/// space: clients must send `+changedate` and `-05:00` offsets as `%2B`.
+impl HttpSim for State {
+    const NAME: &'static str = "maximo";
+
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        process(self, req)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.iter().cloned().collect(),
+            headers: req
+                .headers
                 .iter()
                 .map(|(k, v)| {
                     (
@@ -84,25 +67,10 @@ async fn handle(
                     )
                 })
                 .collect(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
+            body: String::from_utf8_lossy(req.body).into_owned(),
+            status,
         }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
     }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
 }
 
 pub(super) fn respond(status: StatusCode, body: &Value) -> Response {
@@ -216,7 +184,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
         ["maximo", "oslc" | "api", "os", os, rest @ ..] if os.eq_ignore_ascii_case("mxwo") => rest,
         _ => return (error(&errors::unknown_path(req.path()), &ctx), false),
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(&fault, &ctx), false);
     }
     let override_method = header(req, "x-method-override").map(str::to_ascii_uppercase);

@@ -44,8 +44,8 @@ pub mod select;
 mod tests;
 pub mod where_clause;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sim::controls::{Controls, HasControls, Sim};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -109,9 +109,8 @@ pub struct RequestLog {
     pub status: u16,
 }
 
-type Hook = Box<dyn FnOnce(&MaximoSim) + Send>;
-
-pub(crate) struct State {
+/// The simulator's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     /// Work orders in insertion order, lean, dates rendered in the server's zone.
     records: Vec<Map<String, Value>>,
@@ -120,12 +119,7 @@ pub(crate) struct State {
     next_worklogid: i64,
     /// `_rowstamp` of the latest write; every write takes a higher one.
     rowstamp: u64,
-    clock: Option<DateTime<Utc>>,
-    faults: VecDeque<Fault>,
-    requests: Vec<RequestLog>,
-    list_requests: usize,
-    hooks: Vec<(usize, Hook)>,
-    latency: std::time::Duration,
+    controls: Controls<Fault, RequestLog, MaximoSim>,
     /// Locations created after the seed (the Locations application), by site.
     added_locations: Vec<(String, String)>,
 }
@@ -142,7 +136,7 @@ impl State {
 
     /// The clock, to the second: Maximo stores dates so.
     fn now(&self) -> DateTime<Utc> {
-        let t = self.clock.unwrap_or_else(Utc::now);
+        let t = self.controls.clock().unwrap_or_else(Utc::now);
         DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
     }
 
@@ -209,11 +203,21 @@ impl State {
     }
 }
 
-/// A handle on one simulated server; clones share the same state.
-#[derive(Clone)]
-pub struct MaximoSim {
-    state: Arc<Mutex<State>>,
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, MaximoSim> {
+        &mut self.controls
+    }
 }
+
+/// A handle on one simulated server; clones share the same state.
+///
+/// The test controls (`inject`, `requests`, `set_latency`, `set_now`,
+/// `clear_now`, `after_list_request`) are [`Sim`]'s.
+/// A list request, for `after_list_request`, is a collection query answered
+/// 200 (authenticated, not faulted, well-formed).
+pub type MaximoSim = Sim<State>;
 
 /// `MaximoSim` serving on a local port (see [`crate::sim::server`]).
 pub type SimHandle = crate::sim::server::SimHandle<MaximoSim>;
@@ -244,38 +248,16 @@ impl MaximoSim {
             next_wonum: seeded.next_wonum,
             next_worklogid: seeded.next_worklogid,
             rowstamp: seeded.rowstamp,
-            clock,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
-            list_requests: 0,
-            hooks: Vec::new(),
-            latency: std::time::Duration::ZERO,
+            controls: Controls::new(clock),
             added_locations: Vec::new(),
         };
-        MaximoSim {
-            state: Arc::new(Mutex::new(state)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test hook must not wedge every later request.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The API as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        Sim::from_state(state)
     }
 
     /// Binds 127.0.0.1:0 and serves in a background task until the handle is
     /// dropped or `shutdown` is called.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) server on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "maximo").await
     }
 
     /// Stores a work order as given (lean attribute names, dates as
@@ -352,39 +334,5 @@ impl MaximoSim {
     /// The current time as the server writes dates.
     pub fn now_text(&self) -> String {
         self.lock().now_text()
-    }
-
-    /// Freezes the simulator clock at `now`.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
-    /// Returns the simulator to the real clock.
-    pub fn clear_now(&self) {
-        self.lock().clock = None;
-    }
-
-    /// The next `times` authenticated requests answer with `fault` (queued
-    /// behind any faults injected earlier).
-    pub fn inject(&self, fault: Fault, times: usize) {
-        self.lock().faults.extend(std::iter::repeat_n(fault, times));
-    }
-
-    /// Delay every response by `latency`, as a busy server would.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// Every request seen so far, in arrival order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().requests.clone()
-    }
-
-    /// Runs `hook` once, right after the response to the `n`-th (1-based)
-    /// collection query has been computed and before it is sent. Counted are
-    /// queries answered 200 (authenticated, not faulted, well-formed). The
-    /// hook runs without the state lock held, so it may call `update`.
-    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&MaximoSim) + Send>) {
-        self.lock().hooks.push((n, hook));
     }
 }

@@ -52,8 +52,7 @@ mod store;
 mod tests;
 mod write;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sim::controls::{Controls, HasControls, Sim};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -176,32 +175,34 @@ impl RequestLog {
     }
 }
 
-type Hook = Box<dyn FnOnce(&OdooSim) + Send>;
-
-pub(crate) struct State {
+/// The simulator's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     store: store::Store,
-    clock: Option<DateTime<Utc>>,
-    faults: VecDeque<Fault>,
-    requests: Vec<RequestLog>,
-    /// Served `search_read` and `search` calls, for `after_list_request`.
-    list_requests: usize,
-    hooks: Vec<(usize, Hook)>,
-    /// Added before every response, to stand in for a slow server.
-    latency: std::time::Duration,
+    controls: Controls<Fault, RequestLog, OdooSim>,
 }
 
 impl State {
     fn now(&self) -> DateTime<Utc> {
-        self.clock.unwrap_or_else(Utc::now)
+        self.controls.clock().unwrap_or_else(Utc::now)
+    }
+}
+
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, OdooSim> {
+        &mut self.controls
     }
 }
 
 /// A handle on one simulated database; clones share the same state.
-#[derive(Clone)]
-pub struct OdooSim {
-    state: Arc<Mutex<State>>,
-}
+///
+/// The test controls (`inject`, `requests`, `set_latency`, `set_now`,
+/// `clear_now`, `after_list_request`) are [`Sim`]'s.
+/// A list request, for `after_list_request`, is a successful `search_read`
+/// or `search` call.
+pub type OdooSim = Sim<State>;
 
 /// `OdooSim` serving on a local port (see [`crate::sim::server`]).
 pub type SimHandle = crate::sim::server::SimHandle<OdooSim>;
@@ -223,21 +224,9 @@ impl OdooSim {
         let state = State {
             config,
             store,
-            clock,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
-            list_requests: 0,
-            hooks: Vec::new(),
-            latency: std::time::Duration::ZERO,
+            controls: Controls::new(clock),
         };
-        OdooSim {
-            state: Arc::new(Mutex::new(state)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test hook must not wedge every later request.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        Sim::from_state(state)
     }
 
     /// The API as an axum router, for embedding in another server.
@@ -383,45 +372,11 @@ impl OdooSim {
             .collect())
     }
 
-    /// Freezes the simulator clock at `now`.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
-    /// Returns the simulator to the real clock.
-    pub fn clear_now(&self) {
-        self.lock().clock = None;
-    }
-
-    /// The next `times` requests to `/jsonrpc` answer with `fault`
-    /// (queued behind any faults injected earlier).
-    pub fn inject(&self, fault: Fault, times: usize) {
-        self.lock().faults.extend(std::iter::repeat_n(fault, times));
-    }
-
-    /// Delay every response by `latency`.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// Every request seen so far, in arrival order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().requests.clone()
-    }
-
     /// The logged `model.method` calls through the object service.
     pub fn calls(&self, model: &str, method: &str) -> Vec<RequestLog> {
         self.requests()
             .into_iter()
             .filter(|r| r.is_call(model, method))
             .collect()
-    }
-
-    /// Runs `hook` once, right after the answer to the `n`-th (1-based)
-    /// successful `search_read` or `search` call has been computed and
-    /// before it is sent, without the state lock held, so it may change
-    /// records (`update`, `create`, `archive`, …).
-    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&OdooSim) + Send>) {
-        self.lock().hooks.push((n, hook));
     }
 }

@@ -23,8 +23,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use crate::sim::request::due_hooks;
-
 use super::error::OdooError;
 use super::{Fault, OdooSim, RequestLog, State};
 
@@ -39,8 +37,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (response, due, latency) = {
-        let mut st = sim.lock();
+    sim.answer(|st| {
         let mut log = RequestLog {
             http_method: method.to_string(),
             path: uri.path().to_string(),
@@ -56,25 +53,11 @@ async fn handle(
             kwargs: Map::new(),
             error: None,
         };
-        let (response, list_served) = process(&mut st, uri.path(), &headers, &body, &mut log);
+        let (response, list_served) = process(st, uri.path(), &headers, &body, &mut log);
         log.status = response.status().as_u16();
-        st.requests.push(log);
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
-        }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    // Hooks run after the lock is released: they typically change records.
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
+        (response, log, list_served)
+    })
+    .await
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {
@@ -193,7 +176,7 @@ fn process(
     if let Some(request) = &parsed {
         services::describe(request, log);
     }
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(&fault, &log.id), false);
     }
     if !is_json(headers) {

@@ -12,54 +12,36 @@
 //! `Retry-After` on a 429 (the changelog only says to wait at least a
 //! second; no rate-limit headers are documented, so none are sent).
 
+use crate::sim::controls::HttpSim;
 use crate::sim::request::Req;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Fault, PersonioSim, RequestLog, State, auth, employees};
+use super::{Fault, RequestLog, State, auth, employees};
 
-pub(super) fn router(sim: PersonioSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "personio";
 
-async fn handle(
-    AxumState(sim): AxumState<PersonioSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, latency) = {
-        let mut st = sim.lock();
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let response = process(&mut st, &req);
-        st.requests.push(RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.clone(),
-            status: response.status().as_u16(),
-        });
-        (response, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        let response = process(self, req);
+        // A list request: the employee list answered with a success.
+        let list_served = *req.method == Method::GET
+            && req.path().trim_matches('/') == "v1/company/employees"
+            && response.status().is_success();
+        (response, list_served)
     }
-    response
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.to_vec(),
+            status,
+        }
+    }
 }
 
 impl Req<'_> {
@@ -150,7 +132,7 @@ fn process(st: &mut State, req: &Req) -> Response {
         return error(StatusCode::UNAUTHORIZED, 0, "Unauthenticated");
     }
     let token = token.to_string();
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return fault_response(&fault);
     }
     let mut resp = match &segs[3..] {

@@ -24,8 +24,8 @@ pub mod seed;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sim::controls::{Controls, HasControls, Sim};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -102,24 +102,21 @@ pub(crate) struct Token {
     pub(crate) v1: bool,
 }
 
-pub(crate) struct State {
+/// The simulator's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     employees: BTreeMap<u64, Employee>,
     departments: Vec<Unit>,
     offices: Vec<Unit>,
     subcompany: Unit,
     next_id: u64,
-    clock: Option<DateTime<Utc>>,
+    controls: Controls<Fault, RequestLog, PersonioSim>,
     tokens: HashMap<String, Token>,
-    faults: VecDeque<Fault>,
-    requests: Vec<RequestLog>,
-    /// Added before every response, to stand in for a slow API.
-    latency: std::time::Duration,
 }
 
 impl State {
     fn now(&self) -> DateTime<Utc> {
-        self.clock.unwrap_or_else(Utc::now)
+        self.controls.clock().unwrap_or_else(Utc::now)
     }
 
     /// A new token valid for the configured lifetime.
@@ -171,11 +168,21 @@ impl State {
     }
 }
 
-/// A handle on one simulated company; clones share the same state.
-#[derive(Clone)]
-pub struct PersonioSim {
-    state: Arc<Mutex<State>>,
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, PersonioSim> {
+        &mut self.controls
+    }
 }
+
+/// A handle on one simulated company; clones share the same state.
+///
+/// The test controls (`inject`, `requests`, `set_latency`, `set_now`,
+/// `clear_now`, `after_list_request`) are [`Sim`]'s.
+/// A list request, for `after_list_request`, is `GET /v1/company/employees`
+/// answered with a success.
+pub type PersonioSim = Sim<State>;
 
 /// `PersonioSim` serving on a local port (see [`crate::sim::server`]).
 pub type SimHandle = crate::sim::server::SimHandle<PersonioSim>;
@@ -205,35 +212,15 @@ impl PersonioSim {
             offices: company.offices,
             subcompany: company.subcompany,
             next_id: company.next_id,
-            clock,
+            controls: Controls::new(clock),
             tokens: HashMap::new(),
-            faults: VecDeque::new(),
-            requests: Vec::new(),
-            latency: std::time::Duration::ZERO,
         };
-        PersonioSim {
-            state: Arc::new(Mutex::new(state)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A test that panicked while holding the lock must not wedge later requests.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The API as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        Sim::from_state(state)
     }
 
     /// Binds 127.0.0.1:0 and serves until the handle is dropped or shut down.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) company on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "personio").await
     }
 
     /// Adds an employee as HR would: a new id, `created_at` and
@@ -280,32 +267,6 @@ impl PersonioSim {
     /// The company's departments, which create and update refer to by name.
     pub fn departments(&self) -> Vec<Unit> {
         self.lock().departments.clone()
-    }
-
-    /// Freezes the simulator clock at `now`.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
-    /// Returns the simulator to the real clock.
-    pub fn clear_now(&self) {
-        self.lock().clock = None;
-    }
-
-    /// The next `times` authenticated employee requests answer with `fault`
-    /// (queued behind any faults injected earlier).
-    pub fn inject(&self, fault: Fault, times: usize) {
-        self.lock().faults.extend(std::iter::repeat_n(fault, times));
-    }
-
-    /// Delay every response by `latency`.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// Every request seen so far, in arrival order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().requests.clone()
     }
 
     /// A valid token, as if fetched from `POST /v2/auth/token`.

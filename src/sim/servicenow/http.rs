@@ -9,20 +9,19 @@
 //! including unknown ones, gets the platform's own error shape rather than
 //! axum's.
 
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
 use std::collections::HashSet;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::query::{self, Condition, Op};
-use super::{Fault, ListCache, RequestLog, ServiceNowSim, State};
+use super::{Fault, ListCache, RequestLog, State};
 
 mod records;
 
@@ -31,53 +30,21 @@ use records::{create, known_fields, modify, render};
 /// The Table API's default page size.
 const DEFAULT_LIMIT: usize = 10_000;
 
-pub(super) fn router(sim: ServiceNowSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "servicenow";
 
-async fn handle(
-    AxumState(sim): AxumState<ServiceNowSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.iter().cloned().collect(),
-            status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        process(self, req)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.iter().cloned().collect(),
+            status,
         }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
     }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
 }
 
 impl Req<'_> {
@@ -224,7 +191,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
             return no_resource();
         }
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(st, &fault), false);
     }
     if !st.tables.contains_key(table) {

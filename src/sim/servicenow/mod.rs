@@ -12,8 +12,8 @@ pub mod seed;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sim::controls::{Controls, HasControls, Sim};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -69,8 +69,6 @@ pub struct RequestLog {
     pub status: u16,
 }
 
-type Hook = Box<dyn FnOnce(&ServiceNowSim) + Send>;
-
 /// Ordered row positions of one list query, valid while `generation` holds.
 pub(crate) struct ListCache {
     pub(crate) key: String,
@@ -78,14 +76,11 @@ pub(crate) struct ListCache {
     pub(crate) rows: Vec<usize>,
 }
 
-pub(crate) struct State {
+/// The simulator's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     tables: Tables,
-    clock: Option<DateTime<Utc>>,
-    faults: VecDeque<Fault>,
-    requests: Vec<RequestLog>,
-    list_requests: usize,
-    hooks: Vec<(usize, Hook)>,
+    controls: Controls<Fault, RequestLog, ServiceNowSim>,
     /// Each table's columns in first-seen order: the table's schema, kept
     /// up to date on write so a request need not scan every record for it.
     columns: BTreeMap<String, Vec<String>>,
@@ -93,15 +88,13 @@ pub(crate) struct State {
     generation: u64,
     /// The last list query's ordered row positions (see `http::list`).
     list_cache: Option<ListCache>,
-    /// Added before every response, to stand in for a slow instance.
-    latency: std::time::Duration,
     /// Last number handed out per prefix ("INC" -> 10050).
     numbers: BTreeMap<&'static str, u64>,
 }
 
 impl State {
     fn now(&self) -> DateTime<Utc> {
-        self.clock.unwrap_or_else(Utc::now)
+        self.controls.clock().unwrap_or_else(Utc::now)
     }
 
     /// Inserts a record, filling whatever system fields are missing, and
@@ -321,11 +314,22 @@ fn number_prefix(table: &str) -> Option<&'static str> {
     })
 }
 
-/// A handle on one simulated instance; clones share the same state.
-#[derive(Clone)]
-pub struct ServiceNowSim {
-    state: Arc<Mutex<State>>,
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, ServiceNowSim> {
+        &mut self.controls
+    }
 }
+
+/// A handle on one simulated instance; clones share the same state.
+///
+/// The test controls (`inject`, `requests`, `set_latency`, `set_now`,
+/// `clear_now`, `after_list_request`) are [`Sim`]'s.
+/// A list request, for `after_list_request`, is a GET list request that
+/// reached a table: authenticated, not answered by an injected fault, on an
+/// existing table.
+pub type ServiceNowSim = Sim<State>;
 
 /// `ServiceNowSim` serving on a local port (see [`crate::sim::server`]).
 pub type SimHandle = crate::sim::server::SimHandle<ServiceNowSim>;
@@ -364,40 +368,18 @@ impl ServiceNowSim {
             config,
             columns,
             tables,
-            clock,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
-            list_requests: 0,
-            hooks: Vec::new(),
-            latency: std::time::Duration::ZERO,
+            controls: Controls::new(clock),
             generation: 0,
             list_cache: None,
             numbers,
         };
-        ServiceNowSim {
-            state: Arc::new(Mutex::new(state)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test hook must not wedge every later request.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The Table API as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        Sim::from_state(state)
     }
 
     /// Binds 127.0.0.1:0 and serves in a background task until the handle is
     /// dropped or `shutdown` is called.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) instance on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "servicenow").await
     }
 
     /// Inserts a record (creating the table if needed) and returns its
@@ -442,41 +424,5 @@ impl ServiceNowSim {
         self.lock().tables.get(table).map_or_else(Vec::new, |rows| {
             rows.iter().cloned().map(Value::Object).collect()
         })
-    }
-
-    /// Freezes the simulator clock at `now`.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
-    /// Returns the simulator to the real clock.
-    pub fn clear_now(&self) {
-        self.lock().clock = None;
-    }
-
-    /// The next `times` authenticated table requests answer with `fault`
-    /// (queued behind any faults injected earlier).
-    pub fn inject(&self, fault: Fault, times: usize) {
-        self.lock().faults.extend(std::iter::repeat_n(fault, times));
-    }
-
-    /// Delay every response by `latency`, as a slow or distant instance would;
-    /// tests use it to stop a sync between pages.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// Every request seen so far, in arrival order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().requests.clone()
-    }
-
-    /// Runs `hook` once, right after the response to the `n`-th (1-based)
-    /// GET list request has been computed and before it is sent. Counted are
-    /// list requests that reached a table: authenticated, not answered by an
-    /// injected fault, on an existing table. The hook runs
-    /// without the state lock held, so it may call `update`, `insert`, etc.
-    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&ServiceNowSim) + Send>) {
-        self.lock().hooks.push((n, hook));
     }
 }

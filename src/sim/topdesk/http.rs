@@ -10,17 +10,16 @@
 //! Routing is done by hand in one fallback handler so that every path gets
 //! the API's own answers rather than axum's.
 
-use crate::sim::request::{Req, due_hooks};
+use crate::sim::controls::HttpSim;
+use crate::sim::request::Req;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{Fault, RequestLog, State, TopdeskSim};
+use super::{Fault, RequestLog, State};
 
 mod list;
 mod rules;
@@ -33,55 +32,21 @@ pub(crate) use writes::apply_update;
 /// The version `GET /tas/api/version` reports.
 const API_VERSION: &str = "3.9.1";
 
-pub(super) fn router(sim: TopdeskSim) -> Router {
-    Router::new().fallback(handle).with_state(sim)
-}
+impl HttpSim for State {
+    const NAME: &'static str = "topdesk";
 
-async fn handle(
-    AxumState(sim): AxumState<TopdeskSim>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    // A literal `+` in a query string decodes to a space, as in any servlet
-    // container: clients must send it as `%2B` (in a date's offset, say).
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let (response, due, latency) = {
-        let mut st = sim.lock();
-        let req = Req {
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            params: &params,
-            body: &body,
-        };
-        let (response, list_served) = process(&mut st, &req);
-        st.requests.push(RequestLog {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: params.iter().cloned().collect(),
-            status: response.status().as_u16(),
-        });
-        let mut due = Vec::new();
-        if list_served {
-            st.list_requests += 1;
-            let n = st.list_requests;
-            due = due_hooks(&mut st.hooks, n);
+    fn process(&mut self, req: &Req) -> (Response, bool) {
+        process(self, req)
+    }
+
+    fn log_entry(req: &Req, status: u16) -> RequestLog {
+        RequestLog {
+            method: req.method.to_string(),
+            path: req.path().to_string(),
+            query: req.params.iter().cloned().collect(),
+            status,
         }
-        (response, due, st.latency)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
     }
-    // Hooks run after the lock is released: they typically call update().
-    for (_, hook) in due {
-        hook(&sim);
-    }
-    response
 }
 
 const JSON_CT: &str = "application/json";
@@ -226,7 +191,7 @@ fn process(st: &mut State, req: &Req) -> (Response, bool) {
     let Some(rest) = segs.strip_prefix(&["tas", "api"]) else {
         return (not_found("HTTP 404 Not Found"), false);
     };
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return (fault_response(&fault), false);
     }
     let m = req.method;

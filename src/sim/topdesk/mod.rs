@@ -23,8 +23,8 @@ pub mod seed;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sim::controls::{Controls, HasControls, Sim};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -76,9 +76,8 @@ pub struct RequestLog {
     pub status: u16,
 }
 
-type Hook = Box<dyn FnOnce(&TopdeskSim) + Send>;
-
-pub(crate) struct State {
+/// The simulator's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     catalog: Catalog,
     /// Incidents in insertion order.
@@ -87,19 +86,13 @@ pub(crate) struct State {
     trails: BTreeMap<String, Vec<Value>>,
     /// `yymm` -> last incident number handed out that month.
     numbers: BTreeMap<String, u32>,
-    clock: Option<DateTime<Utc>>,
-    faults: VecDeque<Fault>,
-    requests: Vec<RequestLog>,
-    list_requests: usize,
-    hooks: Vec<(usize, Hook)>,
-    /// Added before every response, to stand in for a slow environment.
-    latency: std::time::Duration,
+    controls: Controls<Fault, RequestLog, TopdeskSim>,
 }
 
 impl State {
     /// The clock, to the second: TOPdesk stores modification dates so.
     fn now(&self) -> DateTime<Utc> {
-        let t = self.clock.unwrap_or_else(Utc::now);
+        let t = self.controls.clock().unwrap_or_else(Utc::now);
         DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
     }
 
@@ -154,11 +147,21 @@ impl State {
     }
 }
 
-/// A handle on one simulated environment; clones share the same state.
-#[derive(Clone)]
-pub struct TopdeskSim {
-    state: Arc<Mutex<State>>,
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, TopdeskSim> {
+        &mut self.controls
+    }
 }
+
+/// A handle on one simulated environment; clones share the same state.
+///
+/// The test controls (`inject`, `requests`, `set_latency`, `set_now`,
+/// `clear_now`, `after_list_request`) are [`Sim`]'s.
+/// A list request, for `after_list_request`, is an incident list request
+/// answered with incidents or 204 (authenticated, not faulted, well-formed).
+pub type TopdeskSim = Sim<State>;
 
 /// `TopdeskSim` serving on a local port (see [`crate::sim::server`]).
 pub type SimHandle = crate::sim::server::SimHandle<TopdeskSim>;
@@ -187,37 +190,15 @@ impl TopdeskSim {
             incidents: seeded.incidents,
             trails: seeded.trails,
             numbers: seeded.numbers,
-            clock,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
-            list_requests: 0,
-            hooks: Vec::new(),
-            latency: std::time::Duration::ZERO,
+            controls: Controls::new(clock),
         };
-        TopdeskSim {
-            state: Arc::new(Mutex::new(state)),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test hook must not wedge every later request.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The API as an axum router, for embedding in another server.
-    pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        Sim::from_state(state)
     }
 
     /// Binds 127.0.0.1:0 and serves in a background task until the handle is
     /// dropped or `shutdown` is called.
     pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
         Self::new(config).serve().await
-    }
-
-    /// Serves this (possibly pre-populated) environment on 127.0.0.1:0.
-    pub async fn serve(&self) -> std::io::Result<SimHandle> {
-        crate::sim::server::serve(self.clone(), self.router(), "topdesk").await
     }
 
     /// Stores an incident as it is given (see `seed::incident_modified_at`),
@@ -304,40 +285,5 @@ impl TopdeskSim {
             .get(field)
             .cloned()
             .unwrap_or_default()
-    }
-
-    /// Freezes the simulator clock at `now`.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
-    /// Returns the simulator to the real clock.
-    pub fn clear_now(&self) {
-        self.lock().clock = None;
-    }
-
-    /// The next `times` authenticated API requests answer with `fault`
-    /// (queued behind any faults injected earlier).
-    pub fn inject(&self, fault: Fault, times: usize) {
-        self.lock().faults.extend(std::iter::repeat_n(fault, times));
-    }
-
-    /// Delay every response by `latency`, as a slow or distant environment would.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// Every request seen so far, in arrival order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().requests.clone()
-    }
-
-    /// Runs `hook` once, right after the response to the `n`-th (1-based)
-    /// incident list request has been computed and before it is sent.
-    /// Counted are list requests that were answered with incidents or 204
-    /// (authenticated, not faulted, well-formed). The hook runs without the
-    /// state lock held, so it may call `update`, `insert`, etc.
-    pub fn after_list_request(&self, n: usize, hook: Box<dyn FnOnce(&TopdeskSim) + Send>) {
-        self.lock().hooks.push((n, hook));
     }
 }

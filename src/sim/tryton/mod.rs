@@ -31,8 +31,8 @@ mod rpc;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sim::controls::{Controls, HasControls, Sim};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -108,16 +108,15 @@ impl RequestLog {
     }
 }
 
-pub(crate) struct State {
+/// The database's state; its test controls are [`Controls`].
+pub struct State {
     config: SimConfig,
     /// `party.party` rows by id, datetimes as UTC.
     parties: BTreeMap<i64, Row>,
     /// Live sessions: token to (login, user id).
     sessions: BTreeMap<String, (String, i64)>,
     next_session: u64,
-    clock: Option<DateTime<Utc>>,
-    faults: VecDeque<Fault>,
-    requests: Vec<RequestLog>,
+    controls: Controls<Fault, RequestLog, TrytonSim>,
 }
 
 /// A `party.party` record.
@@ -151,9 +150,20 @@ impl Row {
 /// The admin user's id in a fresh trytond database.
 pub const USER_ID: i64 = 1;
 
+impl HasControls for State {
+    type Fault = Fault;
+    type Log = RequestLog;
+    fn controls(&mut self) -> &mut Controls<Fault, RequestLog, TrytonSim> {
+        &mut self.controls
+    }
+}
+
 /// A handle on one simulated database; clones share the same state.
-#[derive(Clone)]
-pub struct TrytonSim(Arc<Mutex<State>>);
+///
+/// The test controls (`inject`, `requests`, `set_latency`, `set_now`,
+/// `clear_now`, `after_list_request`) are [`Sim`]'s. A list request, for
+/// `after_list_request`, is a `search_read` call answered without an error.
+pub type TrytonSim = Sim<State>;
 
 impl TrytonSim {
     pub fn new(config: SimConfig) -> Self {
@@ -174,20 +184,13 @@ impl TrytonSim {
                 (id, row)
             })
             .collect();
-        TrytonSim(Arc::new(Mutex::new(State {
+        Sim::from_state(State {
             config,
             parties,
             sessions: BTreeMap::new(),
             next_session: 1,
-            clock: None,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
-        })))
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicked test thread must not poison the other tests' view.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+            controls: Controls::new(None),
+        })
     }
 
     pub fn router(&self) -> axum::Router {
@@ -201,11 +204,6 @@ impl TrytonSim {
 
     pub fn config(&self) -> SimConfig {
         self.lock().config.clone()
-    }
-
-    /// Every request so far, in order.
-    pub fn requests(&self) -> Vec<RequestLog> {
-        self.lock().requests.clone()
     }
 
     /// The logged `search_read` calls on `model`.
@@ -261,21 +259,16 @@ impl TrytonSim {
         self.lock().sessions.keys().cloned().collect()
     }
 
-    /// Fix the clock that stamps creations and writes.
-    pub fn set_now(&self, now: DateTime<Utc>) {
-        self.lock().clock = Some(now);
-    }
-
     /// Every session ends (a server restart, a session timeout): the next
     /// call with one is answered 401 and the client must log in again.
     pub fn expire_sessions(&self) {
         self.lock().sessions.clear();
     }
 
-    /// The next `times` requests answer with `fault`.
+    /// The next `times` requests answer with `fault`: `inject` under the
+    /// name the Tryton tests have always used.
     pub fn fail_next(&self, fault: Fault, times: usize) {
-        let mut st = self.lock();
-        st.faults.extend(std::iter::repeat_n(fault, times));
+        self.inject(fault, times);
     }
 }
 
@@ -286,6 +279,6 @@ pub(crate) fn rpc_search(st: &State, params: &[Value]) -> Result<Vec<Value>, Str
 
 impl State {
     fn now(&self) -> DateTime<Utc> {
-        self.clock.unwrap_or_else(Utc::now)
+        self.controls.clock().unwrap_or_else(Utc::now)
     }
 }

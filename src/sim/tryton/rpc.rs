@@ -26,21 +26,28 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut st = sim.lock();
-    let mut log = RequestLog {
-        path: uri.path().to_string(),
-        status: 200,
-        method: None,
-        auth_scheme: None,
-        session_valid: false,
-        params: Vec::new(),
-        returned: 0,
-        error: None,
-    };
-    let response = process(&mut st, uri.path(), &headers, &body, &mut log);
-    log.status = response.status().as_u16();
-    st.requests.push(log);
-    response
+    sim.answer(|st| {
+        let mut log = RequestLog {
+            path: uri.path().to_string(),
+            status: 200,
+            method: None,
+            auth_scheme: None,
+            session_valid: false,
+            params: Vec::new(),
+            returned: 0,
+            error: None,
+        };
+        let response = process(st, uri.path(), &headers, &body, &mut log);
+        log.status = response.status().as_u16();
+        let list_served = log
+            .method
+            .as_deref()
+            .is_some_and(|m| m.ends_with(".search_read"))
+            && log.error.is_none()
+            && response.status().is_success();
+        (response, log, list_served)
+    })
+    .await
 }
 
 fn process(
@@ -50,7 +57,7 @@ fn process(
     body: &[u8],
     log: &mut RequestLog,
 ) -> Response {
-    if let Some(fault) = st.faults.pop_front() {
+    if let Some(fault) = st.controls.take_fault() {
         return match fault {
             Fault::TooManyRequests => {
                 (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response()

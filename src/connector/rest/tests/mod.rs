@@ -72,6 +72,7 @@ fn pos(text: &str, needle: &str) -> (usize, usize) {
 mod auth;
 mod link_header;
 mod manifest;
+mod mock;
 mod scripted;
 mod servicenow;
 mod shapes;
@@ -83,6 +84,8 @@ use auth::*;
 use link_header::*;
 #[allow(unused_imports)]
 use manifest::*;
+#[allow(unused_imports)]
+use mock::*;
 #[allow(unused_imports)]
 use scripted::*;
 #[allow(unused_imports)]
