@@ -97,8 +97,9 @@ fn order_keys(payload: &serde_json::Value) -> Vec<String> {
 /// comment on what it created, one status change before the next), and
 /// chains share nothing, so they can be delivered side by side.
 fn chains(rows: Vec<Claimed>) -> Vec<Vec<Claimed>> {
-    // (keys of the chain, its rows with their place in the batch)
-    let mut chains: Vec<(Vec<String>, Vec<(usize, Claimed)>)> = Vec::new();
+    // The keys of a chain, and its rows with their place in the batch.
+    type Chain = (Vec<String>, Vec<(usize, Claimed)>);
+    let mut chains: Vec<Chain> = Vec::new();
     for (place, row) in rows.into_iter().enumerate() {
         let keys = order_keys(&row.message.payload);
         let mut chain = (keys, vec![(place, row)]);
