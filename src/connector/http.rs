@@ -441,14 +441,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
-    fn policy(initial_ms: u64, max_ms: u64) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(initial_ms),
-            max_backoff: Duration::from_millis(max_ms),
-            max_retry_after: Duration::from_secs(300),
-        }
-    }
+    use super::retry::policy;
 
     /// The configured first backoff is what the client waits before its
     /// second try, not a library default (it once waited about 0.5 s

@@ -51,18 +51,20 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
+/// A policy for tests: 5 attempts, backoff from `initial_ms` to `max_ms`.
+#[cfg(test)]
+pub(super) fn policy(initial_ms: u64, max_ms: u64) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 5,
+        initial_backoff: Duration::from_millis(initial_ms),
+        max_backoff: Duration::from_millis(max_ms),
+        max_retry_after: Duration::from_secs(300),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn policy(initial_ms: u64, max_ms: u64) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(initial_ms),
-            max_backoff: Duration::from_millis(max_ms),
-            max_retry_after: Duration::from_secs(300),
-        }
-    }
 
     #[test]
     fn waits_start_at_the_initial_backoff_and_double_up_to_the_cap() {
