@@ -14,9 +14,12 @@ use lapin::{Connection, ConnectionProperties};
 use serde_json::{Value, json};
 use switchboard::config::Secret;
 use switchboard::store::OutboxMessage;
-use switchboard::transport::{EXCHANGE, Publisher, RelayOptions, relay_once, run_relay};
+use switchboard::store::Store;
+use switchboard::transport::{Publisher, RelayOptions, Topology, relay_once, run_relay};
 use tokio_util::sync::CancellationToken;
 
+use common::broker::{delete_topology, test_topology};
+use common::proxy::CutProxy;
 use common::{Backend, TestStore};
 
 fn amqp_url() -> String {
@@ -27,13 +30,22 @@ fn amqp_url() -> String {
 /// An exclusive queue bound to the work exchange with `key`; it lives as
 /// long as the connection returned.
 async fn bound_queue(queue: &str, key: &str) -> (Connection, lapin::Channel) {
+    bound_queue_on(&Topology::default(), queue, key).await
+}
+
+/// [`bound_queue`] on `topology`'s exchange.
+async fn bound_queue_on(
+    topology: &Topology,
+    queue: &str,
+    key: &str,
+) -> (Connection, lapin::Channel) {
     let conn = Connection::connect(&amqp_url(), ConnectionProperties::default())
         .await
         .expect("consumer connects");
     let channel = conn.create_channel().await.unwrap();
     // The relay declares the exchange when it connects, which may be after
     // this bind; and another test may have deleted it since.
-    switchboard::transport::Topology::default()
+    topology
         .declare_exchange(&channel)
         .await
         .expect("the work exchange is declared");
@@ -52,7 +64,7 @@ async fn bound_queue(queue: &str, key: &str) -> (Connection, lapin::Channel) {
     channel
         .queue_bind(
             queue.into(),
-            EXCHANGE.into(),
+            topology.exchange.as_str().into(),
             key.into(),
             QueueBindOptions::default(),
             FieldTable::default(),
@@ -244,7 +256,122 @@ async fn three_relays_publish_each_message_once(backend: Backend) {
     assert_eq!(seen.len(), MESSAGES, "every message published");
 }
 
+/// The connection to the broker drops (every socket closed, as a load
+/// balancer's reset would) while the relay holds a window of publishes
+/// unconfirmed. The relay reconnects; the rows it held are published
+/// again, and only those; no row is marked sent that the broker did not
+/// confirm, so every message is in the queue.
+async fn a_connection_dropped_mid_window_loses_nothing(backend: Backend) {
+    const MESSAGES: usize = 6000;
+    const WINDOW: usize = 1024;
+    let ts = TestStore::new(backend).await;
+    let topology = test_topology(&format!("drop{backend:?}"));
+    let run = format!("drop-{backend:?}-{}", std::process::id());
+    let queue = format!("{}.drop-it", topology.prefix);
+    let (_conn, channel) = bound_queue_on(&topology, &queue, "it.#").await;
+    let messages: Vec<_> = (0..MESSAGES).map(|i| message(&run, "it", i)).collect();
+    ts.store.enqueue(&messages).await.unwrap();
+
+    let broker = url::Url::parse(&amqp_url()).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        broker.host_str().unwrap(),
+        broker.port().unwrap_or(5672)
+    );
+    let proxy = CutProxy::start(&upstream).await;
+    let mut through = broker.clone();
+    through.set_port(Some(proxy.addr.port())).unwrap();
+    through.set_host(Some("127.0.0.1")).unwrap();
+
+    let stop = CancellationToken::new();
+    let relay = tokio::spawn(run_relay(
+        ts.store.clone(),
+        Secret::new(through.to_string()),
+        RelayOptions {
+            batch: 200,
+            window: WINDOW,
+            retry_in: Duration::from_millis(200),
+            topology: topology.clone(),
+            ..RelayOptions::default()
+        },
+        stop.clone(),
+    ));
+    // Cut once a quarter is through: the relay is then publishing at full
+    // speed, with claims outstanding.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pending = ts.store.outbox_pending().await.unwrap() as usize;
+        assert!(pending > 0, "the relay finished before the cut");
+        if pending <= MESSAGES * 3 / 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the relay did not start");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    proxy.cut();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ts.store.outbox_pending().await.unwrap() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not drain the outbox after the cut"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(proxy.accepted() >= 2, "the relay reconnected");
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(10), relay)
+        .await
+        .expect("the relay stops promptly")
+        .unwrap();
+
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    while let Some(got) = channel
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        let id = got.delivery.properties.message_id().clone().unwrap();
+        *seen.entry(id.to_string()).or_default() += 1;
+    }
+    delete_topology(&topology, &[]).await;
+    let missing: Vec<_> = messages
+        .iter()
+        .filter(|m| !seen.contains_key(&m.event_id))
+        .map(|m| m.event_id.as_str())
+        .collect();
+    assert!(missing.is_empty(), "lost at the cut: {missing:?}");
+
+    // Rows claimed more than once: those the cut caught unconfirmed.
+    let sql = "SELECT event_id FROM outbox WHERE attempts > 1";
+    let retried: BTreeSet<String> = match &ts.store {
+        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+    }
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert!(
+        !retried.is_empty(),
+        "the cut caught no claimed, unconfirmed rows"
+    );
+    assert!(
+        retried.len() <= WINDOW,
+        "more rows claimed again ({}) than the window held",
+        retried.len()
+    );
+    let twice: Vec<_> = seen
+        .iter()
+        .filter(|(id, n)| **n > 1 && !retried.contains(*id))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "published twice without being claimed twice: {twice:?}"
+    );
+}
+
 on_every_backend!(
+    a_connection_dropped_mid_window_loses_nothing,
     relays_every_message_once_with_confirms,
     three_relays_publish_each_message_once,
     the_relay_loop_drains_the_outbox,

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod instances;
 pub mod org;
 pub mod project;
+pub mod proxy;
 pub mod repair;
 pub mod web;
 
