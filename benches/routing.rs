@@ -49,6 +49,8 @@ use switchboard::writer::local::{LocalOptions, run_local};
 use switchboard::writer::{Writer, Writers};
 use tokio_util::sync::CancellationToken;
 
+#[path = "routing/cpu.rs"]
+mod cpu;
 #[path = "routing/relay.rs"]
 mod relay;
 

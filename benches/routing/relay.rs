@@ -10,6 +10,7 @@ use switchboard::store::OutboxMessage;
 use switchboard::transport::{RelayOptions, Topology, run_relay};
 use tokio_util::sync::CancellationToken;
 
+use super::cpu::Cpu;
 use super::{BenchStore, STORES, routed};
 
 pub async fn relay_bench(amqp: &str, n: usize, batches: &[usize], windows: &[usize]) {
@@ -41,14 +42,14 @@ pub async fn relay_bench(amqp: &str, n: usize, batches: &[usize], windows: &[usi
     let size = bytes / n.max(1);
     println!("\noutbox -> RabbitMQ at {broker}: {n} messages of {size} bytes on average\n");
     println!(
-        "| store | batch | window | messages | seconds | messages/s | peer: lapin, window 256 (messages/s) |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| store | batch | window | messages | seconds | messages/s | CPU s: relay / broker / database | peer: lapin, window 256 (messages/s) | peer CPU s: peer / broker / database |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for name in STORES {
         for &batch in batches {
             for &window in windows {
                 // The peer first, then ours, on a broker in the same state.
-                let peer_rate = peer_run(amqp, &channel, &peer, &messages).await;
+                let (peer_rate, peer_cpu) = peer_run(amqp, &channel, &peer, &messages).await;
                 let bs = BenchStore::new(name, &format!("relay{batch}w{window}")).await;
                 // Enqueued a page at a time, as a sync would; not timed.
                 for chunk in messages.chunks(1_000) {
@@ -61,6 +62,7 @@ pub async fn relay_bench(amqp: &str, n: usize, batches: &[usize], windows: &[usi
                     ..RelayOptions::default()
                 };
                 let stop = CancellationToken::new();
+                let cpu = Cpu::now();
                 let started = Instant::now();
                 let url = Secret::new(amqp.to_string());
                 let relay = tokio::spawn(run_relay(bs.store.clone(), url, options, stop.clone()));
@@ -68,12 +70,13 @@ pub async fn relay_bench(amqp: &str, n: usize, batches: &[usize], windows: &[usi
                 // costs the store nothing) and every row is marked sent.
                 let queue = ours.work_queue("maximo");
                 while held(&channel, &queue).await < n {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 while bs.store.outbox_pending().await.expect("pending") > 0 {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 let secs = started.elapsed().as_secs_f64();
+                let cpu = Cpu::now().since(&cpu);
                 stop.cancel();
                 relay.await.expect("relay stops");
                 // A fast relay that published twice would be a lie.
@@ -81,7 +84,7 @@ pub async fn relay_bench(amqp: &str, n: usize, batches: &[usize], windows: &[usi
                 let purged = channel.queue_purge(queue.as_str().into(), Default::default());
                 purged.await.expect("purge");
                 println!(
-                    "| {name} | {batch} | {window} | {n} | {secs:.2} | {:.0} | {peer_rate:.0} |",
+                    "| {name} | {batch} | {window} | {n} | {secs:.2} | {:.0} | {cpu} | {peer_rate:.0} | {peer_cpu} |",
                     n as f64 / secs
                 );
                 bs.done().await;
@@ -113,13 +116,14 @@ async fn held(channel: &lapin::Channel, queue: &str) -> usize {
 /// The peer: a bare lapin client on a connection of its own publishing
 /// `messages` (the same bodies and properties, mandatory, persistent) with
 /// at most 256 unconfirmed, into `topology`'s work queue. Messages a second
-/// until the last confirm; the queue is emptied after.
+/// until the last confirm, and where the CPU went; the queue is emptied
+/// after.
 async fn peer_run(
     amqp: &str,
     admin: &lapin::Channel,
     topology: &Topology,
     messages: &[OutboxMessage],
-) -> f64 {
+) -> (f64, String) {
     const WINDOW: usize = 256;
     let conn = lapin::Connection::connect(amqp, Default::default())
         .await
@@ -129,6 +133,7 @@ async fn peer_run(
         .confirm_select(Default::default())
         .await
         .expect("confirm mode");
+    let cpu = Cpu::now();
     let started = Instant::now();
     let mut pending = std::collections::VecDeque::with_capacity(WINDOW);
     let options = lapin::options::BasicPublishOptions {
@@ -158,6 +163,7 @@ async fn peer_run(
         assert!(confirm.await.expect("confirm").is_ack(), "peer nacked");
     }
     let secs = started.elapsed().as_secs_f64();
+    let cpu = Cpu::now().since(&cpu);
     let queue = topology.work_queue("maximo");
     assert_eq!(
         held(admin, &queue).await,
@@ -167,5 +173,5 @@ async fn peer_run(
     let purged = admin.queue_purge(queue.as_str().into(), Default::default());
     purged.await.expect("purge");
     let _ = conn.close(200, "peer done".into()).await;
-    messages.len() as f64 / secs
+    (messages.len() as f64 / secs, cpu)
 }

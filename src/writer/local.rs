@@ -65,8 +65,22 @@ fn connector_of(routing_key: &str) -> Option<&str> {
     Some(connector)
 }
 
-/// How many chains of one connector's rows are delivered at once.
+/// How many chains of one connector's rows are delivered at once on
+/// PostgreSQL, where their commits share WAL flushes.
 const SIDE_BY_SIDE: usize = 8;
+
+/// [`SIDE_BY_SIDE`] on `store`. SQLite takes one writer at a time and its
+/// commits do not wait for a flush (WAL, `synchronous = NORMAL`), so chains
+/// side by side gain nothing there; they only queue on the write lock,
+/// whose busy handler sleeps in steps of up to 100 ms, and at 200
+/// webhooks/s that put hundreds of milliseconds into the tail
+/// (docs/PERFORMANCE.md).
+fn side_by_side(store: &Store) -> usize {
+    match store {
+        Store::Postgres(_) => SIDE_BY_SIDE,
+        Store::Sqlite(_) => 1,
+    }
+}
 
 /// What a row must stay in order with: the record it came from and the
 /// record it changes in the target. A row with neither (none is routed so
@@ -126,7 +140,7 @@ fn chains(rows: Vec<Claimed>) -> Vec<Vec<Claimed>> {
 
 /// Claim one batch and deliver it: each connector's rows in chains that
 /// keep the outbox order of the rows about one record, up to
-/// [`SIDE_BY_SIDE`] chains at once after the oldest row alone, and the
+/// [`side_by_side`] chains at once after the oldest row alone, and the
 /// connectors side by side, so a slow target does not hold up the others.
 ///
 /// Chains side by side: each delivery waits on a few commits of its own
@@ -193,7 +207,7 @@ async fn deliver_connector(
     }
     let lanes: Vec<_> = futures::stream::iter(rest)
         .map(|chain| deliver_lane(store, writer, chain, options))
-        .buffer_unordered(SIDE_BY_SIDE)
+        .buffer_unordered(side_by_side(store))
         .collect()
         .await;
     for lane in lanes {
