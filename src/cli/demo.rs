@@ -125,6 +125,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(100));
+    let around = bar.clone();
+    let log_around_bar = crate::telemetry::around_stderr(move |write| around.suspend(write));
     let show: ProgressFn<'_> = &|job: &SyncJob, r: &SyncReport| {
         bar.set_message(format!(
             "{}/{}: page {}, {} fetched, {} stored, {} quarantined",
@@ -159,6 +161,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
+    drop(log_around_bar);
     if failed > 0 {
         print_summary(&store).await?;
         anyhow::bail!("{failed} stream(s) failed to sync");

@@ -208,6 +208,8 @@ pub(super) async fn sync_from(
 /// line at most every few seconds (a log file is not a screen).
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    /// The log is written around the spinner while it shows.
+    _log_around_bar: Option<crate::telemetry::AroundGuard>,
     last_line: Mutex<Option<Instant>>,
 }
 
@@ -224,8 +226,12 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
+        let log_around_bar = bar
+            .clone()
+            .map(|bar| crate::telemetry::around_stderr(move |write| bar.suspend(write)));
         Self {
             bar,
+            _log_around_bar: log_around_bar,
             last_line: Mutex::new(None),
         }
     }

@@ -8,7 +8,8 @@
 pub mod events;
 pub mod text;
 
-use std::sync::OnceLock;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
@@ -28,7 +29,53 @@ static SET_FILTER: OnceLock<SetFilter> = OnceLock::new();
 /// Install the global subscriber, writing to stderr. `RUST_LOG` wins over
 /// the configured level.
 pub fn init(format: LogFormat, level: &str) {
-    install(format, level, colour(), std::io::stderr);
+    install(format, level, colour(), || Stderr);
+}
+
+/// Runs one write to stderr (the closure it is given).
+type AroundStderr = Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+static AROUND_STDERR: Mutex<Option<AroundStderr>> = Mutex::new(None);
+
+/// While the guard lives, each log line on stderr is written through
+/// `around`: the CLI's spinner clears itself, lets the line through and
+/// draws itself again, so a line never lands in the middle of it.
+pub fn around_stderr(around: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static) -> AroundGuard {
+    *AROUND_STDERR.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(around));
+    AroundGuard(())
+}
+
+/// Ends [`around_stderr`] when dropped.
+#[must_use = "the log goes around the spinner only while the guard lives"]
+pub struct AroundGuard(());
+
+impl Drop for AroundGuard {
+    fn drop(&mut self) {
+        *AROUND_STDERR.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// stderr, through [`around_stderr`]'s closure when one is set. The log
+/// formats each event whole and writes it with one `write_all`, so a line
+/// is never split around a redraw.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let around = AROUND_STDERR
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(around) = around else {
+            return std::io::stderr().write(bytes);
+        };
+        let mut written = Ok(());
+        around(&mut || written = std::io::stderr().write_all(bytes));
+        written.map(|()| bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// Install the global subscriber, writing to `file` instead: plain text
@@ -121,8 +168,6 @@ pub fn metrics() -> Option<&'static PrometheusHandle> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);
