@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
@@ -72,6 +72,30 @@ async fn bound_queue_on(
         .await
         .unwrap();
     (conn, channel)
+}
+
+/// Wait until nothing in the outbox is pending, failing with `what` after
+/// `limit`.
+async fn drained(store: &Store, limit: Duration, what: &str) {
+    let deadline = Instant::now() + limit;
+    while store.outbox_pending().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Take every message from `queue`: how many times each message id came.
+async fn taken_by_id(channel: &lapin::Channel, queue: &str) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    while let Some(got) = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+    {
+        let id = got.delivery.properties.message_id().clone().unwrap();
+        *seen.entry(id.to_string()).or_default() += 1;
+    }
+    seen
 }
 
 fn message(run: &str, department: &str, i: usize) -> OutboxMessage {
@@ -162,14 +186,12 @@ async fn the_relay_loop_drains_the_outbox(backend: Backend) {
     ));
     let messages: Vec<_> = (0..30).map(|i| message(&run, "it", i)).collect();
     ts.store.enqueue(&messages).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ts.store.outbox_pending().await.unwrap() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not drain the outbox"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drained(
+        &ts.store,
+        Duration::from_secs(20),
+        "the relay did not drain the outbox",
+    )
+    .await;
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(5), relay)
         .await
@@ -227,14 +249,12 @@ async fn three_relays_publish_each_message_once(backend: Backend) {
             stop.clone(),
         )));
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ts.store.outbox_pending().await.unwrap() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the relays did not drain the outbox"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drained(
+        &ts.store,
+        Duration::from_secs(60),
+        "the relays did not drain the outbox",
+    )
+    .await;
     stop.cancel();
     for r in relays {
         tokio::time::timeout(Duration::from_secs(10), r)
@@ -242,15 +262,7 @@ async fn three_relays_publish_each_message_once(backend: Backend) {
             .expect("each relay stops")
             .unwrap();
     }
-    let mut seen = std::collections::BTreeMap::<String, usize>::new();
-    while let Some(got) = channel
-        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
-        .await
-        .unwrap()
-    {
-        let id = got.delivery.properties.message_id().clone().unwrap();
-        *seen.entry(id.to_string()).or_default() += 1;
-    }
+    let seen = taken_by_id(&channel, &queue).await;
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "published more than once: {twice:?}");
     assert_eq!(seen.len(), MESSAGES, "every message published");
@@ -310,14 +322,12 @@ async fn a_connection_dropped_mid_window_loses_nothing(backend: Backend) {
     }
     proxy.cut();
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ts.store.outbox_pending().await.unwrap() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not drain the outbox after the cut"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drained(
+        &ts.store,
+        Duration::from_secs(60),
+        "the relay did not drain the outbox after the cut",
+    )
+    .await;
     assert!(proxy.accepted() >= 2, "the relay reconnected");
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(10), relay)
@@ -325,15 +335,7 @@ async fn a_connection_dropped_mid_window_loses_nothing(backend: Backend) {
         .expect("the relay stops promptly")
         .unwrap();
 
-    let mut seen = std::collections::BTreeMap::<String, usize>::new();
-    while let Some(got) = channel
-        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
-        .await
-        .unwrap()
-    {
-        let id = got.delivery.properties.message_id().clone().unwrap();
-        *seen.entry(id.to_string()).or_default() += 1;
-    }
+    let seen = taken_by_id(&channel, &queue).await;
     delete_topology(&topology, &[]).await;
     let missing: Vec<_> = messages
         .iter()
