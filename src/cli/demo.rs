@@ -13,6 +13,8 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
+use switchboard_sim::estate::Estate;
+use switchboard_sim::servicenow::ServiceNowSim;
 use tokio_util::sync::CancellationToken;
 
 use super::{Cli, demo_files, load_catalog};
@@ -21,8 +23,6 @@ use crate::store::{CountedTable, Store};
 use crate::sync::{ProgressFn, SyncJob, SyncReport};
 use crate::writer::Writers;
 use crate::writer::local::{LocalOptions, deliver_once};
-use switchboard_sim::estate::Estate;
-use switchboard_sim::servicenow::ServiceNowSim;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {

@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 
 use switchboard_sim::estate::{Access, Estate};
 
-use crate::config::Settings;
-use crate::config::{ConnectorOverride, SecretRef};
+use crate::config::{ConnectorOverride, SecretRef, Settings};
 
 /// One connector's override for its simulator. `schedule` (six-field cron)
 /// replaces the manifest's, when given.

@@ -2,7 +2,6 @@
 //! no confidential fields, and the two shipped catalogue mappings on records
 //! shaped as their APIs return them.
 
-
 use serde_json::{Value, json};
 
 use super::*;
