@@ -9,7 +9,8 @@ test:   ## the whole suite against local PostgreSQL and RabbitMQ
 
 lint:   ## formatting and clippy, as CI runs them
 	cargo fmt --all -- --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	cargo clippy --locked --no-default-features -- -D warnings
 
 check:  ## validate switchboard.toml, connectors/ and mappings/
 	cargo run -- check

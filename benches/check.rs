@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use switchboard::catalog::Catalog;
 
 // The manifest the catalog's own tests count the work of.
-#[path = "../src/catalog/big_manifest.rs"]
+#[path = "../crates/hub/src/catalog/big_manifest.rs"]
 mod fixture;
 use fixture::big_manifest;
 

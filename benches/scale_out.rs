@@ -185,7 +185,7 @@ static PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0)
 
 async fn routed(instances: usize, items: usize) {
     let (url, store) = fresh_store(&format!("routed{instances}")).await;
-    let estate = Estate::spawn(5, None).await.unwrap();
+    let estate = Estate::spawn(5).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     for sub in ["connectors", "mappings"] {
         for entry in std::fs::read_dir(Path::new(ROOT).join(sub)).unwrap() {

@@ -1,29 +1,16 @@
 //! Switchboard: an integration hub for Enterprise Service Management.
 //!
-//! Data flows left to right through these modules (see docs/ARCHITECTURE.md):
-//! `connector` (pull pages) -> `mapping` (to the canonical `model`) ->
-//! `store` (idempotent upsert + cursor, one transaction), driven per stream by
-//! `sync`, scheduled by `daemon`, declared in files checked by `catalog`.
+//! This package is the `switchboard` binary: its command line (`cli`) and
+//! the project files embedded in it (`shipped`). The hub itself is the
+//! `switchboard-hub` crate, re-exported here so `switchboard::store`,
+//! `switchboard::mapping` and the rest read as they always have; the
+//! vendor simulators (`switchboard-sim`) come in only with the `demo`
+//! feature (docs/ARCHITECTURE.md, "Crates").
 
-pub mod api;
-pub mod catalog;
+pub use switchboard_hub::*;
+
 pub mod cli;
-pub mod config;
-pub mod connector;
-pub mod daemon;
-pub mod diag;
-pub mod mapping;
-pub mod model;
-pub mod ops;
-pub mod routing;
-pub mod services;
 pub mod shipped;
-pub mod sim;
-pub mod store;
-pub mod sync;
-pub mod telemetry;
-pub mod text;
-pub mod transport;
-pub mod web;
-pub mod writeback;
-pub mod writer;
+
+#[cfg(feature = "demo")]
+pub use switchboard_sim as sim;

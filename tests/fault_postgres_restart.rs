@@ -1,7 +1,7 @@
 //! PostgreSQL restarted, then stopped for longer, while `switchboard run`
 //! syncs: the daemon keeps running, waits out the restart, runs the stream
 //! the longer outage failed again soon (with backoff, see
-//! `src/daemon/schedule.rs`), and the store ends complete.
+//! `crates/hub/src/daemon/schedule.rs`), and the store ends complete.
 //!
 //! The one test of this binary: cargo runs test binaries one after
 //! another, so no other test's store goes down with it. It restarts the

@@ -1,4 +1,4 @@
-//! The guarantees of a sync whose stages overlap (`src/sync/pipeline.rs`):
+//! The guarantees of a sync whose stages overlap (`crates/hub/src/sync/pipeline.rs`):
 //! pages written side by side still give the cursor in page order, and a
 //! page held up holds the cursor with it.
 //!

@@ -10,7 +10,6 @@ mod common;
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
-use switchboard::config::{ConnectorOverride, SecretRef};
 use switchboard::sim::estate::Estate;
 use switchboard::sim::maximo::Fault;
 
@@ -18,31 +17,20 @@ use common::bin::output;
 use common::broker::{amqp_url, delete_topology};
 use common::{Backend, TestStore, repo, write};
 
-fn secret(s: &Option<SecretRef>) -> Option<String> {
-    match s {
-        Some(SecretRef::Literal(v)) => Some(v.clone()),
-        _ => None,
-    }
-}
-
 /// `[connectors.x]` tables pointing ServiceNow and Maximo at the
 /// simulators; every other shipped connector off.
 fn connector_tables(estate: &Estate) -> String {
     let mut out = String::new();
-    for (system, o) in &estate.overrides {
-        let o: &ConnectorOverride = o;
+    for (system, o) in &estate.access {
         if !["servicenow", "maximo"].contains(&system.as_str()) {
             continue;
         }
         out.push_str(&format!("[connectors.{system}]\nenabled = true\n"));
-        out.push_str(&format!(
-            "base_url = \"{}\"\n",
-            o.base_url.as_deref().unwrap()
-        ));
+        out.push_str(&format!("base_url = \"{}\"\n", o.base_url));
         for (key, value) in [
-            ("username", secret(&o.username)),
-            ("password", secret(&o.password)),
-            ("token", secret(&o.token)),
+            ("username", &o.username),
+            ("password", &o.password),
+            ("token", &o.token),
         ] {
             if let Some(v) = value {
                 out.push_str(&format!("{key} = \"{v}\"\n"));
@@ -99,7 +87,7 @@ fn heating() -> Map<String, Value> {
 
 async fn routed_work_reaches_the_target_within_the_run(backend: Backend) {
     let ts = TestStore::new(backend).await;
-    let estate = Estate::spawn(5, None).await.unwrap();
+    let estate = Estate::spawn(5).await.unwrap();
     let prefix = format!("sbonce{}{backend:?}", std::process::id()).to_lowercase();
     let ws = workspace(&ts.url, &prefix, &estate);
 
@@ -134,7 +122,7 @@ async fn routed_work_reaches_the_target_within_the_run(backend: Backend) {
 
 async fn work_a_target_does_not_take_in_time_waits_and_says_so(backend: Backend) {
     let ts = TestStore::new(backend).await;
-    let estate = Estate::spawn(5, None).await.unwrap();
+    let estate = Estate::spawn(5).await.unwrap();
     let prefix = format!("sbwait{}{backend:?}", std::process::id()).to_lowercase();
     let ws = workspace(&ts.url, &prefix, &estate);
     let (code, out, err) = run(ws.path(), &["sync", "servicenow"]).await;

@@ -13,12 +13,12 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
+use switchboard_sim::estate::Estate;
+use switchboard_sim::servicenow::ServiceNowSim;
 use tokio_util::sync::CancellationToken;
 
 use super::{Cli, demo_files, load_catalog};
 use crate::catalog::ConnectorJobs;
-use crate::sim::estate::Estate;
-use crate::sim::servicenow::ServiceNowSim;
 use crate::store::{CountedTable, Store};
 use crate::sync::{ProgressFn, SyncJob, SyncReport};
 use crate::writer::Writers;
@@ -84,10 +84,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
         );
     }
     // Every 10 seconds, so incremental syncs show up while you watch.
-    let estate = Estate::spawn(args.incidents, Some("*/10 * * * * *".to_string()))
+    let estate = Estate::spawn(args.incidents)
         .await
         .context("failed to start the simulators")?;
-    estate.configure(&mut cfg.settings);
+    super::estate::configure(&estate, &mut cfg.settings, Some("*/10 * * * * *"));
     println!(
         "simulated ServiceNow at {} ({} incidents), Jira Service Management at {}, TOPdesk at {}, \
          Personio at {}, Odoo at {}, Maximo at {}",
@@ -352,7 +352,7 @@ async fn journeys(
                 .unwrap_or_default()
                 .to_string()
         };
-        let rest_id = crate::sim::maximo::model::rest_id(&text("siteid"), &text("wonum"));
+        let rest_id = switchboard_sim::maximo::model::rest_id(&text("siteid"), &text("wonum"));
         if let Err(e) = estate
             .maximo
             .sim

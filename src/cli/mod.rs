@@ -4,9 +4,13 @@
 //! modules, and turns their typed errors into one clear message and an exit
 //! code. Nothing here is needed by tests of the pipeline itself.
 
+#[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
 mod demo_files;
 mod dlq;
+#[cfg(feature = "demo")]
+pub mod estate;
 mod init;
 mod map;
 mod once;
@@ -15,6 +19,7 @@ mod quarantine;
 mod remap;
 mod report;
 mod route;
+#[cfg(feature = "demo")]
 mod simulate;
 mod status;
 
@@ -52,13 +57,35 @@ Files: switchboard.toml (see switchboard.example.toml), connectors/<system>.toml
 mappings/<system>-<stream>.toml (inbound), mappings/<system>-<action>.toml (outbound).
 Docs: README.md, docs/ARCHITECTURE.md, docs/MAPPING.md and docs/OPERATIONS.md.";
 
+/// `EXAMPLES` as this binary has them: a build without the `demo` feature
+/// (no simulators in it) leaves out the `demo` and `simulate` commands.
+fn examples() -> String {
+    if cfg!(feature = "demo") {
+        return EXAMPLES.to_string();
+    }
+    let mut kept = Vec::new();
+    let mut in_demo = false;
+    for line in EXAMPLES.lines() {
+        // An example's second line is indented further than its first.
+        if !line.starts_with("    ") {
+            in_demo = ["  switchboard demo ", "  switchboard simulate "]
+                .iter()
+                .any(|command| line.starts_with(command));
+        }
+        if !in_demo {
+            kept.push(line);
+        }
+    }
+    kept.join("\n")
+}
+
 /// Switchboard: one front door over many service desks.
 ///
 /// Connectors pull changes from each department's system (ITSM, HR, ERP,
 /// facilities) on a schedule; mapping files turn them into one canonical model
 /// in a central SQL store.
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, propagate_version = true, after_help = EXAMPLES)]
+#[command(name = "switchboard", version, propagate_version = true, after_help = examples())]
 pub struct Cli {
     /// Config file. Default: ./switchboard.toml if it exists, else built-in
     /// defaults (SQLite store, no broker, HTTP on 127.0.0.1:8080). Any key can
@@ -92,6 +119,7 @@ pub enum Command {
     /// connectors/ folder it uses the project files built into the binary,
     /// and it says where its store is (switchboard-demo.db here, or in a
     /// temporary folder if it cannot be written here). `-v` adds the log.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// Write a starter project into DIR (default: the current folder):
     /// switchboard.toml (from the shipped example), connectors/, mappings/,
@@ -149,6 +177,7 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Serve a simulated vendor API on its own, e.g. to try a manifest
     /// against before pointing it at the real system.
+    #[cfg(feature = "demo")]
     Simulate(simulate::SimulateArgs),
 }
 
@@ -184,8 +213,10 @@ pub async fn main() -> ExitCode {
         Command::Check(ref args) => return check(&cli, args).await,
         Command::Run(ref args) => run(&cli, args).await,
         Command::Migrate => migrate(&cli).await,
+        #[cfg(feature = "demo")]
         Command::Demo(ref args) => demo::run(&cli, args).await,
         Command::Init(ref args) => init::run(args),
+        #[cfg(feature = "demo")]
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Map(ref args) => map::run(args),
         Command::Route(ref args) => route::run(&cli, args).await,

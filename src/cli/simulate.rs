@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::sim::{bamboohr, jira, maximo, odoo, personio, servicenow, topdesk};
+use switchboard_sim::{bamboohr, jira, maximo, odoo, personio, servicenow, topdesk};
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {

@@ -31,9 +31,9 @@ impl Hub {
         routing: Option<std::path::PathBuf>,
         connectors: Option<std::path::PathBuf>,
     ) -> Self {
-        let estate = Estate::spawn(12, None).await.expect("simulators start");
+        let estate = Estate::spawn(12).await.expect("simulators start");
         let mut settings = Settings::default();
-        estate.configure(&mut settings);
+        switchboard::cli::estate::configure(&estate, &mut settings, None);
         if let Some(r) = routing {
             settings.paths.routing = r;
         }

@@ -131,7 +131,7 @@ async fn routed_items_are_applied_once_when_an_instance_is_killed() {
     const ITEMS: usize = 1_000;
     let _turn = take_turn().await;
     let ts = TestStore::new(Backend::Postgres).await;
-    let estate = Estate::spawn(5, None).await.unwrap();
+    let estate = Estate::spawn(5).await.unwrap();
     let mut cluster = routed_cluster(&ts, &estate, "killrouted");
     start_routed(&mut cluster, &ts).await;
     let tag = "No heating in room K";
@@ -163,7 +163,7 @@ async fn routed_items_are_applied_once_when_an_instance_is_killed() {
 async fn a_rolling_restart_loses_and_repeats_nothing() {
     let _turn = take_turn().await;
     let ts = TestStore::new(Backend::Postgres).await;
-    let estate = Estate::spawn(5, None).await.unwrap();
+    let estate = Estate::spawn(5).await.unwrap();
     let mut cluster = routed_cluster(&ts, &estate, "rolling");
     start_routed(&mut cluster, &ts).await;
     let tag = "No heating in room R";

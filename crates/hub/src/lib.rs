@@ -1,0 +1,38 @@
+//! Switchboard's hub: everything the `switchboard` binary runs, less its
+//! command line (the root package) and the vendor simulators
+//! (`switchboard-sim`, which this crate never depends on).
+//!
+//! Data flows left to right through these modules (see docs/ARCHITECTURE.md):
+//! `connector` (pull pages) -> `mapping` (to the canonical `model`) ->
+//! `store` (idempotent upsert + cursor, one transaction), driven per stream by
+//! `sync`, scheduled by `daemon`, declared in files checked by `catalog`.
+
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod connector;
+pub mod daemon;
+pub mod diag;
+pub mod mapping;
+pub mod model;
+pub mod ops;
+pub mod routing;
+pub mod services;
+pub mod store;
+pub mod sync;
+pub mod telemetry;
+pub mod text;
+pub mod transport;
+pub mod web;
+pub mod writeback;
+pub mod writer;
+
+/// The repository root, where the shipped connectors, mappings, routing
+/// and services files live: unit tests load them from there.
+#[cfg(test)]
+pub(crate) fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root")
+}
