@@ -18,6 +18,7 @@ const SIM: &str = "switchboard-sim";
 /// (normal and build dependencies): (from, to).
 const ARROWS: &[(&str, &str)] = &[
     ("switchboard", "switchboard-hub"),
+    ("switchboard-hub", "switchboard-model"),
     // Optional: only with the `demo` feature (checked below).
     ("switchboard", "switchboard-sim"),
 ];
@@ -99,7 +100,15 @@ fn listed(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 #[test]
 fn the_workspace_has_the_documented_crates() {
     let names: Vec<String> = packages().into_keys().collect();
-    assert_eq!(names, ["switchboard", "switchboard-hub", "switchboard-sim"]);
+    assert_eq!(
+        names,
+        [
+            "switchboard",
+            "switchboard-hub",
+            "switchboard-model",
+            "switchboard-sim"
+        ]
+    );
 }
 
 #[test]

@@ -14,18 +14,21 @@ pub mod connector;
 pub mod daemon;
 pub mod diag;
 pub mod mapping;
-pub mod model;
 pub mod ops;
 pub mod routing;
 pub mod services;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
-pub mod text;
 pub mod transport;
 pub mod web;
 pub mod writeback;
 pub mod writer;
+
+/// The canonical model and the text rule live in a crate of their own
+/// (`switchboard-model`, pure); `crate::model` and `crate::text` read as before.
+pub use switchboard_model as model;
+pub use switchboard_model::text;
 
 /// The repository root, where the shipped connectors, mappings, routing
 /// and services files live: unit tests load them from there.

@@ -4,6 +4,9 @@
 //! them. Enumerated fields are closed sets so a mapping cannot invent a status
 //! that routing would not understand.
 
+/// Text every store can keep (U+0000 and lone surrogates replaced).
+pub mod text;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::Value;
