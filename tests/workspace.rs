@@ -18,7 +18,9 @@ const SIM: &str = "switchboard-sim";
 /// (normal and build dependencies): (from, to).
 const ARROWS: &[(&str, &str)] = &[
     ("switchboard", "switchboard-hub"),
+    ("switchboard-hub", "switchboard-lang"),
     ("switchboard-hub", "switchboard-model"),
+    ("switchboard-lang", "switchboard-model"),
     // Optional: only with the `demo` feature (checked below).
     ("switchboard", "switchboard-sim"),
 ];
@@ -26,7 +28,32 @@ const ARROWS: &[(&str, &str)] = &[
 /// Arrows that only tests and benches follow (dev-dependencies).
 const TEST_ARROWS: &[(&str, &str)] = &[
     ("switchboard", "switchboard-sim"),
+    // With `parse-count`, for the catalog's tests of how often it parses.
+    ("switchboard-hub", "switchboard-lang"),
     ("switchboard-hub", "switchboard-sim"),
+];
+
+/// The pure crates and every dependency each may have: no runtime, no
+/// network, no database. Adding one is a deliberate edit here.
+const PURE: &[(&str, &[&str])] = &[
+    ("switchboard-model", &["chrono", "serde", "serde_json"]),
+    (
+        "switchboard-lang",
+        &[
+            "cel",
+            "chrono",
+            "chrono-tz",
+            "hex",
+            "regex",
+            "serde",
+            "serde_json",
+            "sha2",
+            "strsim",
+            "switchboard-model",
+            "thiserror",
+            "toml",
+        ],
+    ),
 ];
 
 /// One dependency of one workspace crate on another.
@@ -105,6 +132,7 @@ fn the_workspace_has_the_documented_crates() {
         [
             "switchboard",
             "switchboard-hub",
+            "switchboard-lang",
             "switchboard-model",
             "switchboard-sim"
         ]
@@ -194,4 +222,59 @@ fn the_crate_graph_has_no_cycle() {
         }
     }
     assert!(crates.is_empty(), "a cycle among {crates:?}: {remaining:?}");
+}
+
+#[test]
+fn the_pure_crates_depend_on_nothing_that_does_io() {
+    let packages = packages();
+    for (name, allowed) in PURE {
+        let deps: BTreeSet<&str> = packages[*name]["dependencies"]
+            .as_array()
+            .expect("dependencies")
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().expect("a dependency name"))
+            .collect();
+        let extra: Vec<&&str> = deps.iter().filter(|d| !allowed.contains(d)).collect();
+        assert!(
+            extra.is_empty(),
+            "{name} is meant to be pure (docs/ARCHITECTURE.md, \"Crates\") but depends on {extra:?}"
+        );
+    }
+}
+
+/// The container builds the dependencies against stub crates first; a
+/// crate it does not know is left out of that layer, or its stub artifacts
+/// are taken for the real ones.
+#[test]
+fn the_container_build_knows_every_crate() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("deploy/container/Dockerfile"))
+        .expect("deploy/container/Dockerfile");
+    let stubs = dockerfile
+        .lines()
+        .find(|l| l.contains("for dir in"))
+        .expect("the Dockerfile's stub loop");
+    for (name, package) in packages() {
+        let manifest = std::path::Path::new(package["manifest_path"].as_str().expect("a path"));
+        let dir = manifest
+            .parent()
+            .expect("a folder")
+            .strip_prefix(root.canonicalize().expect("the root"))
+            .expect("inside the workspace");
+        if !dir.as_os_str().is_empty() {
+            let copy = format!("COPY {}/Cargo.toml", dir.display());
+            assert!(dockerfile.contains(&copy), "the Dockerfile has no `{copy}`");
+            let dir = dir.display().to_string();
+            assert!(
+                stubs.contains(&format!(" {dir} ")) || stubs.contains(&format!(" {dir};")),
+                "the Dockerfile's stub loop has no `{dir}`: {stubs}"
+            );
+        }
+        let clean = format!("--package {name} ");
+        assert!(
+            dockerfile.contains(&clean) || dockerfile.contains(&format!("--package {name}\n")),
+            "the Dockerfile does not clean `{name}` after the stub build"
+        );
+    }
 }

@@ -35,11 +35,15 @@ use crate::config::{self, LoadedConfig, LogFormat};
 use crate::diag::Diagnostics;
 use crate::store::Store;
 
-const EXAMPLES: &str = "\
-Examples:
-  switchboard demo --once                 try it, in any folder: simulated IT, HR, Finance and Facilities systems
-                                          -> SQLite, then a summary (-v: with the detailed log)
-  switchboard init my-project             a starter project: config, connectors (all disabled), mappings, routing
+/// The help's examples. The `demo` and `simulate` lines are the macro's
+/// arguments: a build without the `demo` feature (no simulators in it) has
+/// neither command, so its help leaves them out.
+macro_rules! examples {
+    ($demo:literal, $simulate:literal) => {
+        concat!(
+            "Examples:\n",
+            $demo,
+            "  switchboard init my-project             a starter project: config, connectors (all disabled), mappings, routing
   switchboard check                       validate switchboard.toml, connectors/ and mappings/
   SWITCHBOARD__STORE__URL=postgres://switchboard@db/switchboard switchboard run
   switchboard run --once                  one sync of every connector, for cron jobs (exit 3: records in quarantine)
@@ -51,33 +55,27 @@ Examples:
   switchboard map --mapping mappings/servicenow-incident.toml --input sample.jsonl \
     | switchboard map --mapping mappings/servicenow-update-incident.toml --input -
                                           round trip: native -> canonical -> write-back body
-  switchboard simulate servicenow         a local ServiceNow to point a manifest at
-
+",
+            $simulate,
+            "
 Files: switchboard.toml (see switchboard.example.toml), connectors/<system>.toml,
 mappings/<system>-<stream>.toml (inbound), mappings/<system>-<action>.toml (outbound).
-Docs: README.md, docs/ARCHITECTURE.md, docs/MAPPING.md and docs/OPERATIONS.md.";
-
-/// `EXAMPLES` as this binary has them: a build without the `demo` feature
-/// (no simulators in it) leaves out the `demo` and `simulate` commands.
-fn examples() -> String {
-    if cfg!(feature = "demo") {
-        return EXAMPLES.to_string();
-    }
-    let mut kept = Vec::new();
-    let mut in_demo = false;
-    for line in EXAMPLES.lines() {
-        // An example's second line is indented further than its first.
-        if !line.starts_with("    ") {
-            in_demo = ["  switchboard demo ", "  switchboard simulate "]
-                .iter()
-                .any(|command| line.starts_with(command));
-        }
-        if !in_demo {
-            kept.push(line);
-        }
-    }
-    kept.join("\n")
+Docs: README.md, docs/ARCHITECTURE.md, docs/MAPPING.md and docs/OPERATIONS.md."
+        )
+    };
 }
+
+#[cfg(feature = "demo")]
+const EXAMPLES: &str = examples!(
+    "  switchboard demo --once                 try it, in any folder: simulated IT, HR, Finance and Facilities systems
+                                          -> SQLite, then a summary (-v: with the detailed log)
+",
+    "  switchboard simulate servicenow         a local ServiceNow to point a manifest at
+"
+);
+
+#[cfg(not(feature = "demo"))]
+const EXAMPLES: &str = examples!("", "");
 
 /// Switchboard: one front door over many service desks.
 ///
@@ -85,7 +83,7 @@ fn examples() -> String {
 /// facilities) on a schedule; mapping files turn them into one canonical model
 /// in a central SQL store.
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, propagate_version = true, after_help = examples())]
+#[command(name = "switchboard", version, propagate_version = true, after_help = EXAMPLES)]
 pub struct Cli {
     /// Config file. Default: ./switchboard.toml if it exists, else built-in
     /// defaults (SQLite store, no broker, HTTP on 127.0.0.1:8080). Any key can

@@ -12,10 +12,7 @@ pub mod catalog;
 pub mod config;
 pub mod connector;
 pub mod daemon;
-pub mod diag;
-pub mod mapping;
 pub mod ops;
-pub mod routing;
 pub mod services;
 pub mod store;
 pub mod sync;
@@ -29,6 +26,11 @@ pub mod writer;
 /// (`switchboard-model`, pure); `crate::model` and `crate::text` read as before.
 pub use switchboard_model as model;
 pub use switchboard_model::text;
+
+/// The admins' languages, mapping and routing, and the diagnostics they
+/// report through, are `switchboard-lang` (pure); `crate::mapping`,
+/// `crate::routing` and `crate::diag` read as before.
+pub use switchboard_lang::{diag, mapping, routing};
 
 /// The repository root, where the shipped connectors, mappings, routing
 /// and services files live: unit tests load them from there.

@@ -1,4 +1,5 @@
-//! The catalog at scale: how much work `check` does for a large manifest.
+//! The catalog at scale (how much work `check` does for a large manifest),
+//! and its checks across files: routing targets against the manifests.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -78,4 +79,56 @@ fn a_misspelt_stream_is_one_problem_with_its_hint() {
         "{}",
         errors[0]
     );
+}
+
+fn shipped_routing() -> crate::routing::Routing {
+    crate::routing::Routing::load(&crate::repo_root().join("routing.toml"))
+        .unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn shipped_manifests() -> Vec<crate::connector::Manifest> {
+    let config = crate::config::LoadedConfig {
+        settings: Default::default(),
+        file: None,
+        base_dir: crate::repo_root(),
+    };
+    Catalog::load(&config)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .manifests
+}
+
+#[test]
+fn targets_must_be_declared_actions_of_known_connectors() {
+    let manifests = shipped_manifests();
+    assert!(shipped_routing().check_targets(&manifests).is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("routing.toml");
+    let text = std::fs::read_to_string(crate::repo_root().join("routing.toml"))
+        .unwrap()
+        .replace(
+            "connector = \"maximo\", action = \"create_workorder\"",
+            "connector = \"maximoo\", action = \"create_workorder\"",
+        )
+        .replace(
+            "action = \"create_purchase_order\"",
+            "action = \"create_po\"",
+        )
+        .replace("department = \"finance\"", "department = \"it\"");
+    std::fs::write(&file, text).unwrap();
+    let shown: Vec<String> = crate::routing::Routing::load(&file)
+        .unwrap()
+        .check_targets(&manifests)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let shown = shown.join("\n");
+    for needle in [
+        "no connector manifest has system `maximoo`",
+        "did you mean `maximo`?",
+        "connector `odoo` has no action `create_po`",
+        "connector `odoo` serves department `finance`, not `it`",
+    ] {
+        assert!(shown.contains(needle), "no `{needle}` in:\n{shown}");
+    }
 }

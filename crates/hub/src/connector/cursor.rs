@@ -84,7 +84,7 @@ impl TimePattern {
     /// one (`%z`), otherwise as UTC. What `DateTime::parse_from_str`, then
     /// `NaiveDateTime::parse_from_str`, give, in one pass.
     pub fn parse_utc(&self, value: &str) -> Option<DateTime<Utc>> {
-        if let Some(t) = crate::mapping::value::iso_fast_path(&self.text, value) {
+        if let Some(t) = crate::mapping::iso_fast_path(&self.text, value) {
             return Some(t.and_utc());
         }
         let mut parsed = chrono::format::Parsed::new();

@@ -64,6 +64,19 @@ pub struct Manifest {
     pub config: Box<dyn ConnectorConfig>,
 }
 
+/// Routing checks its targets against what each manifest declares.
+impl crate::routing::TargetSystem for Manifest {
+    fn system(&self) -> &str {
+        &self.header.system
+    }
+    fn department(&self) -> &str {
+        &self.header.department
+    }
+    fn action_names(&self) -> Vec<String> {
+        self.config.actions().into_iter().map(|a| a.name).collect()
+    }
+}
+
 impl Manifest {
     /// Read, parse and validate; every problem of the file at once.
     pub fn load(path: &Path) -> Result<Self, Diagnostics> {
@@ -334,5 +347,16 @@ mod tests {
         let err = Manifest::from_source(&src).unwrap_err();
         assert_eq!((err.line, err.col), (4, 1));
         assert!(err.message.contains("invalid cron expression"), "{err}");
+    }
+
+    #[test]
+    fn lookup_indexes_arrays_and_stops_at_scalars() {
+        use crate::connector::{lookup, split_path};
+        use serde_json::json;
+        let v = json!({"a": [{"b": 1}, {"b": 2}], "s": "text"});
+        assert_eq!(lookup(&v, &split_path("a.1.b")), Some(&json!(2)));
+        assert_eq!(lookup(&v, &split_path("a.2.b")), None);
+        assert_eq!(lookup(&v, &split_path("s.0")), None);
+        assert_eq!(lookup(&v, &[]), Some(&v));
     }
 }

@@ -66,16 +66,6 @@ fn dotted_paths_follow_objects_and_numeric_array_indexes() {
 }
 
 #[test]
-fn lookup_indexes_arrays_and_stops_at_scalars() {
-    let v = json!({"a": [{"b": 1}, {"b": 2}], "s": "text"});
-    use crate::connector::{lookup, split_path};
-    assert_eq!(lookup(&v, &split_path("a.1.b")), Some(&json!(2)));
-    assert_eq!(lookup(&v, &split_path("a.2.b")), None);
-    assert_eq!(lookup(&v, &split_path("s.0")), None);
-    assert_eq!(lookup(&v, &[]), Some(&v));
-}
-
-#[test]
 fn text_fields_take_the_text_of_scalar_values() {
     let m = mapping(&work_item_mapping("requester = { path = \"caller\" }", ""));
     let w = work_item(m.apply(&json!({"t": "x", "caller": 4711})).expect("maps"));

@@ -21,9 +21,10 @@ mod slot;
 pub mod spec;
 mod target;
 pub(crate) use target::canonical_keys;
-pub(crate) mod template;
+pub mod template;
 pub mod transform;
 pub(crate) mod value;
+pub use value::iso_fast_path;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -162,7 +162,7 @@ pub(super) fn parse_date(value: &Value, fmt: Option<&TimeFormat>) -> Result<Naiv
 /// pattern most ITSM APIs use (ServiceNow's among them): five timestamps a
 /// record make it the bulk of mapping time. Anything unusual (`None`) goes
 /// the general way, which also words the errors.
-pub(crate) fn iso_fast_path(pattern: &str, s: &str) -> Option<chrono::NaiveDateTime> {
+pub fn iso_fast_path(pattern: &str, s: &str) -> Option<chrono::NaiveDateTime> {
     let sep = match pattern {
         "%Y-%m-%d %H:%M:%S" => b' ',
         "%Y-%m-%dT%H:%M:%S" => b'T',

@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::connector::Manifest;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile, suggest};
 pub use condition::Condition;
 pub use slot::RoutingSlot;
@@ -40,6 +39,15 @@ pub const EVENT_KINDS: &[&str] = &[
     // A record tombstoned: deleted at the source (docs/CONNECTORS.md, "Deletions").
     "deleted",
 ];
+
+/// What routing checks a target against: a connector's system, the
+/// department it serves and the actions it declares. The hub's connector
+/// manifests implement it; routing knows nothing else of connectors.
+pub trait TargetSystem {
+    fn system(&self) -> &str;
+    fn department(&self) -> &str;
+    fn action_names(&self) -> Vec<String>;
+}
 
 /// Where routed work goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,7 +81,7 @@ pub struct Rule {
 }
 
 /// A `set` table as JSON values, its keys checked to be dotted names.
-pub(crate) fn compile_set(
+pub fn compile_set(
     source: &SourceFile,
     key: &str,
     set: &BTreeMap<String, toml::Value>,
@@ -261,7 +269,7 @@ impl Routing {
 
     /// Every target must be a declared action of a known connector, in the
     /// department that connector serves.
-    pub fn check_targets(&self, manifests: &[Manifest]) -> Vec<Diagnostic> {
+    pub fn check_targets(&self, manifests: &[impl TargetSystem]) -> Vec<Diagnostic> {
         self.check_targets_except(manifests, &|_| false)
     }
 
@@ -269,13 +277,13 @@ impl Routing {
     /// manifests that did not load, whose own errors already say why.
     pub fn check_targets_except(
         &self,
-        manifests: &[Manifest],
+        manifests: &[impl TargetSystem],
         failed: &dyn Fn(&str) -> bool,
     ) -> Vec<Diagnostic> {
         let Ok(source) = SourceFile::read(&self.file) else {
             return Vec::new();
         };
-        let systems: Vec<String> = manifests.iter().map(|m| m.header.system.clone()).collect();
+        let systems: Vec<String> = manifests.iter().map(|m| m.system().to_string()).collect();
         let targets = self
             .rules
             .iter()
@@ -290,7 +298,7 @@ impl Routing {
             }));
         let mut errors = Vec::new();
         for (key, t) in targets {
-            let Some(m) = manifests.iter().find(|m| m.header.system == t.connector) else {
+            let Some(m) = manifests.iter().find(|m| m.system() == t.connector) else {
                 if failed(&t.connector) {
                     continue;
                 }
@@ -302,7 +310,7 @@ impl Routing {
                 errors.push(d);
                 continue;
             };
-            let actions: Vec<String> = m.config.actions().into_iter().map(|a| a.name).collect();
+            let actions = m.action_names();
             if !actions.contains(&t.action) {
                 let mut d = source.error_at_key(
                     &format!("{key}.action"),
@@ -320,19 +328,21 @@ impl Routing {
                 d.hint = suggest(&t.action, &actions).map(|s| format!("did you mean `{s}`?"));
                 errors.push(d);
             }
-            if m.header.department != t.department {
+            if m.department() != t.department {
                 errors.push(source.error_at_key(
                     &format!("{key}.department"),
                     format!(
                         "connector `{}` serves department `{}`, not `{}`",
-                        t.connector, m.header.department, t.department
+                        t.connector,
+                        m.department(),
+                        t.department
                     ),
                 ));
             }
         }
         for (system, action) in &self.progress {
             let key = format!("progress.{system}");
-            let Some(m) = manifests.iter().find(|m| &m.header.system == system) else {
+            let Some(m) = manifests.iter().find(|m| m.system() == system) else {
                 if failed(system) {
                     continue;
                 }
@@ -342,7 +352,7 @@ impl Routing {
                 errors.push(d);
                 continue;
             };
-            let actions: Vec<String> = m.config.actions().into_iter().map(|a| a.name).collect();
+            let actions = m.action_names();
             if !actions.contains(action) {
                 let mut d = source.error_at_key(
                     &key,

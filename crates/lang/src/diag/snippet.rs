@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::telemetry::text::escape_control;
+use super::escape::escape_control;
 
 /// Characters of a line shown at most.
 const WIDTH: usize = 120;

@@ -5,6 +5,7 @@
 //! Parsing here is strict: unknown keys are errors, with the nearest valid key
 //! offered as a hint. This module does no IO beyond reading the file itself.
 
+pub mod escape;
 mod locate;
 mod snippet;
 
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::DeTable;
 
-use crate::telemetry::text::Escaped;
+use escape::Escaped;
 use locate::{Keys, Lines};
 pub use snippet::Snippet;
 
@@ -245,16 +246,18 @@ impl SourceFile {
 
 /// Parse TOML text. Every parse of a file goes through here, so a test can
 /// count them: locating problems must not parse a file once per problem.
-pub(crate) fn parse_toml(text: &str) -> Result<Spanned<DeTable<'_>>, toml::de::Error> {
-    #[cfg(test)]
+pub fn parse_toml(text: &str) -> Result<Spanned<DeTable<'_>>, toml::de::Error> {
+    #[cfg(any(test, feature = "parse-count"))]
     PARSES.with(|n| n.set(n.get() + 1));
     DeTable::parse(text)
 }
 
-#[cfg(test)]
+// The hub's catalog tests count parses too; they turn on `parse-count`
+// (a dev-dependency feature), so a production build has no counter.
+#[cfg(any(test, feature = "parse-count"))]
 thread_local! {
     /// TOML parses on this thread, for tests of how often files are parsed.
-    pub(crate) static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    pub static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// A file that is not UTF-8, located at its first bad byte.

@@ -205,7 +205,7 @@ pub fn routing_key(target: &Target) -> String {
 }
 
 /// Set `path` in `value`, making objects on the way.
-pub(crate) fn put(value: &mut Value, path: &[&str], new: Value) {
+pub fn put(value: &mut Value, path: &[&str], new: Value) {
     let Value::Object(m) = value else { return };
     match path {
         [last] => {
