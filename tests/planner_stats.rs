@@ -1,5 +1,5 @@
 //! A store that grows fast keeps PostgreSQL's planner statistics current
-//! (crates/hub/src/store/stats.rs): without them a first load of a million records
+//! (crates/store/src/stats.rs): without them a first load of a million records
 //! plans every page as if the tables were empty, and slows fivefold.
 //!
 //! PostgreSQL only: SQLite's planner takes a key lookup without statistics,

@@ -20,7 +20,10 @@ const ARROWS: &[(&str, &str)] = &[
     ("switchboard", "switchboard-hub"),
     ("switchboard-hub", "switchboard-lang"),
     ("switchboard-hub", "switchboard-model"),
+    ("switchboard-hub", "switchboard-store"),
     ("switchboard-lang", "switchboard-model"),
+    ("switchboard-store", "switchboard-lang"),
+    ("switchboard-store", "switchboard-model"),
     // Optional: only with the `demo` feature (checked below).
     ("switchboard", "switchboard-sim"),
 ];
@@ -134,7 +137,8 @@ fn the_workspace_has_the_documented_crates() {
             "switchboard-hub",
             "switchboard-lang",
             "switchboard-model",
-            "switchboard-sim"
+            "switchboard-sim",
+            "switchboard-store"
         ]
     );
 }

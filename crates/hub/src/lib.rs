@@ -14,7 +14,6 @@ pub mod connector;
 pub mod daemon;
 pub mod ops;
 pub mod services;
-pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod transport;
@@ -31,6 +30,10 @@ pub use switchboard_model::text;
 /// report through, are `switchboard-lang` (pure); `crate::mapping`,
 /// `crate::routing` and `crate::diag` read as before.
 pub use switchboard_lang::{diag, mapping, routing};
+
+/// The store (schema, migrations, every statement) is `switchboard-store`;
+/// `crate::store` reads as before.
+pub use switchboard_store as store;
 
 /// The repository root, where the shipped connectors, mappings, routing
 /// and services files live: unit tests load them from there.

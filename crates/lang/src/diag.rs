@@ -5,6 +5,7 @@
 //! Parsing here is strict: unknown keys are errors, with the nearest valid key
 //! offered as a hint. This module does no IO beyond reading the file itself.
 
+pub mod chain;
 pub mod escape;
 mod locate;
 mod snippet;

@@ -10,38 +10,15 @@
 //! included, so paths and messages stay readable. This module must not
 //! shorten or reword anything: cutting is the caller's choice.
 
-use std::error::Error;
 use std::fmt::{self, Write};
 
+pub use switchboard_lang::diag::chain::{causes, error_chain};
 pub use switchboard_lang::diag::escape::{EscapeWriter, Escaped, escape_control};
 
 use tracing::field::Field;
 use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::Writer;
-
-/// An error and its causes as one line, `outer: cause: root cause`, each
-/// cause once: many errors repeat their source in their own message
-/// (`cannot connect: {0}`), and printing the chain as well said it twice.
-pub fn error_chain<'a>(chain: impl IntoIterator<Item = &'a (dyn Error + 'static)>) -> String {
-    let mut text = String::new();
-    for e in chain {
-        let message = e.to_string();
-        if message.is_empty() || text.contains(&message) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&message);
-    }
-    text
-}
-
-/// The causes of `e`, from `e` itself down to the root.
-pub fn causes<'a>(e: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
-    std::iter::successors(Some(e), |&e| e.source())
-}
 
 /// How text log lines write their fields: as tracing-subscriber does
 /// (`message key=value …`), but with every value's control characters
@@ -64,25 +41,6 @@ pub fn log_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cause_repeated_in_its_parent_is_printed_once() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("cannot connect to the store: {0}")]
-        struct Outer(#[source] std::io::Error);
-        let e = Outer(std::io::Error::other("connection refused"));
-        assert_eq!(
-            error_chain(causes(&e)),
-            "cannot connect to the store: connection refused"
-        );
-        let e = anyhow::Error::new(std::io::Error::other("connection refused"))
-            .context("store at db:5432")
-            .context("cannot start");
-        assert_eq!(
-            error_chain(e.chain()),
-            "cannot start: store at db:5432: connection refused"
-        );
-    }
 
     #[test]
     fn a_log_line_cannot_be_forged_by_a_field_value() {

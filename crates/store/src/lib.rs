@@ -6,6 +6,15 @@
 //! writes, the hot path, use each backend's fastest bulk form (`pg.rs`,
 //! `sqlite.rs`) over the shared column lists below. The store knows nothing of connectors or mappings; it persists
 //! canonical records, raw payloads, cursors and quarantine, a page at a time.
+//!
+//! A crate of its own (`switchboard-store`): it depends on the canonical
+//! model and the languages (a page carries routed messages and journey
+//! effects), never on connectors, sync or the daemon. The hub re-exports it
+//! as `store`.
+
+// Paths read as they did inside the hub: `crate::model`, `crate::routing`.
+use switchboard_lang::{mapping, routing};
+use switchboard_model as model;
 
 mod audit;
 mod inbox;
@@ -46,7 +55,7 @@ pub use journey::{
 pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS, NO_DEPARTMENT};
 pub use leases::{LeaseAsk, LeaseRow};
 pub use offerings::{MAX_NATIVE_OFFERINGS, NativeOffering, NativeOfferings};
-pub(crate) use outbox::later;
+pub use outbox::later;
 pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use plans::{PlanProbe, ReadPlan};
@@ -156,8 +165,8 @@ pub enum Store {
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match $store {
-            $crate::store::Store::Postgres($pool) => $body,
-            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
+            $crate::Store::Sqlite($pool) => $body,
         }
     };
 }
@@ -330,7 +339,9 @@ impl Store {
 fn cause_of(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Io(io) => io.to_string(),
-        other => crate::telemetry::text::error_chain(crate::telemetry::text::causes(other)),
+        other => {
+            switchboard_lang::diag::chain::error_chain(switchboard_lang::diag::chain::causes(other))
+        }
     }
 }
 

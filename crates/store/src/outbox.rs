@@ -72,7 +72,7 @@ pub struct DeadRow {
 }
 
 /// `now + d`, saturating: a lease too long to represent is "never".
-pub(crate) fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(d)
         .ok()
         .and_then(|d| now.checked_add_signed(d))

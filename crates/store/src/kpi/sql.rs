@@ -10,7 +10,7 @@
 //! holds both to the same hand-computed values).
 
 use super::KpiGroup;
-use crate::store::HUB;
+use crate::HUB;
 
 /// Which database the text is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +112,7 @@ impl Dialect {
     /// Every statement of a grouping, in the order [`Store::kpis`] runs
     /// them (the backlog first).
     ///
-    /// [`Store::kpis`]: crate::store::Store::kpis
+    /// [`Store::kpis`]: crate::Store::kpis
     pub(super) fn statements(self, g: KpiGroup) -> [String; 8] {
         [
             match g {
