@@ -18,6 +18,9 @@ const SIM: &str = "switchboard-sim";
 /// (normal and build dependencies): (from, to).
 const ARROWS: &[(&str, &str)] = &[
     ("switchboard", "switchboard-hub"),
+    ("switchboard-connector", "switchboard-lang"),
+    ("switchboard-connector", "switchboard-model"),
+    ("switchboard-hub", "switchboard-connector"),
     ("switchboard-hub", "switchboard-lang"),
     ("switchboard-hub", "switchboard-model"),
     ("switchboard-hub", "switchboard-store"),
@@ -31,9 +34,10 @@ const ARROWS: &[(&str, &str)] = &[
 /// Arrows that only tests and benches follow (dev-dependencies).
 const TEST_ARROWS: &[(&str, &str)] = &[
     ("switchboard", "switchboard-sim"),
+    // The REST connector's unit tests run the ServiceNow simulator.
+    ("switchboard-connector", "switchboard-sim"),
     // With `parse-count`, for the catalog's tests of how often it parses.
     ("switchboard-hub", "switchboard-lang"),
-    ("switchboard-hub", "switchboard-sim"),
 ];
 
 /// The pure crates and every dependency each may have: no runtime, no
@@ -134,6 +138,7 @@ fn the_workspace_has_the_documented_crates() {
         names,
         [
             "switchboard",
+            "switchboard-connector",
             "switchboard-hub",
             "switchboard-lang",
             "switchboard-model",

@@ -10,7 +10,6 @@
 pub mod api;
 pub mod catalog;
 pub mod config;
-pub mod connector;
 pub mod daemon;
 pub mod ops;
 pub mod services;
@@ -34,6 +33,10 @@ pub use switchboard_lang::{diag, mapping, routing};
 /// The store (schema, migrations, every statement) is `switchboard-store`;
 /// `crate::store` reads as before.
 pub use switchboard_store as store;
+
+/// The connectors (kinds, HTTP client, cursors, secrets) are
+/// `switchboard-connector`; `crate::connector` reads as before.
+pub use switchboard_connector as connector;
 
 /// The repository root, where the shipped connectors, mappings, routing
 /// and services files live: unit tests load them from there.

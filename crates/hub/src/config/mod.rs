@@ -8,7 +8,6 @@
 
 mod api;
 mod daemon;
-pub mod secret;
 mod validate;
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,7 +19,10 @@ use serde::Deserialize;
 use crate::diag::{Diagnostic, SourceFile};
 pub use api::{ApiSettings, ApiToken, JwtAlgorithm, JwtSettings, KeyFamily};
 pub use daemon::{DEFAULT_OUTBOX_POLL, DaemonSettings};
-pub use secret::{Secret, SecretError, SecretRef};
+// Secrets and a connector's per-environment overrides are the connectors'
+// own types (`switchboard-connector`); the config reads them.
+pub use crate::connector::secret;
+pub use crate::connector::{ConnectorOverride, Secret, SecretError, SecretRef};
 
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "switchboard.toml";
@@ -230,30 +232,6 @@ impl Default for LogSettings {
             format: LogFormat::Text,
         }
     }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorOverride {
-    /// Turn a shipped connector off without deleting its manifest.
-    pub enabled: Option<bool>,
-    /// Point the manifest at this environment's instance.
-    pub base_url: Option<String>,
-    /// Replace the manifest's cron schedule.
-    pub schedule: Option<String>,
-    /// This environment's credentials: user name (basic auth).
-    pub username: Option<SecretRef>,
-    /// Password (basic auth).
-    pub password: Option<SecretRef>,
-    /// Token (bearer) or key (API-key header).
-    pub token: Option<SecretRef>,
-    /// Values of a `jsonrpc` manifest's `[vars]`, such as the database name.
-    #[serde(default)]
-    pub vars: std::collections::BTreeMap<String, SecretRef>,
-    /// Replace the manifest's `[http] rate_limit_per_sec` in this
-    /// environment (a sandbox that allows more, a production instance
-    /// shared with other integrations that allows less). 0 is unlimited.
-    pub rate_limit_per_sec: Option<u32>,
 }
 
 /// Settings plus where they came from, for resolving relative paths.

@@ -142,26 +142,6 @@ impl LeaseLost<'_> {
     }
 }
 
-/// A transient HTTP failure that will be retried.
-pub struct HttpRetry<'a> {
-    pub connector: &'a str,
-    pub attempt: u32,
-    pub wait: Duration,
-    pub error: &'a dyn std::error::Error,
-}
-
-impl HttpRetry<'_> {
-    pub fn emit(&self) {
-        tracing::warn!(
-            connector = %self.connector, attempt = self.attempt,
-            wait_ms = self.wait.as_millis() as u64, error = %self.error,
-            "transient failure, retrying"
-        );
-        counter!("switchboard_http_retries_total", "connector" => self.connector.to_string())
-            .increment(1);
-    }
-}
-
 /// A source re-sorted records while we paged; the cursor is held back.
 pub struct ShiftDetected<'a> {
     pub connector: &'a str,
