@@ -15,10 +15,7 @@ pub mod ops;
 pub mod services;
 pub mod sync;
 pub mod telemetry;
-pub mod transport;
 pub mod web;
-pub mod writeback;
-pub mod writer;
 
 /// The canonical model and the text rule live in a crate of their own
 /// (`switchboard-model`, pure); `crate::model` and `crate::text` read as before.
@@ -37,6 +34,11 @@ pub use switchboard_store as store;
 /// The connectors (kinds, HTTP client, cursors, secrets) are
 /// `switchboard-connector`; `crate::connector` reads as before.
 pub use switchboard_connector as connector;
+
+/// Delivery of routed work (the outbox relay, AMQP transport, writers) is
+/// `switchboard-delivery`; `crate::transport`, `crate::writer` and
+/// `crate::writeback` read as before.
+pub use switchboard_delivery::{transport, writeback, writer};
 
 /// The repository root, where the shipped connectors, mappings, routing
 /// and services files live: unit tests load them from there.

@@ -40,8 +40,8 @@ pub const MAX_STREAMS_AT_ONCE: usize = 10_000;
 /// At least a second, so an idle daemon stays idle; at most an hour, so a
 /// lost wake-up is not waited on for longer.
 pub const OUTBOX_POLL_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
-/// `outbox_poll_secs`' default.
-pub const DEFAULT_OUTBOX_POLL: Duration = Duration::from_secs(5);
+/// `outbox_poll_secs`' default: the delivery crate's own.
+pub use switchboard_delivery::DEFAULT_OUTBOX_POLL;
 
 impl Default for DaemonSettings {
     fn default() -> Self {

@@ -18,8 +18,8 @@ use crate::config::LogFormat;
 
 /// lapin logs each message the broker returns as a WARN holding the whole
 /// message as a decimal byte array: megabytes a minute while writers have
-/// not declared their queues. `events::MessageReturned` says the same in
-/// one short line.
+/// not declared their queues. `switchboard_delivery::events::MessageReturned`
+/// says the same in one short line.
 const QUIET_LAPIN_RETURNS: &str = "lapin::returned_messages=error";
 
 /// Replaces the installed subscriber's filter; set by the first [`init`].
@@ -195,7 +195,7 @@ mod tests {
             // What lapin 4 writes for each returned message.
             let bytes: Vec<u8> = b"{\"specversion\":\"1.0\"}".to_vec();
             tracing::warn!(target: "lapin::returned_messages", message = ?bytes, "Server returned us a message");
-            events::MessageReturned {
+            switchboard_delivery::events::MessageReturned {
                 routing_key: "facilities.maximo.create_workorder",
                 event_id: "evt-1",
             }

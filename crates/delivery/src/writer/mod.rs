@@ -22,9 +22,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::connector::{Connector, ConnectorError};
+use crate::events;
 use crate::mapping::OutboundMapping;
 use crate::store::{Applied, Begin, HUB, NewLink, Progress, Store};
-use crate::telemetry::events;
 use crate::transport::{Failure, Inbound, WorkHandler};
 use crate::writeback::{WriteError, perform, render};
 

@@ -27,7 +27,7 @@ use super::topology::{
     header_u32, text,
 };
 use super::{Failure, Inbound, WorkHandler, sleep_or_stop};
-use crate::config::Secret;
+use crate::connector::Secret;
 
 /// The last error a retried message met, for whoever reads the queues.
 const LAST_ERROR_HEADER: &str = "x-switchboard-last-error";

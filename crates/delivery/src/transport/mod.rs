@@ -73,7 +73,7 @@ impl Default for RelayOptions {
             retry_in: Duration::from_secs(5),
             topology: Topology::default(),
             window: 1024,
-            poll: crate::config::DEFAULT_OUTBOX_POLL,
+            poll: crate::DEFAULT_OUTBOX_POLL,
         }
     }
 }
@@ -127,7 +127,7 @@ pub async fn relay_once(
 /// their lease runs out.
 pub async fn run_relay(
     store: Store,
-    url: crate::config::Secret,
+    url: crate::connector::Secret,
     options: RelayOptions,
     stop: tokio_util::sync::CancellationToken,
 ) {

@@ -44,7 +44,7 @@ impl Default for LocalOptions {
             lease: Duration::from_secs(300),
             outage_budget: retry::DEFAULT_OUTAGE_BUDGET,
             delays: retry::default_delays(),
-            poll: crate::config::DEFAULT_OUTBOX_POLL,
+            poll: crate::DEFAULT_OUTBOX_POLL,
         }
     }
 }

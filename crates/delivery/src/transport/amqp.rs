@@ -144,7 +144,7 @@ pub async fn confirmed(
 /// is one short line; lapin's own (the whole message, as bytes) is
 /// filtered out in `telemetry`.
 fn returned(routing_key: &str, event_id: &str) {
-    crate::telemetry::events::MessageReturned {
+    crate::events::MessageReturned {
         routing_key,
         event_id,
     }
