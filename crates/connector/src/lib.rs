@@ -3,7 +3,8 @@
 //! A connector pulls a stream's changes as pages, from a lower-bound cursor,
 //! and hands back raw records with their key and cursor value. It never maps,
 //! stores or decides what a cursor commit means: that is the sync engine's.
-//! Write-back (create, update, comment) joins this trait in the connector issue.
+//! It also performs the write-back actions its manifest declares (create,
+//! update, comment), with a body an outbound mapping rendered.
 //!
 //! Adding a kind is one folder here plus one line in [`KINDS`].
 //!
@@ -28,14 +29,13 @@ pub mod secret;
 mod urls;
 pub mod webhook;
 
-// Paths read as they did inside the hub: `crate::diag`, `crate::text`.
-use switchboard_lang::{diag, mapping, routing};
-use switchboard_model::text;
-
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use serde_json::Value;
+// Paths read as they did inside the hub: `crate::diag`, `crate::text`.
+use switchboard_lang::{diag, mapping, routing};
+use switchboard_model::text;
 use toml::Spanned;
 use toml::de::DeTable;
 

@@ -1,11 +1,15 @@
-//! Switchboard's hub: everything the `switchboard` binary runs, less its
-//! command line (the root package) and the vendor simulators
-//! (`switchboard-sim`, which this crate never depends on).
+//! Switchboard's hub: the daemon and what it serves, over the crates below
+//! it. Everything the `switchboard` binary runs, less its command line (the
+//! root package) and the vendor simulators (`switchboard-sim`, which this
+//! crate never depends on).
 //!
-//! Data flows left to right through these modules (see docs/ARCHITECTURE.md):
-//! `connector` (pull pages) -> `mapping` (to the canonical `model`) ->
-//! `store` (idempotent upsert + cursor, one transaction), driven per stream by
-//! `sync`, scheduled by `daemon`, declared in files checked by `catalog`.
+//! Data flows left to right (see docs/ARCHITECTURE.md): `connector` (pull
+//! pages) -> `mapping` (to the canonical `model`) -> `store` (idempotent
+//! upsert + cursor, one transaction), driven per stream by `sync` (here),
+//! scheduled by `daemon` (here), declared in files checked by `catalog`
+//! (here); routed work leaves through the outbox to `transport` and
+//! `writer`. The modules of other crates are re-exported below under their
+//! old names.
 
 pub mod api;
 pub mod catalog;

@@ -17,6 +17,8 @@ use switchboard_lang::{mapping, routing};
 use switchboard_model as model;
 
 mod audit;
+mod dead_letters;
+mod hops;
 mod inbox;
 mod journey;
 mod kpi;
@@ -49,6 +51,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use audit::{AuditEntry, AuditRow};
+pub use dead_letters::DeadRow;
 pub use journey::{
     Applied, Begin, CASES, Effect, HUB, LinkEnd, LinkedTarget, NewLink, Progress, REQUESTS, TASKS,
 };
@@ -56,7 +59,7 @@ pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS
 pub use leases::{LeaseAsk, LeaseRow};
 pub use offerings::{MAX_NATIVE_OFFERINGS, NativeOffering, NativeOfferings};
 pub use outbox::later;
-pub use outbox::{Claimed, DeadRow, OutboxCounts, OutboxMessage};
+pub use outbox::{Claimed, OutboxCounts, OutboxMessage};
 pub use page::{Delivery, PageOutcome, PageWrite, StagedRecord, Stored};
 pub use plans::{PlanProbe, ReadPlan};
 pub use quarantine::{
@@ -106,25 +109,36 @@ pub enum StoreError {
     },
 }
 
+/// Which engine answered with a database error's code: PostgreSQL's
+/// SQLSTATE (five characters, a two-character class first) or SQLite's
+/// extended result code (a number whose low byte is the primary code).
+enum ErrorCode<'a> {
+    Postgres(&'a str),
+    Sqlite(u32),
+}
+
 impl StoreError {
+    /// The code of the database error this is, if it is one.
+    fn code(&self) -> Option<ErrorCode<'_>> {
+        let StoreError::Query(sqlx::Error::Database(db)) = self else {
+            return None;
+        };
+        if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+            return Some(ErrorCode::Postgres(pg.code()));
+        }
+        db.code()?.parse::<u32>().ok().map(ErrorCode::Sqlite)
+    }
+
     /// The database rolled the transaction back because it collided with
     /// another one (PostgreSQL class 40: a deadlock, a serialization
     /// failure; SQLite: BUSY or LOCKED after its timeout): the same write
     /// may pass when tried again.
     pub fn is_conflict(&self) -> bool {
-        let StoreError::Query(sqlx::Error::Database(db)) = self else {
-            return false;
-        };
-        let Some(code) = db.code() else {
-            return false;
-        };
-        if db
-            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .is_some()
-        {
-            return code.starts_with("40");
+        match self.code() {
+            Some(ErrorCode::Postgres(code)) => code.starts_with("40"),
+            Some(ErrorCode::Sqlite(code)) => matches!(code & 0xff, 5 | 6),
+            None => false,
         }
-        code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
     }
 
     /// The database refused the data itself, so the same write fails
@@ -133,23 +147,13 @@ impl StoreError {
     /// constraint (23; SQLite's CONSTRAINT, TOOBIG, MISMATCH and RANGE).
     /// Everything else (a lost connection, a lock, a full disk) may pass.
     pub fn is_refusal(&self) -> bool {
-        let StoreError::Query(sqlx::Error::Database(db)) = self else {
-            return false;
-        };
-        let Some(code) = db.code() else {
-            return false;
-        };
-        if db
-            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .is_some()
-        {
-            return ["22", "23", "54"]
+        match self.code() {
+            Some(ErrorCode::Postgres(code)) => ["22", "23", "54"]
                 .iter()
-                .any(|class| code.starts_with(class));
+                .any(|class| code.starts_with(class)),
+            Some(ErrorCode::Sqlite(code)) => matches!(code & 0xff, 18 | 19 | 20 | 25),
+            None => false,
         }
-        // SQLite: the extended result code, whose low byte is the primary.
-        code.parse::<u32>()
-            .is_ok_and(|c| matches!(c & 0xff, 18 | 19 | 20 | 25))
     }
 }
 
