@@ -21,7 +21,6 @@ pub use api::{ApiSettings, ApiToken, JwtAlgorithm, JwtSettings, KeyFamily};
 pub use daemon::{DEFAULT_OUTBOX_POLL, DaemonSettings};
 // Secrets and a connector's per-environment overrides are the connectors'
 // own types (`switchboard-connector`); the config reads them.
-pub use crate::connector::secret;
 pub use crate::connector::{ConnectorOverride, Secret, SecretError, SecretRef};
 
 /// The file read when `--config` is not given, if it exists.
