@@ -57,14 +57,37 @@ async fn planner_view(url: &str, table: &str) -> (f32, bool) {
     .unwrap()
 }
 
+/// Waits until the database's statistics count `rows` inserted into
+/// `table`: each connection reports its counts up to a second after its
+/// commit.
+async fn counted(url: &str, table: &str, rows: i64) {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let n: i64 =
+            sqlx::query_scalar("SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = $1")
+                .bind(table)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+        if n >= rows {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{table}: the database counts {n} rows inserted of {rows} after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_that_doubles_is_analyzed_once_it_reaches_ten_thousand_rows() {
     let t = TestStore::new(Backend::Postgres).await;
-    // Autovacuum analyzes a table once 10% of it changed, on its own clock
-    // (once a minute): left on, it can analyze between two of this test's
-    // checks and move the planner's count the test reads (CI saw 30,000
-    // where only the store's own analyzes leave 20,000). The test is about
-    // what the store does, so autovacuum is off for the tables it reads.
+    // Autovacuum analyzes a table once 10% of it changed, on its own clock:
+    // left on, it could analyze between two of this test's checks. The test
+    // is about what the store does, so autovacuum is off for its tables.
     {
         use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
@@ -98,8 +121,16 @@ async fn a_table_that_doubles_is_analyzed_once_it_reaches_ten_thousand_rows() {
     // A table nothing was written to is not analyzed.
     assert_eq!(planner_view(&t.url, "people").await, (-1.0, false));
 
-    // 10,000 more rows double the table: analyzed again.
+    // 10,000 more rows double the table: analyzed again. Before the page
+    // that crosses 20,000, the database has counted the pages before it:
+    // rows counted only after an analyze count again towards the next one
+    // (stats.rs). A probe here saw two pages (5,000 rows) counted again
+    // after the analyze at 20,000; the three before this one would bring
+    // the next analyze forward to 30,000, which is what CI once saw.
     for start in (10_000..20_000).step_by(2_500) {
+        if start == 17_500 {
+            counted(&t.url, "work_items", 17_500).await;
+        }
         write(&t.store, start, start + 2_500).await;
     }
     assert_eq!(planner_view(&t.url, "work_items").await.0, 20_000.0);

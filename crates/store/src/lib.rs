@@ -18,6 +18,7 @@ use switchboard_model as model;
 
 mod audit;
 mod dead_letters;
+mod deliveries;
 mod hops;
 mod inbox;
 mod journey;
@@ -52,9 +53,8 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use audit::{AuditEntry, AuditRow};
 pub use dead_letters::DeadRow;
-pub use journey::{
-    Applied, Begin, CASES, Effect, HUB, LinkEnd, LinkedTarget, NewLink, Progress, REQUESTS, TASKS,
-};
+pub use deliveries::{Applied, Begin};
+pub use journey::{CASES, Effect, HUB, LinkEnd, LinkedTarget, NewLink, Progress, REQUESTS, TASKS};
 pub use kpi::{JourneyKpis, KpiError, KpiGroup, KpiQuery, KpiRow, MAX_WINDOW_DAYS, NO_DEPARTMENT};
 pub use leases::{LeaseAsk, LeaseRow};
 pub use offerings::{MAX_NATIVE_OFFERINGS, NativeOffering, NativeOfferings};

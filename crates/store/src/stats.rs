@@ -19,7 +19,11 @@
 //! log2(n / 10,000) analyzes, each reading a fixed sample (30,000 rows at
 //! the default statistics target). The decision is the database's own
 //! count, so several replicas writing the same table, or autovacuum having
-//! got there first, do not cause extra analyzes.
+//! got there first, do not cause extra analyzes. That count can also run
+//! ahead: each connection reports its rows up to a second after its commit,
+//! so rows committed just before an analyze but reported after it count
+//! again towards the next. At most a second's writes, so the next analyze
+//! may come one check early while the table is small; never a missed one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
