@@ -286,3 +286,48 @@ async fn unsupported_store_url_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// A write that finds SQLite's write lock taken by another connection waits
+/// for it (the store's busy handler, crates/store/src/busy.rs) and then goes
+/// through: no "database is locked", no lost write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_write_waits_for_the_lock_another_connection_holds() {
+    let t = TestStore::new(Backend::Sqlite).await;
+    let switchboard::store::Store::Sqlite(pool) = &t.store else {
+        unreachable!("a SQLite store")
+    };
+    sqlx::query("CREATE TABLE busy_probe (n INTEGER NOT NULL)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut holder = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO busy_probe VALUES (1)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let waiter = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            sqlx::query("INSERT INTO busy_probe VALUES (2)")
+                .execute(&pool)
+                .await
+        })
+    };
+    // Long enough for a handler that gives up at once to have failed.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "{:?}", waiter.await);
+    sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
+    waiter
+        .await
+        .unwrap()
+        .expect("the waiting write went through");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM busy_probe")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+}

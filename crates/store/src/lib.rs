@@ -17,6 +17,7 @@ use switchboard_lang::{mapping, routing};
 use switchboard_model as model;
 
 mod audit;
+mod busy;
 mod dead_letters;
 mod deliveries;
 mod hops;
@@ -242,12 +243,15 @@ impl Store {
                 // WAL lets readers (health checks, the demo summary) run during a sync.
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(30))
+                // Until `busy::install` replaces SQLite's own handler with
+                // one that tries every millisecond for as long.
+                .busy_timeout(busy::TIMEOUT)
                 .foreign_keys(true);
             let at = format!("SQLite file {}", options.get_filename().display());
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(acquire_timeout)
+                .after_connect(|conn, _| busy::install(conn))
                 .connect_with(options)
                 .await
                 .map_err(|e| StoreError::Unreachable {
