@@ -58,7 +58,7 @@ async fn planner_view(url: &str, table: &str) -> (f32, bool) {
 }
 
 /// Waits until the database's statistics count `rows` inserted into
-/// `table`: each connection reports its counts up to a second after its
+/// `table`: each connection reports its counts about a second after its
 /// commit.
 async fn counted(url: &str, table: &str, rows: i64) {
     use sqlx::Connection;

@@ -20,10 +20,11 @@
 //! the default statistics target). The decision is the database's own
 //! count, so several replicas writing the same table, or autovacuum having
 //! got there first, do not cause extra analyzes. That count can also run
-//! ahead: each connection reports its rows up to a second after its commit,
-//! so rows committed just before an analyze but reported after it count
-//! again towards the next. At most a second's writes, so the next analyze
-//! may come one check early while the table is small; never a missed one.
+//! ahead: each connection reports its rows about a second after its commit
+//! (later when the statistics are contended), so rows committed just
+//! before an analyze but reported after it count again towards the next.
+//! About a second's writes, so the next analyze may come a check early
+//! while the table is small next to them; never a missed one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
