@@ -45,16 +45,7 @@ pub fn parse(
 }
 
 fn validate(source: &SourceFile, cfg: &JsonRpcConfig) -> Result<(), Diagnostic> {
-    crate::check_base_url(&cfg.base_url).map_err(|e| {
-        let mut d = source.error_at_key("base_url", e);
-        if crate::url_has_password(&cfg.base_url) {
-            d.snippet = None;
-        }
-        d
-    })?;
-    cfg.http
-        .check()
-        .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))?;
+    crate::rest::check_http(source, &cfg.base_url, &cfg.http)?;
     if !cfg.endpoint.starts_with('/') {
         return Err(source.error_at_key("endpoint", "a path under `base_url`, starting with `/`"));
     }

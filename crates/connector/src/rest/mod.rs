@@ -36,6 +36,7 @@ pub use paging::link_next;
 use paging::{next_token, overlap_key};
 pub(crate) use records::scalar_string;
 use request::page_request;
+pub(crate) use validate::check_http;
 use validate::validate;
 
 /// Parse and validate a `rest` manifest's own keys.

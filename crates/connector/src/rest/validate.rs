@@ -2,22 +2,31 @@
 //! anything is built: pure, every problem named at its key.
 
 use super::actions::{self, PathTemplate};
-use super::config::{ActionConfig, AuthConfig, Pagination, RestConfig};
+use super::config::{ActionConfig, AuthConfig, HttpOptions, Pagination, RestConfig};
 use super::request::check_body;
 use super::{deletions, details, login};
 use crate::diag::{Diagnostic, SourceFile};
 
-pub(super) fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
-    crate::check_base_url(&cfg.base_url).map_err(|e| {
+/// `base_url` and `[http]`, the keys every HTTP kind (REST, JSON-RPC)
+/// shares. A URL with a password is named without its line quoted.
+pub(crate) fn check_http(
+    source: &SourceFile,
+    base_url: &str,
+    http: &HttpOptions,
+) -> Result<(), Diagnostic> {
+    crate::check_base_url(base_url).map_err(|e| {
         let mut d = source.error_at_key("base_url", e);
-        if crate::url_has_password(&cfg.base_url) {
+        if crate::url_has_password(base_url) {
             d.snippet = None;
         }
         d
     })?;
-    cfg.http
-        .check()
-        .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))?;
+    http.check()
+        .map_err(|(key, e)| source.error_at_key(&format!("http.{key}"), e))
+}
+
+pub(super) fn validate(source: &SourceFile, cfg: &RestConfig) -> Result<(), Diagnostic> {
+    check_http(source, &cfg.base_url, &cfg.http)?;
     if let Some(AuthConfig::Login(login)) = &cfg.auth {
         login::validate(login).map_err(|(key, e)| source.error_at_key(&key, e))?;
     }
